@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { IdSchema, SeqSchema, TimestampSchema } from './common.js';
+import { AssistantSettingsSchema, ConversationSchema, MemberSchema, NotificationLevelSchema } from './conversations.js';
+import { MessageSchema } from './messages.js';
+
+/**
+ * Events of a conversation's log. Each carries the conversation's next gapless sequence
+ * number; every member applies them in that order. See packages/server/src/events/SPEC.md.
+ */
+const envelope = {
+  conversationId: IdSchema,
+  seq: SeqSchema.min(1),
+  at: TimestampSchema,
+  /** Who caused the event. */
+  actorId: IdSchema,
+};
+
+export const ConversationCreatedEventSchema = z.object({
+  ...envelope,
+  type: z.literal('conversation-created'),
+  conversation: ConversationSchema,
+  members: z.array(MemberSchema),
+});
+
+export const ConversationUpdatedEventSchema = z.object({
+  ...envelope,
+  type: z.literal('conversation-updated'),
+  title: z.string().nullable().optional(),
+  assistant: AssistantSettingsSchema.optional(),
+});
+
+export const MemberAddedEventSchema = z.object({
+  ...envelope,
+  type: z.literal('member-added'),
+  member: MemberSchema,
+  via: z.enum(['username', 'invite']),
+});
+
+export const MemberRemovedEventSchema = z.object({
+  ...envelope,
+  type: z.literal('member-removed'),
+  userId: IdSchema,
+});
+
+export const MemberLeftEventSchema = z.object({
+  ...envelope,
+  type: z.literal('member-left'),
+  userId: IdSchema,
+});
+
+export const MessageCreatedEventSchema = z.object({
+  ...envelope,
+  type: z.literal('message-created'),
+  message: MessageSchema,
+});
+
+export const MessageEditedEventSchema = z.object({
+  ...envelope,
+  type: z.literal('message-edited'),
+  messageId: IdSchema,
+  text: z.string(),
+  mentions: z.array(IdSchema),
+  editedAt: TimestampSchema,
+});
+
+export const MessageDeletedEventSchema = z.object({
+  ...envelope,
+  type: z.literal('message-deleted'),
+  messageId: IdSchema,
+  deletedAt: TimestampSchema,
+});
+
+export const ReactionAddedEventSchema = z.object({
+  ...envelope,
+  type: z.literal('reaction-added'),
+  messageId: IdSchema,
+  userId: IdSchema,
+  emoji: z.string(),
+});
+
+export const ReactionRemovedEventSchema = z.object({
+  ...envelope,
+  type: z.literal('reaction-removed'),
+  messageId: IdSchema,
+  userId: IdSchema,
+  emoji: z.string(),
+});
+
+export const ReadMarkerUpdatedEventSchema = z.object({
+  ...envelope,
+  type: z.literal('read-marker-updated'),
+  userId: IdSchema,
+  lastReadSeq: SeqSchema,
+});
+
+export const ConversationEventSchema = z
+  .discriminatedUnion('type', [
+    ConversationCreatedEventSchema,
+    ConversationUpdatedEventSchema,
+    MemberAddedEventSchema,
+    MemberRemovedEventSchema,
+    MemberLeftEventSchema,
+    MessageCreatedEventSchema,
+    MessageEditedEventSchema,
+    MessageDeletedEventSchema,
+    ReactionAddedEventSchema,
+    ReactionRemovedEventSchema,
+    ReadMarkerUpdatedEventSchema,
+  ])
+  .meta({ id: 'ConversationEvent' });
+export type ConversationEvent = z.infer<typeof ConversationEventSchema>;
+export type ConversationEventType = ConversationEvent['type'];
+export type ConversationEventOf<T extends ConversationEventType> = Extract<ConversationEvent, { type: T }>;
+/** An event before the log gave it its place. */
+export type NewConversationEvent = ConversationEvent extends infer E
+  ? E extends ConversationEvent
+    ? Omit<E, 'seq' | 'at' | 'conversationId'>
+    : never
+  : never;
+
+export const EventPageSchema = z
+  .object({
+    events: z.array(ConversationEventSchema),
+    /** The conversation's last sequence number when the page was read. */
+    lastSeq: SeqSchema,
+  })
+  .meta({ id: 'EventPage' });
+export type EventPage = z.infer<typeof EventPageSchema>;
+
+export const ListEventsQuerySchema = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+});
+
+/** Ephemeral events carry no sequence number and are not stored. */
+export const MemberTypingEventSchema = z.object({
+  type: z.literal('member-typing'),
+  conversationId: IdSchema,
+  userId: IdSchema,
+  /** Until when the indicator should show unless renewed. */
+  until: TimestampSchema,
+});
+export type MemberTypingEvent = z.infer<typeof MemberTypingEventSchema>;
+
+/** Sent to the member's own sockets only: a private setting changed (from another device). */
+export const MySettingsUpdatedEventSchema = z.object({
+  type: z.literal('my-settings-updated'),
+  conversationId: IdSchema,
+  notifications: NotificationLevelSchema,
+});
+export type MySettingsUpdatedEvent = z.infer<typeof MySettingsUpdatedEventSchema>;

@@ -1,0 +1,343 @@
+import { z } from 'zod';
+import {
+  AddMemberRequestSchema,
+  ConversationListSchema,
+  ConversationParamsSchema,
+  ConversationViewSchema,
+  CreateConversationRequestSchema,
+  CreateInviteRequestSchema,
+  ForkConversationRequestSchema,
+  InviteListSchema,
+  InviteParamsSchema,
+  InvitePreviewSchema,
+  InviteSchema,
+  InviteTokenParamsSchema,
+  JoinInviteRequestSchema,
+  ListConversationsQuerySchema,
+  MarkReadRequestSchema,
+  MemberListSchema,
+  MemberParamsSchema,
+  MySettingsSchema,
+  UpdateConversationRequestSchema,
+  UpdateMySettingsRequestSchema,
+} from './conversations.js';
+import { EventPageSchema, ListEventsQuerySchema } from './events.js';
+import {
+  AttachmentParamsSchema,
+  AttachmentSchema,
+  EditMessageRequestSchema,
+  ListMessagesQuerySchema,
+  MessagePageSchema,
+  MessageParamsSchema,
+  MessageSchema,
+  ReactionParamsSchema,
+  SendMessageRequestSchema,
+  UploadAttachmentQuerySchema,
+} from './messages.js';
+import {
+  AvatarParamsSchema,
+  BlockListSchema,
+  ConfirmGuardianLinkRequestSchema,
+  CreateGuardianLinkRequestSchema,
+  CreateGuardianLinkResponseSchema,
+  GuardianLinkListSchema,
+  GuardianLinkParamsSchema,
+  GuardianLinkSchema,
+  MeSchema,
+  SessionResponseSchema,
+  SignInRequestSchema,
+  SignUpRequestSchema,
+  TeenControlsRequestSchema,
+  UpdateMeRequestSchema,
+  UserParamsSchema,
+  UsernameParamsSchema,
+  UserSummarySchema,
+} from './users.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * One HTTP endpoint: the single definition the server validates with, the SDK calls through
+ * and the OpenAPI document is generated from.
+ */
+export interface RouteDefinition {
+  readonly method: HttpMethod;
+  /** Path with `:name` parameters. */
+  readonly path: string;
+  readonly summary: string;
+  readonly tag: string;
+  /** `none`: public; `optional`: works signed out, says more signed in; `required`: needs a session. */
+  readonly auth: 'none' | 'optional' | 'required';
+  readonly params?: z.ZodType;
+  readonly query?: z.ZodType;
+  /** JSON body. */
+  readonly body?: z.ZodType;
+  /** A raw (binary) body instead of JSON, such as an upload. */
+  readonly upload?: { readonly contentTypes: readonly string[]; readonly description: string };
+  /** JSON response, `null` for 204 No Content, `'binary'` for a file. */
+  readonly response: z.ZodType | null | 'binary';
+  readonly status?: 200 | 201;
+}
+
+const define = <const T extends RouteDefinition>(route: T): T => route;
+
+const ok = z.object({ ok: z.literal(true) });
+
+export const HealthSchema = z.object({ status: z.literal('ok'), protocolVersion: z.number().int() });
+
+export const routes = {
+  health: define({
+    method: 'GET', path: '/api/health', tag: 'meta', auth: 'none', summary: 'Ready check: 200 once the node serves requests.',
+    response: HealthSchema,
+  }),
+
+  // Accounts
+  signUp: define({
+    method: 'POST', path: '/api/auth/sign-up', tag: 'accounts', auth: 'none', status: 201,
+    summary: 'Create an account and start a session (cookie for browsers, bearer token for programs).',
+    body: SignUpRequestSchema, response: SessionResponseSchema,
+  }),
+  signIn: define({
+    method: 'POST', path: '/api/auth/sign-in', tag: 'accounts', auth: 'none',
+    summary: 'Start a session with username and password. Throttled after repeated failures.',
+    body: SignInRequestSchema, response: SessionResponseSchema,
+  }),
+  signOut: define({
+    method: 'POST', path: '/api/auth/sign-out', tag: 'accounts', auth: 'required',
+    summary: 'End the current session; its open sockets are closed.', response: null,
+  }),
+  getMe: define({
+    method: 'GET', path: '/api/me', tag: 'accounts', auth: 'required', summary: 'The signed-in account.', response: MeSchema,
+  }),
+  updateMe: define({
+    method: 'PATCH', path: '/api/me', tag: 'accounts', auth: 'required',
+    summary: 'Update the mini-profile: display name and username.', body: UpdateMeRequestSchema, response: MeSchema,
+  }),
+  uploadAvatar: define({
+    method: 'PUT', path: '/api/me/avatar', tag: 'accounts', auth: 'required',
+    summary: 'Upload an avatar image; it is re-encoded to a bounded square.',
+    upload: { contentTypes: ['image/png', 'image/jpeg', 'image/webp', 'image/gif'], description: 'The image bytes.' },
+    response: MeSchema,
+  }),
+  deleteAvatar: define({
+    method: 'DELETE', path: '/api/me/avatar', tag: 'accounts', auth: 'required', summary: 'Remove the avatar.', response: MeSchema,
+  }),
+  getAvatar: define({
+    method: 'GET', path: '/api/avatars/:avatarId', tag: 'accounts', auth: 'none',
+    summary: 'An avatar image (WebP).', params: AvatarParamsSchema, response: 'binary',
+  }),
+  getUser: define({
+    method: 'GET', path: '/api/users/:userId', tag: 'accounts', auth: 'required',
+    summary: 'Another account, by id.', params: UserParamsSchema, response: UserSummarySchema,
+  }),
+  getUserByUsername: define({
+    method: 'GET', path: '/api/users/by-username/:username', tag: 'accounts', auth: 'required',
+    summary: 'Another account, by username.', params: UsernameParamsSchema, response: UserSummarySchema,
+  }),
+
+  // Blocking
+  listBlocks: define({
+    method: 'GET', path: '/api/blocks', tag: 'blocking', auth: 'required', summary: 'Accounts you blocked.', response: BlockListSchema,
+  }),
+  blockUser: define({
+    method: 'PUT', path: '/api/blocks/:userId', tag: 'blocking', auth: 'required',
+    summary: 'Block an account: it can no longer start a DM with you or add you to a group.',
+    params: UserParamsSchema, response: null,
+  }),
+  unblockUser: define({
+    method: 'DELETE', path: '/api/blocks/:userId', tag: 'blocking', auth: 'required',
+    summary: 'Unblock an account.', params: UserParamsSchema, response: null,
+  }),
+
+  // Guardians
+  listGuardianLinks: define({
+    method: 'GET', path: '/api/guardian/links', tag: 'guardians', auth: 'required',
+    summary: 'Your guardian links, as guardian and as teen.', response: GuardianLinkListSchema,
+  }),
+  createGuardianLink: define({
+    method: 'POST', path: '/api/guardian/links', tag: 'guardians', auth: 'required', status: 201,
+    summary: 'Ask to become the guardian of a teen account; returns a one-time code the teen confirms.',
+    body: CreateGuardianLinkRequestSchema, response: CreateGuardianLinkResponseSchema,
+  }),
+  confirmGuardianLink: define({
+    method: 'POST', path: '/api/guardian/confirm', tag: 'guardians', auth: 'required',
+    summary: 'As the teen, confirm a guardian link with its one-time code.',
+    body: ConfirmGuardianLinkRequestSchema, response: GuardianLinkSchema,
+  }),
+  updateTeenControls: define({
+    method: 'PATCH', path: '/api/guardian/links/:linkId', tag: 'guardians', auth: 'required',
+    summary: 'As the guardian, switch group chats on or off for the teen.',
+    params: GuardianLinkParamsSchema, body: TeenControlsRequestSchema, response: GuardianLinkSchema,
+  }),
+  deleteGuardianLink: define({
+    method: 'DELETE', path: '/api/guardian/links/:linkId', tag: 'guardians', auth: 'required',
+    summary: 'As the guardian, end the link (or cancel a pending one).', params: GuardianLinkParamsSchema, response: null,
+  }),
+
+  // Conversations
+  listConversations: define({
+    method: 'GET', path: '/api/conversations', tag: 'conversations', auth: 'required',
+    summary: 'Your conversations, newest activity first; filter by kind to list groups apart.',
+    query: ListConversationsQuerySchema, response: ConversationListSchema,
+  }),
+  createConversation: define({
+    method: 'POST', path: '/api/conversations', tag: 'conversations', auth: 'required', status: 201,
+    summary: 'Start an assistant chat, a direct conversation (returns the existing one if any) or a group.',
+    body: CreateConversationRequestSchema, response: ConversationViewSchema,
+  }),
+  getConversation: define({
+    method: 'GET', path: '/api/conversations/:conversationId', tag: 'conversations', auth: 'required',
+    summary: 'One conversation with its members and your settings.', params: ConversationParamsSchema,
+    response: ConversationViewSchema,
+  }),
+  updateConversation: define({
+    method: 'PATCH', path: '/api/conversations/:conversationId', tag: 'conversations', auth: 'required',
+    summary: "Rename a group or change its assistant's name, personality and response mode.",
+    params: ConversationParamsSchema, body: UpdateConversationRequestSchema, response: ConversationViewSchema,
+  }),
+  forkConversation: define({
+    method: 'POST', path: '/api/conversations/:conversationId/fork', tag: 'conversations', auth: 'required', status: 201,
+    summary: 'Start a new group from this conversation: its history so far is copied; the original is unchanged.',
+    params: ConversationParamsSchema, body: ForkConversationRequestSchema, response: ConversationViewSchema,
+  }),
+  listEvents: define({
+    method: 'GET', path: '/api/conversations/:conversationId/events', tag: 'conversations', auth: 'required',
+    summary: "The conversation's event log after a sequence number, in order.",
+    params: ConversationParamsSchema, query: ListEventsQuerySchema, response: EventPageSchema,
+  }),
+  listMembers: define({
+    method: 'GET', path: '/api/conversations/:conversationId/members', tag: 'members', auth: 'required',
+    summary: 'The member list.', params: ConversationParamsSchema, response: MemberListSchema,
+  }),
+  addMember: define({
+    method: 'POST', path: '/api/conversations/:conversationId/members', tag: 'members', auth: 'required', status: 201,
+    summary: 'Add someone to a group by username.', params: ConversationParamsSchema, body: AddMemberRequestSchema,
+    response: MemberListSchema,
+  }),
+  removeMember: define({
+    method: 'DELETE', path: '/api/conversations/:conversationId/members/:userId', tag: 'members', auth: 'required',
+    summary: 'Remove another member from a group. The creator can never be removed.',
+    params: MemberParamsSchema, response: null,
+  }),
+  leaveConversation: define({
+    method: 'POST', path: '/api/conversations/:conversationId/leave', tag: 'members', auth: 'required',
+    summary: 'Leave a group.', params: ConversationParamsSchema, response: null,
+  }),
+  updateMySettings: define({
+    method: 'PATCH', path: '/api/conversations/:conversationId/settings', tag: 'members', auth: 'required',
+    summary: 'Your notification setting for this conversation: all, mentions or muted.',
+    params: ConversationParamsSchema, body: UpdateMySettingsRequestSchema, response: MySettingsSchema,
+  }),
+  markRead: define({
+    method: 'POST', path: '/api/conversations/:conversationId/read', tag: 'members', auth: 'required',
+    summary: 'Move your read marker forward to a sequence number.',
+    params: ConversationParamsSchema, body: MarkReadRequestSchema, response: MySettingsSchema,
+  }),
+  sendTyping: define({
+    method: 'POST', path: '/api/conversations/:conversationId/typing', tag: 'members', auth: 'required',
+    summary: 'Tell the other members you are typing (ephemeral).', params: ConversationParamsSchema, response: null,
+  }),
+
+  // Invites
+  listInvites: define({
+    method: 'GET', path: '/api/conversations/:conversationId/invites', tag: 'invites', auth: 'required',
+    summary: "A group's invite links.", params: ConversationParamsSchema, response: InviteListSchema,
+  }),
+  createInvite: define({
+    method: 'POST', path: '/api/conversations/:conversationId/invites', tag: 'invites', auth: 'required', status: 201,
+    summary: 'Create an invite link, with optional expiry and use limit. The token is shown only here.',
+    params: ConversationParamsSchema, body: CreateInviteRequestSchema, response: InviteSchema,
+  }),
+  revokeInvite: define({
+    method: 'DELETE', path: '/api/conversations/:conversationId/invites/:inviteId', tag: 'invites', auth: 'required',
+    summary: 'Revoke an invite link.', params: InviteParamsSchema, response: null,
+  }),
+  previewInvite: define({
+    method: 'GET', path: '/api/invites/:token', tag: 'invites', auth: 'required',
+    summary: "What an invite link leads to: the group's name and size, and any members you blocked.",
+    params: InviteTokenParamsSchema, response: InvitePreviewSchema,
+  }),
+  joinInvite: define({
+    method: 'POST', path: '/api/invites/:token/join', tag: 'invites', auth: 'required',
+    summary: 'Join the group of an invite link.', params: InviteTokenParamsSchema, body: JoinInviteRequestSchema,
+    response: ConversationViewSchema,
+  }),
+
+  // Messages
+  listMessages: define({
+    method: 'GET', path: '/api/conversations/:conversationId/messages', tag: 'messages', auth: 'required',
+    summary: 'History, newest page first; page back with `before`.',
+    params: ConversationParamsSchema, query: ListMessagesQuerySchema, response: MessagePageSchema,
+  }),
+  sendMessage: define({
+    method: 'POST', path: '/api/conversations/:conversationId/messages', tag: 'messages', auth: 'required', status: 201,
+    summary: 'Send a message. Idempotent on the client-chosen `id`: a retry returns the same message.',
+    params: ConversationParamsSchema, body: SendMessageRequestSchema, response: MessageSchema,
+  }),
+  editMessage: define({
+    method: 'PATCH', path: '/api/conversations/:conversationId/messages/:messageId', tag: 'messages', auth: 'required',
+    summary: 'Edit one of your messages.', params: MessageParamsSchema, body: EditMessageRequestSchema, response: MessageSchema,
+  }),
+  deleteMessage: define({
+    method: 'DELETE', path: '/api/conversations/:conversationId/messages/:messageId', tag: 'messages', auth: 'required',
+    summary: 'Delete one of your messages (a tombstone keeps its place).', params: MessageParamsSchema, response: null,
+  }),
+  addReaction: define({
+    method: 'PUT', path: '/api/conversations/:conversationId/messages/:messageId/reactions/:emoji', tag: 'messages',
+    auth: 'required', summary: 'React with an emoji (URL-encoded in the path).', params: ReactionParamsSchema, response: MessageSchema,
+  }),
+  removeReaction: define({
+    method: 'DELETE', path: '/api/conversations/:conversationId/messages/:messageId/reactions/:emoji', tag: 'messages',
+    auth: 'required', summary: 'Take back your reaction.', params: ReactionParamsSchema, response: MessageSchema,
+  }),
+
+  // Attachments
+  uploadAttachment: define({
+    method: 'POST', path: '/api/attachments', tag: 'attachments', auth: 'required', status: 201,
+    summary: 'Upload a file (image, PDF or text) to attach to a message you send next.',
+    query: UploadAttachmentQuerySchema,
+    upload: {
+      contentTypes: ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'application/pdf', 'text/plain', 'text/markdown', 'text/csv'],
+      description: 'The file bytes; the type is sniffed from the content, not trusted from the header.',
+    },
+    response: AttachmentSchema,
+  }),
+  getAttachment: define({
+    method: 'GET', path: '/api/attachments/:attachmentId', tag: 'attachments', auth: 'required',
+    summary: 'Download an attachment you can see.', params: AttachmentParamsSchema, response: 'binary',
+  }),
+} as const;
+
+export type Routes = typeof routes;
+export type RouteName = keyof Routes;
+
+type InputOf<S> = S extends z.ZodType ? z.input<S> : never;
+type Field<R, K extends string, Key extends string> = R extends { readonly [P in K]: infer S }
+  ? undefined extends InputOf<S>
+    ? { [P in Key]?: InputOf<S> }
+    : {} extends InputOf<S>
+      ? { [P in Key]?: InputOf<S> }
+      : { [P in Key]: InputOf<S> }
+  : {};
+
+/** What a caller passes to an endpoint: its path parameters, query and body. */
+export type RouteInput<N extends RouteName> = Field<Routes[N], 'params', 'params'> &
+  Field<Routes[N], 'query', 'query'> &
+  Field<Routes[N], 'body', 'body'> &
+  (Routes[N] extends { upload: object } ? { upload: { data: Uint8Array | Blob; contentType: string } } : {});
+
+/** What an endpoint answers. */
+export type RouteOutput<N extends RouteName> = Routes[N]['response'] extends z.ZodType
+  ? z.infer<Routes[N]['response']>
+  : Routes[N]['response'] extends 'binary'
+    ? Uint8Array
+    : void;
+
+/** Fills a route's path parameters. */
+export function buildPath(path: string, params: Record<string, unknown> | undefined): string {
+  return path.replace(/:([A-Za-z]+)/g, (_match, name: string) => {
+    const value = params?.[name];
+    if (value === undefined || value === null) throw new Error(`missing path parameter ${name}`);
+    return encodeURIComponent(String(value));
+  });
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { IdSchema, SeqSchema } from './common.js';
+import { ErrorBodySchema } from './errors.js';
+import { ConversationEventSchema, MemberTypingEventSchema, MySettingsUpdatedEventSchema } from './events.js';
+
+/** Frames a client sends on the event socket (`GET /api/socket`). */
+export const ClientHelloFrameSchema = z.object({
+  type: z.literal('hello'),
+  protocolVersion: z.number().int(),
+  /**
+   * The last sequence number the client holds per conversation. The server sends every event
+   * after it, in order, before any newer live event of that conversation.
+   */
+  positions: z.record(IdSchema, SeqSchema).default({}),
+});
+export const ClientPingFrameSchema = z.object({ type: z.literal('ping'), nonce: z.string().max(64).optional() });
+export const ClientTypingFrameSchema = z.object({ type: z.literal('typing'), conversationId: IdSchema });
+
+export const ClientFrameSchema = z.discriminatedUnion('type', [
+  ClientHelloFrameSchema,
+  ClientPingFrameSchema,
+  ClientTypingFrameSchema,
+]);
+export type ClientFrame = z.input<typeof ClientFrameSchema>;
+
+/** Frames the server sends. */
+export const ServerWelcomeFrameSchema = z.object({
+  type: z.literal('welcome'),
+  protocolVersion: z.number().int(),
+  userId: IdSchema,
+  /** Every conversation the account is a member of, with its last sequence number. */
+  conversations: z.array(z.object({ conversationId: IdSchema, lastSeq: SeqSchema })),
+  /** Conversations named in `hello.positions` that the account is no longer a member of. */
+  revoked: z.array(IdSchema),
+});
+export const ServerSyncedFrameSchema = z.object({
+  type: z.literal('synced'),
+  /** Events sent to catch up after `hello`. */
+  replayed: z.number().int().min(0),
+});
+export const ServerEventFrameSchema = z.object({ type: z.literal('event'), event: ConversationEventSchema });
+export const ServerPongFrameSchema = z.object({ type: z.literal('pong'), nonce: z.string().optional() });
+export const ServerErrorFrameSchema = z.object({ type: z.literal('error'), error: ErrorBodySchema });
+
+export const ServerFrameSchema = z.discriminatedUnion('type', [
+  ServerWelcomeFrameSchema,
+  ServerSyncedFrameSchema,
+  ServerEventFrameSchema,
+  MemberTypingEventSchema,
+  MySettingsUpdatedEventSchema,
+  ServerPongFrameSchema,
+  ServerErrorFrameSchema,
+]);
+export type ServerFrame = z.infer<typeof ServerFrameSchema>;
+export type ServerFrameOf<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>;
+
+/** Close codes the server uses on the event socket. */
+export const SOCKET_CLOSE = {
+  /** The session ended (signed out or expired). */
+  unauthenticated: 4401,
+  /** The client speaks an unsupported protocol version. */
+  unsupportedVersion: 4426,
+  /** The client did not say hello in time. */
+  helloTimeout: 4408,
+  /** The server is shutting down; reconnect elsewhere or later. */
+  goingAway: 1001,
+} as const;

@@ -1,0 +1,8 @@
+/**
+ * The wire protocol version. Bump it, with a dated line below, whenever a schema in this
+ * package changes; `protocol-version.test.ts` fails until you do.
+ *
+ * History:
+ * - 1 (2026-11-23): accounts, conversations, messages, invites, event log with resume.
+ */
+export const PROTOCOL_VERSION = 1;
