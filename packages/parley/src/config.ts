@@ -1,0 +1,40 @@
+import path from 'node:path';
+import { defaultConfig, type ServerConfig } from '@parley/server';
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return value;
+}
+
+function list(env: NodeJS.ProcessEnv, name: string): string[] {
+  return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
+/** Reads the server's configuration from environment variables (documented in README.md). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const defaults = defaultConfig();
+  const durability = env.PARLEY_DURABILITY ?? 'full';
+  if (durability !== 'full' && durability !== 'process') {
+    throw new Error(`PARLEY_DURABILITY must be "full" or "process", got "${durability}"`);
+  }
+  return defaultConfig({
+    port: integer(env, 'PORT', 3000),
+    host: env.PARLEY_HOST || '127.0.0.1',
+    dataDir: path.resolve(env.PARLEY_DATA_DIR || 'data'),
+    databaseUrl: env.DATABASE_URL || undefined,
+    durability,
+    allowedOrigins: list(env, 'PARLEY_ALLOWED_ORIGINS'),
+    groupMemberLimit: integer(env, 'PARLEY_GROUP_MEMBER_LIMIT', defaults.groupMemberLimit, 1),
+    maxUploadBytes: integer(env, 'PARLEY_MAX_UPLOAD_BYTES', defaults.maxUploadBytes, 1),
+    maxAvatarBytes: integer(env, 'PARLEY_MAX_AVATAR_BYTES', defaults.maxAvatarBytes, 1),
+    floodLimit: {
+      burst: integer(env, 'PARLEY_FLOOD_BURST', defaults.floodLimit.burst, 1),
+      perMinute: integer(env, 'PARLEY_FLOOD_PER_MINUTE', defaults.floodLimit.perMinute, 1),
+    },
+    secureCookies: env.PARLEY_SECURE_COOKIES === 'true',
+    logRequests: env.PARLEY_LOG_REQUESTS === 'true',
+  });
+}

@@ -1,0 +1,1 @@
+export { configFromEnv } from './config.js';

@@ -1,0 +1,237 @@
+import {
+  type ConversationEvent,
+  type MemberTypingEvent,
+  type MySettingsUpdatedEvent,
+  ParleyError,
+  PROTOCOL_VERSION,
+  type ServerFrameOf,
+  ServerFrameSchema,
+  SOCKET_CLOSE,
+} from '@parley/protocol';
+import type { ParleyClient } from '../http/client.js';
+
+/** The part of a WebSocket the stream uses: the browser's and the `ws` package's both fit. */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+export type SocketFactory = (url: string, headers: Record<string, string>) => SocketLike | Promise<SocketLike>;
+
+export interface EventStreamHandlers {
+  /** A conversation event, in sequence order per conversation, each exactly once. */
+  event?: (event: ConversationEvent) => void;
+  typing?: (event: MemberTypingEvent) => void;
+  settings?: (event: MySettingsUpdatedEvent) => void;
+  welcome?: (frame: ServerFrameOf<'welcome'>) => void;
+  /** Caught up after (re)connecting. */
+  synced?: (frame: ServerFrameOf<'synced'>) => void;
+  /** Conversations the account lost access to while away. */
+  revoked?: (conversationIds: string[]) => void;
+  /** A frame-level error from the server, or a failure to connect. */
+  error?: (error: ParleyError | Error) => void;
+  status?: (status: 'connecting' | 'open' | 'closed') => void;
+}
+
+export interface EventStreamOptions {
+  /** Positions to resume from: the last sequence number held per conversation. */
+  positions?: Record<string, number>;
+  /** Opens the socket; defaults to the `ws` package in Node and the global WebSocket in browsers. */
+  socketFactory?: SocketFactory;
+  /** Reconnect after a drop (default true). */
+  reconnect?: boolean;
+  /** Largest wait between reconnect attempts, in ms. */
+  maxBackoffMs?: number;
+}
+
+async function defaultFactory(url: string, headers: Record<string, string>): Promise<SocketLike> {
+  if (Object.keys(headers).length === 0 && typeof globalThis.WebSocket === 'function') {
+    return new globalThis.WebSocket(url) as unknown as SocketLike;
+  }
+  const { default: WebSocket } = await import('ws');
+  return new WebSocket(url, { headers }) as unknown as SocketLike;
+}
+
+/**
+ * The live event stream of one account, over `/api/socket`. It keeps the last sequence number
+ * of every conversation, resumes from those positions after any drop, and hands each event on
+ * exactly once and in order.
+ */
+export class EventStream {
+  readonly #client: ParleyClient;
+  readonly #handlers: EventStreamHandlers;
+  readonly #positions = new Map<string, number>();
+  readonly #factory: SocketFactory;
+  readonly #reconnect: boolean;
+  readonly #maxBackoffMs: number;
+  #socket: SocketLike | undefined;
+  #closed = false;
+  #attempt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #syncedWaiters: Array<() => void> = [];
+  #keepalive: ReturnType<typeof setInterval> | undefined;
+  #lastHeard = 0;
+  #isSynced = false;
+
+  constructor(client: ParleyClient, handlers: EventStreamHandlers, options: EventStreamOptions = {}) {
+    this.#client = client;
+    this.#handlers = handlers;
+    this.#factory = options.socketFactory ?? defaultFactory;
+    this.#reconnect = options.reconnect ?? true;
+    this.#maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    for (const [id, seq] of Object.entries(options.positions ?? {})) this.#positions.set(id, seq);
+    void this.#open();
+  }
+
+  /** The last sequence number received per conversation. */
+  get positions(): Record<string, number> {
+    return Object.fromEntries(this.#positions);
+  }
+
+  /** Resolves once the stream has caught up after its current (re)connection. */
+  synced(): Promise<void> {
+    if (this.#isSynced) return Promise.resolve();
+    return new Promise((resolve) => this.#syncedWaiters.push(resolve));
+  }
+
+  sendTyping(conversationId: string): void {
+    if (this.#socket?.readyState === 1) this.#socket.send(JSON.stringify({ type: 'typing', conversationId }));
+  }
+
+  /** Drops the socket as a network fault would; the stream reconnects and resumes. */
+  drop(): void {
+    this.#socket?.close(4000, 'dropped by the client');
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    clearInterval(this.#keepalive);
+    this.#socket?.close(1000, 'closed by the client');
+    this.#handlers.status?.('closed');
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async #open(): Promise<void> {
+    if (this.#closed) return;
+    this.#isSynced = false;
+    this.#handlers.status?.('connecting');
+    const url = `${this.#client.baseUrl.replace(/^http/, 'ws')}/api/socket`;
+    const headers: Record<string, string> = {};
+    if (this.#client.token) headers.authorization = `Bearer ${this.#client.token}`;
+    let socket: SocketLike;
+    try {
+      socket = await this.#factory(url, headers);
+    } catch (error) {
+      this.#handlers.error?.(error as Error);
+      this.#scheduleReconnect();
+      return;
+    }
+    if (this.#closed) {
+      socket.close(1000);
+      return;
+    }
+    this.#socket = socket;
+    socket.onopen = () => {
+      this.#lastHeard = Date.now();
+      clearInterval(this.#keepalive);
+      // A silent server is a dead one: ping every 20 s, drop after 45 s without a word.
+      this.#keepalive = setInterval(() => {
+        if (Date.now() - this.#lastHeard > 45_000) socket.close(4000, 'server silent');
+        else if (socket.readyState === 1) socket.send(JSON.stringify({ type: 'ping' }));
+      }, 20_000);
+      (this.#keepalive as { unref?: () => void }).unref?.();
+      socket.send(JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, positions: this.positions }));
+    };
+    socket.onmessage = (message) => this.#onMessage(message.data);
+    socket.onerror = () => {
+      // The close event that follows decides what to do.
+    };
+    socket.onclose = (event) => {
+      if (this.#socket !== socket) return;
+      clearInterval(this.#keepalive);
+      this.#socket = undefined;
+      this.#isSynced = false;
+      if (this.#closed) return;
+      this.#handlers.status?.('closed');
+      if (event.code === SOCKET_CLOSE.unauthenticated || event.code === SOCKET_CLOSE.unsupportedVersion) {
+        this.#handlers.error?.(new ParleyError(event.code === SOCKET_CLOSE.unauthenticated ? 'UNAUTHENTICATED' : 'UNSUPPORTED_PROTOCOL_VERSION', event.reason || 'socket closed'));
+        return;
+      }
+      this.#scheduleReconnect();
+    };
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed || !this.#reconnect) return;
+    const base = Math.min(this.#maxBackoffMs, 250 * 2 ** this.#attempt);
+    this.#attempt += 1;
+    // Full jitter spreads a crowd of clients reconnecting after a restart.
+    this.#timer = setTimeout(() => void this.#open(), Math.random() * base);
+  }
+
+  #onMessage(data: unknown): void {
+    this.#lastHeard = Date.now();
+    let value: unknown;
+    try {
+      value = JSON.parse(String(data));
+    } catch {
+      this.#handlers.error?.(new ParleyError('INVALID_INPUT', 'the server sent a frame that is not JSON'));
+      return;
+    }
+    const parsed = ServerFrameSchema.safeParse(value);
+    if (!parsed.success) {
+      this.#handlers.error?.(new ParleyError('INVALID_INPUT', `unexpected frame: ${parsed.error.issues[0]?.message ?? ''}`));
+      return;
+    }
+    const frame = parsed.data;
+    switch (frame.type) {
+      case 'welcome':
+        this.#selfId = frame.userId;
+        for (const id of frame.revoked) this.#positions.delete(id);
+        if (frame.revoked.length > 0) this.#handlers.revoked?.(frame.revoked);
+        this.#handlers.welcome?.(frame);
+        return;
+      case 'synced':
+        this.#attempt = 0;
+        this.#isSynced = true;
+        this.#handlers.status?.('open');
+        this.#handlers.synced?.(frame);
+        for (const resolve of this.#syncedWaiters.splice(0)) resolve();
+        return;
+      case 'event': {
+        const { event } = frame;
+        const position = this.#positions.get(event.conversationId);
+        // The server guarantees order; this guard keeps a client correct even if it did not.
+        if (position !== undefined && event.seq <= position) return;
+        this.#positions.set(event.conversationId, event.seq);
+        if ((event.type === 'member-removed' || event.type === 'member-left') && event.userId === this.#selfId) {
+          this.#positions.delete(event.conversationId);
+        }
+        this.#handlers.event?.(event);
+        return;
+      }
+      case 'member-typing':
+        this.#handlers.typing?.(frame);
+        return;
+      case 'my-settings-updated':
+        this.#handlers.settings?.(frame);
+        return;
+      case 'pong':
+        return;
+      case 'error':
+        this.#handlers.error?.(ParleyError.fromBody(frame.error));
+        return;
+    }
+  }
+
+  #selfId: string | undefined;
+}

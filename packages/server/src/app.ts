@@ -1,0 +1,45 @@
+import { buildOpenApiDocument, PROTOCOL_VERSION } from '@parley/protocol';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { registerAccountRoutes } from './accounts/routes.js';
+import { registerAttachmentRoutes } from './attachments/routes.js';
+import { registerBlockingRoutes } from './blocking/routes.js';
+import type { ServerContext } from './context.js';
+import { registerConversationRoutes } from './conversations/routes.js';
+import { registerMemberRoutes } from './conversations/member-routes.js';
+import { registerGuardianRoutes } from './guardians/routes.js';
+import { bindRoute, JSON_BODY_LIMIT } from './http/bind.js';
+import { toErrorBody } from './http/errors.js';
+import { registerInviteRoutes } from './invites/routes.js';
+import { registerMessageRoutes } from './messages/routes.js';
+
+/** The HTTP API: every endpoint of the protocol's route table, and the OpenAPI document. */
+export function buildApp(context: ServerContext): FastifyInstance {
+  const app = Fastify({ logger: context.config.logRequests, bodyLimit: JSON_BODY_LIMIT, trustProxy: false });
+
+  // Uploads arrive as raw bytes of any type; the handler sniffs what they really are.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body, unexpected } = toErrorBody(error);
+    if (unexpected) request.log.error(error);
+    if (unexpected && !context.config.logRequests) console.error(error);
+    if (body.retryAfter !== undefined) reply.header('retry-after', String(body.retryAfter));
+    void reply.code(status).send({ error: body });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no endpoint ${request.method} ${request.url.split('?')[0]}` } });
+  });
+
+  bindRoute(app, context, 'health', async () => ({ status: 'ok' as const, protocolVersion: PROTOCOL_VERSION }));
+  app.get('/api/openapi.json', async () => buildOpenApiDocument());
+
+  registerAccountRoutes(app, context);
+  registerBlockingRoutes(app, context);
+  registerGuardianRoutes(app, context);
+  registerConversationRoutes(app, context);
+  registerMemberRoutes(app, context);
+  registerInviteRoutes(app, context);
+  registerMessageRoutes(app, context);
+  registerAttachmentRoutes(app, context);
+  return app;
+}

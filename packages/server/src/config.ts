@@ -1,0 +1,48 @@
+import path from 'node:path';
+import type { Durability } from './storage/database.js';
+
+export interface ServerConfig {
+  /** 0 picks a free port. */
+  port: number;
+  host: string;
+  /** SQLite file, uploads and avatars live here. */
+  dataDir: string;
+  /** PostgreSQL connection string; SQLite in `dataDir` when absent. */
+  databaseUrl: string | undefined;
+  durability: Durability;
+  /** Origins allowed to open the event socket and to send cookie-authenticated writes, besides the server's own. */
+  allowedOrigins: string[];
+  /** Most people in a group (the assistant is not counted). */
+  groupMemberLimit: number;
+  maxUploadBytes: number;
+  maxAvatarBytes: number;
+  /** Human messages: a bucket of `burst` that refills at `perMinute`. */
+  floodLimit: { burst: number; perMinute: number };
+  /** Failed sign-ins allowed per username and per address within `windowSeconds`. */
+  loginThrottle: { perUsername: number; perAddress: number; windowSeconds: number };
+  sessionDays: number;
+  /** Set the Secure flag on the session cookie (serve over HTTPS). */
+  secureCookies: boolean;
+  /** Log requests to stdout. */
+  logRequests: boolean;
+}
+
+export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    port: 3000,
+    host: '127.0.0.1',
+    dataDir: path.resolve('data'),
+    databaseUrl: undefined,
+    durability: 'full',
+    allowedOrigins: [],
+    groupMemberLimit: 20,
+    maxUploadBytes: 20 * 1024 * 1024,
+    maxAvatarBytes: 5 * 1024 * 1024,
+    floodLimit: { burst: 30, perMinute: 120 },
+    loginThrottle: { perUsername: 10, perAddress: 100, windowSeconds: 15 * 60 },
+    sessionDays: 30,
+    secureCookies: false,
+    logRequests: false,
+    ...overrides,
+  };
+}

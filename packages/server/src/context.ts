@@ -1,0 +1,21 @@
+import type { ServerConfig } from './config.js';
+import type { Clock, EventLog } from './events/event-log.js';
+import type { Bus } from './realtime/bus.js';
+import type { Storage } from './storage/database.js';
+import type { FileStore } from './attachments/file-store.js';
+import type { RateLimiter } from './abuse/rate-limiter.js';
+
+/** Everything a feature needs, handed in rather than reached for. */
+export interface ServerContext {
+  readonly config: ServerConfig;
+  readonly storage: Storage;
+  readonly log: EventLog;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly files: FileStore;
+  readonly limits: {
+    readonly flood: RateLimiter;
+    readonly loginByUsername: RateLimiter;
+    readonly loginByAddress: RateLimiter;
+  };
+}

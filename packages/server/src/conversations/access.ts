@@ -1,0 +1,58 @@
+import { ParleyError } from '@parley/protocol';
+import type { Kysely } from 'kysely';
+import type { Database } from '../storage/schema.js';
+import type { ConversationRow, MemberRow } from './views.js';
+
+/**
+ * The conversation and the caller's membership, or NOT_FOUND: a non-member cannot tell a
+ * conversation that exists from one that does not.
+ */
+export async function requireMember(
+  db: Kysely<Database>,
+  conversationId: string,
+  userId: string,
+): Promise<{ conversation: ConversationRow; member: MemberRow }> {
+  const member = await db
+    .selectFrom('members')
+    .selectAll()
+    .where('conversation_id', '=', conversationId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  if (!member) throw new ParleyError('NOT_FOUND', 'no such conversation', { field: 'params.conversationId' });
+  const conversation = await db.selectFrom('conversations').selectAll().where('id', '=', conversationId).executeTakeFirstOrThrow();
+  return { conversation, member };
+}
+
+export function requireGroup(conversation: ConversationRow): void {
+  if (conversation.kind !== 'group') {
+    throw new ParleyError('FORBIDDEN', `this is a ${conversation.kind} conversation, not a group`, {
+      field: 'params.conversationId',
+    });
+  }
+}
+
+/** Whether either of two accounts blocked the other. */
+export async function blockedEitherWay(db: Kysely<Database>, a: string, b: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('blocks')
+    .select('blocker_id')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('blocker_id', '=', a), eb('blocked_id', '=', b)]),
+        eb.and([eb('blocker_id', '=', b), eb('blocked_id', '=', a)]),
+      ]),
+    )
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Whether `blocker` blocked `blocked`. */
+export async function hasBlocked(db: Kysely<Database>, blocker: string, blocked: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('blocks')
+    .select('blocker_id')
+    .where('blocker_id', '=', blocker)
+    .where('blocked_id', '=', blocked)
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -1,0 +1,11 @@
+export { defaultConfig } from './config.js';
+export type { ServerConfig } from './config.js';
+export { startServer } from './server.js';
+export type { RunningServer, StartOptions } from './server.js';
+export { MemoryBus } from './realtime/bus.js';
+export type { Bus, BusMessage } from './realtime/bus.js';
+export { openStorage, migrate } from './storage/database.js';
+export type { Storage, StorageOptions, Durability } from './storage/database.js';
+export { WriteQueue } from './storage/write-queue.js';
+export { EventLog, systemClock } from './events/event-log.js';
+export type { Clock } from './events/event-log.js';

@@ -1,0 +1,36 @@
+import type { ConversationEvent, MemberTypingEvent, MySettingsUpdatedEvent } from '@parley/protocol';
+
+/** What travels between the nodes: committed events and ephemeral signals. */
+export type BusMessage =
+  | { kind: 'event'; event: ConversationEvent }
+  | { kind: 'typing'; event: MemberTypingEvent }
+  | { kind: 'user'; userId: string; event: MySettingsUpdatedEvent }
+  | { kind: 'session-ended'; userId: string; sessionId: string };
+
+/**
+ * Fire-and-forget fan-out between nodes. The event log, not the bus, is the source of truth: a
+ * hub that sees a gap in a conversation's sequence reads the missing events from the log.
+ */
+export interface Bus {
+  publish(message: BusMessage): void;
+  subscribe(handler: (message: BusMessage) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** The default bus: one process, delivered synchronously in publish order. */
+export class MemoryBus implements Bus {
+  readonly #handlers = new Set<(message: BusMessage) => void>();
+
+  publish(message: BusMessage): void {
+    for (const handler of this.#handlers) handler(message);
+  }
+
+  subscribe(handler: (message: BusMessage) => void): () => void {
+    this.#handlers.add(handler);
+    return () => this.#handlers.delete(handler);
+  }
+
+  async close(): Promise<void> {
+    this.#handlers.clear();
+  }
+}

@@ -1,0 +1,165 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  ClientFrameSchema,
+  type ErrorCode,
+  errorFromZod,
+  isParleyError,
+  PROTOCOL_VERSION,
+  type ServerFrame,
+  SOCKET_CLOSE,
+} from '@parley/protocol';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { authenticateHeaders, originAllowed } from '../accounts/sessions.js';
+import type { ServerContext } from '../context.js';
+import type { Connection, Hub } from './hub.js';
+
+export const SOCKET_PATH = '/api/socket';
+const HELLO_TIMEOUT_MS = 10_000;
+const HEARTBEAT_MS = 30_000;
+const MAX_FRAME_BYTES = 64 * 1024;
+const TYPING_TTL_MS = 6_000;
+
+function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * The event socket: refuses foreign origins and unauthenticated upgrades, then speaks the
+ * protocol's frames. A bad frame gets an `error` frame; it never closes the socket.
+ */
+export class SocketServer {
+  readonly #context: ServerContext;
+  readonly #hub: Hub;
+  readonly #wss: WebSocketServer;
+  readonly #heartbeat: NodeJS.Timeout;
+  readonly #alive = new WeakMap<WebSocket, boolean>();
+
+  constructor(context: ServerContext, hub: Hub) {
+    this.#context = context;
+    this.#hub = hub;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+    this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS);
+    this.#heartbeat.unref();
+  }
+
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== SOCKET_PATH) {
+      socket.destroy();
+      return;
+    }
+    if (!originAllowed(this.#context, request.headers)) {
+      refuse(socket, 403, 'ORIGIN_REFUSED', `origin ${String(request.headers.origin)} is not allowed`);
+      return;
+    }
+    authenticateHeaders(this.#context, request.headers).then(
+      (auth) => {
+        if (!auth) {
+          refuse(socket, 401, 'UNAUTHENTICATED', 'sign in first');
+          return;
+        }
+        this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, auth.userId, auth.sessionId));
+      },
+      (error: unknown) => {
+        if (isParleyError(error)) refuse(socket, error.status, error.code, error.message);
+        else socket.destroy();
+      },
+    );
+  }
+
+  #accept(ws: WebSocket, userId: string, sessionId: string): void {
+    this.#alive.set(ws, true);
+    ws.on('pong', () => this.#alive.set(ws, true));
+    const connection = this.#hub.connect(ws, userId, sessionId);
+    let greeted = false;
+    const helloTimer = setTimeout(() => ws.close(SOCKET_CLOSE.helloTimeout, 'no hello'), HELLO_TIMEOUT_MS);
+    const typingSent = new Map<string, number>();
+    const reply = (frame: ServerFrame) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+    };
+    const fail = (code: ErrorCode, message: string, field?: string) =>
+      reply({ type: 'error', error: { code, message, ...(field ? { field } : {}) } });
+
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return fail('INVALID_INPUT', 'frames are JSON text');
+      let value: unknown;
+      try {
+        value = JSON.parse(data.toString());
+      } catch {
+        return fail('INVALID_INPUT', 'frame is not valid JSON');
+      }
+      const parsed = ClientFrameSchema.safeParse(value);
+      if (!parsed.success) {
+        const error = errorFromZod(parsed.error, 'frame');
+        return fail(error.code, error.message, error.field);
+      }
+      const frame = parsed.data;
+      switch (frame.type) {
+        case 'hello': {
+          if (greeted) return fail('CONFLICT', 'hello was already said');
+          if (frame.protocolVersion !== PROTOCOL_VERSION) {
+            fail('UNSUPPORTED_PROTOCOL_VERSION', `this server speaks protocol ${PROTOCOL_VERSION}`);
+            ws.close(SOCKET_CLOSE.unsupportedVersion, 'unsupported protocol version');
+            return;
+          }
+          greeted = true;
+          clearTimeout(helloTimer);
+          this.#hub.hello(connection, frame.positions).catch(() => ws.close(1011, 'could not resume'));
+          return;
+        }
+        case 'ping':
+          return reply({ type: 'pong', ...(frame.nonce !== undefined ? { nonce: frame.nonce } : {}) });
+        case 'typing':
+          return this.#typing(connection, frame.conversationId, typingSent, fail);
+      }
+    });
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      this.#hub.disconnect(connection);
+    });
+    ws.on('error', () => ws.terminate());
+  }
+
+  #typing(
+    connection: Connection,
+    conversationId: string,
+    typingSent: Map<string, number>,
+    fail: (code: ErrorCode, message: string, field?: string) => void,
+  ): void {
+    if (!connection.cursors.has(conversationId)) return fail('NOT_FOUND', 'no such conversation', 'frame.conversationId');
+    const now = this.#context.clock.now().getTime();
+    // At most one typing signal a second per conversation and socket.
+    if (now - (typingSent.get(conversationId) ?? 0) < 1000) return;
+    typingSent.set(conversationId, now);
+    this.#context.bus.publish({
+      kind: 'typing',
+      event: {
+        type: 'member-typing',
+        conversationId,
+        userId: connection.userId,
+        until: new Date(now + TYPING_TTL_MS).toISOString(),
+      },
+    });
+  }
+
+  #beat(): void {
+    for (const ws of this.#wss.clients) {
+      if (this.#alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      this.#alive.set(ws, false);
+      ws.ping();
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#heartbeat);
+    for (const ws of this.#wss.clients) ws.close(SOCKET_CLOSE.goingAway, 'server shutting down');
+    this.#wss.close();
+  }
+}

@@ -1,0 +1,82 @@
+import path from 'node:path';
+import { type ServerConfig, defaultConfig } from './config.js';
+import type { ServerContext } from './context.js';
+import { buildApp } from './app.js';
+import { RateLimiter } from './abuse/rate-limiter.js';
+import { FileStore } from './attachments/file-store.js';
+import { type Clock, EventLog, systemClock } from './events/event-log.js';
+import { type Bus, MemoryBus } from './realtime/bus.js';
+import { Hub } from './realtime/hub.js';
+import { SocketServer } from './realtime/socket-server.js';
+import { openStorage } from './storage/database.js';
+import { WriteQueue } from './storage/write-queue.js';
+
+export interface RunningServer {
+  /** Base URL, such as http://127.0.0.1:3000. */
+  readonly url: string;
+  readonly context: ServerContext;
+  readonly hub: Hub;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface StartOptions {
+  config?: Partial<ServerConfig>;
+  clock?: Clock;
+  bus?: Bus;
+}
+
+/** Opens storage (migrating it), starts the HTTP API and the event socket, and listens. */
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const config = defaultConfig(options.config);
+  const clock = options.clock ?? systemClock;
+  const storage = await openStorage(
+    config.databaseUrl
+      ? { kind: 'postgres', url: config.databaseUrl }
+      : { kind: 'sqlite', file: path.join(config.dataDir, 'parley.sqlite'), durability: config.durability },
+  );
+  const queue = new WriteQueue(storage.writer);
+  const bus = options.bus ?? new MemoryBus();
+  const log = new EventLog({ queue, reader: storage.reader, bus, clock });
+  const perSecond = (perMinute: number) => perMinute / 60;
+  const context: ServerContext = {
+    config,
+    storage,
+    log,
+    bus,
+    clock,
+    files: new FileStore(config.dataDir),
+    limits: {
+      flood: new RateLimiter({ capacity: config.floodLimit.burst, refillPerSecond: perSecond(config.floodLimit.perMinute), clock }),
+      loginByUsername: new RateLimiter({
+        capacity: config.loginThrottle.perUsername,
+        refillPerSecond: config.loginThrottle.perUsername / config.loginThrottle.windowSeconds,
+        clock,
+      }),
+      loginByAddress: new RateLimiter({
+        capacity: config.loginThrottle.perAddress,
+        refillPerSecond: config.loginThrottle.perAddress / config.loginThrottle.windowSeconds,
+        clock,
+      }),
+    },
+  };
+  const hub = new Hub({ reader: storage.reader, log, bus });
+  const sockets = new SocketServer(context, hub);
+  const app = buildApp(context);
+  app.server.on('upgrade', (request, socket, head) => sockets.handleUpgrade(request, socket, head));
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      sockets.close();
+      hub.close();
+      await app.close();
+      await queue.close();
+      await bus.close();
+      await storage.close();
+    })());
+  return { url: `http://${host}:${port}`, context, hub, close, [Symbol.asyncDispose]: close };
+}

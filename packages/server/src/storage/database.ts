@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import * as initial from './migrations/001-initial.js';
+import type { Database } from './schema.js';
+
+/**
+ * `full` survives a crash of the machine (every commit is fsynced); `process` survives a crash of
+ * the process only (SQLite WAL with synchronous=NORMAL). PostgreSQL follows its own settings.
+ */
+export type Durability = 'full' | 'process';
+
+export type StorageOptions =
+  | { kind: 'sqlite'; file: string; durability?: Durability }
+  | { kind: 'postgres'; url: string; poolSize?: number };
+
+export interface Storage {
+  readonly kind: 'sqlite' | 'postgres';
+  /** For writes, which go through the write queue, and reads that must see them. */
+  readonly writer: Kysely<Database>;
+  /** For plain reads; on SQLite a second connection, so reads do not wait behind a write batch. */
+  readonly reader: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+const migrations: Record<string, Migration> = {
+  '001-initial': initial,
+};
+
+class StaticMigrationProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations;
+  }
+}
+
+export async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: new StaticMigrationProvider() });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((result) => result.status === 'Error');
+  if (error || failed) {
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+  }
+}
+
+export async function openStorage(options: StorageOptions): Promise<Storage> {
+  if (options.kind === 'postgres') {
+    // Integers stay numbers: COUNT(*) and bigint come back as strings otherwise.
+    pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    await migrate(db);
+    return {
+      kind: 'postgres',
+      writer: db,
+      reader: db,
+      close: () => db.destroy(),
+    };
+  }
+
+  fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
+  const synchronous = options.durability === 'process' ? 'NORMAL' : 'FULL';
+  const open = (readonly: boolean) => {
+    const database = new BetterSqlite3(options.file, { readonly });
+    database.pragma('busy_timeout = 5000');
+    if (!readonly) {
+      database.pragma('journal_mode = WAL');
+      database.pragma(`synchronous = ${synchronous}`);
+      database.pragma('foreign_keys = ON');
+    }
+    return database;
+  };
+  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: open(false) }) });
+  await migrate(writer);
+  const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: open(true) }) });
+  return {
+    kind: 'sqlite',
+    writer,
+    reader,
+    close: async () => {
+      await reader.destroy();
+      await writer.destroy();
+    },
+  };
+}

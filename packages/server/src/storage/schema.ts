@@ -1,0 +1,153 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The tables, as Kysely sees them. One schema for SQLite and PostgreSQL: timestamps are ISO-8601
+ * UTC text, booleans are 0/1 integers and JSON is text, so both backends store the same values.
+ */
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  blocks: BlocksTable;
+  guardian_links: GuardianLinksTable;
+  conversations: ConversationsTable;
+  members: MembersTable;
+  messages: MessagesTable;
+  reactions: ReactionsTable;
+  attachments: AttachmentsTable;
+  message_attachments: MessageAttachmentsTable;
+  invites: InvitesTable;
+  events: EventsTable;
+}
+
+export interface UsersTable {
+  id: string;
+  /** Lower case, unique. */
+  username: string;
+  display_name: string | null;
+  password_hash: string;
+  age_band: 'adult' | 'teen';
+  kind: 'human' | 'bot';
+  avatar_id: string | null;
+  profile_complete: number;
+  group_chats_allowed: number;
+  created_at: string;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the token: the token itself is never stored. */
+  token_hash: string;
+  user_id: string;
+  kind: 'cookie' | 'token';
+  created_at: string;
+  expires_at: string;
+}
+
+export interface BlocksTable {
+  blocker_id: string;
+  blocked_id: string;
+  created_at: string;
+}
+
+export interface GuardianLinksTable {
+  id: string;
+  guardian_id: string;
+  teen_id: string;
+  status: 'pending' | 'active';
+  code_hash: string | null;
+  code_expires_at: string | null;
+  code_attempts: number;
+  created_at: string;
+  confirmed_at: string | null;
+}
+
+export interface ConversationsTable {
+  id: string;
+  kind: 'assistant' | 'direct' | 'group';
+  title: string | null;
+  created_by: string;
+  created_at: string;
+  /** Time of the last event: orders the conversation list. */
+  updated_at: string;
+  /** The last sequence number given out; the next event takes last_seq + 1. */
+  last_seq: number;
+  member_limit: number;
+  assistant_name: string | null;
+  assistant_personality: string | null;
+  assistant_mode: 'auto' | 'mentions' | null;
+  assistant_talkativeness: number | null;
+  forked_from_id: string | null;
+  forked_from_seq: number | null;
+  /** For direct conversations: the two user ids, sorted and joined, so a pair has one DM. */
+  direct_key: string | null;
+}
+
+export interface MembersTable {
+  conversation_id: string;
+  user_id: string;
+  role: 'creator' | 'member';
+  joined_at: string;
+  last_read_seq: number;
+  notifications: 'all' | 'mentions' | 'muted';
+}
+
+export interface MessagesTable {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  author_id: string;
+  text: string;
+  /** JSON array of user ids. */
+  mentions: string;
+  reply_to_id: string | null;
+  created_at: string;
+  edited_at: string | null;
+  deleted_at: string | null;
+}
+
+export interface ReactionsTable {
+  message_id: string;
+  user_id: string;
+  emoji: string;
+  created_at: string;
+  seq: number;
+}
+
+export interface AttachmentsTable {
+  id: string;
+  uploader_id: string;
+  filename: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  created_at: string;
+}
+
+export interface MessageAttachmentsTable {
+  message_id: string;
+  attachment_id: string;
+  conversation_id: string;
+  position: number;
+}
+
+export interface InvitesTable {
+  id: string;
+  conversation_id: string;
+  token_hash: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string | null;
+  max_uses: number | null;
+  uses: number;
+  revoked_at: string | null;
+}
+
+export interface EventsTable {
+  conversation_id: string;
+  seq: number;
+  type: string;
+  /** The whole event as JSON, exactly as it is sent to clients. */
+  payload: string;
+  created_at: string;
+}
+
+export type { Generated };

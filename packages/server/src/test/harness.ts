@@ -1,0 +1,181 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ConversationEvent, Me, ServerFrameOf } from '@parley/protocol';
+import { EventStream, ParleyClient } from '@parley/sdk';
+import pg from 'pg';
+import type { ServerConfig } from '../config.js';
+import { type RunningServer, startServer } from '../server.js';
+
+export const POSTGRES_ADMIN_URL = process.env.PARLEY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export type TestDatabase = 'sqlite' | 'postgres';
+
+/** A fresh, empty PostgreSQL database, dropped on dispose. */
+export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `parley_test_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+export interface TestUser {
+  client: ParleyClient;
+  user: Me;
+}
+
+/** A live stream that records everything it receives, for assertions. */
+export interface RecordingStream {
+  stream: EventStream;
+  events: ConversationEvent[];
+  typing: ServerFrameOf<'member-typing'>[];
+  settings: ServerFrameOf<'my-settings-updated'>[];
+  welcomes: ServerFrameOf<'welcome'>[];
+  errors: Error[];
+  /** Resolves when `predicate` holds for the recorded events (checked on every event). */
+  until(predicate: (events: ConversationEvent[]) => boolean, timeoutMs?: number): Promise<void>;
+  close(): void;
+}
+
+export interface TestServer {
+  readonly url: string;
+  readonly server: RunningServer;
+  readonly dataDir: string;
+  /** Creates an account with a completed profile and returns a client holding its token. */
+  user(username?: string, options?: { ageBand?: 'adult' | 'teen'; displayName?: string | null }): Promise<TestUser>;
+  /** Opens an event stream for a client and waits until it has caught up. */
+  connect(client: ParleyClient, positions?: Record<string, number>): Promise<RecordingStream>;
+  /** Stops the server, keeping the data, and starts it again on the same storage. */
+  restart(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+let counter = 0;
+export function uniqueName(prefix = 'user'): string {
+  counter += 1;
+  return `${prefix}_${process.pid % 10000}_${counter}`;
+}
+
+/** Starts a real server on a loopback port, on a fresh SQLite file or PostgreSQL database. */
+export async function startTestServer(options: { database?: TestDatabase; config?: Partial<ServerConfig> } = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
+  const postgres = options.database === 'postgres' ? await createPostgresDatabase() : undefined;
+  const config: Partial<ServerConfig> = {
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    databaseUrl: postgres?.url,
+    durability: 'process',
+    ...options.config,
+  };
+  let server = await startServer({ config });
+  const streams = new Set<RecordingStream>();
+  const harness: TestServer = {
+    get url() {
+      return server.url;
+    },
+    get server() {
+      return server;
+    },
+    dataDir,
+    async user(username = uniqueName(), userOptions = {}) {
+      const displayName = userOptions.displayName === undefined ? `User ${username}` : userOptions.displayName;
+      const { client, user } = await ParleyClient.signUp(server.url, {
+        username,
+        password: 'correct horse battery staple',
+        ...(displayName !== null ? { displayName } : {}),
+        ...(userOptions.ageBand ? { ageBand: userOptions.ageBand } : {}),
+      });
+      return { client, user };
+    },
+    async connect(client, positions) {
+      const events: ConversationEvent[] = [];
+      const typing: ServerFrameOf<'member-typing'>[] = [];
+      const settings: ServerFrameOf<'my-settings-updated'>[] = [];
+      const welcomes: ServerFrameOf<'welcome'>[] = [];
+      const errors: Error[] = [];
+      const waiters = new Set<() => void>();
+      const stream = new EventStream(
+        client,
+        {
+          event: (event) => {
+            events.push(event);
+            for (const check of [...waiters]) check();
+          },
+          typing: (event) => {
+            typing.push(event);
+            for (const check of [...waiters]) check();
+          },
+          settings: (event) => {
+            settings.push(event);
+            for (const check of [...waiters]) check();
+          },
+          welcome: (frame) => welcomes.push(frame),
+          error: (error) => errors.push(error),
+        },
+        { ...(positions ? { positions } : {}), maxBackoffMs: 200 },
+      );
+      const recording: RecordingStream = {
+        stream,
+        events,
+        typing,
+        settings,
+        welcomes,
+        errors,
+        until(predicate, timeoutMs = 5000) {
+          return new Promise((resolve, reject) => {
+            const check = () => {
+              if (predicate(events)) {
+                waiters.delete(check);
+                clearTimeout(timer);
+                resolve();
+              }
+            };
+            const timer = setTimeout(() => {
+              waiters.delete(check);
+              reject(new Error(`timed out waiting; received ${events.length} events: ${events.map((event) => `${event.type}#${event.seq}`).join(', ')}`));
+            }, timeoutMs);
+            waiters.add(check);
+            check();
+          });
+        },
+        close() {
+          streams.delete(recording);
+          stream.close();
+        },
+      };
+      streams.add(recording);
+      await stream.synced();
+      return recording;
+    },
+    async restart() {
+      await server.close();
+      server = await startServer({ config: { ...config, port: Number(new URL(server.url).port) } });
+    },
+    async [Symbol.asyncDispose]() {
+      for (const recording of [...streams]) recording.close();
+      await server.close();
+      await postgres?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** A random client message id. */
+export function messageId(): string {
+  return crypto.randomBytes(12).toString('base64url');
+}
