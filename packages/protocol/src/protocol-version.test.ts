@@ -1,0 +1,31 @@
+import crypto from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { buildOpenApiDocument } from './openapi.js';
+import { ClientFrameSchema, ServerFrameSchema } from './socket.js';
+import { PROTOCOL_VERSION } from './version.js';
+
+/**
+ * The fingerprint of every wire schema at each protocol version. When a schema changes, this
+ * test fails: bump PROTOCOL_VERSION (with a dated line in version.ts) and add the new fingerprint.
+ */
+const FINGERPRINTS: Record<number, string> = {
+  1: '293a17e41ba0d84e',
+};
+
+function fingerprint(): string {
+  const wire = {
+    http: buildOpenApiDocument(),
+    clientFrames: z.toJSONSchema(ClientFrameSchema, { io: 'input', unrepresentable: 'any' }),
+    serverFrames: z.toJSONSchema(ServerFrameSchema, { io: 'output', unrepresentable: 'any' }),
+  };
+  return crypto.createHash('sha256').update(JSON.stringify(wire)).digest('hex').slice(0, 16);
+}
+
+describe('protocol version', () => {
+  it('changes whenever a wire schema changes', () => {
+    expect(fingerprint(), `the protocol changed: bump PROTOCOL_VERSION and record ${fingerprint()}`).toBe(
+      FINGERPRINTS[PROTOCOL_VERSION],
+    );
+  });
+});
