@@ -1,8 +1,10 @@
 import { ParleyError } from '@parley/protocol';
 import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
 import { findUser, toUserSummary } from '../accounts/users.js';
 import type { ServerContext } from '../context.js';
 import { bindRoute } from '../http/bind.js';
+import type { Database } from '../storage/schema.js';
 
 /**
  * Blocking. What a block prevents is enforced where it matters: starting a DM
@@ -48,6 +50,6 @@ export function registerBlockingRoutes(app: FastifyInstance, context: ServerCont
   });
 }
 
-async function requireUser(db: Parameters<typeof findUser>[0], userId: string): Promise<void> {
+async function requireUser(db: Kysely<Database>, userId: string): Promise<void> {
   if (!(await findUser(db, userId))) throw new ParleyError('NOT_FOUND', 'no such user', { field: 'params.userId' });
 }
