@@ -1,6 +1,7 @@
 import { buildOpenApiDocument, PROTOCOL_VERSION } from '@parley/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAccountRoutes } from './accounts/routes.js';
+import { registerAvatarRoutes } from './accounts/avatar-routes.js';
 import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerBlockingRoutes } from './blocking/routes.js';
 import type { ServerContext } from './context.js';
@@ -34,6 +35,7 @@ export function buildApp(context: ServerContext): FastifyInstance {
   app.get('/api/openapi.json', async () => buildOpenApiDocument());
 
   registerAccountRoutes(app, context);
+  registerAvatarRoutes(app, context);
   registerBlockingRoutes(app, context);
   registerGuardianRoutes(app, context);
   registerConversationRoutes(app, context);
