@@ -151,6 +151,8 @@ describe('invite links', () => {
     await bob.client.api.revokeInvite({ params: { conversationId: group, inviteId: invite.id } });
     await expect(cat.client.api.previewInvite({ params: { token } })).rejects.toMatchObject({ code: 'INVITE_EXPIRED' });
     await expect(cat.client.api.joinInvite({ params: { token }, body: {} })).rejects.toMatchObject({ code: 'INVITE_EXPIRED' });
+    // A dead link is dead for members too.
+    await expect(ann.client.api.previewInvite({ params: { token } })).rejects.toMatchObject({ code: 'INVITE_EXPIRED' });
     const { invites } = await ann.client.api.listInvites({ params: { conversationId: group } });
     const revokedAt = invites[0]?.revokedAt;
     expect(revokedAt).not.toBeNull();

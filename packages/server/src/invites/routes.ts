@@ -122,9 +122,8 @@ export function registerInviteRoutes(app: FastifyInstance, context: ServerContex
 
   bindRoute(app, context, 'previewInvite', async ({ auth, params }) => {
     const invite = await findInvite(reader, params.token);
+    requireUsable(invite, context.clock.now().toISOString());
     const alreadyMember = await isMember(reader, invite.conversation_id, auth.userId);
-    // A member learns nothing new from a dead link, so they still see where it led.
-    if (!alreadyMember) requireUsable(invite, context.clock.now().toISOString());
     const conversation = await reader.selectFrom('conversations').selectAll().where('id', '=', invite.conversation_id).executeTakeFirstOrThrow();
     const count = await reader
       .selectFrom('members')
