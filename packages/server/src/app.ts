@@ -5,6 +5,7 @@ import { registerAvatarRoutes } from './accounts/avatar-routes.js';
 import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerBlockingRoutes } from './blocking/routes.js';
 import type { ServerContext } from './context.js';
+import { registerForkRoutes } from './conversations/fork-routes.js';
 import { registerConversationRoutes } from './conversations/routes.js';
 import { registerMemberRoutes } from './conversations/member-routes.js';
 import { registerGuardianRoutes } from './guardians/routes.js';
@@ -40,6 +41,7 @@ export function buildApp(context: ServerContext): FastifyInstance {
   registerGuardianRoutes(app, context);
   registerConversationRoutes(app, context);
   registerMemberRoutes(app, context);
+  registerForkRoutes(app, context);
   registerInviteRoutes(app, context);
   registerMessageRoutes(app, context);
   registerAttachmentRoutes(app, context);
