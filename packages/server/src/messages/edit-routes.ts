@@ -78,13 +78,13 @@ export function registerMessageEditRoutes(app: FastifyInstance, context: ServerC
   );
 
   bindRoute(app, context, 'deleteMessage', async ({ auth, params }) => {
-    await context.log.write(async (write) => {
+    const orphans = await context.log.write(async (write): Promise<string[]> => {
       const { db } = write;
       const { conversation } = await requireMember(db, params.conversationId, auth.userId);
       const row = await requireMessageRow(db, conversation.id, params.messageId);
       requireAuthor(row, auth.userId, 'delete');
       // Deleting twice is a no-op: the first delete already said so to everyone.
-      if (row.deleted_at !== null) return;
+      if (row.deleted_at !== null) return [];
       // No block check: withdrawing one's own words is always allowed, even in a blocked DM.
       // The tombstone keeps the message's place (its seq, author and time) but not its content.
       await db
@@ -99,23 +99,18 @@ export function registerMessageEditRoutes(app: FastifyInstance, context: ServerC
       // in this transaction and the bytes only after the commit, so no row ever points to a
       // missing file.
       const attachmentIds = linked.map((link) => link.attachment_id);
-      if (attachmentIds.length > 0) {
-        const stillLinked = await db
-          .selectFrom('message_attachments')
-          .select('attachment_id')
-          .where('attachment_id', 'in', attachmentIds)
-          .execute();
-        const orphans = attachmentIds.filter((id) => !stillLinked.some((link) => link.attachment_id === id));
-        if (orphans.length > 0) {
-          await db.deleteFrom('attachments').where('id', 'in', orphans).execute();
-          write.afterCommit(() => {
-            for (const id of orphans) {
-              context.files.remove('attachments', id).catch((error: unknown) => console.error(`could not remove attachment ${id}`, error));
-            }
-          });
-        }
-      }
+      const stillLinked = attachmentIds.length
+        ? await db.selectFrom('message_attachments').select('attachment_id').where('attachment_id', 'in', attachmentIds).execute()
+        : [];
+      const orphans = attachmentIds.filter((id) => !stillLinked.some((link) => link.attachment_id === id));
+      if (orphans.length > 0) await db.deleteFrom('attachments').where('id', 'in', orphans).execute();
       await write.append(conversation.id, { type: 'message-deleted', actorId: auth.userId, messageId: row.id, deletedAt: write.now });
+      return orphans;
     });
+    // Answered once the bytes are gone too. A failure here leaves an orphan file, which is
+    // harmless (nothing points to it), so it is logged rather than reported to the caller.
+    for (const id of orphans) {
+      await context.files.remove('attachments', id).catch((error: unknown) => console.error(`could not remove attachment file ${id}`, error));
+    }
   });
 }
