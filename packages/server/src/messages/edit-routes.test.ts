@@ -125,6 +125,7 @@ describe('deleting messages', () => {
       params: { conversationId },
       body: { id: messageId(), text: `secret plan, @${bob.user.username}` },
     });
+    await ann.client.api.editMessage({ params: { conversationId, messageId: sent.id }, body: { text: `revised secret plan, @${bob.user.username}` } });
     const after = await ann.client.api.sendMessage({ params: { conversationId }, body: { id: messageId(), text: 'still here' } });
     await bob.client.api.addReaction({ params: { conversationId, messageId: sent.id, emoji: '👀' } });
     const bobStream = await server.connect(bob.client);
@@ -142,8 +143,18 @@ describe('deleting messages', () => {
       mentions: [],
       reactions: [],
       attachments: [],
+      editedAt: expect.any(String),
       deletedAt: event?.deletedAt,
     });
+
+    // Nor can it be read back from the event log, where its creation and edit were recorded;
+    // replaying the whole log still ends in the state the server serves.
+    const log = await bob.client.api.listEvents({ params: { conversationId } });
+    expect(JSON.stringify(log)).not.toMatch(/secret plan/);
+    const created = log.events.find((logged) => logged.type === 'message-created' && logged.message.id === sent.id);
+    expect(created).toMatchObject({ seq: sent.seq, message: { text: '', mentions: [] } });
+    const fresh = await fetchConversationState(bob.client, conversationId);
+    expect(log.events.reduce(applyEvent, { ...fresh, messages: [] }).messages).toEqual(fresh.messages);
 
     // The content is gone from the table, not just hidden by the view.
     const { reader } = server.server.context.storage;

@@ -1,4 +1,4 @@
-import { type Message, ParleyError } from '@parley/protocol';
+import { type ConversationEvent, type Message, ParleyError } from '@parley/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { ServerContext } from '../context.js';
@@ -38,6 +38,46 @@ async function messageOf(db: Kysely<Database>, row: MessageRow): Promise<Message
   const [message] = await toMessages(db, [row]);
   if (!message) throw new Error(`message ${row.id} just read`);
   return message;
+}
+
+/**
+ * Blanks a deleted message's content in the events that carried it (its creation and its edits),
+ * since any member can read the log from the start. Replaying the redacted events followed by
+ * `message-deleted` ends in the same state as before, so a client resuming from any point still
+ * converges; only what a deleted message said is gone.
+ */
+async function redactLoggedContent(db: Kysely<Database>, conversationId: string, row: MessageRow): Promise<void> {
+  // The message's seq is that of the event that created it; its edits come later. The LIKE only
+  // narrows the search (`_` in an id is a wildcard there); the parsed payload decides.
+  const logged = await db
+    .selectFrom('events')
+    .select(['seq', 'payload'])
+    .where('conversation_id', '=', conversationId)
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('seq', '=', row.seq), eb('type', '=', 'message-created')]),
+        eb.and([eb('seq', '>', row.seq), eb('type', '=', 'message-edited'), eb('payload', 'like', `%${row.id}%`)]),
+      ]),
+    )
+    .execute();
+  for (const entry of logged) {
+    // The log holds only what this server wrote, so it is parsed as trusted (as EventLog.read does).
+    const event = JSON.parse(entry.payload) as ConversationEvent;
+    let redacted: ConversationEvent;
+    if (event.type === 'message-created' && event.message.id === row.id) {
+      redacted = { ...event, message: { ...event.message, text: '', mentions: [], attachments: [], reactions: [] } };
+    } else if (event.type === 'message-edited' && event.messageId === row.id) {
+      redacted = { ...event, text: '', mentions: [] };
+    } else {
+      continue;
+    }
+    await db
+      .updateTable('events')
+      .set({ payload: JSON.stringify(redacted) })
+      .where('conversation_id', '=', conversationId)
+      .where('seq', '=', entry.seq)
+      .execute();
+  }
 }
 
 export function registerMessageEditRoutes(app: FastifyInstance, context: ServerContext): void {
@@ -104,6 +144,7 @@ export function registerMessageEditRoutes(app: FastifyInstance, context: ServerC
         : [];
       const orphans = attachmentIds.filter((id) => !stillLinked.some((link) => link.attachment_id === id));
       if (orphans.length > 0) await db.deleteFrom('attachments').where('id', 'in', orphans).execute();
+      await redactLoggedContent(db, conversation.id, row);
       await write.append(conversation.id, { type: 'message-deleted', actorId: auth.userId, messageId: row.id, deletedAt: write.now });
       return orphans;
     });
