@@ -20,12 +20,17 @@ export const PasswordSchema = z.string().min(8, 'must be at least 8 characters')
 export const AgeBandSchema = z.enum(['adult', 'teen']);
 export type AgeBand = z.infer<typeof AgeBandSchema>;
 
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
 /** One emoji, possibly with modifiers, joiners or flags. */
 export const EmojiSchema = z
   .string()
   .min(1)
   .max(32)
   .regex(/^(?:\p{Extended_Pictographic}|\p{Emoji_Component}|\u200d|\ufe0f|\u20e3)+$/u, 'must be an emoji')
-  .refine((value) => /\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(value), 'must be an emoji');
+  // A keycap (1️⃣, #️⃣) is an emoji built on a plain character, so it counts as well.
+  .refine((value) => /\p{Extended_Pictographic}|\p{Regional_Indicator}|[0-9#*]\ufe0f?\u20e3/u.test(value), 'must be an emoji')
+  // One emoji, not a row of them: exactly one user-perceived character.
+  .refine((value) => [...graphemes.segment(value)].length === 1, 'must be a single emoji');
 
 export const PageLimitSchema = z.coerce.number().int().min(1).max(200).default(50);

@@ -12,13 +12,17 @@ import { registerGuardianRoutes } from './guardians/routes.js';
 import { bindRoute, JSON_BODY_LIMIT } from './http/bind.js';
 import { toErrorBody } from './http/errors.js';
 import { registerInviteRoutes } from './invites/routes.js';
+import { registerMessageEditRoutes } from './messages/edit-routes.js';
+import { registerReactionRoutes } from './messages/reaction-routes.js';
 import { registerMessageRoutes } from './messages/routes.js';
 
 /** The HTTP API: every endpoint of the protocol's route table, and the OpenAPI document. */
 export function buildApp(context: ServerContext): FastifyInstance {
   const app = Fastify({ logger: context.config.logRequests, bodyLimit: JSON_BODY_LIMIT, trustProxy: false });
 
-  // Uploads arrive as raw bytes of any type; the handler sniffs what they really are.
+  // Uploads arrive as raw bytes of any type; the handler sniffs what they really are. Fastify's
+  // own text/plain parser would decode the bytes as a string first, hiding invalid UTF-8.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   app.setErrorHandler((error, request, reply) => {
@@ -44,6 +48,8 @@ export function buildApp(context: ServerContext): FastifyInstance {
   registerForkRoutes(app, context);
   registerInviteRoutes(app, context);
   registerMessageRoutes(app, context);
+  registerMessageEditRoutes(app, context);
+  registerReactionRoutes(app, context);
   registerAttachmentRoutes(app, context);
   return app;
 }

@@ -59,13 +59,14 @@ export function registerMessageRoutes(app: FastifyInstance, context: ServerConte
   });
 
   bindRoute(app, context, 'sendMessage', async ({ auth, params, body }) => {
+    // Membership first: a non-member learns nothing, not even whether a message id is taken.
+    await requireMember(reader, params.conversationId, auth.userId);
     // A retry of a message already stored answers with it, without charging the flood limit.
     const stored = await reader.selectFrom('messages').select('conversation_id').where('id', '=', body.id).executeTakeFirst();
     if (stored) {
       const existing = await loadMessage(reader, stored.conversation_id, body.id);
       if (existing) return sameMessage(existing, params.conversationId, auth.userId);
     }
-    await requireMember(reader, params.conversationId, auth.userId);
     const wait = context.limits.flood.take(auth.userId);
     if (wait > 0) throw new ParleyError('RATE_LIMITED', 'you are sending messages too fast', { retryAfter: wait });
 
