@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { IdSchema, SeqSchema, TimestampSchema } from './common.js';
 import { AssistantSettingsSchema, ConversationSchema, MemberSchema, NotificationLevelSchema } from './conversations.js';
-import { MessageSchema } from './messages.js';
+import { MessageSchema, ReactionSchema } from './messages.js';
 
 /**
  * Events of a conversation's log. Each carries the conversation's next gapless sequence
@@ -84,6 +84,11 @@ export const ReactionRemovedEventSchema = z.object({
   messageId: IdSchema,
   userId: IdSchema,
   emoji: z.string(),
+  /**
+   * The message's reactions after the removal. Groups are ordered by their earliest remaining
+   * reaction, which a client could not work out from the removal alone.
+   */
+  reactions: z.array(ReactionSchema),
 });
 
 export const ReadMarkerUpdatedEventSchema = z.object({

@@ -70,14 +70,7 @@ function applyChange(state: ConversationState, event: ConversationEvent): Conver
         return { ...message, reactions };
       });
     case 'reaction-removed':
-      return updateMessage(state, event.messageId, (message) => ({
-        ...message,
-        reactions: message.reactions
-          .map((reaction) =>
-            reaction.emoji === event.emoji ? { ...reaction, userIds: reaction.userIds.filter((id) => id !== event.userId) } : reaction,
-          )
-          .filter((reaction) => reaction.userIds.length > 0),
-      }));
+      return updateMessage(state, event.messageId, (message) => ({ ...message, reactions: event.reactions }));
     case 'read-marker-updated':
       return {
         ...state,

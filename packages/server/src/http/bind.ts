@@ -55,7 +55,8 @@ export function bindRoute<N extends RouteName>(app: FastifyInstance, context: Se
   app.route({
     method: route.method,
     url: route.path,
-    bodyLimit: route.upload ? Math.max(context.config.maxUploadBytes, context.config.maxAvatarBytes) : JSON_BODY_LIMIT,
+    // Bodies past the limit are refused while they arrive, before they are buffered whole.
+    bodyLimit: route.upload ? (name === 'uploadAvatar' ? context.config.maxAvatarBytes : context.config.maxUploadBytes) : JSON_BODY_LIMIT,
     handler: async (request, reply) => {
       const auth = route.auth === 'none' ? null : await authenticate(context, request);
       if (route.auth === 'required' && !auth) throw new ParleyError('UNAUTHENTICATED', 'sign in first');

@@ -67,6 +67,7 @@ export function registerReactionRoutes(app: FastifyInstance, context: ServerCont
         .where('user_id', '=', auth.userId)
         .where('emoji', '=', params.emoji)
         .executeTakeFirst();
+      const message = await currentMessage(db, conversation.id, row.id);
       if (Number(removed.numDeletedRows) > 0) {
         await write.append(conversation.id, {
           type: 'reaction-removed',
@@ -74,9 +75,10 @@ export function registerReactionRoutes(app: FastifyInstance, context: ServerCont
           messageId: row.id,
           userId: auth.userId,
           emoji: params.emoji,
+          reactions: message.reactions,
         });
       }
-      return currentMessage(db, conversation.id, row.id);
+      return message;
     }),
   );
 }

@@ -1,0 +1,104 @@
+import { type ConversationEvent, type ConversationEventType, ConversationEventSchema } from '@parley/protocol';
+import { applyEvent, type ConversationState, fetchConversationState, unreadCount } from '@parley/sdk';
+import { describe, expect, it } from 'vitest';
+import { messageId, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
+
+/**
+ * [EL3] For every event type: a member's state, with the events the member received applied to
+ * it, equals the state fetched again after the action.
+ */
+
+interface Scene {
+  server: TestServer;
+  ann: TestUser;
+  bob: TestUser;
+  carol: TestUser;
+  group: string;
+  firstMessage: string;
+}
+
+type Action = (scene: Scene) => Promise<unknown>;
+
+const actions: Record<ConversationEventType, Action> = {
+  'conversation-created': async ({ ann, bob }) =>
+    ann.client.api.createConversation({ body: { kind: 'group', title: 'Second', usernames: [bob.user.username] } }),
+  'conversation-updated': async ({ ann, group }) =>
+    ann.client.api.updateConversation({
+      params: { conversationId: group },
+      body: { title: 'Renamed', assistant: { name: 'Sage', mode: 'mentions', talkativeness: 0.2 } },
+    }),
+  'member-added': async ({ bob, carol, group }) =>
+    bob.client.api.addMember({ params: { conversationId: group }, body: { username: carol.user.username } }),
+  'member-removed': async ({ ann, bob, carol, group }) => {
+    await ann.client.api.addMember({ params: { conversationId: group }, body: { username: carol.user.username } });
+    return bob.client.api.removeMember({ params: { conversationId: group, userId: carol.user.id } });
+  },
+  'member-left': async ({ bob, group }) => bob.client.api.leaveConversation({ params: { conversationId: group } }),
+  'message-created': async ({ bob, group, ann }) =>
+    bob.client.api.sendMessage({ params: { conversationId: group }, body: { id: messageId(), text: `hi @${ann.user.username}` } }),
+  'message-edited': async ({ ann, group, firstMessage, bob }) =>
+    ann.client.api.editMessage({ params: { conversationId: group, messageId: firstMessage }, body: { text: `now with @${bob.user.username}` } }),
+  'message-deleted': async ({ ann, group, firstMessage }) =>
+    ann.client.api.deleteMessage({ params: { conversationId: group, messageId: firstMessage } }),
+  'reaction-added': async ({ bob, group, firstMessage }) =>
+    bob.client.api.addReaction({ params: { conversationId: group, messageId: firstMessage, emoji: '🎉' } }),
+  'reaction-removed': async ({ bob, group, firstMessage }) => {
+    await bob.client.api.addReaction({ params: { conversationId: group, messageId: firstMessage, emoji: '🎉' } });
+    return bob.client.api.removeReaction({ params: { conversationId: group, messageId: firstMessage, emoji: '🎉' } });
+  },
+  'read-marker-updated': async ({ ann, bob, group }) => {
+    await bob.client.api.sendMessage({ params: { conversationId: group }, body: { id: messageId(), text: 'unread one' } });
+    const view = await ann.client.api.getConversation({ params: { conversationId: group } });
+    return ann.client.api.markRead({ params: { conversationId: group }, body: { seq: view.conversation.lastSeq } });
+  },
+};
+
+function normalise(state: ConversationState): ConversationState {
+  return { ...state, members: [...state.members].sort((a, b) => a.userId.localeCompare(b.userId)) };
+}
+
+describe('[EL3] event consistency', () => {
+  it('has an action for every event type', () => {
+    const types = ConversationEventSchema.options.map((option) => option.shape.type.value);
+    expect(Object.keys(actions).sort()).toEqual([...types].sort());
+  });
+
+  for (const [type, action] of Object.entries(actions) as [ConversationEventType, Action][]) {
+    it(`${type}: old state + received events = new state`, async () => {
+      await using server = await startTestServer();
+      const ann = await server.user();
+      const bob = await server.user();
+      const carol = await server.user();
+      const view = await ann.client.api.createConversation({ body: { kind: 'group', title: 'First', usernames: [bob.user.username] } });
+      const group = view.conversation.id;
+      const first = await ann.client.api.sendMessage({ params: { conversationId: group }, body: { id: messageId(), text: 'first' } });
+      await bob.client.api.addReaction({ params: { conversationId: group, messageId: first.id, emoji: '👍' } });
+      const scene: Scene = { server, ann, bob, carol, group, firstMessage: first.id };
+
+      const before = await fetchConversationState(ann.client, group);
+      const stream = await server.connect(ann.client, { [group]: before.conversation.lastSeq });
+      await action(scene);
+      // Every event of the action has reached Ann once the log's end has.
+      const ends = new Map<string, number>();
+      for (const conversation of (await ann.client.api.listConversations()).conversations) {
+        ends.set(conversation.conversation.id, conversation.conversation.lastSeq);
+      }
+      await stream.until((events) =>
+        [...ends].every(([id, last]) => events.some((event) => event.conversationId === id && event.seq === last) || (id === group && last === before.conversation.lastSeq)),
+      );
+      const received = stream.events.filter((event) => event.type === type);
+      expect(received.length, `received a ${type} event`).toBeGreaterThan(0);
+
+      const byConversation = new Map<string, ConversationEvent[]>();
+      for (const event of stream.events) byConversation.set(event.conversationId, [...(byConversation.get(event.conversationId) ?? []), event]);
+      for (const [conversationId, events] of byConversation) {
+        const start = conversationId === group ? before : (undefined as unknown as ConversationState);
+        const applied = events.reduce((state, event) => applyEvent(state, event), start);
+        const fetched = await fetchConversationState(ann.client, conversationId);
+        expect(normalise(applied)).toEqual(normalise(fetched));
+        const unread = (await ann.client.api.getConversation({ params: { conversationId } })).me.unreadCount;
+        expect(unreadCount(applied, ann.user.id)).toBe(unread);
+      }
+    });
+  }
+});

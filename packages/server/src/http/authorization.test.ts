@@ -1,0 +1,230 @@
+import { type RouteDefinition, type RouteName, routes } from '@parley/protocol';
+import type { ParleyClient } from '@parley/sdk';
+import { describe, expect, it } from 'vitest';
+import { messageId, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
+
+/**
+ * Walks every endpoint that concerns one conversation as a non-member, a removed member and
+ * without credentials, and sends malformed, oversized and wrongly typed payloads to every
+ * endpoint: each must be refused with a clear 4xx and change nothing.
+ */
+
+interface World {
+  server: TestServer;
+  ann: TestUser;
+  bob: TestUser;
+  group: string;
+  messageId: string;
+  inviteId: string;
+  attachmentId: string;
+}
+
+async function buildWorld(server: TestServer): Promise<World> {
+  const ann = await server.user();
+  const bob = await server.user();
+  const view = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Walk', usernames: [bob.user.username] } });
+  const group = view.conversation.id;
+  const attachment = await ann.client.api.uploadAttachment({
+    query: { filename: 'notes.txt' },
+    upload: { data: new TextEncoder().encode('private notes'), contentType: 'text/plain' },
+  });
+  const message = await ann.client.api.sendMessage({
+    params: { conversationId: group },
+    body: { id: messageId(), text: 'hello', attachmentIds: [attachment.id] },
+  });
+  const invite = await ann.client.api.createInvite({ params: { conversationId: group }, body: {} });
+  return { server, ann, bob, group, messageId: message.id, inviteId: invite.id, attachmentId: attachment.id };
+}
+
+/** A valid call of each endpoint that concerns the world's group. */
+function conversationCalls(world: World): Partial<Record<RouteName, (client: ParleyClient) => Promise<unknown>>> {
+  const conversationId = world.group;
+  const message = { conversationId, messageId: world.messageId };
+  return {
+    getConversation: (client) => client.api.getConversation({ params: { conversationId } }),
+    updateConversation: (client) => client.api.updateConversation({ params: { conversationId }, body: { title: 'Taken over' } }),
+    forkConversation: (client) => client.api.forkConversation({ params: { conversationId }, body: {} }),
+    listEvents: (client) => client.api.listEvents({ params: { conversationId } }),
+    listMembers: (client) => client.api.listMembers({ params: { conversationId } }),
+    addMember: (client) => client.api.addMember({ params: { conversationId }, body: { username: world.bob.user.username } }),
+    removeMember: (client) => client.api.removeMember({ params: { conversationId, userId: world.bob.user.id } }),
+    leaveConversation: (client) => client.api.leaveConversation({ params: { conversationId } }),
+    updateMySettings: (client) => client.api.updateMySettings({ params: { conversationId }, body: { notifications: 'muted' } }),
+    markRead: (client) => client.api.markRead({ params: { conversationId }, body: { seq: 1 } }),
+    sendTyping: (client) => client.api.sendTyping({ params: { conversationId } }),
+    listInvites: (client) => client.api.listInvites({ params: { conversationId } }),
+    createInvite: (client) => client.api.createInvite({ params: { conversationId }, body: {} }),
+    revokeInvite: (client) => client.api.revokeInvite({ params: { conversationId, inviteId: world.inviteId } }),
+    listMessages: (client) => client.api.listMessages({ params: { conversationId } }),
+    sendMessage: (client) => client.api.sendMessage({ params: { conversationId }, body: { id: messageId(), text: 'intrusion' } }),
+    editMessage: (client) => client.api.editMessage({ params: message, body: { text: 'edited by a stranger' } }),
+    deleteMessage: (client) => client.api.deleteMessage({ params: message }),
+    addReaction: (client) => client.api.addReaction({ params: { ...message, emoji: '👍' } }),
+    removeReaction: (client) => client.api.removeReaction({ params: { ...message, emoji: '👍' } }),
+    getAttachment: (client) => client.api.getAttachment({ params: { attachmentId: world.attachmentId } }),
+  };
+}
+
+async function snapshot(world: World): Promise<unknown> {
+  const view = await world.ann.client.api.getConversation({ params: { conversationId: world.group } });
+  const messages = await world.ann.client.api.listMessages({ params: { conversationId: world.group } });
+  const invites = await world.ann.client.api.listInvites({ params: { conversationId: world.group } });
+  return { conversation: view.conversation, members: view.members, messages, invites };
+}
+
+async function refusal(call: Promise<unknown>): Promise<{ code: string; status: number }> {
+  try {
+    await call;
+  } catch (error) {
+    const { code, status } = error as { code: string; status: number };
+    return { code, status };
+  }
+  return { code: 'ACCEPTED', status: 200 };
+}
+
+describe('authorisation walk', () => {
+  it('covers every endpoint that takes a conversation or one of its parts', () => {
+    const world = { group: 'g', messageId: 'm', inviteId: 'i', attachmentId: 'a' } as unknown as World;
+    const covered = Object.keys(conversationCalls(world));
+    const expected = (Object.keys(routes) as RouteName[]).filter((name) => {
+      const path: string = routes[name].path;
+      return path.includes(':conversationId') || path.includes(':attachmentId');
+    });
+    expect(covered.sort()).toEqual(expected.sort());
+  });
+
+  it('refuses a non-member on every conversation endpoint, and nothing changes', async () => {
+    await using server = await startTestServer();
+    const world = await buildWorld(server);
+    const stranger = await server.user();
+    const before = await snapshot(world);
+    for (const [name, call] of Object.entries(conversationCalls(world))) {
+      const result = await refusal(call(stranger.client));
+      expect(result, name).toEqual({ code: 'NOT_FOUND', status: 404 });
+    }
+    expect(await snapshot(world)).toEqual(before);
+  });
+
+  it('refuses a removed member on every conversation endpoint, and nothing changes', async () => {
+    await using server = await startTestServer();
+    const world = await buildWorld(server);
+    const carol = await server.user();
+    await world.ann.client.api.addMember({ params: { conversationId: world.group }, body: { username: carol.user.username } });
+    await world.ann.client.api.removeMember({ params: { conversationId: world.group, userId: carol.user.id } });
+    const before = await snapshot(world);
+    for (const [name, call] of Object.entries(conversationCalls(world))) {
+      const result = await refusal(call(carol.client));
+      expect(result, name).toEqual({ code: 'NOT_FOUND', status: 404 });
+    }
+    expect(await snapshot(world)).toEqual(before);
+  });
+
+  it('refuses every endpoint that needs a session when there is none', async () => {
+    await using server = await startTestServer();
+    for (const [name, route] of Object.entries(routes) as [string, RouteDefinition][]) {
+      if (route.auth !== 'required') continue;
+      const path = route.path.replace(/:(\w+)/g, 'abcdefgh');
+      const response = await fetch(server.url + path, {
+        method: route.method,
+        headers: route.body ? { 'content-type': 'application/json' } : {},
+        ...(route.body ? { body: '{}' } : {}),
+      });
+      expect(response.status, name).toBe(401);
+      expect(((await response.json()) as { error: { code: string } }).error.code, name).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  it('refuses what a blocked account may not do', async () => {
+    await using server = await startTestServer();
+    const ann = await server.user();
+    const mallory = await server.user();
+    const dm = await ann.client.api.createConversation({ body: { kind: 'direct', username: mallory.user.username } });
+    await ann.client.api.blockUser({ params: { userId: mallory.user.id } });
+    const group = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Mine' } });
+    const other = await mallory.client.api.createConversation({ body: { kind: 'group', title: 'Theirs' } });
+    const dmBefore = await ann.client.api.listMessages({ params: { conversationId: dm.conversation.id } });
+
+    expect(await refusal(mallory.client.api.createConversation({ body: { kind: 'direct', username: ann.user.username } }))).toEqual({ code: 'BLOCKED', status: 403 });
+    expect(
+      await refusal(mallory.client.api.sendMessage({ params: { conversationId: dm.conversation.id }, body: { id: messageId(), text: 'hi' } })),
+    ).toEqual({ code: 'BLOCKED', status: 403 });
+    expect(
+      await refusal(mallory.client.api.addMember({ params: { conversationId: other.conversation.id }, body: { username: ann.user.username } })),
+    ).toEqual({ code: 'BLOCKED', status: 403 });
+    expect(
+      await refusal(mallory.client.api.createConversation({ body: { kind: 'group', usernames: [ann.user.username] } })),
+    ).toEqual({ code: 'BLOCKED', status: 403 });
+    // Mallory is not in Ann's group and cannot see it.
+    expect(await refusal(mallory.client.api.getConversation({ params: { conversationId: group.conversation.id } }))).toEqual({
+      code: 'NOT_FOUND',
+      status: 404,
+    });
+    expect(await ann.client.api.listMessages({ params: { conversationId: dm.conversation.id } })).toEqual(dmBefore);
+    const view = await mallory.client.api.getConversation({ params: { conversationId: other.conversation.id } });
+    expect(view.members.map((member) => member.userId)).toEqual([mallory.user.id]);
+  });
+});
+
+describe('malformed input', () => {
+  async function raw(server: TestServer, token: string | undefined, method: string, path: string, body: string | Buffer | undefined, contentType = 'application/json') {
+    const response = await fetch(server.url + path, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      ...(body !== undefined ? { body } : {}),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as { error?: { code: string; field?: string } }) : {} };
+  }
+
+  it('answers every JSON endpoint with 4xx for wrong types, non-objects, wrong content types and oversized bodies, and nothing changes', async () => {
+    await using server = await startTestServer();
+    const world = await buildWorld(server);
+    const token = world.ann.client.token;
+    const before = await snapshot(world);
+    const fill = (path: string) =>
+      path
+        .replace(':conversationId', world.group)
+        .replace(':messageId', world.messageId)
+        .replace(':inviteId', world.inviteId)
+        .replace(':userId', world.bob.user.id)
+        .replace(':attachmentId', world.attachmentId)
+        .replace(':emoji', encodeURIComponent('👍'))
+        .replace(':linkId', 'nolink12')
+        .replace(':token', 'x'.repeat(43))
+        .replace(':username', world.bob.user.username)
+        .replace(':avatarId', 'noavatar');
+    for (const [name, route] of Object.entries(routes) as [string, RouteDefinition][]) {
+      if (!route.body || name === 'signOut') continue;
+      const path = fill(route.path);
+      for (const [label, body, type] of [
+        ['array', '[1,2,3]', 'application/json'],
+        ['string', '"text"', 'application/json'],
+        ['broken JSON', '{"a":', 'application/json'],
+        ['wrong types', JSON.stringify({ id: 42, text: 7, title: [], username: {}, seq: 'x', notifications: 3, password: 1, code: 5, groupChatsAllowed: 'yes', kind: 'nope', maxUses: 'many', acknowledgeBlocked: 'sure', teenUsername: 9 }), 'application/json'],
+        ['text/plain', 'hello', 'text/plain'],
+        ['oversized', JSON.stringify({ text: 'x'.repeat(300 * 1024) }), 'application/json'],
+      ] as const) {
+        const result = await raw(server, token, route.method, path, body, type);
+        expect(result.status, `${name} with ${label}`).toBeGreaterThanOrEqual(400);
+        expect(result.status, `${name} with ${label}`).toBeLessThan(500);
+        expect(typeof result.body.error?.code, `${name} with ${label}`).toBe('string');
+        if (label === 'oversized') expect(result.status, name).toBe(413);
+        if (label === 'wrong types' && result.body.error?.code === 'INVALID_INPUT') {
+          expect(result.body.error.field, `${name} names the field`).toMatch(/^body/);
+        }
+      }
+    }
+    expect(await snapshot(world)).toEqual(before);
+  });
+
+  it('names the malformed path parameter', async () => {
+    await using server = await startTestServer();
+    const world = await buildWorld(server);
+    const result = await raw(server, world.ann.client.token, 'GET', '/api/conversations/not%20an%20id/messages', undefined);
+    expect(result.status).toBe(400);
+    expect(result.body.error).toMatchObject({ code: 'INVALID_INPUT', field: 'params.conversationId' });
+    const query = await raw(server, world.ann.client.token, 'GET', `/api/conversations/${world.group}/messages?limit=100000`, undefined);
+    expect(query.status).toBe(400);
+    expect(query.body.error).toMatchObject({ code: 'INVALID_INPUT', field: 'query.limit' });
+  });
+});
