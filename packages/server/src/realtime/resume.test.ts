@@ -33,7 +33,7 @@ describe('resume', () => {
 
     a.hold();
     a.stream.drop();
-    await a.until(() => a.synced.length === 1 && a.opened === 1);
+    await a.until(() => a.closed === 1);
     // The outage: the stream cannot reconnect until released.
     for (let index = 0; index < 4; index += 1) await send(bob, id, `during ${index}`);
     const releasing = (async () => {
@@ -108,7 +108,7 @@ describe('resume', () => {
     expect(a.stream.positions).toEqual({ [id]: 1 });
     a.hold();
     a.stream.drop();
-    await a.until(() => a.opened === 1);
+    await a.until(() => a.closed === 1);
     await send(bob, id, 'while away');
     a.release();
     await a.until(() => a.seqs(id).length === 1);

@@ -24,8 +24,9 @@ export interface HeldStream {
   synced: ServerFrameOf<'synced'>[];
   revoked: string[][];
   errors: Error[];
-  /** How many sockets the stream has opened. */
+  /** How many sockets the stream has opened, and how many of them have closed. */
   readonly opened: number;
+  readonly closed: number;
   /** Holds the next (re)connections until `release`: an outage of known length. */
   hold(): void;
   release(): void;
@@ -41,6 +42,7 @@ export function openStream(client: ParleyClient, options: Omit<EventStreamOption
   let gate: Promise<void> | undefined;
   let open: (() => void) | undefined;
   let opened = 0;
+  let closed = 0;
   const events: ConversationEvent[] = [];
   const typing: ServerFrameOf<'member-typing'>[] = [];
   const welcomes: ServerFrameOf<'welcome'>[] = [];
@@ -56,6 +58,9 @@ export function openStream(client: ParleyClient, options: Omit<EventStreamOption
       synced: (frame) => synced.push(frame),
       revoked: (ids) => revoked.push(ids),
       error: (error) => errors.push(error),
+      status: (status) => {
+        if (status === 'closed') closed += 1;
+      },
     },
     {
       maxBackoffMs: 100,
@@ -77,6 +82,9 @@ export function openStream(client: ParleyClient, options: Omit<EventStreamOption
     errors,
     get opened() {
       return opened;
+    },
+    get closed() {
+      return closed;
     },
     hold() {
       gate = new Promise((resolve) => (open = resolve));
