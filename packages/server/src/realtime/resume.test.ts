@@ -115,6 +115,24 @@ describe('resume', () => {
     expect(a.seqs(id)).toEqual([2]);
   });
 
+  it('[EL5] [EL13] after a server restart the stream reconnects and resumes without loss or duplicate', async () => {
+    await using server = await startTestServer();
+    const ann = await server.user();
+    const bob = await server.user();
+    const id = await group(server, bob, [ann]);
+    using a = openStream(ann.client, { maxBackoffMs: 200 });
+    await a.stream.synced();
+    await send(bob, id, 'before');
+    await a.until(() => a.seqs(id).length === 1);
+    await server.restart();
+    await send(bob, id, 'after 1');
+    await send(bob, id, 'after 2');
+    await a.until(() => a.seqs(id).length === 3, 10_000);
+    expect(a.seqs(id)).toEqual([2, 3, 4]);
+    expect(a.opened).toBeGreaterThanOrEqual(2);
+    expect(a.errors).toEqual([]);
+  });
+
   it('[EL4] [EL5] soak: many conversations, concurrent senders and random drops; every client gets every event once, in order', async () => {
     await using server = await startTestServer({ config: { floodLimit: { burst: 100_000, perMinute: 1_000_000 } } });
     // A fixed seed keeps a failure reproducible.

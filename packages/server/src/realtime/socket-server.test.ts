@@ -104,6 +104,19 @@ describe('upgrade refusals', () => {
     otherRaw.ws.close();
   });
 
+  it('[EL11] a session that ended between the upgrade and hello is closed with 4401 at hello', async () => {
+    await using server = await startTestServer();
+    const ann = await server.user();
+    const socket = await rawSocket(server.url, ann.client.token!, false);
+    // Deleted without the bus message a sign-out sends: as if it raced the upgrade.
+    await server.server.context.log.write(async ({ db }) => {
+      await db.deleteFrom('sessions').where('user_id', '=', ann.user.id).execute();
+    });
+    socket.send({ type: 'hello', protocolVersion: 1, positions: {} });
+    expect((await socket.closed).code).toBe(4401);
+    expect(socket.frames.filter((frame) => frame.type === 'welcome')).toEqual([]);
+  });
+
   it('[EL13] a stream whose token is refused at the upgrade stops with UNAUTHENTICATED instead of retrying', async () => {
     await using server = await startTestServer();
     using stream = openStream(new ParleyClient({ baseUrl: server.url, token: 'A'.repeat(43) }));

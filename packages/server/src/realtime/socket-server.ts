@@ -31,7 +31,8 @@ function refuse(socket: Duplex, status: number, code: ErrorCode, message: string
 
 /**
  * The event socket: refuses foreign origins and unauthenticated upgrades, then speaks the
- * protocol's frames. A bad frame gets an `error` frame; it never closes the socket.
+ * protocol's frames. A bad frame gets an `error` frame; it never closes the socket. See
+ * ../events/SPEC.md, rules [EL9]–[EL11].
  */
 export class SocketServer {
   readonly #context: ServerContext;
@@ -54,6 +55,7 @@ export class SocketServer {
       socket.destroy();
       return;
     }
+    // Checked before credentials: a cookie riding along from a foreign page must not even be looked up [EL11].
     if (!originAllowed(this.#context, request.headers)) {
       refuse(socket, 403, 'ORIGIN_REFUSED', `origin ${String(request.headers.origin)} is not allowed`);
       return;
@@ -116,7 +118,10 @@ export class SocketServer {
           }
           greeted = true;
           clearTimeout(helloTimer);
-          this.#hub.hello(connection, frame.positions).catch(() => ws.close(1011, 'could not resume'));
+          this.#greet(ws, connection, frame.positions).catch(() => {
+            this.#hub.disconnect(connection);
+            ws.close(1011, 'could not resume');
+          });
           return;
         }
         case 'ping':
@@ -132,6 +137,24 @@ export class SocketServer {
     // `ws` closes the socket itself after an error (1009 for an oversized frame, 1002 for a
     // protocol fault); terminating here would cut off that close frame.
     ws.on('error', () => undefined);
+  }
+
+  /**
+   * The session is checked again once the connection is registered: a sign-out that committed
+   * between the upgrade's check and the registration found no socket to close [EL11].
+   */
+  async #greet(ws: WebSocket, connection: Connection, positions: Record<string, number>): Promise<void> {
+    const session = await this.#context.storage.reader
+      .selectFrom('sessions')
+      .select('expires_at')
+      .where('token_hash', '=', connection.sessionId)
+      .executeTakeFirst();
+    if (!session || session.expires_at <= this.#context.clock.now().toISOString()) {
+      this.#hub.disconnect(connection);
+      ws.close(SOCKET_CLOSE.unauthenticated, 'the session ended');
+      return;
+    }
+    await this.#hub.hello(connection, positions);
   }
 
   #typing(
