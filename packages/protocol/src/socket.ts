@@ -64,4 +64,6 @@ export const SOCKET_CLOSE = {
   helloTimeout: 4408,
   /** The server is shutting down; reconnect elsewhere or later. */
   goingAway: 1001,
+  /** The client read too slowly and fell too far behind (WebSocket "try again later"); reconnect and resume. */
+  tooSlow: 1013,
 } as const;

@@ -25,6 +25,10 @@ export interface ServerConfig {
   secureCookies: boolean;
   /** Log requests to stdout. */
   logRequests: boolean;
+  /** An event socket that says no `hello` within this many ms is closed with 4408 (events/SPEC.md [EL10]). */
+  socketHelloTimeoutMs: number;
+  /** An event socket with more than this many bytes queued and unsent is closed with 1013 and resumes ([EL12]). */
+  socketMaxBufferedBytes: number;
 }
 
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -43,6 +47,8 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     sessionDays: 30,
     secureCookies: false,
     logRequests: false,
+    socketHelloTimeoutMs: 10_000,
+    socketMaxBufferedBytes: 4 * 1024 * 1024,
     ...overrides,
   };
 }

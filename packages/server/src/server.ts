@@ -6,7 +6,7 @@ import { RateLimiter } from './abuse/rate-limiter.js';
 import { FileStore } from './attachments/file-store.js';
 import { type Clock, EventLog, systemClock } from './events/event-log.js';
 import { type Bus, MemoryBus } from './realtime/bus.js';
-import { Hub } from './realtime/hub.js';
+import { Hub, readMemberships } from './realtime/hub.js';
 import { SocketServer } from './realtime/socket-server.js';
 import { openStorage } from './storage/database.js';
 import { WriteQueue } from './storage/write-queue.js';
@@ -60,7 +60,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }),
     },
   };
-  const hub = new Hub({ reader: storage.reader, log, bus });
+  const hub = new Hub({ memberships: readMemberships(storage.reader), log, bus, maxBufferedBytes: config.socketMaxBufferedBytes });
   const sockets = new SocketServer(context, hub);
   const app = buildApp(context);
   app.server.on('upgrade', (request, socket, head) => sockets.handleUpgrade(request, socket, head));

@@ -73,7 +73,11 @@ export class EventStream {
   #closed = false;
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #syncedWaiters: Array<() => void> = [];
+  #syncedWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  /** Why the stream stopped for good (signed out, unsupported version, refused); it does not reconnect. */
+  #stopped: ParleyError | undefined;
+  /** A socket being closed because it skipped an event: nothing more is taken from it. */
+  #abandoned: SocketLike | undefined;
   #keepalive: ReturnType<typeof setInterval> | undefined;
   #lastHeard = 0;
   #isSynced = false;
@@ -93,10 +97,15 @@ export class EventStream {
     return Object.fromEntries(this.#positions);
   }
 
-  /** Resolves once the stream has caught up after its current (re)connection. */
+  /**
+   * Resolves once the stream has caught up after its current (re)connection; rejects if the stream
+   * stopped for good (signed out, unsupported protocol version, upgrade refused) or was closed.
+   */
   synced(): Promise<void> {
+    if (this.#stopped) return Promise.reject(this.#stopped);
     if (this.#isSynced) return Promise.resolve();
-    return new Promise((resolve) => this.#syncedWaiters.push(resolve));
+    if (this.#closed) return Promise.reject(new Error('the event stream is closed'));
+    return new Promise((resolve, reject) => this.#syncedWaiters.push({ resolve, reject }));
   }
 
   sendTyping(conversationId: string): void {
@@ -114,6 +123,7 @@ export class EventStream {
     clearInterval(this.#keepalive);
     this.#socket?.close(1000, 'closed by the client');
     this.#handlers.status?.('closed');
+    for (const waiter of this.#syncedWaiters.splice(0)) waiter.reject(new Error('the event stream is closed'));
   }
 
   [Symbol.dispose](): void {
@@ -151,9 +161,13 @@ export class EventStream {
       (this.#keepalive as { unref?: () => void }).unref?.();
       socket.send(JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, positions: this.positions }));
     };
-    socket.onmessage = (message) => this.#onMessage(message.data);
-    socket.onerror = () => {
-      // The close event that follows decides what to do.
+    socket.onmessage = (message) => this.#onMessage(socket, message.data);
+    let refusedWith: string | undefined;
+    socket.onerror = (event) => {
+      // The close event that follows decides what to do. `ws` names the HTTP status of a refused
+      // upgrade; a browser does not say, and keeps retrying with backoff.
+      const message = String((event as { message?: unknown } | null)?.message ?? '');
+      refusedWith = /Unexpected server response: (401|403)\b/.exec(message)?.[1];
     };
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
@@ -162,12 +176,25 @@ export class EventStream {
       this.#isSynced = false;
       if (this.#closed) return;
       this.#handlers.status?.('closed');
-      if (event.code === SOCKET_CLOSE.unauthenticated || event.code === SOCKET_CLOSE.unsupportedVersion) {
-        this.#handlers.error?.(new ParleyError(event.code === SOCKET_CLOSE.unauthenticated ? 'UNAUTHENTICATED' : 'UNSUPPORTED_PROTOCOL_VERSION', event.reason || 'socket closed'));
-        return;
+      // Retrying cannot help these: stop and say why [EL13].
+      if (event.code === SOCKET_CLOSE.unauthenticated || refusedWith === '401') {
+        this.#stop(new ParleyError('UNAUTHENTICATED', event.reason || 'the session ended or the token is not valid'));
+      } else if (event.code === SOCKET_CLOSE.unsupportedVersion) {
+        this.#stop(new ParleyError('UNSUPPORTED_PROTOCOL_VERSION', event.reason || 'the server speaks another protocol version'));
+      } else if (refusedWith === '403') {
+        this.#stop(new ParleyError('ORIGIN_REFUSED', 'the server refused this origin'));
+      } else {
+        this.#scheduleReconnect();
       }
-      this.#scheduleReconnect();
     };
+  }
+
+  #stop(error: ParleyError): void {
+    this.#stopped = error;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#handlers.error?.(error);
+    for (const waiter of this.#syncedWaiters.splice(0)) waiter.reject(error);
   }
 
   #scheduleReconnect(): void {
@@ -178,7 +205,8 @@ export class EventStream {
     this.#timer = setTimeout(() => void this.#open(), Math.random() * base);
   }
 
-  #onMessage(data: unknown): void {
+  #onMessage(socket: SocketLike, data: unknown): void {
+    if (this.#socket !== socket || this.#abandoned === socket) return;
     this.#lastHeard = Date.now();
     let value: unknown;
     try {
@@ -197,6 +225,13 @@ export class EventStream {
       case 'welcome':
         this.#selfId = frame.userId;
         for (const id of frame.revoked) this.#positions.delete(id);
+        // The server starts a conversation the stream holds no position for at its lastSeq (and
+        // a position beyond it at lastSeq): hold the same, so a later resume asks for what
+        // follows rather than skipping it [EL13].
+        for (const { conversationId, lastSeq } of frame.conversations) {
+          const position = this.#positions.get(conversationId);
+          if (position === undefined || position > lastSeq) this.#positions.set(conversationId, lastSeq);
+        }
         if (frame.revoked.length > 0) this.#handlers.revoked?.(frame.revoked);
         this.#handlers.welcome?.(frame);
         return;
@@ -205,13 +240,20 @@ export class EventStream {
         this.#isSynced = true;
         this.#handlers.status?.('open');
         this.#handlers.synced?.(frame);
-        for (const resolve of this.#syncedWaiters.splice(0)) resolve();
+        for (const waiter of this.#syncedWaiters.splice(0)) waiter.resolve();
         return;
       case 'event': {
         const { event } = frame;
         const position = this.#positions.get(event.conversationId);
         // The server guarantees order; this guard keeps a client correct even if it did not.
         if (position !== undefined && event.seq <= position) return;
+        if (position !== undefined && event.seq > position + 1) {
+          // A hole would leave this client's state wrong: resume from what it holds instead.
+          this.#handlers.error?.(new ParleyError('INTERNAL', `event ${event.seq} of ${event.conversationId} came after ${position}; resuming`));
+          this.#abandoned = socket;
+          socket.close(4000, 'gap in the event sequence');
+          return;
+        }
         this.#positions.set(event.conversationId, event.seq);
         if ((event.type === 'member-removed' || event.type === 'member-left') && event.userId === this.#selfId) {
           this.#positions.delete(event.conversationId);

@@ -33,7 +33,7 @@ export interface WriteContext {
 }
 
 /**
- * The only way to change conversation state. See SPEC.md beside this file: [EL1]–[EL6].
+ * The only way to change conversation state. See SPEC.md beside this file: [EL1]–[EL3].
  */
 export class EventLog {
   readonly #queue: WriteQueue;

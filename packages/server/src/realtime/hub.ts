@@ -5,7 +5,6 @@ import {
   SOCKET_CLOSE,
 } from '@parley/protocol';
 import type { Kysely } from 'kysely';
-import type { EventLog } from '../events/event-log.js';
 import type { Database } from '../storage/schema.js';
 import type { Bus, BusMessage } from './bus.js';
 
@@ -13,48 +12,125 @@ import type { Bus, BusMessage } from './bus.js';
 export interface MinimalSocket {
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /** Bytes queued and not yet sent, as `ws` and browsers report it. */
+  readonly bufferedAmount?: number;
+}
+
+/** A conversation the account is a member of, with its last sequence number. */
+export interface Membership {
+  conversationId: string;
+  lastSeq: number;
+}
+
+/** Reads the conversations an account is a member of. */
+export type MembershipReader = (userId: string) => Promise<Membership[]>;
+
+/** The part of the event log the hub reads: events after `after`, in order, up to `upTo`. */
+export interface EventReader {
+  read(conversationId: string, after: number, limit: number, upTo?: number): Promise<ConversationEvent[]>;
+}
+
+export function readMemberships(reader: Kysely<Database>): MembershipReader {
+  return async (userId) => {
+    const rows = await reader
+      .selectFrom('members')
+      .innerJoin('conversations', 'conversations.id', 'members.conversation_id')
+      .select(['conversations.id', 'conversations.last_seq'])
+      .where('members.user_id', '=', userId)
+      .execute();
+    return rows.map((row) => ({ conversationId: row.id, lastSeq: row.last_seq }));
+  };
+}
+
+/** A read from the log under way for one cursor: live events wait in `pending` until it ends. */
+interface Fill {
+  upTo: number;
+  pending: ConversationEvent[];
 }
 
 /** One member conversation as seen by one connection: how far it has been sent. */
 interface Cursor {
   /** The last sequence number sent on this connection. */
   seq: number;
-  /** A refill from the log is under way; live events wait in `pending`. */
-  filling: boolean;
-  pending: ConversationEvent[];
+  fill: Fill | null;
 }
+
+/**
+ * `waiting` for hello; `reading` memberships for hello; `open` once welcome is sent; `closed`.
+ * Nothing of a conversation is sent before `open` [EL5].
+ */
+export type ConnectionState = 'waiting' | 'reading' | 'open' | 'closed';
 
 export interface Connection {
   readonly socket: MinimalSocket;
   readonly userId: string;
   readonly sessionId: string;
   readonly cursors: Map<string, Cursor>;
-  ready: boolean;
+  state: ConnectionState;
+  /** While hello reads memberships: the events that let this account into a conversation meanwhile [EL8]. */
+  joined: ConversationEvent[] | null;
+  /** Conversations this connection saw the account leave, with the seq of that event: a late repeat of an older admission must not reopen them. */
+  ended: Map<string, number> | null;
 }
 
-const REFILL_PAGE = 500;
+export interface HubOptions {
+  memberships: MembershipReader;
+  log: EventReader;
+  bus: Bus;
+  /** A socket with more than this queued and unsent is closed with 1013 [EL12]. */
+  maxBufferedBytes?: number;
+  /** Events of one page read from the log. */
+  pageSize?: number;
+  /** Live events held per cursor while a log read is under way; past it they are read again from the log [EL12]. */
+  pendingLimit?: number;
+}
+
+const DRAIN_POLL_MS = 10;
 
 function endsMembership(event: ConversationEvent, userId: string): boolean {
   return (event.type === 'member-removed' || event.type === 'member-left') && event.userId === userId;
 }
 
+function admits(event: ConversationEvent, userId: string): boolean {
+  if (event.type === 'member-added') return event.member.userId === userId;
+  if (event.type === 'conversation-created') return event.members.some((member) => member.userId === userId);
+  return false;
+}
+
+function admitted(event: ConversationEvent): string[] {
+  if (event.type === 'member-added') return [event.member.userId];
+  if (event.type === 'conversation-created') return event.members.map((member) => member.userId);
+  return [];
+}
+
 /**
  * Delivers each conversation's events to the sockets of its members, in sequence order, with
- * no gap and no duplicate. See ../events/SPEC.md, rules [EL4]–[EL8].
+ * no gap and no duplicate. See ../events/SPEC.md, rules [EL4]–[EL9] and [EL12].
  */
 export class Hub {
-  readonly #reader: Kysely<Database>;
-  readonly #log: EventLog;
+  readonly #memberships: MembershipReader;
+  readonly #log: EventReader;
+  readonly #maxBufferedBytes: number;
+  readonly #pageSize: number;
+  readonly #pendingLimit: number;
   readonly #byUser = new Map<string, Set<Connection>>();
   readonly #byConversation = new Map<string, Set<Connection>>();
-  /** Newest sequence number seen go by, per conversation: closes the race between a read and a subscription. */
+  /**
+   * Newest sequence number seen go by per conversation while some hello is reading memberships:
+   * an event committed after that read and published before the subscription would otherwise be
+   * missed [EL5]. Cleared whenever no read is under way, so it does not grow with the node's age.
+   */
   readonly #seen = new Map<string, number>();
+  #reading = 0;
   readonly #unsubscribe: () => void;
   readonly #encoded = new WeakMap<ConversationEvent, string>();
 
-  constructor(options: { reader: Kysely<Database>; log: EventLog; bus: Bus }) {
-    this.#reader = options.reader;
+  constructor(options: HubOptions) {
+    this.#memberships = options.memberships;
     this.#log = options.log;
+    this.#maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+    this.#pageSize = options.pageSize ?? 500;
+    this.#pendingLimit = options.pendingLimit ?? 1000;
     this.#unsubscribe = options.bus.subscribe((message) => this.#onBus(message));
   }
 
@@ -66,7 +142,7 @@ export class Hub {
 
   /** Registers an authenticated socket; it receives nothing until `hello`. */
   connect(socket: MinimalSocket, userId: string, sessionId: string): Connection {
-    const connection: Connection = { socket, userId, sessionId, cursors: new Map(), ready: false };
+    const connection: Connection = { socket, userId, sessionId, cursors: new Map(), state: 'waiting', joined: null, ended: null };
     let set = this.#byUser.get(userId);
     if (!set) this.#byUser.set(userId, (set = new Set()));
     set.add(connection);
@@ -74,70 +150,84 @@ export class Hub {
   }
 
   disconnect(connection: Connection): void {
-    this.#byUser.get(connection.userId)?.delete(connection);
-    if (this.#byUser.get(connection.userId)?.size === 0) this.#byUser.delete(connection.userId);
-    for (const conversationId of connection.cursors.keys()) this.#unsubscribeFrom(connection, conversationId);
+    if (connection.state === 'closed') return;
+    connection.state = 'closed';
+    connection.joined = null;
+    const set = this.#byUser.get(connection.userId);
+    set?.delete(connection);
+    if (set?.size === 0) this.#byUser.delete(connection.userId);
+    for (const conversationId of [...connection.cursors.keys()]) this.#unsubscribeFrom(connection, conversationId);
   }
 
   /**
    * Answers `hello`: lists the member's conversations, replays what the client missed after the
-   * positions it holds, then subscribes it to live events.
+   * positions it holds, then goes live [EL5]–[EL6], [EL8].
    */
   async hello(connection: Connection, positions: Record<string, number>): Promise<void> {
-    const memberships = await this.#reader
-      .selectFrom('members')
-      .innerJoin('conversations', 'conversations.id', 'members.conversation_id')
-      .select(['conversations.id', 'conversations.last_seq'])
-      .where('members.user_id', '=', connection.userId)
-      .execute();
-    const member = new Set(memberships.map((row) => row.id));
-    this.#send(connection, {
-      type: 'welcome',
-      protocolVersion: PROTOCOL_VERSION,
-      userId: connection.userId,
-      conversations: memberships.map((row) => ({ conversationId: row.id, lastSeq: row.last_seq })),
-      revoked: Object.keys(positions).filter((id) => !member.has(id)),
-    });
-    let replayed = 0;
-    const fills: Promise<void>[] = [];
-    for (const row of memberships) {
-      // A member-added seen live while this read was under way may have subscribed it already.
-      if (connection.cursors.has(row.id)) continue;
-      const position = positions[row.id];
-      const from = position === undefined ? row.last_seq : Math.min(position, row.last_seq);
-      const cursor = this.#subscribe(connection, row.id, from);
-      const newest = Math.max(row.last_seq, this.#seen.get(row.id) ?? 0);
-      if (newest > cursor.seq) {
-        const before = cursor.seq;
-        fills.push(this.#fill(connection, row.id, cursor, newest).then(() => void (replayed += Math.max(0, cursor.seq - before))));
+    if (connection.state !== 'waiting') return;
+    connection.state = 'reading';
+    connection.joined = [];
+    this.#reading += 1;
+    let fills: Promise<number>[];
+    try {
+      const memberships = await this.#memberships(connection.userId);
+      // Closed while reading: nothing to send.
+      if (connection.state !== 'reading') return;
+      const joined = connection.joined;
+      connection.joined = null;
+      connection.state = 'open';
+      const member = new Set(memberships.map((row) => row.conversationId));
+      this.#send(connection, {
+        type: 'welcome',
+        protocolVersion: PROTOCOL_VERSION,
+        userId: connection.userId,
+        conversations: memberships,
+        revoked: Object.keys(positions).filter((id) => !member.has(id)),
+      });
+      fills = [];
+      for (const row of memberships) {
+        const position = positions[row.conversationId];
+        const from = position === undefined ? row.lastSeq : Math.min(position, row.lastSeq);
+        const cursor = this.#subscribe(connection, row.conversationId, from);
+        const newest = Math.max(row.lastSeq, this.#seen.get(row.conversationId) ?? 0);
+        if (newest > from) fills.push(this.#fill(connection, row.conversationId, cursor, newest, []));
       }
+      // Let in while the read was under way, too late for the read to see it.
+      for (const event of joined ?? []) {
+        if (connection.cursors.has(event.conversationId)) continue;
+        const cursor = this.#subscribe(connection, event.conversationId, event.seq - 1);
+        const newest = Math.max(event.seq, this.#seen.get(event.conversationId) ?? 0);
+        fills.push(this.#fill(connection, event.conversationId, cursor, newest, []));
+      }
+    } finally {
+      this.#reading -= 1;
+      if (this.#reading === 0) this.#seen.clear();
     }
-    await Promise.all(fills);
-    connection.ready = true;
-    this.#send(connection, { type: 'synced', replayed });
+    const replayed = (await Promise.all(fills)).reduce((sum, count) => sum + count, 0);
+    if (connection.state === 'open') this.#send(connection, { type: 'synced', replayed });
   }
 
-  /** Sends a frame to every socket of one account. */
-  sendToUser(userId: string, frame: ServerFrame): void {
-    for (const connection of this.#byUser.get(userId) ?? []) if (connection.ready) this.#send(connection, frame);
+  /** Sends a frame on one connection, with the same limit on unsent bytes as events [EL12]. */
+  sendFrame(connection: Connection, frame: Exclude<ServerFrame, { type: 'event' }>): void {
+    this.#send(connection, frame);
+  }
+
+  /** Sends a frame to every open socket of one account. */
+  sendToUser(userId: string, frame: Exclude<ServerFrame, { type: 'event' }>): void {
+    for (const connection of this.#byUser.get(userId) ?? []) if (connection.state === 'open') this.#send(connection, frame);
   }
 
   closeSession(userId: string, sessionId: string): void {
     for (const connection of [...(this.#byUser.get(userId) ?? [])]) {
-      if (connection.sessionId === sessionId) {
-        connection.socket.close(SOCKET_CLOSE.unauthenticated, 'signed out');
-        this.disconnect(connection);
-      }
+      if (connection.sessionId === sessionId) this.#drop(connection, SOCKET_CLOSE.unauthenticated, 'signed out');
     }
   }
 
   close(): void {
     this.#unsubscribe();
-    for (const set of this.#byUser.values()) {
-      for (const connection of set) connection.socket.close(SOCKET_CLOSE.goingAway, 'server shutting down');
+    for (const set of [...this.#byUser.values()]) {
+      for (const connection of [...set]) this.#drop(connection, SOCKET_CLOSE.goingAway, 'server shutting down');
     }
-    this.#byUser.clear();
-    this.#byConversation.clear();
   }
 
   #onBus(message: BusMessage): void {
@@ -146,6 +236,7 @@ export class Hub {
         this.#onEvent(message.event);
         return;
       case 'typing':
+        // Ephemeral: no seq, not stored, not to the sender's own sockets [EL9].
         for (const connection of this.#byConversation.get(message.event.conversationId) ?? []) {
           if (connection.userId !== message.event.userId) this.#send(connection, message.event);
         }
@@ -160,24 +251,38 @@ export class Hub {
   }
 
   #onEvent(event: ConversationEvent): void {
-    const seen = this.#seen.get(event.conversationId) ?? 0;
-    if (event.seq > seen) this.#seen.set(event.conversationId, event.seq);
-    const subscribers = this.#byConversation.get(event.conversationId);
-    if (subscribers) for (const connection of [...subscribers]) this.#deliver(connection, event);
-    if (event.type === 'member-added' || event.type === 'conversation-created') {
-      const added = event.type === 'member-added' ? [event.member.userId] : event.members.map((member) => member.userId);
-      for (const userId of added) {
-        for (const connection of this.#byUser.get(userId) ?? []) {
-          if (connection.cursors.has(event.conversationId)) continue;
-          // The new member's sockets start at the event that let them in.
-          this.#deliver(connection, event, this.#subscribe(connection, event.conversationId, event.seq - 1));
-        }
+    const { conversationId } = event;
+    if (this.#reading > 0 && event.seq > (this.#seen.get(conversationId) ?? 0)) this.#seen.set(conversationId, event.seq);
+    // Deleting the current element while iterating a Set is safe; nothing is added to this set here.
+    const subscribers = this.#byConversation.get(conversationId);
+    if (subscribers) for (const connection of subscribers) this.#route(connection, event);
+    for (const userId of admitted(event)) {
+      for (const connection of this.#byUser.get(userId) ?? []) {
+        if (!connection.cursors.has(conversationId)) this.#route(connection, event);
       }
     }
   }
 
+  /** Hands one event to a connection: to its cursor, or, for an event that lets the account in, to a new one [EL8]. */
+  #route(connection: Connection, event: ConversationEvent): void {
+    if (connection.state === 'closed' || connection.state === 'waiting') return;
+    const cursor = connection.cursors.get(event.conversationId);
+    if (cursor) {
+      this.#deliver(connection, event, cursor);
+      return;
+    }
+    if (!admits(event, connection.userId)) return;
+    const ended = connection.ended?.get(event.conversationId);
+    if (ended !== undefined && event.seq <= ended) return;
+    if (connection.state === 'reading') {
+      connection.joined?.push(event);
+      return;
+    }
+    this.#deliver(connection, event, this.#subscribe(connection, event.conversationId, event.seq - 1));
+  }
+
   #subscribe(connection: Connection, conversationId: string, seq: number): Cursor {
-    const cursor: Cursor = { seq, filling: false, pending: [] };
+    const cursor: Cursor = { seq, fill: null };
     connection.cursors.set(conversationId, cursor);
     let set = this.#byConversation.get(conversationId);
     if (!set) this.#byConversation.set(conversationId, (set = new Set()));
@@ -192,11 +297,18 @@ export class Hub {
     if (set?.size === 0) this.#byConversation.delete(conversationId);
   }
 
-  #deliver(connection: Connection, event: ConversationEvent, given?: Cursor): void {
-    const cursor = given ?? connection.cursors.get(event.conversationId);
-    if (!cursor) return;
-    if (cursor.filling) {
-      cursor.pending.push(event);
+  /** Sends the event if it is the next one, drops it if already sent, and fills a gap from the log [EL4]. */
+  #deliver(connection: Connection, event: ConversationEvent, cursor: Cursor): void {
+    const { fill } = cursor;
+    if (fill) {
+      if (fill.pending.length < this.#pendingLimit) {
+        fill.pending.push(event);
+      } else {
+        // The log holds every one of them: read them again later rather than hold them all [EL12].
+        for (const waiting of fill.pending) fill.upTo = Math.max(fill.upTo, waiting.seq);
+        fill.upTo = Math.max(fill.upTo, event.seq);
+        fill.pending = [];
+      }
       return;
     }
     if (event.seq <= cursor.seq) return;
@@ -204,56 +316,95 @@ export class Hub {
       this.#emit(connection, event, cursor);
       return;
     }
-    cursor.pending.push(event);
-    void this.#fill(connection, event.conversationId, cursor, event.seq - 1);
+    void this.#fill(connection, event.conversationId, cursor, event.seq - 1, [event]);
   }
 
-  /** Sends one event and advances the cursor; a member's own removal ends the subscription. */
+  /** Sends one event and advances the cursor; the member's own removal ends the subscription [EL7]. */
   #emit(connection: Connection, event: ConversationEvent, cursor: Cursor): void {
-    this.#send(connection, { type: 'event', event });
     cursor.seq = event.seq;
-    if (endsMembership(event, connection.userId)) this.#unsubscribeFrom(connection, event.conversationId);
+    if (endsMembership(event, connection.userId)) {
+      this.#unsubscribeFrom(connection, event.conversationId);
+      (connection.ended ??= new Map()).set(event.conversationId, event.seq);
+    }
+    let data = this.#encoded.get(event);
+    if (data === undefined) {
+      data = JSON.stringify({ type: 'event', event });
+      this.#encoded.set(event, data);
+    }
+    this.#write(connection, data);
   }
 
-  /** Reads the log from the cursor up to `upTo`, sends it, then the live events that waited. */
-  async #fill(connection: Connection, conversationId: string, cursor: Cursor, upTo: number): Promise<void> {
-    cursor.filling = true;
+  /**
+   * Reads the log from the cursor up to `upTo` and sends it, paced by the socket's send buffer,
+   * then hands on the live events that waited. Resolves to the number of events sent.
+   */
+  async #fill(connection: Connection, conversationId: string, cursor: Cursor, upTo: number, pending: ConversationEvent[]): Promise<number> {
+    const fill: Fill = { upTo, pending };
+    cursor.fill = fill;
+    const holds = () => connection.cursors.get(conversationId) === cursor;
+    let sent = 0;
     try {
-      while (cursor.seq < upTo && connection.cursors.get(conversationId) === cursor) {
-        const events = await this.#log.read(conversationId, cursor.seq, REFILL_PAGE, upTo);
-        if (events.length === 0) break;
+      while (holds() && cursor.seq < fill.upTo) {
+        const events = await this.#log.read(conversationId, cursor.seq, this.#pageSize, fill.upTo);
+        const before = cursor.seq;
         for (const event of events) {
-          if (connection.cursors.get(conversationId) !== cursor) break;
-          if (event.seq === cursor.seq + 1) this.#emit(connection, event, cursor);
+          if (holds() && event.seq === cursor.seq + 1 && this.#overLimit(connection, 2)) await this.#drained(connection);
+          if (!holds()) {
+            // The membership ended within this page: a later event may let the account in again.
+            this.#route(connection, event);
+            continue;
+          }
+          if (event.seq !== cursor.seq + 1) continue;
+          this.#emit(connection, event, cursor);
+          sent += 1;
         }
+        if (holds() && cursor.seq === before) throw new Error(`the log has no event ${before + 1} of ${conversationId}`);
       }
     } catch {
-      // The log could not be read: close the socket so the client reconnects and resumes.
-      connection.socket.close(1011, 'could not read the event log');
-      this.disconnect(connection);
-    } finally {
-      cursor.filling = false;
+      // The log could not be read, or has a hole: close so the client reconnects and resumes [EL3].
+      this.#drop(connection, 1011, 'could not read the event log');
+      return sent;
     }
-    const pending = cursor.pending.sort((a, b) => a.seq - b.seq);
-    cursor.pending = [];
-    for (const event of pending) {
-      if (connection.cursors.get(conversationId) !== cursor) break;
-      this.#deliver(connection, event, cursor);
+    if (cursor.fill === fill) cursor.fill = null;
+    for (const event of fill.pending.sort((a, b) => a.seq - b.seq)) this.#route(connection, event);
+    return sent;
+  }
+
+  #overLimit(connection: Connection, divisor = 1): boolean {
+    return (connection.socket.bufferedAmount ?? 0) > this.#maxBufferedBytes / divisor;
+  }
+
+  /** Waits until the socket has sent most of what it holds, or closed. */
+  async #drained(connection: Connection): Promise<void> {
+    while (connection.state !== 'closed' && this.#overLimit(connection, 2)) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     }
   }
 
-  #send(connection: Connection, frame: ServerFrame): void {
-    let data: string;
-    if (frame.type === 'event') {
-      data = this.#encoded.get(frame.event) ?? JSON.stringify(frame);
-      this.#encoded.set(frame.event, data);
-    } else {
-      data = JSON.stringify(frame);
-    }
+  /** Control and ephemeral frames; conversation events go through #emit, which keeps the cursor. */
+  #send(connection: Connection, frame: Exclude<ServerFrame, { type: 'event' }>): void {
+    this.#write(connection, JSON.stringify(frame));
+  }
+
+  #write(connection: Connection, data: string): void {
+    if (connection.state === 'closed') return;
     try {
       connection.socket.send(data);
     } catch {
-      this.disconnect(connection);
+      this.#drop(connection, 1011, 'could not send');
+      return;
+    }
+    // A reader too slow to keep up is cut off rather than buffered without bound; it resumes [EL12].
+    if (this.#overLimit(connection)) this.#drop(connection, SOCKET_CLOSE.tooSlow, 'fell too far behind; reconnect and resume');
+  }
+
+  #drop(connection: Connection, code: number, reason: string): void {
+    if (connection.state === 'closed') return;
+    this.disconnect(connection);
+    try {
+      connection.socket.close(code, reason);
+    } catch {
+      // Already closed.
     }
   }
 }

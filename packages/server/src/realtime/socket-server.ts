@@ -15,9 +15,11 @@ import type { ServerContext } from '../context.js';
 import type { Connection, Hub } from './hub.js';
 
 export const SOCKET_PATH = '/api/socket';
-const HELLO_TIMEOUT_MS = 10_000;
 const HEARTBEAT_MS = 30_000;
+/** Any frame but hello; a larger one gets an error frame [EL10]. */
 const MAX_FRAME_BYTES = 64 * 1024;
+/** The hard limit, which `ws` enforces by closing with 1009: a hello naming many conversations must fit [EL10]. */
+const MAX_HELLO_BYTES = 1024 * 1024;
 const TYPING_TTL_MS = 6_000;
 
 function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
@@ -29,7 +31,8 @@ function refuse(socket: Duplex, status: number, code: ErrorCode, message: string
 
 /**
  * The event socket: refuses foreign origins and unauthenticated upgrades, then speaks the
- * protocol's frames. A bad frame gets an `error` frame; it never closes the socket.
+ * protocol's frames. A bad frame gets an `error` frame; it never closes the socket. See
+ * ../events/SPEC.md, rules [EL9]–[EL11].
  */
 export class SocketServer {
   readonly #context: ServerContext;
@@ -41,7 +44,7 @@ export class SocketServer {
   constructor(context: ServerContext, hub: Hub) {
     this.#context = context;
     this.#hub = hub;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_HELLO_BYTES, perMessageDeflate: false });
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS);
     this.#heartbeat.unref();
   }
@@ -52,6 +55,7 @@ export class SocketServer {
       socket.destroy();
       return;
     }
+    // Checked before credentials: a cookie riding along from a foreign page must not even be looked up [EL11].
     if (!originAllowed(this.#context, request.headers)) {
       refuse(socket, 403, 'ORIGIN_REFUSED', `origin ${String(request.headers.origin)} is not allowed`);
       return;
@@ -76,21 +80,27 @@ export class SocketServer {
     ws.on('pong', () => this.#alive.set(ws, true));
     const connection = this.#hub.connect(ws, userId, sessionId);
     let greeted = false;
-    const helloTimer = setTimeout(() => ws.close(SOCKET_CLOSE.helloTimeout, 'no hello'), HELLO_TIMEOUT_MS);
-    const typingSent = new Map<string, number>();
-    const reply = (frame: ServerFrame) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
-    };
+    const helloTimer = setTimeout(() => {
+      this.#hub.disconnect(connection);
+      ws.close(SOCKET_CLOSE.helloTimeout, 'no hello');
+    }, this.#context.config.socketHelloTimeoutMs);
+    // Made on the first typing frame: an idle socket should cost little [EL12].
+    let typingSent: Map<string, number> | undefined;
+    const reply = (frame: Exclude<ServerFrame, { type: 'event' }>) => this.#hub.sendFrame(connection, frame);
     const fail = (code: ErrorCode, message: string, field?: string) =>
       reply({ type: 'error', error: { code, message, ...(field ? { field } : {}) } });
 
     ws.on('message', (data, isBinary) => {
       if (isBinary) return fail('INVALID_INPUT', 'frames are JSON text');
+      const text = data.toString();
       let value: unknown;
       try {
-        value = JSON.parse(data.toString());
+        value = JSON.parse(text);
       } catch {
         return fail('INVALID_INPUT', 'frame is not valid JSON');
+      }
+      if (Buffer.byteLength(text) > MAX_FRAME_BYTES && (value as { type?: unknown } | null)?.type !== 'hello') {
+        return fail('PAYLOAD_TOO_LARGE', `frames other than hello hold at most ${MAX_FRAME_BYTES} bytes`, 'frame');
       }
       const parsed = ClientFrameSchema.safeParse(value);
       if (!parsed.success) {
@@ -108,20 +118,43 @@ export class SocketServer {
           }
           greeted = true;
           clearTimeout(helloTimer);
-          this.#hub.hello(connection, frame.positions).catch(() => ws.close(1011, 'could not resume'));
+          this.#greet(ws, connection, frame.positions).catch(() => {
+            this.#hub.disconnect(connection);
+            ws.close(1011, 'could not resume');
+          });
           return;
         }
         case 'ping':
           return reply({ type: 'pong', ...(frame.nonce !== undefined ? { nonce: frame.nonce } : {}) });
         case 'typing':
-          return this.#typing(connection, frame.conversationId, typingSent, fail);
+          return this.#typing(connection, frame.conversationId, (typingSent ??= new Map()), fail);
       }
     });
     ws.on('close', () => {
       clearTimeout(helloTimer);
       this.#hub.disconnect(connection);
     });
-    ws.on('error', () => ws.terminate());
+    // `ws` closes the socket itself after an error (1009 for an oversized frame, 1002 for a
+    // protocol fault); terminating here would cut off that close frame.
+    ws.on('error', () => undefined);
+  }
+
+  /**
+   * The session is checked again once the connection is registered: a sign-out that committed
+   * between the upgrade's check and the registration found no socket to close [EL11].
+   */
+  async #greet(ws: WebSocket, connection: Connection, positions: Record<string, number>): Promise<void> {
+    const session = await this.#context.storage.reader
+      .selectFrom('sessions')
+      .select('expires_at')
+      .where('token_hash', '=', connection.sessionId)
+      .executeTakeFirst();
+    if (!session || session.expires_at <= this.#context.clock.now().toISOString()) {
+      this.#hub.disconnect(connection);
+      ws.close(SOCKET_CLOSE.unauthenticated, 'the session ended');
+      return;
+    }
+    await this.#hub.hello(connection, positions);
   }
 
   #typing(

@@ -1,0 +1,238 @@
+import { type ConversationEvent, ParleyError, type ServerFrame, SOCKET_CLOSE } from '@parley/protocol';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ParleyClient } from '../http/client.js';
+import { EventStream, type EventStreamOptions, type SocketLike } from './event-stream.js';
+
+/** An in-memory socket: the test plays the server. */
+class FakeSocket implements SocketLike {
+  readyState = 0;
+  readonly sent: unknown[] = [];
+  closedWith: number | undefined;
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+
+  send(data: string): void {
+    this.sent.push(JSON.parse(data));
+  }
+
+  close(code = 1000, reason = ''): void {
+    this.closedWith ??= code;
+    this.end(code, reason);
+  }
+
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+
+  receive(frame: ServerFrame): void {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+
+  /** The connection ends, as after a network fault or a server close. */
+  end(code: number, reason = ''): void {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+
+  get hello(): { positions: Record<string, number> } | undefined {
+    return this.sent.find((frame) => (frame as { type: string }).type === 'hello') as { positions: Record<string, number> } | undefined;
+  }
+}
+
+const at = '2025-01-01T00:00:00.000Z';
+
+function event(conversationId: string, seq: number): ConversationEvent {
+  return { type: 'conversation-updated', conversationId, seq, at, actorId: 'u2', title: `t${seq}` };
+}
+
+function setup(options: Omit<EventStreamOptions, 'socketFactory'> = {}) {
+  const sockets: FakeSocket[] = [];
+  const opensAt: number[] = [];
+  const events: ConversationEvent[] = [];
+  const errors: Error[] = [];
+  const revoked: string[][] = [];
+  const client = new ParleyClient({ baseUrl: 'http://parley.test', token: 'x'.repeat(32) });
+  const stream = new EventStream(
+    client,
+    { event: (value) => events.push(value), error: (error) => errors.push(error), revoked: (ids) => revoked.push(ids) },
+    {
+      ...options,
+      socketFactory: (url, headers) => {
+        expect(url).toBe('ws://parley.test/api/socket');
+        expect(headers).toEqual({ authorization: `Bearer ${'x'.repeat(32)}` });
+        const socket = new FakeSocket();
+        sockets.push(socket);
+        opensAt.push(Date.now());
+        return socket;
+      },
+    },
+  );
+  const latest = () => sockets.at(-1)!;
+  /** Opens the newest socket and plays a server that greets it and is caught up. */
+  const greet = (conversations: Array<{ conversationId: string; lastSeq: number }>, replay: ConversationEvent[] = [], revokedIds: string[] = []) => {
+    const socket = latest();
+    socket.open();
+    socket.receive({ type: 'welcome', protocolVersion: 1, userId: 'u1', conversations, revoked: revokedIds });
+    for (const value of replay) socket.receive({ type: 'event', event: value });
+    socket.receive({ type: 'synced', replayed: replay.length });
+    return socket;
+  };
+  return { stream, sockets, opensAt, events, errors, revoked, latest, greet };
+}
+
+describe('EventStream', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it('[EL13] reconnects with full-jitter exponential backoff, capped, and resets it once synced', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { stream, sockets, opensAt, greet, latest } = setup({ maxBackoffMs: 2000 });
+    await vi.advanceTimersByTimeAsync(0);
+    greet([]);
+    const delays: number[] = [];
+    for (let attempt = 0; attempt < 6; attempt += 1) {
+      const before = Date.now();
+      latest().end(1006);
+      const count = sockets.length;
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(sockets.length).toBe(count + 1);
+      delays.push(opensAt.at(-1)! - before);
+      // Opened, but never synced: the backoff keeps growing.
+      latest().open();
+    }
+    expect(delays).toEqual([125, 250, 500, 1000, 1000, 1000]);
+    // A connection that got as far as synced resets it.
+    latest().receive({ type: 'welcome', protocolVersion: 1, userId: 'u1', conversations: [], revoked: [] });
+    latest().receive({ type: 'synced', replayed: 0 });
+    const before = Date.now();
+    latest().end(1006);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(opensAt.at(-1)! - before).toBe(125);
+    stream.close();
+  });
+
+  it('[EL13] the delay is random between zero and the cap', async () => {
+    const random = vi.spyOn(Math, 'random');
+    const { stream, opensAt, greet, latest } = setup({ maxBackoffMs: 2000 });
+    await vi.advanceTimersByTimeAsync(0);
+    greet([]);
+    const delays: number[] = [];
+    for (const value of [0, 0.99]) {
+      random.mockReturnValueOnce(value);
+      const before = Date.now();
+      latest().end(1006);
+      await vi.advanceTimersByTimeAsync(5000);
+      delays.push(opensAt.at(-1)! - before);
+      latest().open();
+    }
+    expect(delays[0]).toBe(0);
+    expect(delays[1]).toBeCloseTo(0.99 * 500, -1);
+    stream.close();
+  });
+
+  it('[EL13] positions survive reconnects and are sent with each hello', async () => {
+    const { stream, latest, greet, events } = setup({ positions: { c1: 2 } });
+    await vi.advanceTimersByTimeAsync(0);
+    const first = greet([{ conversationId: 'c1', lastSeq: 4 }, { conversationId: 'c2', lastSeq: 7 }], [event('c1', 3), event('c1', 4)]);
+    expect(first.hello?.positions).toEqual({ c1: 2 });
+    first.receive({ type: 'event', event: event('c2', 8) });
+    expect(stream.positions).toEqual({ c1: 4, c2: 8 });
+    first.end(1006);
+    await vi.advanceTimersByTimeAsync(1000);
+    latest().open();
+    expect(latest().hello?.positions).toEqual({ c1: 4, c2: 8 });
+    // Replayed again by a confused server: handed on once only.
+    latest().receive({ type: 'welcome', protocolVersion: 1, userId: 'u1', conversations: [{ conversationId: 'c1', lastSeq: 5 }, { conversationId: 'c2', lastSeq: 8 }], revoked: [] });
+    latest().receive({ type: 'event', event: event('c1', 4) });
+    latest().receive({ type: 'event', event: event('c1', 5) });
+    expect(events.map((value) => `${value.conversationId}#${value.seq}`)).toEqual(['c1#3', 'c1#4', 'c2#8', 'c1#5']);
+    stream.close();
+  });
+
+  it('[EL13] takes its position from welcome for a conversation it held none for, and drops revoked ones', async () => {
+    const { stream, greet, revoked } = setup({ positions: { gone: 3, ahead: 50 } });
+    await vi.advanceTimersByTimeAsync(0);
+    greet([{ conversationId: 'new', lastSeq: 9 }, { conversationId: 'ahead', lastSeq: 12 }], [], ['gone']);
+    expect(stream.positions).toEqual({ new: 9, ahead: 12 });
+    expect(revoked).toEqual([['gone']]);
+    stream.close();
+  });
+
+  it('[EL13] a gap in the sequence is not handed on: the stream reconnects and resumes from what it holds', async () => {
+    const { stream, latest, greet, events, errors } = setup();
+    await vi.advanceTimersByTimeAsync(0);
+    const first = greet([{ conversationId: 'c1', lastSeq: 1 }]);
+    first.receive({ type: 'event', event: event('c1', 2) });
+    first.receive({ type: 'event', event: event('c1', 4) });
+    first.receive({ type: 'event', event: event('c1', 5) });
+    expect(events.map((value) => value.seq)).toEqual([2]);
+    expect(first.closedWith).toBe(4000);
+    expect(errors).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    latest().open();
+    expect(latest().hello?.positions).toEqual({ c1: 2 });
+    stream.close();
+  });
+
+  it('[EL7] the account leaving a conversation forgets its position', async () => {
+    const { stream, greet } = setup();
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = greet([{ conversationId: 'c1', lastSeq: 1 }]);
+    socket.receive({ type: 'event', event: { type: 'member-removed', conversationId: 'c1', seq: 2, at, actorId: 'u2', userId: 'u1' } });
+    expect(stream.positions).toEqual({});
+    stream.close();
+  });
+
+  for (const [code, expected] of [
+    [SOCKET_CLOSE.unauthenticated, 'UNAUTHENTICATED'],
+    [SOCKET_CLOSE.unsupportedVersion, 'UNSUPPORTED_PROTOCOL_VERSION'],
+  ] as const) {
+    it(`[EL13] stops for good on close ${code}, with a ${expected} error, and rejects synced()`, async () => {
+      const { stream, sockets, latest, errors } = setup();
+      await vi.advanceTimersByTimeAsync(0);
+      latest().open();
+      const synced = stream.synced();
+      latest().end(code, 'bye');
+      await expect(synced).rejects.toMatchObject({ code: expected });
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(sockets).toHaveLength(1);
+      expect(errors).toEqual([expect.any(ParleyError)]);
+      await expect(stream.synced()).rejects.toMatchObject({ code: expected });
+    });
+  }
+
+  it('[EL13] stops when the upgrade is refused with 401, as ws reports it', async () => {
+    const { stream, sockets, latest } = setup();
+    await vi.advanceTimersByTimeAsync(0);
+    latest().onerror?.({ message: 'Unexpected server response: 401' });
+    latest().end(1006);
+    await expect(stream.synced()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('[EL13] keeps retrying after other refusals and faults', async () => {
+    const { stream, sockets, latest } = setup({ maxBackoffMs: 100 });
+    await vi.advanceTimersByTimeAsync(0);
+    latest().onerror?.({ message: 'Unexpected server response: 503' });
+    latest().end(1006);
+    await vi.advanceTimersByTimeAsync(200);
+    latest().end(SOCKET_CLOSE.tooSlow);
+    await vi.advanceTimersByTimeAsync(200);
+    latest().end(SOCKET_CLOSE.goingAway);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(sockets).toHaveLength(4);
+    stream.close();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(sockets).toHaveLength(4);
+  });
+});
