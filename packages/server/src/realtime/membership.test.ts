@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { admitMember } from '../conversations/membership.js';
 import { messageId, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
-import { openStream, rawSocket } from './test-streams.js';
+import { openStream, rawSocket } from '../test/streams.js';
 
 // The member endpoints are built elsewhere; these tests change membership the way they will:
 // the table row and its event in one write.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { messageId, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
-import { type HeldStream, openStream } from './test-streams.js';
+import { type HeldStream, openStream } from '../test/streams.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
 

@@ -2,7 +2,7 @@ import { ParleyError, type ServerFrame, type ServerFrameOf } from '@parley/proto
 import { ParleyClient } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
 import { messageId, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
-import { openStream, type RawSocket, rawSocket, tryConnect } from './test-streams.js';
+import { openStream, type RawSocket, rawSocket, tryConnect } from '../test/streams.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isError = (frame: ServerFrame): frame is ServerFrameOf<'error'> => frame.type === 'error';
