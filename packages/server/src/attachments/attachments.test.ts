@@ -1,20 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ParleyError } from '@parley/protocol';
 import { ParleyClient } from '@parley/sdk';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { messageId, startTestServer, type TestServer } from '../test/harness.js';
-
-async function failure(promise: Promise<unknown>): Promise<ParleyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ParleyError) return error;
-    throw error;
-  }
-  throw new Error('expected the request to fail');
-}
+import { failure, messageId, startTestServer, type TestServer } from '../test/harness.js';
 
 function image(format: 'png' | 'jpeg' | 'webp' | 'gif'): Promise<Buffer> {
   return sharp({ create: { width: 4, height: 3, channels: 3, background: { r: 200, g: 30, b: 60 } } })

@@ -1,23 +1,13 @@
-import { type ConversationEvent, ParleyError } from '@parley/protocol';
+import type { ConversationEvent } from '@parley/protocol';
 import { applyEvent, fetchConversationState } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
-import { messageId, startTestServer, type TestServer } from '../test/harness.js';
+import { failure, messageId, startTestServer, type TestServer } from '../test/harness.js';
 
 async function groupOfTwo(server: TestServer) {
   const ann = await server.user();
   const bob = await server.user();
   const group = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Edits', usernames: [bob.user.username] } });
   return { ann, bob, conversationId: group.conversation.id };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ParleyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ParleyError) return error;
-    throw error;
-  }
-  throw new Error('expected the request to fail');
 }
 
 function eventsOfType<T extends ConversationEvent['type']>(events: ConversationEvent[], type: T) {

@@ -1,16 +1,6 @@
-import { type Message, ParleyError } from '@parley/protocol';
+import type { Message } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
-import { messageId, startTestServer } from '../test/harness.js';
-
-async function failure(promise: Promise<unknown>): Promise<ParleyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ParleyError) return error;
-    throw error;
-  }
-  throw new Error('expected the request to fail');
-}
+import { failure, messageId, startTestServer } from '../test/harness.js';
 
 describe('message history', () => {
   it('pages back through 120 messages with limit and before: oldest first in a page, each message exactly once', async () => {

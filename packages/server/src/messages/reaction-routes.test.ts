@@ -1,6 +1,5 @@
-import { ParleyError } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
-import { messageId, startTestServer, type TestServer } from '../test/harness.js';
+import { failure, messageId, startTestServer, type TestServer } from '../test/harness.js';
 import { MAX_REACTIONS_PER_MEMBER } from './reaction-routes.js';
 
 async function groupWithMessage(server: TestServer) {
@@ -10,16 +9,6 @@ async function groupWithMessage(server: TestServer) {
   const conversationId = group.conversation.id;
   const message = await ann.client.api.sendMessage({ params: { conversationId }, body: { id: messageId(), text: 'lunch?' } });
   return { ann, bob, conversationId, message };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ParleyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ParleyError) return error;
-    throw error;
-  }
-  throw new Error('expected the request to fail');
 }
 
 async function lastSeq(server: TestServer, conversationId: string): Promise<number> {

@@ -1,17 +1,6 @@
-import { ParleyError } from '@parley/protocol';
 import { ParleyClient } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
-import { messageId, startTestServer, type TestServer } from '../test/harness.js';
-
-async function failure(promise: Promise<unknown>): Promise<ParleyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ParleyError) return error;
-    throw error;
-  }
-  throw new Error('expected the request to fail');
-}
+import { failure, messageId, startTestServer, type TestServer } from '../test/harness.js';
 
 async function lastSeq(server: TestServer, conversationId: string): Promise<number> {
   const row = await server.server.context.storage.reader

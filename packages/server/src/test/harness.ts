@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ConversationEvent, Me, ServerFrameOf } from '@parley/protocol';
+import { type ConversationEvent, type Me, ParleyError, type ServerFrameOf } from '@parley/protocol';
 import { EventStream, ParleyClient } from '@parley/sdk';
 import pg from 'pg';
 import type { ServerConfig } from '../config.js';
@@ -178,4 +178,15 @@ export async function startTestServer(options: { database?: TestDatabase; config
 /** A random client message id. */
 export function messageId(): string {
   return crypto.randomBytes(12).toString('base64url');
+}
+
+/** The ParleyError a request fails with; fails the test if it succeeds. */
+export async function failure(promise: Promise<unknown>): Promise<ParleyError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ParleyError) return error;
+    throw error;
+  }
+  throw new Error('expected the request to fail');
 }
