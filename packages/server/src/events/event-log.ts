@@ -1,6 +1,7 @@
 import type { ConversationEvent, NewConversationEvent } from '@parley/protocol';
 import type { Kysely } from 'kysely';
 import type { Bus } from '../realtime/bus.js';
+import type { StorageKind } from '../storage/database.js';
 import type { Database } from '../storage/schema.js';
 import type { WriteQueue, WriteTransaction } from '../storage/write-queue.js';
 
@@ -19,6 +20,13 @@ export interface WriteContext {
    * transaction as the table updates around it. Published to the bus only after the commit.
    */
   append<E extends NewConversationEvent>(conversationId: string, event: E): Promise<E & { seq: number; at: string; conversationId: string }>;
+  /**
+   * Holds a conversation's row until the commit, so what this write reads of it (such as
+   * `last_seq`, to number a message before appending its event) stays true. Needed on PostgreSQL,
+   * where several nodes write at once; SQLite has a single writer and takes no lock. Call it
+   * before reading the conversation.
+   */
+  lock(conversationId: string): Promise<void>;
   /** Runs after the commit, for effects that must not happen if the write is rolled back. */
   afterCommit(effect: () => void): void;
 }
@@ -31,9 +39,11 @@ export class EventLog {
   readonly #reader: Kysely<Database>;
   readonly #bus: Bus;
   readonly #clock: Clock;
+  readonly #locksRows: boolean;
 
-  constructor(options: { queue: WriteQueue; reader: Kysely<Database>; bus: Bus; clock?: Clock }) {
+  constructor(options: { queue: WriteQueue; reader: Kysely<Database>; bus: Bus; backend: StorageKind; clock?: Clock }) {
     this.#queue = options.queue;
+    this.#locksRows = options.backend === 'postgres';
     this.#reader = options.reader;
     this.#bus = options.bus;
     this.#clock = options.clock ?? systemClock;
@@ -70,6 +80,12 @@ export class EventLog {
             .execute();
           appended.push(full);
           return full as never;
+        },
+        lock: async (conversationId) => {
+          if (!this.#locksRows) return;
+          // FOR NO KEY UPDATE: the lock the last_seq update takes anyway, so it adds no new way to
+          // wait, and it does not block inserts whose foreign keys point at the conversation.
+          await db.selectFrom('conversations').select('id').where('id', '=', conversationId).forNoKeyUpdate().execute();
         },
         afterCommit: (effect) => effects.push(effect),
       };

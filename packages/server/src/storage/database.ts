@@ -16,8 +16,10 @@ export type StorageOptions =
   | { kind: 'sqlite'; file: string; durability?: Durability }
   | { kind: 'postgres'; url: string; poolSize?: number };
 
+export type StorageKind = 'sqlite' | 'postgres';
+
 export interface Storage {
-  readonly kind: 'sqlite' | 'postgres';
+  readonly kind: StorageKind;
   /** For writes, which go through the write queue, and reads that must see them. */
   readonly writer: Kysely<Database>;
   /** For plain reads; on SQLite a second connection, so reads do not wait behind a write batch. */
