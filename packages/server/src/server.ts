@@ -35,7 +35,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       ? { kind: 'postgres', url: config.databaseUrl }
       : { kind: 'sqlite', file: path.join(config.dataDir, 'parley.sqlite'), durability: config.durability },
   );
-  const queue = new WriteQueue(storage.writer);
+  const queue = new WriteQueue(storage.writer, { backend: storage.kind });
   const bus = options.bus ?? new MemoryBus();
   const log = new EventLog({ queue, reader: storage.reader, bus, backend: storage.kind, clock });
   const perSecond = (perMinute: number) => perMinute / 60;

@@ -82,6 +82,7 @@ async function insertConversation(storage: Storage, createdBy: string): Promise<
 function logOn(storage: Storage, options: WriteQueueOptions = {}) {
   const commits: number[] = [];
   const queue = new WriteQueue(storage.writer, {
+    backend: storage.kind,
     ...options,
     onCommit: (size, milliseconds) => {
       commits.push(size);

@@ -72,7 +72,7 @@ describe('write queue on PostgreSQL', () => {
   it('runs a batch in one transaction', async () => {
     await using storage = await openPostgres();
     const commits: number[] = [];
-    const queue = new WriteQueue(storage.writer, { onCommit: (size) => commits.push(size) });
+    const queue = new WriteQueue(storage.writer, { backend: 'postgres', onCommit: (size) => commits.push(size) });
     const transactions = await Promise.all(
       Array.from({ length: 20 }, () =>
         queue.run(async (trx) => (await sql<{ id: string }>`select txid_current()::text as id`.execute(trx)).rows[0]?.id),
@@ -91,7 +91,7 @@ describe('write queue on PostgreSQL', () => {
       const retries: unknown[] = [];
       const runs = { first: 0, second: 0 };
       const onRetry = (_attempt: number, error: unknown) => retries.push(error);
-      const queues = [new WriteQueue(storage.writer, { onRetry }), new WriteQueue(other.writer, { onRetry })] as const;
+      const queues = [new WriteQueue(storage.writer, { backend: 'postgres', onRetry }), new WriteQueue(other.writer, { backend: 'postgres', onRetry })] as const;
       // Each node's batch locks one row, waits until the other has locked the other row, then
       // wants it: a deadlock, which PostgreSQL breaks by aborting one of the two.
       let arrived = 0;
@@ -132,6 +132,7 @@ describe('write queue on PostgreSQL', () => {
     const attempts: number[] = [];
     const commits: number[] = [];
     const queue = new WriteQueue(storage.writer, {
+      backend: 'postgres',
       maxAttempts: 3,
       onRetry: (attempt) => attempts.push(attempt),
       onCommit: (size) => commits.push(size),
@@ -157,7 +158,7 @@ describe('write queue on PostgreSQL', () => {
   it('does not retry a work\'s own failure, such as a unique violation', async () => {
     await using storage = await openPostgres();
     const retries: unknown[] = [];
-    const queue = new WriteQueue(storage.writer, { onRetry: (_attempt, error) => retries.push(error) });
+    const queue = new WriteQueue(storage.writer, { backend: 'postgres', onRetry: (_attempt, error) => retries.push(error) });
     const id = await counter(storage);
     let tries = 0;
     const result = queue.run(async (trx) => {

@@ -1,4 +1,5 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import type { StorageKind } from './database.js';
 import type { Database } from './schema.js';
 
 export type WriteTransaction = Transaction<Database>;
@@ -19,6 +20,11 @@ interface Pending {
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 export interface WriteQueueOptions {
+  /**
+   * The database behind the connection. On PostgreSQL every statement is a round trip, so the
+   * queue sends the statements between two works together; SQLite runs one statement at a time.
+   */
+  backend?: StorageKind;
   /** Most works committed together. */
   maxBatch?: number;
   /** Most attempts at a batch that the database aborted for a deadlock or a serialization failure. */
@@ -67,6 +73,7 @@ export class WriteQueue {
   readonly #db: Kysely<Database>;
   readonly #maxBatch: number;
   readonly #maxAttempts: number;
+  readonly #combineStatements: boolean;
   readonly #onCommit: ((size: number, milliseconds: number) => void) | undefined;
   readonly #onRetry: ((attempt: number, error: unknown) => void) | undefined;
   #pending: Pending[] = [];
@@ -78,6 +85,7 @@ export class WriteQueue {
     this.#db = db;
     this.#maxBatch = options.maxBatch ?? 512;
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+    this.#combineStatements = options.backend === 'postgres';
     this.#onCommit = options.onCommit;
     this.#onRetry = options.onRetry;
   }
@@ -143,16 +151,23 @@ export class WriteQueue {
     const outcomes: Outcome[] = [];
     const trx = await this.#db.startTransaction().execute();
     try {
+      // The savepoint of the work before, released when the next one starts (the commit
+      // releases the last one). Raw statements: Kysely's savepoint builder costs more than
+      // SQLite takes to run one, and allocates a transaction object per call.
+      let held = false;
       for (const item of batch) {
-        // Raw statements: Kysely's savepoint builder allocates a transaction object per call.
-        await savepoint.execute(trx);
+        if (held && this.#combineStatements) await trx.executeQuery(RELEASE_AND_SAVEPOINT);
+        else {
+          if (held) await trx.executeQuery(RELEASE);
+          await trx.executeQuery(SAVEPOINT);
+        }
+        held = true;
         try {
-          const value = await item.work(trx);
-          await releaseSavepoint.execute(trx);
-          outcomes.push({ ok: true, value });
+          outcomes.push({ ok: true, value: await item.work(trx) });
         } catch (error) {
           if (!last && isRetryable(error)) throw new RetryBatch(error);
-          await rollbackToSavepoint.execute(trx);
+          // The savepoint survives its rollback, and is released like any other.
+          await trx.executeQuery(ROLLBACK_TO_SAVEPOINT);
           outcomes.push({ ok: false, error });
         }
       }
@@ -165,6 +180,8 @@ export class WriteQueue {
   }
 }
 
-const savepoint = sql`savepoint work`;
-const releaseSavepoint = sql`release savepoint work`;
-const rollbackToSavepoint = sql`rollback to savepoint work`;
+const SAVEPOINT = CompiledQuery.raw('savepoint work');
+const RELEASE = CompiledQuery.raw('release savepoint work');
+const ROLLBACK_TO_SAVEPOINT = CompiledQuery.raw('rollback to savepoint work');
+/** Two statements in one round trip: PostgreSQL's simple query protocol takes several at once. */
+const RELEASE_AND_SAVEPOINT = CompiledQuery.raw('release savepoint work; savepoint work');
