@@ -54,6 +54,8 @@ export function startCheckpointer(options: { file: string; synchronous: string; 
     stop: () =>
       (stopping ??= new Promise<void>((resolve) => {
         worker.once('exit', () => resolve());
+        // Unreferenced, it would let the process exit before it has closed its connection.
+        worker.ref();
         worker.postMessage('stop');
       })),
   };
