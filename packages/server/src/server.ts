@@ -35,9 +35,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       ? { kind: 'postgres', url: config.databaseUrl }
       : { kind: 'sqlite', file: path.join(config.dataDir, 'parley.sqlite'), durability: config.durability },
   );
-  const queue = new WriteQueue(storage.writer);
+  const queue = new WriteQueue(storage.writer, { backend: storage.kind });
   const bus = options.bus ?? new MemoryBus();
-  const log = new EventLog({ queue, reader: storage.reader, bus, clock });
+  const log = new EventLog({ queue, reader: storage.reader, bus, backend: storage.kind, clock });
   const perSecond = (perMinute: number) => perMinute / 60;
   const context: ServerContext = {
     config,
@@ -73,7 +73,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     (closing ??= (async () => {
       sockets.close();
       hub.close();
-      await app.close();
+      // A request in flight when closing begins is answered, but its keep-alive connection then
+      // stays open and app.close() would wait for it until the keep-alive timeout (72 s): close
+      // such connections as soon as they fall idle.
+      const reaper = setInterval(() => app.server.closeIdleConnections(), 10);
+      await app.close().finally(() => clearInterval(reaper));
       await queue.close();
       await bus.close();
       await storage.close();

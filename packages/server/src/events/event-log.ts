@@ -1,6 +1,8 @@
 import type { ConversationEvent, NewConversationEvent } from '@parley/protocol';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Bus } from '../realtime/bus.js';
+import type { StorageKind } from '../storage/database.js';
+import { PreparedStatement } from '../storage/prepared.js';
 import type { Database } from '../storage/schema.js';
 import type { WriteQueue, WriteTransaction } from '../storage/write-queue.js';
 
@@ -28,6 +30,13 @@ export interface WriteContext {
     conversationId: string,
     events: readonly E[],
   ): Promise<Array<E & { seq: number; at: string; conversationId: string }>>;
+  /**
+   * Holds a conversation's row until the commit, so what this write reads of it (such as
+   * `last_seq`, to number a message before appending its event) stays true. Needed on PostgreSQL,
+   * where several nodes write at once; SQLite has a single writer and takes no lock. Call it
+   * before reading the conversation.
+   */
+  lock(conversationId: string): Promise<void>;
   /** Runs after the commit, for effects that must not happen if the write is rolled back. */
   afterCommit(effect: () => void): void;
 }
@@ -40,9 +49,32 @@ export class EventLog {
   readonly #reader: Kysely<Database>;
   readonly #bus: Bus;
   readonly #clock: Clock;
+  readonly #locksRows: boolean;
+  // The two statements of every append, compiled once (see PreparedStatement).
+  readonly #nextSeq = new PreparedStatement(
+    sql<{ last_seq: number }>`update conversations set last_seq = last_seq + 1, updated_at = ${'now'} where id = ${'conversation'} returning last_seq`,
+  );
+  readonly #insertEvent = new PreparedStatement(
+    sql`insert into events (conversation_id, seq, type, payload, created_at) values (${'conversation'}, ${0}, ${'type'}, ${'payload'}, ${'now'})`,
+  );
+  /**
+   * On PostgreSQL, where each statement is a round trip, both in one: the payload is sent without
+   * its seq and the statement writes the seq in as the first key (`{"seq":N,` + the rest).
+   */
+  readonly #appendNumbered = new PreparedStatement(
+    sql<{ seq: number }>`with next as (
+      update conversations set last_seq = last_seq + 1, updated_at = ${'now'} where id = ${'conversation'} returning last_seq
+    )
+    insert into events (conversation_id, seq, type, payload, created_at)
+    select ${'conversation'}::text, last_seq, ${'type'}::text, '{"seq":' || last_seq || ',' || substr(${'payload'}::text, 2), ${'now'}::text from next
+    returning seq`,
+  );
+  readonly #oneStatementAppend: boolean;
 
-  constructor(options: { queue: WriteQueue; reader: Kysely<Database>; bus: Bus; clock?: Clock }) {
+  constructor(options: { queue: WriteQueue; reader: Kysely<Database>; bus: Bus; backend: StorageKind; clock?: Clock }) {
     this.#queue = options.queue;
+    this.#locksRows = options.backend === 'postgres';
+    this.#oneStatementAppend = options.backend === 'postgres';
     this.#reader = options.reader;
     this.#bus = options.bus;
     this.#clock = options.clock ?? systemClock;
@@ -60,23 +92,21 @@ export class EventLog {
         db,
         now,
         append: async (conversationId, event) => {
-          const row = await db
-            .updateTable('conversations')
-            .set((eb) => ({ last_seq: eb('last_seq', '+', 1), updated_at: now }))
-            .where('id', '=', conversationId)
-            .returning('last_seq')
-            .executeTakeFirstOrThrow();
-          const full = { ...event, conversationId, seq: row.last_seq, at: now } as ConversationEvent;
-          await db
-            .insertInto('events')
-            .values({
-              conversation_id: conversationId,
-              seq: full.seq,
-              type: full.type,
-              payload: JSON.stringify(full),
-              created_at: now,
-            })
-            .execute();
+          let full: ConversationEvent;
+          if (this.#oneStatementAppend) {
+            const unnumbered = { ...event, conversationId, at: now };
+            const payload = JSON.stringify(unnumbered);
+            const { rows } = await db.executeQuery(this.#appendNumbered.with(db, [now, conversationId, conversationId, event.type, payload, now]));
+            const seq = rows[0]?.seq;
+            if (seq === undefined) throw new Error(`no conversation ${conversationId} to append to`);
+            full = { ...unnumbered, seq } as ConversationEvent;
+          } else {
+            const { rows } = await db.executeQuery(this.#nextSeq.with(db, [now, conversationId]));
+            const seq = rows[0]?.last_seq;
+            if (seq === undefined) throw new Error(`no conversation ${conversationId} to append to`);
+            full = { ...event, conversationId, seq, at: now } as ConversationEvent;
+            await db.executeQuery(this.#insertEvent.with(db, [conversationId, seq, full.type, JSON.stringify(full), now]));
+          }
           appended.push(full);
           return full as never;
         },
@@ -104,6 +134,12 @@ export class EventLog {
             .execute();
           appended.push(...full);
           return full as never;
+        },
+        lock: async (conversationId) => {
+          if (!this.#locksRows) return;
+          // FOR NO KEY UPDATE: the lock the last_seq update takes anyway, so it adds no new way to
+          // wait, and it does not block inserts whose foreign keys point at the conversation.
+          await db.selectFrom('conversations').select('id').where('id', '=', conversationId).forNoKeyUpdate().execute();
         },
         afterCommit: (effect) => effects.push(effect),
       };

@@ -72,6 +72,10 @@ export function registerMessageRoutes(app: FastifyInstance, context: ServerConte
 
     return context.log.write(async (write) => {
       const { db } = write;
+      // Taken first: the message's seq is last_seq + 1, and on PostgreSQL another node's write
+      // could otherwise move last_seq between this read and the append. It also makes a retry
+      // racing on another node wait, then find the stored message below.
+      await write.lock(params.conversationId);
       const { conversation } = await requireMember(db, params.conversationId, auth.userId);
       const raced = await db.selectFrom('messages').select('conversation_id').where('id', '=', body.id).executeTakeFirst();
       if (raced) {

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
+import { startCheckpointer } from './checkpointer.js';
 import * as initial from './migrations/001-initial.js';
 import type { Database } from './schema.js';
 
@@ -16,8 +17,10 @@ export type StorageOptions =
   | { kind: 'sqlite'; file: string; durability?: Durability }
   | { kind: 'postgres'; url: string; poolSize?: number };
 
+export type StorageKind = 'sqlite' | 'postgres';
+
 export interface Storage {
-  readonly kind: 'sqlite' | 'postgres';
+  readonly kind: StorageKind;
   /** For writes, which go through the write queue, and reads that must see them. */
   readonly writer: Kysely<Database>;
   /** For plain reads; on SQLite a second connection, so reads do not wait behind a write batch. */
@@ -68,19 +71,49 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
       database.pragma('journal_mode = WAL');
       database.pragma(`synchronous = ${synchronous}`);
       database.pragma('foreign_keys = ON');
+      // The checkpointer below keeps the log short; this is the backstop (16 MB of 4 KB pages).
+      database.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
     }
-    return database;
+    return withStatementCache(database);
   };
   const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: open(false) }) });
   await migrate(writer);
   const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: open(true) }) });
+  const checkpointer = startCheckpointer({ file: options.file, synchronous });
   return {
     kind: 'sqlite',
     writer,
     reader,
     close: async () => {
+      await checkpointer.stop();
       await reader.destroy();
       await writer.destroy();
+    },
+  };
+}
+
+const WRITER_CHECKPOINT_PAGES = 4000;
+
+/** Distinct SQL texts kept compiled per connection; queries with `in (...)` lists make many. */
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * Kysely prepares every query it runs, and better-sqlite3 compiles the SQL on each prepare: for a
+ * small write that is the largest single cost. Kysely's queries have stable SQL text (values are
+ * parameters), so compiled statements are kept and reused by their text.
+ */
+function withStatementCache(database: BetterSqlite3.Database): SqliteDatabase {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql) {
+      const cached = statements.get(sql);
+      // A statement still being iterated (a streamed query) cannot run again until it is done.
+      if (cached && !cached.busy) return cached;
+      const statement = database.prepare(sql);
+      if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
+      statements.set(sql, statement);
+      return statement;
     },
   };
 }

@@ -1,9 +1,14 @@
-import type { Kysely, Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import type { StorageKind } from './database.js';
 import type { Database } from './schema.js';
 
 export type WriteTransaction = Transaction<Database>;
 
-/** One unit of work: runs inside a shared transaction, isolated from its neighbours by a savepoint. */
+/**
+ * One unit of work: runs inside a shared transaction, isolated from its neighbours by a savepoint.
+ * A work may run more than once (the whole batch is run again after a deadlock), so it must act
+ * only on the transaction it is given; effects outside the database belong after the commit.
+ */
 export type Work<T> = (trx: WriteTransaction) => Promise<T>;
 
 interface Pending {
@@ -12,11 +17,45 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 export interface WriteQueueOptions {
+  /**
+   * The database behind the connection. On PostgreSQL every statement is a round trip, so the
+   * queue sends the statements between two works together; SQLite runs one statement at a time.
+   */
+  backend?: StorageKind;
   /** Most works committed together. */
   maxBatch?: number;
+  /** Most attempts at a batch that the database aborted for a deadlock or a serialization failure. */
+  maxAttempts?: number;
   /** Called after each commit with the number of works it carried (for benchmarks and logs). */
   onCommit?: (size: number, milliseconds: number) => void;
+  /** Called when a batch is about to be run again, with the attempt that failed (1 for the first). */
+  onRetry?: (attempt: number, error: unknown) => void;
+}
+
+/**
+ * PostgreSQL aborts a transaction with these codes only because of what other transactions did at
+ * the same moment (40P01 deadlock_detected, 40001 serialization_failure): running it again can
+ * succeed. Anything else is the work's own failure and is not retried.
+ */
+const RETRYABLE_CODES: ReadonlySet<string> = new Set(['40P01', '40001']);
+
+export function isRetryable(error: unknown): boolean {
+  for (let current = error, depth = 0; current !== null && typeof current === 'object' && depth < 5; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** Thrown inside an attempt to abandon it: the whole batch is rolled back and run again. */
+class RetryBatch extends Error {
+  constructor(readonly reason: unknown) {
+    super('batch will be retried', { cause: reason });
+  }
 }
 
 /**
@@ -24,11 +63,19 @@ export interface WriteQueueOptions {
  * one, so a single durable commit (one fsync) acknowledges many writes. Each work runs inside
  * its own savepoint: a work that throws is rolled back alone and its caller gets the error,
  * while the rest of the batch commits. A work's promise settles only after the commit.
+ *
+ * On PostgreSQL several nodes write at once, and a batch holding row locks can deadlock with
+ * another node's batch. Rolling back one work to its savepoint would not help (the batch still
+ * holds the locks of the works before it), so the whole batch is rolled back and run again, a
+ * bounded number of times; on the last attempt such a work fails alone like any other.
  */
 export class WriteQueue {
   readonly #db: Kysely<Database>;
   readonly #maxBatch: number;
+  readonly #maxAttempts: number;
+  readonly #combineStatements: boolean;
   readonly #onCommit: ((size: number, milliseconds: number) => void) | undefined;
+  readonly #onRetry: ((attempt: number, error: unknown) => void) | undefined;
   #pending: Pending[] = [];
   #running = false;
   #closed = false;
@@ -37,7 +84,10 @@ export class WriteQueue {
   constructor(db: Kysely<Database>, options: WriteQueueOptions = {}) {
     this.#db = db;
     this.#maxBatch = options.maxBatch ?? 512;
+    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+    this.#combineStatements = options.backend === 'postgres';
     this.#onCommit = options.onCommit;
+    this.#onRetry = options.onRetry;
   }
 
   run<T>(work: Work<T>): Promise<T> {
@@ -68,40 +118,70 @@ export class WriteQueue {
   }
 
   async #commit(batch: Pending[]): Promise<void> {
-    const started = performance.now();
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
-    let trx: Awaited<ReturnType<ReturnType<Kysely<Database>['startTransaction']>['execute']>>;
-    try {
-      trx = await this.#db.startTransaction().execute();
-    } catch (error) {
-      for (const item of batch) item.reject(error);
+    for (let attempt = 1; ; attempt += 1) {
+      const started = performance.now();
+      const last = attempt >= this.#maxAttempts;
+      let outcomes: Outcome[];
+      try {
+        outcomes = await this.#attempt(batch, last);
+      } catch (error) {
+        if (!last && isRetryable(error)) {
+          this.#onRetry?.(attempt, error);
+          // A little random wait, so two nodes that collided do not collide again in step.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+          continue;
+        }
+        // The batch as a whole failed (the connection, the commit, or a rollback): nothing of it
+        // was written, so every caller learns of the failure.
+        for (const item of batch) item.reject(error);
+        return;
+      }
+      this.#onCommit?.(batch.length, performance.now() - started);
+      batch.forEach((item, index) => {
+        const outcome = outcomes[index];
+        if (outcome?.ok) item.resolve(outcome.value);
+        else item.reject(outcome?.error);
+      });
       return;
     }
+  }
+
+  /** Runs the batch in one transaction and commits it; throws if the batch as a whole failed. */
+  async #attempt(batch: Pending[], last: boolean): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    const trx = await this.#db.startTransaction().execute();
     try {
+      // The savepoint of the work before, released when the next one starts (the commit
+      // releases the last one). Raw statements: Kysely's savepoint builder costs more than
+      // SQLite takes to run one, and allocates a transaction object per call.
+      let held = false;
       for (const item of batch) {
-        const savepoint = await trx.savepoint('work').execute();
+        if (held && this.#combineStatements) await trx.executeQuery(RELEASE_AND_SAVEPOINT);
+        else {
+          if (held) await trx.executeQuery(RELEASE);
+          await trx.executeQuery(SAVEPOINT);
+        }
+        held = true;
         try {
-          const value = await item.work(savepoint);
-          await savepoint.releaseSavepoint('work').execute();
-          outcomes.push({ ok: true, value });
+          outcomes.push({ ok: true, value: await item.work(trx) });
         } catch (error) {
-          await savepoint.rollbackToSavepoint('work').execute();
+          if (!last && isRetryable(error)) throw new RetryBatch(error);
+          // The savepoint survives its rollback, and is released like any other.
+          await trx.executeQuery(ROLLBACK_TO_SAVEPOINT);
           outcomes.push({ ok: false, error });
         }
       }
       await trx.commit().execute();
     } catch (error) {
-      // The batch as a whole failed (the connection, the commit, or a rollback): nothing of it
-      // was written, so every caller learns of the failure.
       await trx.rollback().execute().catch(() => undefined);
-      for (const item of batch) item.reject(error);
-      return;
+      throw error instanceof RetryBatch ? error.reason : error;
     }
-    this.#onCommit?.(batch.length, performance.now() - started);
-    batch.forEach((item, index) => {
-      const outcome = outcomes[index];
-      if (outcome?.ok) item.resolve(outcome.value);
-      else item.reject(outcome?.error);
-    });
+    return outcomes;
   }
 }
+
+const SAVEPOINT = CompiledQuery.raw('savepoint work');
+const RELEASE = CompiledQuery.raw('release savepoint work');
+const ROLLBACK_TO_SAVEPOINT = CompiledQuery.raw('rollback to savepoint work');
+/** Two statements in one round trip: PostgreSQL's simple query protocol takes several at once. */
+const RELEASE_AND_SAVEPOINT = CompiledQuery.raw('release savepoint work; savepoint work');

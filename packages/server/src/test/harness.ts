@@ -12,6 +12,17 @@ export const POSTGRES_ADMIN_URL = process.env.PARLEY_TEST_POSTGRES_URL ?? 'postg
 
 export type TestDatabase = 'sqlite' | 'postgres';
 
+let defaultDatabase: TestDatabase = process.env.PARLEY_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
+
+/**
+ * The database of test servers started without one named. A `name.pg.test.ts` file sets it to
+ * PostgreSQL and then imports `name.test.ts`, so one suite proves the same behaviour on both.
+ * (PARLEY_TEST_DATABASE=postgres does the same for a whole run.)
+ */
+export function setDefaultTestDatabase(database: TestDatabase): void {
+  defaultDatabase = database;
+}
+
 /** A fresh, empty PostgreSQL database, dropped on dispose. */
 export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `parley_test_${crypto.randomBytes(6).toString('hex')}`;
@@ -72,7 +83,7 @@ export function uniqueName(prefix = 'user'): string {
 /** Starts a real server on a loopback port, on a fresh SQLite file or PostgreSQL database. */
 export async function startTestServer(options: { database?: TestDatabase; config?: Partial<ServerConfig> } = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
-  const postgres = options.database === 'postgres' ? await createPostgresDatabase() : undefined;
+  const postgres = (options.database ?? defaultDatabase) === 'postgres' ? await createPostgresDatabase() : undefined;
   const config: Partial<ServerConfig> = {
     port: 0,
     host: '127.0.0.1',
@@ -164,6 +175,10 @@ export async function startTestServer(options: { database?: TestDatabase; config
     async restart() {
       await server.close();
       server = await startServer({ config: { ...config, port: Number(new URL(server.url).port) } });
+      // The old server closed the clients' idle keep-alive sockets, but a restart can run without
+      // the event loop once polling for I/O: give fetch a few turns to read those closes, so the
+      // caller's next request does not go out on a dead socket.
+      for (let turn = 0; turn < 3; turn += 1) await new Promise((resolve) => setTimeout(resolve, 1));
     },
     async [Symbol.asyncDispose]() {
       for (const recording of [...streams]) recording.close();

@@ -1,0 +1,240 @@
+/**
+ * B8 history: the newest 50 messages of a conversation with 1,000,000 messages vs one with 100,
+ * fetched over HTTP from a real server (the `parley` command in its own process). Cost must not
+ * grow with history: target ratio ≤ 1.2. See /work/shared/BENCHMARKS.md.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type ConversationEvent, type Message } from '@parley/protocol';
+import { ParleyClient } from '@parley/sdk';
+import { openStorage, type Storage } from '@parley/server';
+import { createPostgresDatabase } from '@parley/server/test';
+import { CompiledQuery } from 'kysely';
+import { fixedRate, format, formatSpread, machine, printSettings, printTable, summarize } from './measure.js';
+import { pinSelf, type ServerProcess, startServerProcess } from './server-process.js';
+
+const BIG = Number(process.env.B8_MESSAGES ?? 1_000_000);
+const SMALL = 100;
+const PAGE = 50;
+const RATE = Number(process.env.B8_RATE ?? 50);
+const SECONDS = Number(process.env.B8_SECONDS ?? 20);
+const RUNS = Number(process.env.B8_RUNS ?? 3);
+const BACKENDS = (process.env.B8_BACKENDS ?? 'sqlite,postgres').split(',') as Array<'sqlite' | 'postgres'>;
+const ROWS_PER_INSERT = 500;
+const ROWS_PER_TRANSACTION = 50_000;
+
+const WORDS = 'the a we can meet at noon tomorrow bring maps and snacks who is driving I think the museum opens late on friday sounds good see you there'.split(' ');
+
+function sentence(index: number): string {
+  const length = 4 + ((index * 7919) % 30);
+  return Array.from({ length }, (_, word) => WORDS[(index * 31 + word * 17) % WORDS.length]).join(' ');
+}
+
+/** Writes `count` messages (and their message-created events) the way the server would, in bulk. */
+async function populate(storage: Storage, conversationId: string, authors: string[], count: number): Promise<void> {
+  const conversation = await storage.writer.selectFrom('conversations').select('last_seq').where('id', '=', conversationId).executeTakeFirstOrThrow();
+  let seq = conversation.last_seq;
+  const start = Date.now() - count * 1000;
+  const began = performance.now();
+  for (let done = 0; done < count; ) {
+    const inTransaction = Math.min(ROWS_PER_TRANSACTION, count - done);
+    await storage.writer.transaction().execute(async (trx) => {
+      for (let offset = 0; offset < inTransaction; offset += ROWS_PER_INSERT) {
+        const messages = [];
+        const events = [];
+        for (let index = 0; index < Math.min(ROWS_PER_INSERT, inTransaction - offset); index += 1) {
+          seq += 1;
+          const at = new Date(start + (done + offset + index) * 1000).toISOString();
+          const authorId = authors[seq % authors.length] ?? '';
+          const message: Message = {
+            id: `bulk-${conversationId.slice(0, 8)}-${seq}`,
+            conversationId,
+            seq,
+            authorId,
+            text: sentence(seq),
+            mentions: [],
+            replyToId: null,
+            attachments: [],
+            reactions: [],
+            createdAt: at,
+            editedAt: null,
+            deletedAt: null,
+          };
+          messages.push({
+            id: message.id,
+            conversation_id: conversationId,
+            seq,
+            author_id: authorId,
+            text: message.text,
+            mentions: '[]',
+            reply_to_id: null,
+            created_at: at,
+            edited_at: null,
+            deleted_at: null,
+          });
+          const event: ConversationEvent = { type: 'message-created', actorId: authorId, message, conversationId, seq, at };
+          events.push({ conversation_id: conversationId, seq, type: event.type, payload: JSON.stringify(event), created_at: at });
+        }
+        await trx.insertInto('messages').values(messages).execute();
+        await trx.insertInto('events').values(events).execute();
+      }
+      await trx
+        .updateTable('conversations')
+        .set({ last_seq: seq, updated_at: new Date(start + (done + inTransaction) * 1000).toISOString() })
+        .where('id', '=', conversationId)
+        .execute();
+    });
+    done += inTransaction;
+    process.stderr.write(`\r  populated ${done.toLocaleString('en-US')} / ${count.toLocaleString('en-US')} (${Math.round(done / ((performance.now() - began) / 1000))} rows/s)`);
+  }
+  process.stderr.write('\n');
+}
+
+async function measureBackend(backend: 'sqlite' | 'postgres', settings: Record<string, string>, rows: string[][]): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-b8-'));
+  const postgres = backend === 'postgres' ? await createPostgresDatabase() : undefined;
+  const env: Record<string, string> = {
+    PARLEY_DATA_DIR: dataDir,
+    PARLEY_DURABILITY: 'full',
+    // The 100 short-history messages are sent through the API in one go.
+    PARLEY_FLOOD_BURST: '1000',
+    PARLEY_FLOOD_PER_MINUTE: '100000',
+    ...(postgres ? { DATABASE_URL: postgres.url } : {}),
+  };
+  let server: ServerProcess | undefined;
+  try {
+    // People and conversations through the API, as real ones are made.
+    server = await startServerProcess({ env, cpu: 0 });
+    const firstUrl = server.url;
+    const password = 'correct horse battery staple';
+    const stamp = Date.now().toString(36);
+    const people = await Promise.all(
+      ['ann', 'bob', 'cy'].map((name) => ParleyClient.signUp(firstUrl, { username: `${name}_${stamp}`, password, displayName: name })),
+    );
+    const [ann, ...others] = people;
+    if (!ann) throw new Error('three people');
+    const usernames = others.map((person) => person.user.username);
+    const big = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Long history', usernames } });
+    const small = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Short history', usernames } });
+    for (let index = 0; index < SMALL; index += 1) {
+      const person = people[index % people.length] ?? ann;
+      await person.client.api.sendMessage({
+        params: { conversationId: small.conversation.id },
+        body: { id: `small-${stamp}-${index}`, text: sentence(index) },
+      });
+    }
+    await server.stop();
+    server = undefined;
+
+    // The long history in bulk, with the server stopped, then checked like any other.
+    console.error(`${backend}: writing ${BIG.toLocaleString('en-US')} messages and events`);
+    const storage = await openStorage(
+      postgres ? { kind: 'postgres', url: postgres.url } : { kind: 'sqlite', file: path.join(dataDir, 'parley.sqlite'), durability: 'process' },
+    );
+    await populate(storage, big.conversation.id, people.map((person) => person.user.id), BIG);
+    const counts = await storage.reader
+      .selectFrom('messages')
+      .select(['conversation_id', (eb) => eb.fn.countAll<number>().as('count')])
+      .groupBy('conversation_id')
+      .execute();
+    await storage.close();
+    if (postgres) {
+      // Fresh statistics, as autovacuum would have them on a database that grew over time.
+      const admin = await openStorage({ kind: 'postgres', url: postgres.url });
+      await admin.writer.executeQuery(CompiledQuery.raw('analyze'));
+      await admin.close();
+    }
+
+    server = await startServerProcess({ env, cpu: 0 });
+    const client = new ParleyClient({ baseUrl: server.url, ...(ann.client.token ? { token: ann.client.token } : {}) });
+    const conversations = { big: big.conversation.id, small: small.conversation.id };
+    const newest = async (conversationId: string) => {
+      const page = await client.api.listMessages({ params: { conversationId }, query: { limit: PAGE } });
+      if (page.messages.length !== PAGE) throw new Error(`expected ${PAGE} messages, got ${page.messages.length}`);
+      return page;
+    };
+    // Sanity: the big one really holds the long history, and pages look as they should.
+    const bigPage = await newest(conversations.big);
+    if (bigPage.messages.at(-1)?.seq !== BIG + 1) throw new Error(`newest seq ${bigPage.messages.at(-1)?.seq}, expected ${BIG + 1}`);
+    for (let index = 0; index < 500; index += 1) await newest(index % 2 === 0 ? conversations.big : conversations.small);
+
+    const latencies = { big: [] as number[][], small: [] as number[][] };
+    const throughput = { big: [] as number[], small: [] as number[] };
+    for (let run = 1; run <= RUNS; run += 1) {
+      // One fixed-rate schedule alternating the two conversations, so both see the same noise.
+      const targets: Array<'big' | 'small'> = [];
+      const result = await fixedRate({
+        rate: RATE,
+        seconds: SECONDS,
+        operation: (index) => {
+          const target = index % 2 === 0 ? 'big' : 'small';
+          targets[index] = target;
+          return newest(conversations[target]);
+        },
+      });
+      for (const target of ['big', 'small'] as const) {
+        latencies[target].push(Array.from(result.latencies).filter((_, index) => targets[index] === target));
+      }
+      // One request at a time, alternating the two, for 4 s: requests/s from each one's mean time.
+      const spent = { big: 0, small: 0 };
+      const done = { big: 0, small: 0 };
+      for (let index = 0, began = performance.now(); performance.now() - began < 4000; index += 1) {
+        const target = index % 2 === 0 ? 'small' : 'big';
+        const sent = performance.now();
+        await newest(conversations[target]);
+        spent[target] += performance.now() - sent;
+        done[target] += 1;
+      }
+      for (const target of ['big', 'small'] as const) throughput[target].push(done[target] / (spent[target] / 1000));
+      const last = (target: 'big' | 'small') => summarize(latencies[target].at(-1) ?? []);
+      console.error(`${backend} run ${run}: big p50 ${format(last('big').p50, 2)} p99 ${format(last('big').p99, 2)}; small p50 ${format(last('small').p50, 2)} p99 ${format(last('small').p99, 2)} ms; failures ${result.failures}`);
+    }
+    await server.stop();
+    server = undefined;
+
+    const figure = (target: 'big' | 'small', pick: 'p50' | 'p99') => latencies[target].map((samples) => summarize(samples)[pick]);
+    for (const target of ['big', 'small'] as const) {
+      const count = counts.find((row) => row.conversation_id === conversations[target])?.count ?? 0;
+      rows.push([backend, `${Number(count).toLocaleString('en-US')} messages`, formatSpread(figure(target, 'p50'), 2), formatSpread(figure(target, 'p99'), 2), formatSpread(throughput[target], 0)]);
+    }
+    const ratio = (pick: 'p50' | 'p99') => {
+      const bigs = figure('big', pick);
+      const smalls = figure('small', pick);
+      return `${formatSpread(bigs.map((value, index) => value / (smalls[index] ?? Number.NaN)), 2)}×`;
+    };
+    const speed = `${formatSpread(throughput.small.map((value, index) => value / (throughput.big[index] ?? Number.NaN)), 2)}×`;
+    rows.push([backend, `ratio ${BIG.toLocaleString('en-US')} / ${SMALL}`, ratio('p50'), ratio('p99'), `${speed} (time per request)`]);
+    settings[backend] = postgres
+      ? 'PostgreSQL on 127.0.0.1 (DATABASE_URL), analyzed after the bulk load'
+      : "SQLite, WAL, synchronous=FULL (PARLEY_DURABILITY=full)";
+  } finally {
+    await server?.stop();
+    await postgres?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const described = machine();
+  const pinned = pinSelf(1);
+  console.log('# B8 history: newest 50 messages at 1,000,000 vs 100 messages\n');
+  const settings: Record<string, string> = {
+    ...described,
+    server: `the parley command in its own process${pinned ? ', pinned to CPU 0 (taskset); this generator on CPU 1' : ''}`,
+    request: `GET /api/conversations/:id/messages?limit=${PAGE} (listMessages) through the SDK over loopback HTTP, as a member`,
+    load: `${RATE} requests/s for ${SECONDS} s, alternating the two conversations, latency from the scheduled send time; then one request at a time for 4 s, alternating`,
+    data: `${BIG.toLocaleString('en-US')} messages + message-created events bulk-written in ${ROWS_PER_INSERT}-row inserts; ${SMALL} sent through the API`,
+    runs: `${RUNS}, after 500 warm-up requests; each figure is median (min–max)`,
+  };
+  const rows: string[][] = [];
+  for (const backend of BACKENDS) await measureBackend(backend, settings, rows);
+  printSettings(settings);
+  console.log('');
+  printTable(['backend', 'conversation', 'p50 ms', 'p99 ms', 'requests/s, one at a time'], rows);
+  console.log('\nTarget: ratio ≤ 1.2 (cost must not grow with history).');
+  console.log('Not measured here: the assistant context build at 1,000,000 vs 100 messages, the other half of B8,');
+  console.log('belongs to the assistant issue and is left for it.');
+}
+
+await main();
