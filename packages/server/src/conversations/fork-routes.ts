@@ -106,6 +106,7 @@ async function copyMessages(
         createdAt: row.created_at,
         editedAt: row.edited_at,
         deletedAt: null,
+        turn: null,
       };
       return { row, message };
     });

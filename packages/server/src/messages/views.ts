@@ -65,6 +65,7 @@ export function toMessage(row: MessageRow, attachments: Attachment[], reactions?
     createdAt: row.created_at,
     editedAt: row.edited_at,
     deletedAt: row.deleted_at,
+    turn: null,
   };
 }
 

@@ -84,7 +84,7 @@ export interface ConversationsTable {
 export interface MembersTable {
   conversation_id: string;
   user_id: string;
-  role: 'creator' | 'member';
+  role: 'creator' | 'member' | 'assistant';
   joined_at: string;
   last_read_seq: number;
   notifications: 'all' | 'mentions' | 'muted';
