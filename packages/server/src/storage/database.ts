@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import * as initial from './migrations/001-initial.js';
+import * as assistant from './migrations/002-assistant.js';
 import type { Database } from './schema.js';
 
 /**
@@ -27,6 +28,7 @@ export interface Storage {
 
 const migrations: Record<string, Migration> = {
   '001-initial': initial,
+  '002-assistant': assistant,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
