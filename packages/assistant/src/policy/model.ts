@@ -101,7 +101,7 @@ export function buildDecisionPrompt(input: PolicyInput, before: readonly PolicyM
     'Reply with JSON only: {"action": "answer" | "react" | "silent", "emoji": one emoji when the action is "react", "confidence": a number from 0 to 1, "reason": a short reason}.',
   ].join('\n');
   const lines = [
-    `Members: ${input.members.map((member) => describeMember(member, input.assistantUserId)).join(', ')}`,
+    `Members: ${input.members.map((member) => describeMember(member, input)).join(', ')}`,
     '',
     'Recent messages, oldest first:',
     ...before.slice(-HISTORY_IN_PROMPT).map((message) => line(input, message)),
@@ -113,8 +113,8 @@ export function buildDecisionPrompt(input: PolicyInput, before: readonly PolicyM
   return { system, prompt: lines.join('\n') };
 }
 
-function describeMember(member: PolicyMember, assistantUserId: string): string {
-  if (member.userId === assistantUserId) return 'the assistant';
+function describeMember(member: PolicyMember, input: PolicyInput): string {
+  if (member.userId === input.assistantUserId) return `${input.settings.name} (the assistant)`;
   const label = member.displayName ? `${member.displayName} (@${member.username})` : `@${member.username}`;
   return member.kind === 'bot' ? `${label} [bot]` : label;
 }
