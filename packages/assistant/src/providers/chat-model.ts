@@ -172,15 +172,20 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
     let text = '';
     let finish: { finishReason: ChatFinishReason; usage: ChatUsage } | undefined;
     const pendingCalls = new Map<string, ChatToolCall>();
+    // Tools running inside the stream: the provider is not silent while we wait for them (a
+    // tool may wait for a member's confirmation), so the timeout is off meanwhile.
+    const runningTools = new Set<string>();
     let done = false;
 
     try {
       for (;;) {
         // The timeout measures the provider's silence only, not the time our caller spends on a part.
-        timer = setTimeout(() => {
-          timedOut = true;
-          controller.abort(new DOMException(`no answer from ${provider} within ${timeoutMs} ms`, 'TimeoutError'));
-        }, timeoutMs);
+        if (runningTools.size === 0) {
+          timer = setTimeout(() => {
+            timedOut = true;
+            controller.abort(new DOMException(`no answer from ${provider} within ${timeoutMs} ms`, 'TimeoutError'));
+          }, timeoutMs);
+        }
         const next = iterator.next();
         // Raced with the abort so that a stuck read never holds us; the loser must not go unhandled.
         next.catch(() => {});
@@ -200,15 +205,18 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
             const call = { toolCallId: part.toolCallId, toolName: part.toolName, input: part.input };
             const error = part.invalid ? errorText(part.error) : undefined;
             if (!error && request.tools?.[part.toolName]?.execute === undefined) pendingCalls.set(call.toolCallId, call);
+            if (!error && request.tools?.[part.toolName]?.execute !== undefined) runningTools.add(call.toolCallId);
             yield error === undefined ? { type: 'tool-call', ...call } : { type: 'tool-call', ...call, error };
             break;
           }
           case 'tool-result':
             pendingCalls.delete(part.toolCallId);
+            runningTools.delete(part.toolCallId);
             yield { type: 'tool-result', toolCallId: part.toolCallId, toolName: part.toolName, output: part.output, isError: false };
             break;
           case 'tool-error':
             pendingCalls.delete(part.toolCallId);
+            runningTools.delete(part.toolCallId);
             yield { type: 'tool-result', toolCallId: part.toolCallId, toolName: part.toolName, output: errorText(part.error), isError: true };
             break;
           case 'error':

@@ -6,7 +6,8 @@
  *   PC2 The request carries exactly the system prompt and messages given, and the API key.
  *   PC3 Tool round trip: the model asks for a tool, the stream ends with the pending call, the
  *       caller sends the result back, and the model answers.
- *   PC4 A tool with `execute` runs inside the stream and the model continues after its result.
+ *   PC4 A tool with `execute` runs inside the stream and the model continues after its result;
+ *       the time the tool takes does not count against the provider timeout.
  *   PC5 `decide` returns the structured answer, parsed with the schema; an off-schema answer is
  *       malformed_response.
  *   PC6 Every fault ends with the right ProviderError code within bounded time, never a hang:
@@ -160,6 +161,24 @@ export function providerContractSuite(fixture: ProviderFixture): void {
       expect(text).toBe('Let me check. It is noon.');
       expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop', toolCalls: [] });
       expect(JSON.parse(fixture.wire.toolResults(server.requests[1]?.body)[0]?.content ?? 'null')).toEqual({ time: '12:00' });
+    });
+
+    it('[PC4] a slow tool does not count against the provider timeout', async () => {
+      await using server = await fixture.startServer();
+      server.push({ kind: 'tool-calls', calls: [{ name: 'confirm', input: { action: 'book' } }] }, { kind: 'text', chunks: ['Booked.'] });
+      const tools = {
+        confirm: {
+          description: 'Asks a member to confirm',
+          inputSchema: z.object({ action: z.string() }),
+          execute: async () => {
+            await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS * 2));
+            return { approved: true };
+          },
+        },
+      };
+      const { text, error } = await collect(modelsFor(server).strong, { messages: [{ role: 'user', content: 'Book it' }], tools });
+      expect(error).toBeUndefined();
+      expect(text).toBe('Booked.');
     });
 
     const DecisionSchema = z.object({ action: z.enum(['answer', 'react', 'silent']), reason: z.string(), emoji: z.string().nullable() });
