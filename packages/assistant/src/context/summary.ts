@@ -38,7 +38,10 @@ export const SUMMARY_LIMITS = {
 
 /**
  * Whether older messages have slid out of the prompt's window without being summarised, and if
- * so which. Null when the summary is current enough. See SPEC.md [CX9].
+ * so which. Null when the summary is current enough. See SPEC.md [CX9]. After a turn:
+ *
+ *   needsSummary({ summary: loaded.context.summary, firstKeptSeq: prompt.firstKeptSeq,
+ *                  hasOlderMessages: loaded.hasOlderMessages || prompt.omittedMessages > 0 })
  */
 export function needsSummary(input: {
   summary: Summary | null;
