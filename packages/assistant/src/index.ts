@@ -45,3 +45,14 @@ export {
 export { chooseModel, classifyTurn, type TurnClass, type TurnToClassify } from './providers/model-choice.js';
 export { type CreateModelsOptions, createModels, type LoadModelsResult, loadModels, type Models } from './providers/models.js';
 export { ProviderError, ProviderErrorCode, type ProviderErrorOptions, toProviderError } from './providers/provider-error.js';
+
+export { buildPrompt, PROMPT_LIMITS } from './context/build-prompt.js';
+export type { BuildPromptInput, Prompt, PromptMessage } from './context/build-prompt.js';
+export { contentPolicyText, STANDARD_POLICY_TEXT, TEEN_POLICY_TEXT } from './context/content-policy.js';
+export { LOAD_LIMITS, loadContext, loadOlderMessages, updateSummary } from './context/load-context.js';
+export type { LoadContextOptions, LoadedContext } from './context/load-context.js';
+export { personalDataOf, toPromptContext } from './context/prompt-context.js';
+export type { OneToOneContext, PersonalContext, PromptContext, SharedConversationContext } from './context/prompt-context.js';
+export { needsSummary, summarise, SUMMARY_LIMITS, summaryInstructions } from './context/summary.js';
+export type { SummariseOptions, Summarizer, SummaryRange, SummaryRequest } from './context/summary.js';
+export { estimateTokens, TOKEN_ESTIMATE, truncateToTokens } from './context/token-estimate.js';
