@@ -56,3 +56,7 @@ export type { OneToOneContext, PersonalContext, PromptContext, SharedConversatio
 export { needsSummary, summarise, SUMMARY_LIMITS, summaryInstructions } from './context/summary.js';
 export type { SummariseOptions, Summarizer, SummaryRange, SummaryRequest } from './context/summary.js';
 export { estimateTokens, TOKEN_ESTIMATE, truncateToTokens } from './context/token-estimate.js';
+
+// The runtime: the assistant as a member of every conversation it sits in.
+export { AssistantRuntime, DEFAULT_PROMPT_BUDGET } from './runtime/assistant-runtime.js';
+export type { AssistantRuntimeOptions } from './runtime/assistant-runtime.js';
