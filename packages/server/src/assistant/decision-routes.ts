@@ -4,7 +4,7 @@ import type { Selectable } from 'kysely';
 import type { ServerContext } from '../context.js';
 import { requireMember } from '../conversations/access.js';
 import { bindRoute } from '../http/bind.js';
-import { newId } from '../ids/ids.js';
+import { newSortableId } from '../ids/ids.js';
 import type { AssistantDecisionsTable } from '../storage/schema.js';
 import { requireBotMember } from './access.js';
 
@@ -32,7 +32,7 @@ export function registerDecisionRoutes(app: FastifyInstance, context: ServerCont
     await requireMember(reader, params.conversationId, auth.userId);
     let rows = reader.selectFrom('assistant_decisions').selectAll().where('conversation_id', '=', params.conversationId);
     if (query.messageId !== undefined) rows = rows.where('message_id', '=', query.messageId);
-    const found = await rows.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+    const found = await rows.orderBy('id', 'desc').limit(query.limit).execute();
     return { decisions: found.map(toDecision) };
   });
 
@@ -53,7 +53,7 @@ export function registerDecisionRoutes(app: FastifyInstance, context: ServerCont
         .executeTakeFirst();
       if (!message) throw new ParleyError('NOT_FOUND', 'no such message in this conversation', { field: 'body.messageId' });
       const decision: DecisionRow = {
-        id: newId(),
+        id: newSortableId(),
         conversation_id: params.conversationId,
         message_id: body.messageId,
         bot_id: auth.userId,

@@ -4,7 +4,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { ServerContext } from '../context.js';
 import type { WriteContext } from '../events/event-log.js';
 import { bindRoute } from '../http/bind.js';
-import { newId } from '../ids/ids.js';
+import { newSortableId } from '../ids/ids.js';
 import type { Database, MemoriesTable } from '../storage/schema.js';
 import { requireBotMember } from './access.js';
 
@@ -18,7 +18,7 @@ export function toMemory(row: MemoryRow): Memory {
 }
 
 export async function listMemoriesOf(db: Kysely<Database>, userId: string): Promise<Memory[]> {
-  const rows = await db.selectFrom('memories').selectAll().where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute();
+  const rows = await db.selectFrom('memories').selectAll().where('user_id', '=', userId).orderBy('id').execute();
   return rows.map(toMemory);
 }
 
@@ -36,7 +36,7 @@ async function addMemory(write: WriteContext, userId: string, text: string, sour
   if (Number(count.count) >= MAX_MEMORIES_PER_USER) {
     throw new ParleyError('CONFLICT', `at most ${MAX_MEMORIES_PER_USER} memories are kept; delete some first`);
   }
-  const row: MemoryRow = { id: newId(), user_id: userId, text, source, created_at: write.now, updated_at: write.now };
+  const row: MemoryRow = { id: newSortableId(), user_id: userId, text, source, created_at: write.now, updated_at: write.now };
   await write.db.insertInto('memories').values(row).execute();
   return row;
 }

@@ -158,6 +158,11 @@ export class Turns {
           });
         }
       }
+      const last = await db
+        .selectFrom('assistant_turns')
+        .select((eb) => eb.fn.max('ordinal').as('ordinal'))
+        .where('conversation_id', '=', conversationId)
+        .executeTakeFirst();
       const row: TurnRow = {
         id: request.id,
         conversation_id: conversationId,
@@ -173,6 +178,7 @@ export class Turns {
         error: null,
         last_delta_at: now,
         ended_by: null,
+        ordinal: Number(last?.ordinal ?? 0) + 1,
       };
       try {
         await db.insertInto('assistant_turns').values(row).execute();
@@ -289,7 +295,7 @@ export class Turns {
     await requireMember(this.#reader, conversationId, userId);
     let rows = this.#reader.selectFrom('assistant_turns').selectAll().where('conversation_id', '=', conversationId);
     if (query.status !== undefined) rows = rows.where('status', '=', query.status);
-    const found = await rows.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+    const found = await rows.orderBy('ordinal', 'desc').limit(query.limit).execute();
     return found.map((row) => toTurn(row, this.#live.get(row.id)));
   }
 

@@ -92,6 +92,7 @@ export class SocketServer {
       reply({ type: 'error', error: { code, message, ...(field ? { field } : {}) } });
     // A turn's text taken up from storage makes its delta wait; the ones after it wait behind it, so text stays in order.
     let deltasWaiting: Promise<void> | undefined;
+    let isBot: boolean | undefined;
     const turnDelta = (frame: { conversationId: string; turnId: string; text: string }) => {
       const report = (error: unknown) => {
         if (!isParleyError(error)) return fail('INTERNAL', 'could not add the text');
@@ -103,6 +104,19 @@ export class SocketServer {
         if (!connection.cursors.has(frame.conversationId)) {
           throw new ParleyError('NOT_FOUND', 'no such conversation', { field: 'frame.conversationId' });
         }
+        // Read once per socket: a person's frames are refused without touching storage again.
+        if (isBot === undefined) {
+          return this.#context.storage.reader
+            .selectFrom('users')
+            .select('kind')
+            .where('id', '=', connection.userId)
+            .executeTakeFirst()
+            .then((user) => {
+              isBot = user?.kind === 'bot';
+              return run();
+            });
+        }
+        if (!isBot) throw new ParleyError('FORBIDDEN', 'only a bot member (the assistant) streams answers', { field: 'frame.turnId' });
         return this.#context.turns.append(connection.userId, frame.conversationId, frame.turnId, frame.text, {
           turnId: 'frame.turnId',
           text: 'frame.text',

@@ -181,9 +181,12 @@ export interface AssistantTurnsTable {
   last_delta_at: string;
   /** Who ended it: the bot (endTurn), a member (stopTurn), or null for the server (timeout, restart). */
   ended_by: string | null;
+  /** 1, 2, 3… within the conversation, in the order the turns started. */
+  ordinal: number;
 }
 
 export interface AssistantDecisionsTable {
+  /** Sortable: decisions are listed in id order. */
   id: string;
   conversation_id: string;
   message_id: string;
@@ -198,6 +201,7 @@ export interface AssistantDecisionsTable {
 
 /** What the assistant remembers about a person: used only in that person's one-to-one chats. */
 export interface MemoriesTable {
+  /** Sortable: memories are listed in id order. */
   id: string;
   user_id: string;
   text: string;

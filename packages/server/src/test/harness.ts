@@ -169,6 +169,8 @@ export async function startTestServer(options: { database?: TestDatabase; config
     },
     async restart() {
       await server.close();
+      // Let pooled keep-alive connections see the old server's close, so no request is written onto one.
+      await new Promise((resolve) => setTimeout(resolve, 20));
       server = await startServer({ config: { ...config, port: Number(new URL(server.url).port) } });
     },
     async [Symbol.asyncDispose]() {

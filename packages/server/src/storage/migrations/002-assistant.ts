@@ -19,8 +19,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('error', 'text')
     .addColumn('last_delta_at', 'text', (column) => column.notNull())
     .addColumn('ended_by', 'text')
+    // 1, 2, 3… within the conversation: orders its turns even when two share a millisecond.
+    .addColumn('ordinal', 'integer', (column) => column.notNull())
     .execute();
-  await db.schema.createIndex('assistant_turns_conversation').on('assistant_turns').columns(['conversation_id', 'started_at']).execute();
+  await db.schema
+    .createIndex('assistant_turns_conversation')
+    .on('assistant_turns')
+    .columns(['conversation_id', 'ordinal'])
+    .unique()
+    .execute();
   // One answer in flight per conversation, whatever node takes the request. The condition is
   // written as SQL: DDL takes no bound parameters.
   await db.schema
@@ -47,7 +54,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createIndex('assistant_decisions_conversation')
     .on('assistant_decisions')
-    .columns(['conversation_id', 'created_at'])
+    .columns(['conversation_id', 'id'])
     .execute();
   await db.schema.createIndex('assistant_decisions_message').on('assistant_decisions').column('message_id').execute();
 
@@ -60,7 +67,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'text', (column) => column.notNull())
     .addColumn('updated_at', 'text', (column) => column.notNull())
     .execute();
-  await db.schema.createIndex('memories_user').on('memories').columns(['user_id', 'created_at']).execute();
+  await db.schema.createIndex('memories_user').on('memories').columns(['user_id', 'id']).execute();
 
   await db.schema
     .createTable('user_instructions')
