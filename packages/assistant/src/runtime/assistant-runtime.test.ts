@@ -186,6 +186,41 @@ describe('the assistant in a group', () => {
     for (let index = 0; index < 5; index += 1) await send(s.ann, s.group, `just chatting ${index}`);
   });
 
+  it('applies the stricter policy to everyone once a teen is in the group', async () => {
+    await using s = await scene();
+    const view = await watch(s.ann.client);
+    s.model.push({ kind: 'text', chunks: ['Before.'] }, { kind: 'text', chunks: ['After.'] });
+    await send(s.ann, s.group, 'Parley, any film tips?');
+    await view.until(() => answers(view).length === 1, 'the first answer');
+    const teen = await s.server.user(undefined, { ageBand: 'teen' });
+    await s.ann.client.api.addMember({ params: { conversationId: s.group }, body: { username: teen.user.username } });
+    await send(s.bob, s.group, 'Parley, and now?');
+    await view.until(() => answers(view).length === 2, 'the second answer');
+    const [before, after] = s.model.requests.map((request) => JSON.stringify(request.body));
+    expect(before).not.toContain('A teenager takes part in this conversation');
+    expect(after).toContain('A teenager takes part in this conversation');
+    view.close();
+  });
+
+  it('a new question from the person it is answering cancels the answer and is answered instead', async () => {
+    await using s = await scene();
+    const view = await watch(s.bob.client);
+    s.model.push(
+      { kind: 'text', chunks: ['A long ', { text: 'answer', delayMs: 1000 }, { text: ' to the first', delayMs: 1000 }] },
+      { kind: 'text', chunks: ['The answer to the second.'] },
+    );
+    await send(s.ann, s.group, 'Parley, tell me about trains');
+    await view.until(() => view.deltas.length >= 1, 'the first answer starting');
+    await send(s.ann, s.group, 'Parley, actually, tell me about boats instead');
+    await view.until(() => answers(view).length === 2, 'both turns ended');
+    expect(answers(view).map((message) => [message.turn?.status, message.text])).toEqual([
+      ['stopped', 'A long '],
+      ['completed', 'The answer to the second.'],
+    ]);
+    expect(JSON.stringify(s.model.requests[1]?.body)).toContain('boats instead');
+    view.close();
+  });
+
   it('without a configured provider, answers a mention with how to configure one', async () => {
     await using s = await scene({ configured: false });
     const view = await watch(s.ann.client);
