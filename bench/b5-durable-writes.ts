@@ -145,6 +145,7 @@ function toMessage(row: ReturnType<typeof messageRow>) {
     createdAt: row.created_at,
     editedAt: null,
     deletedAt: null,
+    turn: null,
   };
 }
 

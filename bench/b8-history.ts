@@ -60,6 +60,7 @@ async function populate(storage: Storage, conversationId: string, authors: strin
             createdAt: at,
             editedAt: null,
             deletedAt: null,
+            turn: null,
           };
           messages.push({
             id: message.id,

@@ -34,6 +34,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
       burst: integer(env, 'PARLEY_FLOOD_BURST', defaults.floodLimit.burst, 1),
       perMinute: integer(env, 'PARLEY_FLOOD_PER_MINUTE', defaults.floodLimit.perMinute, 1),
     },
+    assistantToken: env.PARLEY_ASSISTANT_TOKEN || undefined,
+    assistantRateLimit: {
+      burst: integer(env, 'PARLEY_ASSISTANT_RATE_BURST', defaults.assistantRateLimit.burst, 1),
+      perHour: integer(env, 'PARLEY_ASSISTANT_RATE_PER_HOUR', defaults.assistantRateLimit.perHour, 1),
+    },
+    assistantTurnTimeoutMs: integer(env, 'PARLEY_ASSISTANT_TURN_TIMEOUT_MS', defaults.assistantTurnTimeoutMs, 1000),
     secureCookies: env.PARLEY_SECURE_COOKIES === 'true',
     logRequests: env.PARLEY_LOG_REQUESTS === 'true',
   });

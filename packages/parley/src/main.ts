@@ -1,15 +1,17 @@
+import { AssistantRuntime, loadModels } from '@parley/assistant';
 import { startServer } from '@parley/server';
 import { configFromEnv } from './config.js';
 
-/** `npm start`: one Parley node with its configuration from the environment. */
-async function main(): Promise<void> {
-  const config = configFromEnv();
-  const server = await startServer({ config });
-  const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
-  console.log(`Parley is running at ${server.url} (${storage})`);
-  const stop = (signal: string) => {
+function describeModels(models: ReturnType<typeof loadModels>): string {
+  if (models.status !== 'configured') return 'no model provider configured (set PARLEY_MODEL_PROVIDER and PARLEY_MODEL)';
+  const { fast, strong } = models.models;
+  return fast === strong ? `${models.models.provider} ${strong.modelId}` : `${models.models.provider} ${fast.modelId} (fast) and ${strong.modelId} (strong)`;
+}
+
+function onSignals(stop: () => Promise<void>): void {
+  const handle = (signal: string) => {
     console.log(`${signal}: shutting down`);
-    server.close().then(
+    stop().then(
       () => process.exit(0),
       (error: unknown) => {
         console.error(error);
@@ -17,11 +19,50 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => handle('SIGINT'));
+  process.once('SIGTERM', () => handle('SIGTERM'));
 }
 
-main().catch((error: unknown) => {
+/** `npm start`: one Parley node, with the assistant in the same process unless PARLEY_ASSISTANT=off. */
+async function serve(): Promise<void> {
+  const config = configFromEnv();
+  const models = loadModels(process.env);
+  const server = await startServer({ config });
+  const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
+  console.log(`Parley is running at ${server.url} (${storage})`);
+  let assistant: AssistantRuntime | undefined;
+  if (process.env.PARLEY_ASSISTANT !== 'off') {
+    assistant = new AssistantRuntime({ baseUrl: server.url, token: server.assistant.token, models });
+    await assistant.start();
+    console.log(`Assistant: ${describeModels(models)}`);
+  }
+  onSignals(async () => {
+    await assistant?.close();
+    await server.close();
+  });
+}
+
+/** `npm run assistant`: the assistant alone, as its own process, against a running server. */
+async function assistantOnly(): Promise<void> {
+  const baseUrl = process.env.PARLEY_SERVER_URL;
+  const token = process.env.PARLEY_ASSISTANT_TOKEN;
+  if (!baseUrl || !token) {
+    throw new Error('set PARLEY_SERVER_URL and PARLEY_ASSISTANT_TOKEN (the token is in the server\'s data folder, file assistant-token)');
+  }
+  const models = loadModels(process.env);
+  const assistant = new AssistantRuntime({ baseUrl, token, models });
+  await assistant.start();
+  console.log(`Assistant connected to ${baseUrl}: ${describeModels(models)}`);
+  onSignals(() => assistant.close());
+}
+
+const command = process.argv[2] ?? 'serve';
+const run = command === 'assistant' ? assistantOnly : command === 'serve' ? serve : undefined;
+if (!run) {
+  console.error(`unknown command "${command}": use "serve" (the default) or "assistant"`);
+  process.exit(2);
+}
+run().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

@@ -44,7 +44,8 @@ export const ConversationSchema = z
   .meta({ id: 'Conversation' });
 export type Conversation = z.infer<typeof ConversationSchema>;
 
-export const MemberRoleSchema = z.enum(['creator', 'member']);
+/** `assistant`: the conversation's AI member (a bot account), never counted in the group's size. */
+export const MemberRoleSchema = z.enum(['creator', 'member', 'assistant']);
 
 export const MemberSchema = z
   .object({

@@ -4,6 +4,21 @@ import { ClientIdSchema, EmojiSchema, IdSchema, PageLimitSchema, SeqSchema, Time
 export const MAX_MESSAGE_LENGTH = 10_000;
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
 
+/** How an assistant turn ended. `interrupted`: the node died mid-answer. */
+export const TurnEndStatusSchema = z.enum(['completed', 'stopped', 'failed', 'interrupted']);
+export type TurnEndStatus = z.infer<typeof TurnEndStatusSchema>;
+
+export const TurnErrorSchema = z
+  .object({
+    /** Stable, such as `provider_timeout`, `provider_rate_limited`, `provider_unavailable`, `stream_cut`, `malformed_response`, `not_configured`. */
+    code: z.string().max(64),
+    message: z.string().max(2000),
+    /** Whether trying again later may succeed. */
+    retryable: z.boolean(),
+  })
+  .meta({ id: 'TurnError' });
+export type TurnError = z.infer<typeof TurnErrorSchema>;
+
 export const AttachmentSchema = z
   .object({
     id: IdSchema,
@@ -39,6 +54,8 @@ export const MessageSchema = z
     createdAt: TimestampSchema,
     editedAt: TimestampSchema.nullable(),
     deletedAt: TimestampSchema.nullable(),
+    /** For an answer of the assistant: its turn and how it ended, so a stopped or failed answer shows so. */
+    turn: z.object({ id: IdSchema, status: TurnEndStatusSchema, error: TurnErrorSchema.nullable() }).nullable(),
   })
   .meta({ id: 'Message' });
 export type Message = z.infer<typeof MessageSchema>;

@@ -21,6 +21,26 @@ import {
   UpdateConversationRequestSchema,
   UpdateMySettingsRequestSchema,
 } from './conversations.js';
+import {
+  AssistantContextSchema,
+  AssistantDecisionSchema,
+  AssistantTurnSchema,
+  DecisionListSchema,
+  EndTurnRequestSchema,
+  InstructionsSchema,
+  ListDecisionsQuerySchema,
+  ListTurnsQuerySchema,
+  MemoryListSchema,
+  MemoryParamsSchema,
+  MemorySchema,
+  MemoryTextSchema,
+  RecordDecisionRequestSchema,
+  StartTurnRequestSchema,
+  SummarySchema,
+  TurnDeltaRequestSchema,
+  TurnListSchema,
+  TurnParamsSchema,
+} from './assistant.js';
 import { EventPageSchema, ListEventsQuerySchema } from './events.js';
 import {
   AttachmentParamsSchema,
@@ -305,6 +325,84 @@ export const routes = {
   getAttachment: define({
     method: 'GET', path: '/api/attachments/:attachmentId', tag: 'attachments', auth: 'required',
     summary: 'Download an attachment you can see.', params: AttachmentParamsSchema, response: 'binary',
+  }),
+
+  // Personal memory and custom instructions: used only in one-to-one assistant conversations
+  getInstructions: define({
+    method: 'GET', path: '/api/me/instructions', tag: 'assistant', auth: 'required',
+    summary: 'Your custom instructions for the assistant (one-to-one chats only).', response: InstructionsSchema,
+  }),
+  updateInstructions: define({
+    method: 'PUT', path: '/api/me/instructions', tag: 'assistant', auth: 'required',
+    summary: 'Set your custom instructions.', body: InstructionsSchema, response: InstructionsSchema,
+  }),
+  listMemories: define({
+    method: 'GET', path: '/api/me/memories', tag: 'assistant', auth: 'required',
+    summary: 'What the assistant remembers about you (used in one-to-one chats only, never in groups).', response: MemoryListSchema,
+  }),
+  createMemory: define({
+    method: 'POST', path: '/api/me/memories', tag: 'assistant', auth: 'required', status: 201,
+    summary: 'Add a memory.', body: MemoryTextSchema, response: MemorySchema,
+  }),
+  updateMemory: define({
+    method: 'PATCH', path: '/api/me/memories/:memoryId', tag: 'assistant', auth: 'required',
+    summary: 'Edit a memory.', params: MemoryParamsSchema, body: MemoryTextSchema, response: MemorySchema,
+  }),
+  deleteMemory: define({
+    method: 'DELETE', path: '/api/me/memories/:memoryId', tag: 'assistant', auth: 'required',
+    summary: 'Forget a memory.', params: MemoryParamsSchema, response: null,
+  }),
+
+  // The assistant's turns, streamed to every member
+  listTurns: define({
+    method: 'GET', path: '/api/conversations/:conversationId/turns', tag: 'assistant', auth: 'required',
+    summary: "The assistant's recent turns, newest first, with the text streamed so far for one in flight.",
+    params: ConversationParamsSchema, query: ListTurnsQuerySchema, response: TurnListSchema,
+  }),
+  startTurn: define({
+    method: 'POST', path: '/api/conversations/:conversationId/turns', tag: 'assistant', auth: 'required', status: 201,
+    summary: 'As a bot member, start streaming an answer. One turn in flight per conversation; charged to the trigger\'s author.',
+    params: ConversationParamsSchema, body: StartTurnRequestSchema, response: AssistantTurnSchema,
+  }),
+  appendTurnDelta: define({
+    method: 'POST', path: '/api/conversations/:conversationId/turns/:turnId/deltas', tag: 'assistant', auth: 'required',
+    summary: 'As the bot streaming a turn, add text to it (the socket frame `turn-delta` does the same, faster).',
+    params: TurnParamsSchema, body: TurnDeltaRequestSchema, response: null,
+  }),
+  endTurn: define({
+    method: 'POST', path: '/api/conversations/:conversationId/turns/:turnId/end', tag: 'assistant', auth: 'required',
+    summary: 'As the bot streaming a turn, end it: the answer becomes a message, with its end status.',
+    params: TurnParamsSchema, body: EndTurnRequestSchema, response: AssistantTurnSchema,
+  }),
+  stopTurn: define({
+    method: 'POST', path: '/api/conversations/:conversationId/turns/:turnId/stop', tag: 'assistant', auth: 'required',
+    summary: 'As any member, stop the answer being streamed; what was streamed so far is kept, marked stopped.',
+    params: TurnParamsSchema, response: AssistantTurnSchema,
+  }),
+  listDecisions: define({
+    method: 'GET', path: '/api/conversations/:conversationId/assistant/decisions', tag: 'assistant', auth: 'required',
+    summary: 'Why the assistant answered, reacted or kept quiet after each message, newest first.',
+    params: ConversationParamsSchema, query: ListDecisionsQuerySchema, response: DecisionListSchema,
+  }),
+  recordDecision: define({
+    method: 'POST', path: '/api/conversations/:conversationId/assistant/decisions', tag: 'assistant', auth: 'required', status: 201,
+    summary: 'As a bot member, record a turn-taking decision and its reason.',
+    params: ConversationParamsSchema, body: RecordDecisionRequestSchema, response: AssistantDecisionSchema,
+  }),
+  getAssistantContext: define({
+    method: 'GET', path: '/api/conversations/:conversationId/assistant/context', tag: 'assistant', auth: 'required',
+    summary: 'As a bot member: the conversation, its content policy, its summary and, in a one-to-one chat only, its owner\'s instructions and memories.',
+    params: ConversationParamsSchema, response: AssistantContextSchema,
+  }),
+  saveSummary: define({
+    method: 'PUT', path: '/api/conversations/:conversationId/assistant/summary', tag: 'assistant', auth: 'required',
+    summary: 'As a bot member, store the summary of older messages.',
+    params: ConversationParamsSchema, body: SummarySchema, response: SummarySchema,
+  }),
+  rememberForOwner: define({
+    method: 'POST', path: '/api/conversations/:conversationId/assistant/memories', tag: 'assistant', auth: 'required', status: 201,
+    summary: "As the bot in a one-to-one assistant chat, save a memory for its owner. Refused in any other conversation.",
+    params: ConversationParamsSchema, body: MemoryTextSchema, response: MemorySchema,
   }),
 } as const;
 

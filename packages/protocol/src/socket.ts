@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { IdSchema, SeqSchema } from './common.js';
 import { ErrorBodySchema } from './errors.js';
+import {
+  AssistantTextDeltaEventSchema,
+  AssistantTurnEndEventSchema,
+  AssistantTurnStartEventSchema,
+} from './assistant.js';
 import { ConversationEventSchema, MemberTypingEventSchema, MySettingsUpdatedEventSchema } from './events.js';
 
 /** Frames a client sends on the event socket (`GET /api/socket`). */
@@ -16,10 +21,19 @@ export const ClientHelloFrameSchema = z.object({
 export const ClientPingFrameSchema = z.object({ type: z.literal('ping'), nonce: z.string().max(64).optional() });
 export const ClientTypingFrameSchema = z.object({ type: z.literal('typing'), conversationId: IdSchema });
 
+/** A bot streams its answer's text over the socket (the hot path); HTTP has the same as `appendTurnDelta`. */
+export const ClientTurnDeltaFrameSchema = z.object({
+  type: z.literal('turn-delta'),
+  conversationId: IdSchema,
+  turnId: IdSchema,
+  text: z.string().min(1).max(16_000),
+});
+
 export const ClientFrameSchema = z.discriminatedUnion('type', [
   ClientHelloFrameSchema,
   ClientPingFrameSchema,
   ClientTypingFrameSchema,
+  ClientTurnDeltaFrameSchema,
 ]);
 export type ClientFrame = z.input<typeof ClientFrameSchema>;
 
@@ -48,6 +62,9 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
   ServerEventFrameSchema,
   MemberTypingEventSchema,
   MySettingsUpdatedEventSchema,
+  AssistantTurnStartEventSchema,
+  AssistantTextDeltaEventSchema,
+  AssistantTurnEndEventSchema,
   ServerPongFrameSchema,
   ServerErrorFrameSchema,
 ]);

@@ -4,5 +4,6 @@
  *
  * History:
  * - 1 (2026-11-23): accounts, conversations, messages, invites, event log with resume.
+ * - 2 (2026-11-23): the assistant: streamed turns, decisions, personal memory and instructions, context.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;

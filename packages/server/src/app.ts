@@ -2,6 +2,10 @@ import { buildOpenApiDocument, PROTOCOL_VERSION } from '@parley/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAccountRoutes } from './accounts/routes.js';
 import { registerAvatarRoutes } from './accounts/avatar-routes.js';
+import { registerContextRoutes } from './assistant/context-routes.js';
+import { registerDecisionRoutes } from './assistant/decision-routes.js';
+import { registerMemoryRoutes } from './assistant/memory-routes.js';
+import { registerTurnRoutes } from './assistant/turn-routes.js';
 import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerBlockingRoutes } from './blocking/routes.js';
 import type { ServerContext } from './context.js';
@@ -51,5 +55,9 @@ export function buildApp(context: ServerContext): FastifyInstance {
   registerMessageEditRoutes(app, context);
   registerReactionRoutes(app, context);
   registerAttachmentRoutes(app, context);
+  registerTurnRoutes(app, context);
+  registerDecisionRoutes(app, context);
+  registerContextRoutes(app, context);
+  registerMemoryRoutes(app, context);
   return app;
 }

@@ -29,6 +29,15 @@ export interface ServerConfig {
   socketHelloTimeoutMs: number;
   /** An event socket with more than this many bytes queued and unsent is closed with 1013 and resumes ([EL12]). */
   socketMaxBufferedBytes: number;
+  /**
+   * Bearer token of the assistant's bot account. When unset, one is generated once and kept in
+   * `<dataDir>/assistant-token` (mode 0600). Several nodes sharing one database should set it.
+   */
+  assistantToken: string | undefined;
+  /** Assistant answers charged to the member whose message triggered them: a bucket of `burst` that refills at `perHour`. */
+  assistantRateLimit: { burst: number; perHour: number };
+  /** A turn that receives no text for this long ends as failed (`assistant_timeout`): never a stuck "typing". */
+  assistantTurnTimeoutMs: number;
 }
 
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -49,6 +58,9 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     logRequests: false,
     socketHelloTimeoutMs: 10_000,
     socketMaxBufferedBytes: 4 * 1024 * 1024,
+    assistantToken: undefined,
+    assistantRateLimit: { burst: 20, perHour: 60 },
+    assistantTurnTimeoutMs: 120_000,
     ...overrides,
   };
 }

@@ -4,6 +4,8 @@ import type { Bus } from './realtime/bus.js';
 import type { Storage } from './storage/database.js';
 import type { FileStore } from './attachments/file-store.js';
 import type { RateLimiter } from './abuse/rate-limiter.js';
+import type { AssistantAccount } from './assistant/account.js';
+import type { Turns } from './assistant/turns.js';
 
 /** Everything a feature needs, handed in rather than reached for. */
 export interface ServerContext {
@@ -13,6 +15,10 @@ export interface ServerContext {
   readonly bus: Bus;
   readonly clock: Clock;
   readonly files: FileStore;
+  /** The assistant's bot account, a member of every assistant and group conversation. */
+  readonly assistant: AssistantAccount;
+  /** The assistant's streamed answers on this node. */
+  readonly turns: Turns;
   readonly limits: {
     readonly flood: RateLimiter;
     readonly loginByUsername: RateLimiter;

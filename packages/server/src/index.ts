@@ -9,3 +9,4 @@ export type { Storage, StorageOptions, Durability } from './storage/database.js'
 export { WriteQueue } from './storage/write-queue.js';
 export { EventLog, systemClock } from './events/event-log.js';
 export type { Clock } from './events/event-log.js';
+export type { AssistantAccount } from './assistant/account.js';

@@ -3,10 +3,13 @@ import { type ServerConfig, defaultConfig } from './config.js';
 import type { ServerContext } from './context.js';
 import { buildApp } from './app.js';
 import { RateLimiter } from './abuse/rate-limiter.js';
+import { type AssistantAccount, ensureAssistantAccount } from './assistant/account.js';
+import { Turns } from './assistant/turns.js';
 import { FileStore } from './attachments/file-store.js';
 import { type Clock, EventLog, systemClock } from './events/event-log.js';
 import { type Bus, MemoryBus } from './realtime/bus.js';
 import { Hub, readMemberships } from './realtime/hub.js';
+import { LiveTurns } from './realtime/live-turns.js';
 import { SocketServer } from './realtime/socket-server.js';
 import { openStorage } from './storage/database.js';
 import { WriteQueue } from './storage/write-queue.js';
@@ -16,6 +19,8 @@ export interface RunningServer {
   readonly url: string;
   readonly context: ServerContext;
   readonly hub: Hub;
+  /** The assistant's bot account: the composition root hands it to the in-process assistant. */
+  readonly assistant: AssistantAccount;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -38,6 +43,19 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const queue = new WriteQueue(storage.writer, { backend: storage.kind });
   const bus = options.bus ?? new MemoryBus();
   const log = new EventLog({ queue, reader: storage.reader, bus, backend: storage.kind, clock });
+  const assistant = await ensureAssistantAccount({ log, reader: storage.reader, config });
+  const liveTurns = new LiveTurns({ clock });
+  const turns = new Turns({
+    log,
+    reader: storage.reader,
+    bus,
+    clock,
+    live: liveTurns,
+    rateLimit: config.assistantRateLimit,
+    timeoutMs: config.assistantTurnTimeoutMs,
+  });
+  // Answers cut off when this node last stopped end now, before anyone can connect [AT8].
+  await turns.recover();
   const perSecond = (perMinute: number) => perMinute / 60;
   const context: ServerContext = {
     config,
@@ -46,6 +64,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     bus,
     clock,
     files: new FileStore(config.dataDir),
+    assistant,
+    turns,
     limits: {
       flood: new RateLimiter({ capacity: config.floodLimit.burst, refillPerSecond: perSecond(config.floodLimit.perMinute), clock }),
       loginByUsername: new RateLimiter({
@@ -60,7 +80,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }),
     },
   };
-  const hub = new Hub({ memberships: readMemberships(storage.reader), log, bus, maxBufferedBytes: config.socketMaxBufferedBytes });
+  const hub = new Hub({
+    memberships: readMemberships(storage.reader),
+    log,
+    bus,
+    maxBufferedBytes: config.socketMaxBufferedBytes,
+    liveTurns,
+  });
   const sockets = new SocketServer(context, hub);
   const app = buildApp(context);
   app.server.on('upgrade', (request, socket, head) => sockets.handleUpgrade(request, socket, head));
@@ -78,9 +104,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       // such connections as soon as they fall idle.
       const reaper = setInterval(() => app.server.closeIdleConnections(), 10);
       await app.close().finally(() => clearInterval(reaper));
+      await turns.close();
       await queue.close();
       await bus.close();
       await storage.close();
     })());
-  return { url: `http://${host}:${port}`, context, hub, close, [Symbol.asyncDispose]: close };
+  return { url: `http://${host}:${port}`, context, hub, assistant, close, [Symbol.asyncDispose]: close };
 }

@@ -1,4 +1,7 @@
 import {
+  type AssistantTextDeltaEvent,
+  type AssistantTurnEndEvent,
+  type AssistantTurnStartEvent,
   type ConversationEvent,
   type MemberTypingEvent,
   type MySettingsUpdatedEvent,
@@ -26,6 +29,8 @@ export type SocketFactory = (url: string, headers: Record<string, string>) => So
 export interface EventStreamHandlers {
   /** A conversation event, in sequence order per conversation, each exactly once. */
   event?: (event: ConversationEvent) => void;
+  /** An assistant's answer being streamed: start, text deltas (with offsets), end. Ephemeral. */
+  turn?: (event: AssistantTurnStartEvent | AssistantTextDeltaEvent | AssistantTurnEndEvent) => void;
   typing?: (event: MemberTypingEvent) => void;
   settings?: (event: MySettingsUpdatedEvent) => void;
   welcome?: (frame: ServerFrameOf<'welcome'>) => void;
@@ -110,6 +115,16 @@ export class EventStream {
 
   sendTyping(conversationId: string): void {
     if (this.#socket?.readyState === 1) this.#socket.send(JSON.stringify({ type: 'typing', conversationId }));
+  }
+
+  /**
+   * For a bot streaming a turn: sends text over the socket (no HTTP round trip). Returns false
+   * when the socket is not open; the caller then falls back to `appendTurnDelta`.
+   */
+  sendTurnDelta(conversationId: string, turnId: string, text: string): boolean {
+    if (this.#socket?.readyState !== 1) return false;
+    this.#socket.send(JSON.stringify({ type: 'turn-delta', conversationId, turnId, text }));
+    return true;
   }
 
   /** Drops the socket as a network fault would; the stream reconnects and resumes. */
@@ -263,6 +278,11 @@ export class EventStream {
       }
       case 'member-typing':
         this.#handlers.typing?.(frame);
+        return;
+      case 'assistant-turn-start':
+      case 'assistant-text-delta':
+      case 'assistant-turn-end':
+        this.#handlers.turn?.(frame);
         return;
       case 'my-settings-updated':
         this.#handlers.settings?.(frame);

@@ -27,7 +27,7 @@ describe('profile', () => {
     const me = await fresh.client.api.updateMe({ body: { displayName: '  Fresh Face  ' } });
     expect(me).toMatchObject({ profileComplete: true, displayName: 'Fresh Face' });
     const own = await fresh.client.api.createConversation({ body: { kind: 'group', usernames: [ann.user.username] } });
-    expect(own.members.map((member) => member.userId).sort()).toEqual([fresh.user.id, ann.user.id].sort());
+    expect(own.members.map((member) => member.userId).sort()).toEqual([fresh.user.id, ann.user.id, server.assistant.userId].sort());
     const added = await ann.client.api.createConversation({ body: { kind: 'group', usernames: [fresh.user.username] } });
     expect(added.members.find((member) => member.userId === fresh.user.id)?.user.displayName).toBe('Fresh Face');
   });

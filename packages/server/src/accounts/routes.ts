@@ -3,15 +3,22 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { bindRoute } from '../http/bind.js';
 import { newId } from '../ids/ids.js';
+import { RESERVED_USERNAMES } from '../assistant/account.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
 import { clearSessionCookie, createSession, endSession, setSessionCookie } from './sessions.js';
 import { getUser, getUserByUsername, toMe, toUserSummary } from './users.js';
+
+/** Names kept for the server's own accounts, such as the assistant's [AS1]. */
+function refuseReserved(username: string): void {
+  if (RESERVED_USERNAMES.has(username)) throw new ParleyError('USERNAME_TAKEN', `@${username} is reserved`, { field: 'body.username' });
+}
 
 export function registerAccountRoutes(app: FastifyInstance, context: ServerContext): void {
   bindRoute(app, context, 'signUp', async ({ body, reply }) => {
     const passwordHash = await hashPassword(body.password);
     const id = newId();
     const user = await context.log.write(async ({ db, now }) => {
+      refuseReserved(body.username);
       const taken = await db.selectFrom('users').select('id').where('username', '=', body.username).executeTakeFirst();
       if (taken) throw new ParleyError('USERNAME_TAKEN', `@${body.username} is taken`, { field: 'body.username' });
       const row = {
@@ -72,6 +79,8 @@ export function registerAccountRoutes(app: FastifyInstance, context: ServerConte
   bindRoute(app, context, 'updateMe', async ({ auth, body }) => {
     const user = await context.log.write(async ({ db }) => {
       if (body.username !== undefined) {
+        const current = await getUser(db, auth.userId);
+        if (current.username !== body.username) refuseReserved(body.username);
         const taken = await db
           .selectFrom('users')
           .select('id')

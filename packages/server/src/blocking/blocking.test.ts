@@ -80,7 +80,7 @@ describe('blocking', () => {
 
     // The block is ann's choice about bob, not bob's about ann.
     const group = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Mine', usernames: [bob.user.username] } });
-    expect(group.members.map((member) => member.userId).sort()).toEqual([ann.user.id, bob.user.id].sort());
+    expect(group.members.map((member) => member.userId).sort()).toEqual([ann.user.id, bob.user.id, server.assistant.userId].sort());
   });
 
   it('once either person blocks the other, neither can send in their existing DM', async () => {

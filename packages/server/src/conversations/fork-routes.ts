@@ -6,7 +6,7 @@ import type { WriteContext } from '../events/event-log.js';
 import { bindRoute } from '../http/bind.js';
 import { newId } from '../ids/ids.js';
 import { mentionedUsernames } from '../messages/mentions.js';
-import { type MessageRow, toAttachment } from '../messages/views.js';
+import { type MessageRow, toAttachment, toMessage } from '../messages/views.js';
 import { requireMember } from './access.js';
 import { createConversationIn, resolveGroupPeople } from './routes.js';
 import { loadView } from './views.js';
@@ -92,6 +92,10 @@ async function copyMessages(
         created_at: source.created_at,
         edited_at: source.edited_at,
         deleted_at: null,
+        // An assistant's answer keeps how it ended (a stopped or failed answer still shows so).
+        turn_id: source.turn_id,
+        turn_status: source.turn_status,
+        turn_error: source.turn_error,
       };
       const message: Message = {
         id,
@@ -106,6 +110,7 @@ async function copyMessages(
         createdAt: row.created_at,
         editedAt: row.edited_at,
         deletedAt: null,
+        turn: toMessage(row, []).turn,
       };
       return { row, message };
     });
@@ -148,6 +153,7 @@ export function registerForkRoutes(app: FastifyInstance, context: ServerContext)
         people,
         memberLimit: context.config.groupMemberLimit,
         forkedFrom: { conversationId: source.id, seq: source.last_seq },
+        assistantId: context.assistant.userId,
       });
       // The source is only read: its log and messages stay exactly as they were.
       await copyMessages(write, { sourceId: source.id, targetId: group.id, upTo: source.last_seq, actorId: auth.userId });

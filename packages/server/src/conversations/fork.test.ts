@@ -56,6 +56,7 @@ describe('starting a group from a conversation', () => {
     expect(fork.members.map((member) => [member.userId, member.role])).toEqual([
       [ann.user.id, 'creator'],
       [cat.user.id, 'member'],
+      [server.assistant.userId, 'assistant'],
     ]);
 
     const { messages } = await cat.client.api.listMessages({ params: { conversationId: group } });
@@ -124,7 +125,7 @@ describe('starting a group from a conversation', () => {
     const fork = await bob.client.api.forkConversation({ params: { conversationId: source }, body: {} });
     // Without a title, a copied group keeps its name.
     expect(fork.conversation).toMatchObject({ title: 'Long', lastSeq: count + 1, forkedFrom: { seq: before.conversation.lastSeq } });
-    expect(fork.members.map((member) => member.userId)).toEqual([bob.user.id]);
+    expect(fork.members.map((member) => member.userId)).toEqual([bob.user.id, server.assistant.userId]);
 
     const copied: string[] = [];
     let beforeSeq: number | undefined;

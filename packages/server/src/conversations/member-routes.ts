@@ -47,6 +47,11 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
         .where('user_id', '=', params.userId)
         .executeTakeFirst();
       if (!target) throw new ParleyError('NOT_FOUND', 'no such member in this group', { field: 'params.userId' });
+      if (target.role === 'assistant') {
+        throw new ParleyError('FORBIDDEN', "the assistant cannot be removed; set the group's assistant to answer only when mentioned instead", {
+          field: 'params.userId',
+        });
+      }
       // `created_by` as well as the role: a creator who left and came back is still the creator.
       if (target.role === 'creator' || conversation.created_by === target.user_id) {
         throw new ParleyError('CREATOR_CANNOT_BE_REMOVED', 'the creator of a group cannot be removed', { field: 'params.userId' });
@@ -70,8 +75,9 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
 
   bindRoute(app, context, 'leaveConversation', async ({ auth, params }) => {
     await context.log.write(async (write) => {
-      const { conversation } = await requireMember(write.db, params.conversationId, auth.userId);
+      const { conversation, member } = await requireMember(write.db, params.conversationId, auth.userId);
       requireGroup(conversation);
+      if (member.role === 'assistant') throw new ParleyError('FORBIDDEN', 'the assistant does not leave a group');
       await write.db
         .deleteFrom('members')
         .where('conversation_id', '=', conversation.id)

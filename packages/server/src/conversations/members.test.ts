@@ -1,6 +1,6 @@
 import type { ConversationEvent } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
-import { messageId, type RecordingStream, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
+import { messageId, people, type RecordingStream, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
 
 /** Blocking goes straight to storage: these tests are about membership, not the blocking endpoints. */
 async function block(server: TestServer, blocker: TestUser, blocked: TestUser): Promise<void> {
@@ -39,7 +39,7 @@ describe('adding members', () => {
     const catStream = await server.connect(cat.client);
 
     const { members } = await ann.client.api.addMember({ params: { conversationId: conversation.id }, body: { username: cat.user.username } });
-    expect(members.map((member) => member.userId)).toEqual([ann.user.id, bob.user.id, cat.user.id]);
+    expect(members.map((member) => member.userId)).toEqual([ann.user.id, bob.user.id, cat.user.id, server.assistant.userId]);
     expect(members.find((member) => member.userId === cat.user.id)).toMatchObject({ role: 'member', lastReadSeq: 0 });
 
     await bobStream.until((events) => events.some((event) => event.type === 'member-added'));
@@ -57,7 +57,7 @@ describe('adding members', () => {
     expect(eventsOf(catStream, conversation.id)[1]).toMatchObject({ seq: sent.seq, message: { text: 'welcome cat' } });
 
     const listed = await cat.client.api.listMembers({ params: { conversationId: conversation.id } });
-    expect(listed.members.map((member) => member.userId)).toEqual([ann.user.id, bob.user.id, cat.user.id]);
+    expect(listed.members.map((member) => member.userId)).toEqual([ann.user.id, bob.user.id, cat.user.id, server.assistant.userId]);
   });
 
   it('refuses someone already in, someone unknown, someone without a profile, with group chats off, or who blocked the adder', async () => {
@@ -109,7 +109,9 @@ describe('adding members', () => {
       code: 'GROUP_FULL',
     });
     const view = await ann.client.api.getConversation({ params: { conversationId: group } });
-    expect(view.members).toHaveLength(3);
+    // Three people fill it; the assistant is a member too but takes no seat.
+    expect(people(view.members)).toHaveLength(3);
+    expect(view.members.filter((member) => member.role === 'assistant').map((member) => member.userId)).toEqual([server.assistant.userId]);
     expect(view.conversation.memberLimit).toBe(3);
     expect(view.conversation.lastSeq).toBe(1);
   });
@@ -208,7 +210,7 @@ describe('removing members', () => {
       field: 'params.userId',
     });
     const view = await bob.client.api.getConversation({ params: { conversationId: group } });
-    expect(view.members).toHaveLength(3);
+    expect(people(view.members)).toHaveLength(3);
     expect(view.conversation.lastSeq).toBe(1);
   });
 
@@ -251,7 +253,7 @@ describe('leaving', () => {
     await expect(ann.client.api.listEvents({ params: { conversationId: group } })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(ann.client.api.leaveConversation({ params: { conversationId: group } })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const { members } = await bob.client.api.listMembers({ params: { conversationId: group } });
-    expect(members.map((member) => member.userId)).toEqual([bob.user.id]);
+    expect(members.map((member) => member.userId)).toEqual([bob.user.id, server.assistant.userId]);
   });
 
   it('only groups can be left', async () => {
@@ -426,7 +428,7 @@ describe('malformed and unauthorised requests', () => {
     const after = await ann.client.api.getConversation({ params: { conversationId: group } });
     expect(after.conversation.lastSeq).toBe(before.conversation.lastSeq);
     expect(after.members).toEqual(before.members);
-    expect((await bob.client.api.getConversation({ params: { conversationId: group } })).members).toHaveLength(3);
+    expect(people((await bob.client.api.getConversation({ params: { conversationId: group } })).members)).toHaveLength(3);
   });
 
   it('answers NOT_FOUND to non-members on every member endpoint, and UNAUTHENTICATED without a session', async () => {
@@ -448,7 +450,7 @@ describe('malformed and unauthorised requests', () => {
     expect(await response.json()).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
 
     const view = await ann.client.api.getConversation({ params });
-    expect(view.members).toHaveLength(3);
+    expect(people(view.members)).toHaveLength(3);
     expect(view.conversation.lastSeq).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { messageId, startTestServer } from '../test/harness.js';
+import { messageId, people, startTestServer } from '../test/harness.js';
 
 // The paths whose SQL differs most between backends: multi-row inserts with a bulk append,
 // conditional updates, deletes of member rows.
@@ -45,6 +45,6 @@ describe('membership on PostgreSQL', () => {
     if (!first) throw new Error('two joined');
     await ann.client.api.removeMember({ params: { conversationId: group, userId: first.user.id } });
     await expect(first.client.api.listEvents({ params: { conversationId: group } })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect((await ann.client.api.listMembers({ params: { conversationId: group } })).members).toHaveLength(2);
+    expect(people((await ann.client.api.listMembers({ params: { conversationId: group } })).members)).toHaveLength(2);
   });
 });

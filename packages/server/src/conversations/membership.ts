@@ -1,15 +1,19 @@
 import { type Member, ParleyError } from '@parley/protocol';
 import { toUserSummary, type UserRow } from '../accounts/users.js';
 import { requireGroupReady } from '../accounts/users.js';
+import type { Kysely } from 'kysely';
 import type { WriteContext } from '../events/event-log.js';
+import type { Database } from '../storage/schema.js';
 import { hasBlocked } from './access.js';
 import type { ConversationRow } from './views.js';
 
-export async function memberCount(write: WriteContext, conversationId: string): Promise<number> {
-  const row = await write.db
+/** People in a conversation: the assistant is a member but takes no seat [AS2]. */
+export async function memberCount(db: Kysely<Database>, conversationId: string): Promise<number> {
+  const row = await db
     .selectFrom('members')
     .select((eb) => eb.fn.countAll<number>().as('count'))
     .where('conversation_id', '=', conversationId)
+    .where('role', '!=', 'assistant')
     .executeTakeFirstOrThrow();
   return Number(row.count);
 }
@@ -35,7 +39,7 @@ export async function admitMember(
   if (actorId !== user.id && (await hasBlocked(write.db, user.id, actorId))) {
     throw new ParleyError('BLOCKED', `@${user.username} cannot be added by you`, field ? { field } : {});
   }
-  if ((await memberCount(write, conversation.id)) >= conversation.member_limit) {
+  if ((await memberCount(write.db, conversation.id)) >= conversation.member_limit) {
     throw new ParleyError('GROUP_FULL', `the group is full (${conversation.member_limit} people)`);
   }
   const member: Member = {

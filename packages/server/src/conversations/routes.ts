@@ -5,6 +5,7 @@ import type { ServerContext } from '../context.js';
 import type { WriteContext } from '../events/event-log.js';
 import { bindRoute } from '../http/bind.js';
 import { newId } from '../ids/ids.js';
+import { isAssistant } from '../assistant/account.js';
 import { blockedEitherWay, hasBlocked, requireGroup, requireMember } from './access.js';
 import { DEFAULT_ASSISTANT, loadView, loadViews, toConversation, type ConversationRow } from './views.js';
 
@@ -21,6 +22,8 @@ export async function createConversationIn(
     memberLimit: number;
     directKey?: string;
     forkedFrom?: { conversationId: string; seq: number };
+    /** The assistant's bot account: a member of every assistant and group conversation, never of a direct one [AS2]. */
+    assistantId: string;
   },
 ): Promise<ConversationRow> {
   const [creator] = options.people;
@@ -51,6 +54,10 @@ export async function createConversationIn(
     joinedAt: write.now,
     lastReadSeq: 0,
   }));
+  if (hasAssistant) {
+    const assistant = await getUser(write.db, options.assistantId);
+    members.push({ userId: assistant.id, user: toUserSummary(assistant), role: 'assistant', joinedAt: write.now, lastReadSeq: 0 });
+  }
   await write.db
     .insertInto('members')
     .values(
@@ -81,6 +88,8 @@ export async function resolveGroupPeople(write: WriteContext, creator: UserRow, 
   for (const [index, username] of usernames.entries()) {
     const field = `body.usernames.${index}`;
     const user = await getUserByUsername(write.db, username, field);
+    // The assistant joins every group anyway, without taking a seat [AS2].
+    if (isAssistant(user)) continue;
     if (seen.has(user.id)) continue;
     seen.add(user.id);
     requireGroupReady(user, field);
@@ -119,12 +128,15 @@ export function registerConversationRoutes(app: FastifyInstance, context: Server
     const id = await context.log.write(async (write) => {
       const me = await getUser(write.db, auth.userId);
       if (body.kind === 'assistant') {
-        const row = await createConversationIn(write, { kind: 'assistant', title: body.title ?? null, people: [me], memberLimit: 1 });
+        const row = await createConversationIn(write, { kind: 'assistant', title: body.title ?? null, people: [me], memberLimit: 1, assistantId: context.assistant.userId });
         return row.id;
       }
       if (body.kind === 'direct') {
         const other = await getUserByUsername(write.db, body.username, 'body.username');
         if (other.id === me.id) throw new ParleyError('INVALID_INPUT', 'a direct conversation needs someone else', { field: 'body.username' });
+        if (isAssistant(other)) {
+          throw new ParleyError('INVALID_INPUT', 'to talk with the assistant alone, start an assistant conversation', { field: 'body.username' });
+        }
         if (await blockedEitherWay(write.db, me.id, other.id)) {
           throw new ParleyError('BLOCKED', `you cannot start a conversation with @${other.username}`, { field: 'body.username' });
         }
@@ -139,7 +151,7 @@ export function registerConversationRoutes(app: FastifyInstance, context: Server
             .executeTakeFirst();
           if (stillMember) return existing.id;
         }
-        const row = await createConversationIn(write, { kind: 'direct', title: null, people: [me, other], memberLimit: 2, directKey });
+        const row = await createConversationIn(write, { kind: 'direct', title: null, people: [me, other], memberLimit: 2, directKey, assistantId: context.assistant.userId });
         return row.id;
       }
       const people = await resolveGroupPeople(write, me, body.usernames, context.config.groupMemberLimit);
@@ -148,6 +160,7 @@ export function registerConversationRoutes(app: FastifyInstance, context: Server
         title: body.title ?? null,
         people,
         memberLimit: context.config.groupMemberLimit,
+        assistantId: context.assistant.userId,
       });
       return row.id;
     });

@@ -1,5 +1,5 @@
 import type { AssistantSettings, Conversation, ConversationView, Member } from '@parley/protocol';
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { toUserSummary } from '../accounts/users.js';
 import { toMessages } from '../messages/views.js';
 import type { ConversationsTable, Database, MembersTable } from '../storage/schema.js';
@@ -43,6 +43,8 @@ export async function loadMembers(db: Kysely<Database>, conversationIds: string[
     .selectAll('users')
     .select(['members.conversation_id', 'members.role', 'members.joined_at', 'members.last_read_seq'])
     .where('members.conversation_id', 'in', conversationIds)
+    // People first, in the order they joined; the assistant last.
+    .orderBy(sql`case when members.role = 'assistant' then 1 else 0 end`)
     .orderBy('members.joined_at')
     .orderBy('users.username')
     .execute();

@@ -60,7 +60,7 @@ describe('guardian links', () => {
     // Out of the group: no access, not on the member list, no more live events from it.
     await expectError(teen.client.api.getConversation({ params: { conversationId: group.conversation.id } }), 'NOT_FOUND');
     const view = await friend.client.api.getConversation({ params: { conversationId: group.conversation.id } });
-    expect(view.members.map((member) => member.userId).sort()).toEqual([friend.user.id, other.user.id].sort());
+    expect(view.members.map((member) => member.userId).sort()).toEqual([friend.user.id, other.user.id, server.assistant.userId].sort());
     const after = await friend.client.api.sendMessage({
       params: { conversationId: group.conversation.id },
       body: { id: messageId(), text: 'still here?' },

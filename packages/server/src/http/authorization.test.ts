@@ -17,6 +17,8 @@ interface World {
   messageId: string;
   inviteId: string;
   attachmentId: string;
+  /** An answer the assistant is streaming in the group. */
+  turnId: string;
 }
 
 async function buildWorld(server: TestServer): Promise<World> {
@@ -33,13 +35,15 @@ async function buildWorld(server: TestServer): Promise<World> {
     body: { id: messageId(), text: 'hello', attachmentIds: [attachment.id] },
   });
   const invite = await ann.client.api.createInvite({ params: { conversationId: group }, body: {} });
-  return { server, ann, bob, group, messageId: message.id, inviteId: invite.id, attachmentId: attachment.id };
+  const turn = await server.assistant.client.api.startTurn({ params: { conversationId: group }, body: { id: messageId(), triggerMessageId: message.id } });
+  return { server, ann, bob, group, messageId: message.id, inviteId: invite.id, attachmentId: attachment.id, turnId: turn.id };
 }
 
 /** A valid call of each endpoint that concerns the world's group. */
 function conversationCalls(world: World): Partial<Record<RouteName, (client: ParleyClient) => Promise<unknown>>> {
   const conversationId = world.group;
   const message = { conversationId, messageId: world.messageId };
+  const turn = { conversationId, turnId: world.turnId };
   return {
     getConversation: (client) => client.api.getConversation({ params: { conversationId } }),
     updateConversation: (client) => client.api.updateConversation({ params: { conversationId }, body: { title: 'Taken over' } }),
@@ -62,6 +66,17 @@ function conversationCalls(world: World): Partial<Record<RouteName, (client: Par
     addReaction: (client) => client.api.addReaction({ params: { ...message, emoji: '👍' } }),
     removeReaction: (client) => client.api.removeReaction({ params: { ...message, emoji: '👍' } }),
     getAttachment: (client) => client.api.getAttachment({ params: { attachmentId: world.attachmentId } }),
+    listTurns: (client) => client.api.listTurns({ params: { conversationId } }),
+    startTurn: (client) => client.api.startTurn({ params: { conversationId }, body: { id: messageId() } }),
+    appendTurnDelta: (client) => client.api.appendTurnDelta({ params: turn, body: { text: 'intrusion' } }),
+    endTurn: (client) => client.api.endTurn({ params: turn, body: { status: 'completed', text: 'taken over' } }),
+    stopTurn: (client) => client.api.stopTurn({ params: turn }),
+    listDecisions: (client) => client.api.listDecisions({ params: { conversationId } }),
+    recordDecision: (client) =>
+      client.api.recordDecision({ params: { conversationId }, body: { messageId: world.messageId, action: 'silent', reason: 'intrusion' } }),
+    getAssistantContext: (client) => client.api.getAssistantContext({ params: { conversationId } }),
+    saveSummary: (client) => client.api.saveSummary({ params: { conversationId }, body: { text: 'rewritten', uptoSeq: 1 } }),
+    rememberForOwner: (client) => client.api.rememberForOwner({ params: { conversationId }, body: { text: 'a false memory' } }),
   };
 }
 
@@ -69,7 +84,9 @@ async function snapshot(world: World): Promise<unknown> {
   const view = await world.ann.client.api.getConversation({ params: { conversationId: world.group } });
   const messages = await world.ann.client.api.listMessages({ params: { conversationId: world.group } });
   const invites = await world.ann.client.api.listInvites({ params: { conversationId: world.group } });
-  return { conversation: view.conversation, members: view.members, messages, invites };
+  const turns = await world.ann.client.api.listTurns({ params: { conversationId: world.group } });
+  const decisions = await world.ann.client.api.listDecisions({ params: { conversationId: world.group } });
+  return { conversation: view.conversation, members: view.members, messages, invites, turns, decisions };
 }
 
 async function refusal(call: Promise<unknown>): Promise<{ code: string; status: number }> {
@@ -84,7 +101,7 @@ async function refusal(call: Promise<unknown>): Promise<{ code: string; status: 
 
 describe('authorisation walk', () => {
   it('covers every endpoint that takes a conversation or one of its parts', () => {
-    const world = { group: 'g', messageId: 'm', inviteId: 'i', attachmentId: 'a' } as unknown as World;
+    const world = { group: 'g', messageId: 'm', inviteId: 'i', attachmentId: 'a', turnId: 't' } as unknown as World;
     const covered = Object.keys(conversationCalls(world));
     const expected = (Object.keys(routes) as RouteName[]).filter((name) => {
       const path: string = routes[name].path;
@@ -161,7 +178,7 @@ describe('authorisation walk', () => {
     });
     expect(await ann.client.api.listMessages({ params: { conversationId: dm.conversation.id } })).toEqual(dmBefore);
     const view = await mallory.client.api.getConversation({ params: { conversationId: other.conversation.id } });
-    expect(view.members.map((member) => member.userId)).toEqual([mallory.user.id]);
+    expect(view.members.map((member) => member.userId)).toEqual([mallory.user.id, server.assistant.userId]);
   });
 });
 
@@ -192,7 +209,9 @@ describe('malformed input', () => {
         .replace(':linkId', 'nolink12')
         .replace(':token', 'x'.repeat(43))
         .replace(':username', world.bob.user.username)
-        .replace(':avatarId', 'noavatar');
+        .replace(':avatarId', 'noavatar')
+        .replace(':turnId', world.turnId)
+        .replace(':memoryId', 'nomemory');
     for (const [name, route] of Object.entries(routes) as [string, RouteDefinition][]) {
       if (!route.body || name === 'signOut') continue;
       const path = fill(route.path);

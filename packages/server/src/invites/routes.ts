@@ -4,7 +4,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { getUser, requireGroupReady, toUserSummary } from '../accounts/users.js';
 import type { ServerContext } from '../context.js';
 import { requireGroup, requireMember } from '../conversations/access.js';
-import { admitMember } from '../conversations/membership.js';
+import { admitMember, memberCount } from '../conversations/membership.js';
 import { loadView } from '../conversations/views.js';
 import { bindRoute } from '../http/bind.js';
 import { newId, newSecret, sha256 } from '../ids/ids.js';
@@ -125,15 +125,11 @@ export function registerInviteRoutes(app: FastifyInstance, context: ServerContex
     requireUsable(invite, context.clock.now().toISOString());
     const alreadyMember = await isMember(reader, invite.conversation_id, auth.userId);
     const conversation = await reader.selectFrom('conversations').selectAll().where('id', '=', invite.conversation_id).executeTakeFirstOrThrow();
-    const count = await reader
-      .selectFrom('members')
-      .select((eb) => eb.fn.countAll<number>().as('count'))
-      .where('conversation_id', '=', conversation.id)
-      .executeTakeFirstOrThrow();
     return {
       conversationId: conversation.id,
       title: conversation.title,
-      memberCount: Number(count.count),
+      // People, as the group's limit counts them: the assistant takes no seat.
+      memberCount: await memberCount(reader, conversation.id),
       memberLimit: conversation.member_limit,
       blockedMembers: await blockedMembers(reader, conversation.id, auth.userId),
       alreadyMember,

@@ -26,6 +26,8 @@ export async function requireMessageRow(db: Kysely<Database>, conversationId: st
  * could rewrite one message or toggle one reaction without end.
  */
 export function chargeFlood(context: ServerContext, userId: string): void {
+  // The assistant reacts across every group: its output is limited per member who triggers it [AT9].
+  if (userId === context.assistant.userId) return;
   const wait = context.limits.flood.take(userId);
   if (wait > 0) throw new ParleyError('RATE_LIMITED', 'you are changing messages too fast', { retryAfter: wait });
 }

@@ -1,4 +1,4 @@
-import type { Attachment, Message } from '@parley/protocol';
+import { type Attachment, type Message, type TurnError, TurnErrorSchema } from '@parley/protocol';
 import type { Kysely, Selectable } from 'kysely';
 import type { AttachmentsTable, Database, MessagesTable } from '../storage/schema.js';
 
@@ -65,7 +65,19 @@ export function toMessage(row: MessageRow, attachments: Attachment[], reactions?
     createdAt: row.created_at,
     editedAt: row.edited_at,
     deletedAt: row.deleted_at,
+    turn: row.turn_id !== null && row.turn_status !== null ? { id: row.turn_id, status: row.turn_status, error: parseTurnError(row.turn_error) } : null,
   };
+}
+
+/** A stored TurnError (JSON text), or null. Parsed with its schema: it came from a bot. */
+export function parseTurnError(text: string | null): TurnError | null {
+  if (text === null) return null;
+  try {
+    const parsed = TurnErrorSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function loadMessage(db: Kysely<Database>, conversationId: string, messageId: string): Promise<Message | undefined> {

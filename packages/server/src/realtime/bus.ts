@@ -1,9 +1,20 @@
-import type { ConversationEvent, MemberTypingEvent, MySettingsUpdatedEvent } from '@parley/protocol';
+import type {
+  AssistantTextDeltaEvent,
+  AssistantTurnEndEvent,
+  AssistantTurnStartEvent,
+  ConversationEvent,
+  MemberTypingEvent,
+  MySettingsUpdatedEvent,
+} from '@parley/protocol';
+
+/** The ephemeral events of an answer being streamed (no seq): see ../assistant/SPEC.md. */
+export type AssistantStreamEvent = AssistantTurnStartEvent | AssistantTextDeltaEvent | AssistantTurnEndEvent;
 
 /** What travels between the nodes: committed events and ephemeral signals. */
 export type BusMessage =
   | { kind: 'event'; event: ConversationEvent }
   | { kind: 'typing'; event: MemberTypingEvent }
+  | { kind: 'assistant'; event: AssistantStreamEvent }
   | { kind: 'user'; userId: string; event: MySettingsUpdatedEvent }
   | { kind: 'session-ended'; userId: string; sessionId: string };
 

@@ -6,7 +6,8 @@ import {
 } from '@parley/protocol';
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema.js';
-import type { Bus, BusMessage } from './bus.js';
+import type { AssistantStreamEvent, Bus, BusMessage } from './bus.js';
+import { type LiveTurn, LiveTurns } from './live-turns.js';
 
 /** The least a socket must do: tldraw's WebSocketMinimal, in spirit. */
 export interface MinimalSocket {
@@ -67,6 +68,8 @@ export interface Connection {
   readonly sessionId: string;
   readonly cursors: Map<string, Cursor>;
   state: ConnectionState;
+  /** Set once `synced` is sent: answers being streamed reach the connection from then on ([AT6] in ../assistant/SPEC.md). */
+  live: boolean;
   /** While hello reads memberships: the events that let this account into a conversation meanwhile [EL8]. */
   joined: ConversationEvent[] | null;
   /** Conversations this connection saw the account leave, with the seq of that event: a late repeat of an older admission must not reopen them. */
@@ -83,6 +86,8 @@ export interface HubOptions {
   pageSize?: number;
   /** Live events held per cursor while a log read is under way; past it they are read again from the log [EL12]. */
   pendingLimit?: number;
+  /** The answers in flight, shared with the node's turn service; the hub keeps it up to date from the bus. */
+  liveTurns?: LiveTurns;
 }
 
 const DRAIN_POLL_MS = 10;
@@ -124,8 +129,10 @@ export class Hub {
   #reading = 0;
   readonly #unsubscribe: () => void;
   readonly #encoded = new WeakMap<ConversationEvent, string>();
+  readonly #liveTurns: LiveTurns;
 
   constructor(options: HubOptions) {
+    this.#liveTurns = options.liveTurns ?? new LiveTurns({ clock: { now: () => new Date() } });
     this.#memberships = options.memberships;
     this.#log = options.log;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
@@ -142,7 +149,7 @@ export class Hub {
 
   /** Registers an authenticated socket; it receives nothing until `hello`. */
   connect(socket: MinimalSocket, userId: string, sessionId: string): Connection {
-    const connection: Connection = { socket, userId, sessionId, cursors: new Map(), state: 'waiting', joined: null, ended: null };
+    const connection: Connection = { socket, userId, sessionId, cursors: new Map(), state: 'waiting', live: false, joined: null, ended: null };
     let set = this.#byUser.get(userId);
     if (!set) this.#byUser.set(userId, (set = new Set()));
     set.add(connection);
@@ -204,7 +211,14 @@ export class Hub {
       if (this.#reading === 0) this.#seen.clear();
     }
     const replayed = (await Promise.all(fills)).reduce((sum, count) => sum + count, 0);
-    if (connection.state === 'open') this.#send(connection, { type: 'synced', replayed });
+    if (connection.state !== 'open') return;
+    this.#send(connection, { type: 'synced', replayed });
+    // In the same turn of the event loop as `synced`: no delta can slip between the snapshot and
+    // the live stream, and none was sent before it [AT6].
+    connection.live = true;
+    for (const turn of this.#liveTurns.all()) {
+      if (connection.cursors.has(turn.conversationId)) this.#sendTurnSoFar(connection, turn);
+    }
   }
 
   /** Sends a frame on one connection, with the same limit on unsent bytes as events [EL12]. */
@@ -241,12 +255,48 @@ export class Hub {
           if (connection.userId !== message.event.userId) this.#send(connection, message.event);
         }
         return;
+      case 'assistant':
+        this.#onAssistant(message.event);
+        return;
       case 'user':
         this.sendToUser(message.userId, message.event);
         return;
       case 'session-ended':
         this.closeSession(message.userId, message.sessionId);
         return;
+    }
+  }
+
+  /**
+   * An answer being streamed: kept up to date here for late joiners, and sent to the member
+   * connections subscribed to the conversation, so a removed member gets nothing more [AT6]–[AT7].
+   * The bot streaming a turn is not sent its own text back.
+   */
+  #onAssistant(event: AssistantStreamEvent): void {
+    const botId = this.#liveTurns.get(event.turnId)?.botId;
+    this.#liveTurns.apply(event);
+    const subscribers = this.#byConversation.get(event.conversationId);
+    if (!subscribers) return;
+    const data = JSON.stringify(event);
+    for (const connection of subscribers) {
+      if (!connection.live) continue;
+      if (event.type === 'assistant-text-delta' && connection.userId === botId) continue;
+      this.#write(connection, data);
+    }
+  }
+
+  /** The start of a turn in flight and, in one delta at offset 0, all its text so far [AT6]. */
+  #sendTurnSoFar(connection: Connection, turn: LiveTurn): void {
+    this.#send(connection, {
+      type: 'assistant-turn-start',
+      conversationId: turn.conversationId,
+      turnId: turn.turnId,
+      userId: turn.botId,
+      triggerMessageId: turn.triggerMessageId,
+      at: turn.startedAt,
+    });
+    if (turn.text !== '' && connection.userId !== turn.botId) {
+      this.#send(connection, { type: 'assistant-text-delta', conversationId: turn.conversationId, turnId: turn.turnId, offset: 0, delta: turn.text });
     }
   }
 
@@ -279,6 +329,9 @@ export class Hub {
       return;
     }
     this.#deliver(connection, event, this.#subscribe(connection, event.conversationId, event.seq - 1));
+    // Let in mid-answer: the answer so far follows [AT6].
+    const turn = this.#liveTurns.inConversation(event.conversationId);
+    if (turn && connection.live && connection.cursors.has(event.conversationId)) this.#sendTurnSoFar(connection, turn);
   }
 
   #subscribe(connection: Connection, conversationId: string, seq: number): Cursor {

@@ -1,4 +1,4 @@
-import { ParleyError, type ServerFrame, type ServerFrameOf } from '@parley/protocol';
+import { ParleyError, PROTOCOL_VERSION, type ServerFrame, type ServerFrameOf } from '@parley/protocol';
 import { ParleyClient } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
 import { messageId, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
@@ -112,7 +112,7 @@ describe('upgrade refusals', () => {
     await server.server.context.log.write(async ({ db }) => {
       await db.deleteFrom('sessions').where('user_id', '=', ann.user.id).execute();
     });
-    socket.send({ type: 'hello', protocolVersion: 1, positions: {} });
+    socket.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, positions: {} });
     expect((await socket.closed).code).toBe(4401);
     expect(socket.frames.filter((frame) => frame.type === 'welcome')).toEqual([]);
   });
@@ -142,7 +142,7 @@ describe('frames', () => {
     expect((await errorFor(socket, ['hello'])).error.code).toBe('INVALID_INPUT');
     expect((await errorFor(socket, null)).error.code).toBe('INVALID_INPUT');
     expect((await errorFor(socket, { type: 'typing', conversationId: 'not an id!' })).error).toMatchObject({ code: 'INVALID_INPUT', field: 'frame.conversationId' });
-    expect((await errorFor(socket, { type: 'hello', protocolVersion: 1 })).error.code).toBe('CONFLICT');
+    expect((await errorFor(socket, { type: 'hello', protocolVersion: PROTOCOL_VERSION })).error.code).toBe('CONFLICT');
     expect((await errorFor(socket, { type: 'ping', nonce: 'x'.repeat(70 * 1024) })).error.code).toBe('PAYLOAD_TOO_LARGE');
     // Not a member, or no such conversation: the same answer.
     expect((await errorFor(socket, { type: 'typing', conversationId: stranger })).error).toMatchObject({ code: 'NOT_FOUND', field: 'frame.conversationId' });

@@ -5,6 +5,7 @@ import {
   type ErrorCode,
   errorFromZod,
   isParleyError,
+  ParleyError,
   PROTOCOL_VERSION,
   type ServerFrame,
   SOCKET_CLOSE,
@@ -89,6 +90,53 @@ export class SocketServer {
     const reply = (frame: Exclude<ServerFrame, { type: 'event' }>) => this.#hub.sendFrame(connection, frame);
     const fail = (code: ErrorCode, message: string, field?: string) =>
       reply({ type: 'error', error: { code, message, ...(field ? { field } : {}) } });
+    // A turn's text taken up from storage makes its delta wait; the ones after it wait behind it, so text stays in order.
+    let deltasWaiting: Promise<void> | undefined;
+    let isBot: boolean | undefined;
+    const turnDelta = (frame: { conversationId: string; turnId: string; text: string }) => {
+      const report = (error: unknown) => {
+        if (!isParleyError(error)) return fail('INTERNAL', 'could not add the text');
+        const body = error.toBody();
+        // Which turn the refusal is about, so a bot streaming several can tell.
+        reply({ type: 'error', error: { ...body, details: { ...body.details, conversationId: frame.conversationId, turnId: frame.turnId } } });
+      };
+      const run = (): void | Promise<void> => {
+        if (!connection.cursors.has(frame.conversationId)) {
+          throw new ParleyError('NOT_FOUND', 'no such conversation', { field: 'frame.conversationId' });
+        }
+        // Read once per socket: a person's frames are refused without touching storage again.
+        if (isBot === undefined) {
+          return this.#context.storage.reader
+            .selectFrom('users')
+            .select('kind')
+            .where('id', '=', connection.userId)
+            .executeTakeFirst()
+            .then((user) => {
+              isBot = user?.kind === 'bot';
+              return run();
+            });
+        }
+        if (!isBot) throw new ParleyError('FORBIDDEN', 'only a bot member (the assistant) streams answers', { field: 'frame.turnId' });
+        return this.#context.turns.append(connection.userId, frame.conversationId, frame.turnId, frame.text, {
+          turnId: 'frame.turnId',
+          text: 'frame.text',
+        });
+      };
+      const wait = (promise: Promise<void>) => {
+        const next = promise.catch(report);
+        deltasWaiting = next;
+        void next.finally(() => {
+          if (deltasWaiting === next) deltasWaiting = undefined;
+        });
+      };
+      if (deltasWaiting) return wait(deltasWaiting.then(run));
+      try {
+        const pending = run();
+        if (pending) wait(pending);
+      } catch (error) {
+        report(error);
+      }
+    };
 
     ws.on('message', (data, isBinary) => {
       if (isBinary) return fail('INVALID_INPUT', 'frames are JSON text');
@@ -128,6 +176,8 @@ export class SocketServer {
           return reply({ type: 'pong', ...(frame.nonce !== undefined ? { nonce: frame.nonce } : {}) });
         case 'typing':
           return this.#typing(connection, frame.conversationId, (typingSent ??= new Map()), fail);
+        case 'turn-delta':
+          return turnDelta(frame);
       }
     });
     ws.on('close', () => {

@@ -5,6 +5,7 @@ import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDiale
 import pg from 'pg';
 import { startCheckpointer } from './checkpointer.js';
 import * as initial from './migrations/001-initial.js';
+import * as assistant from './migrations/002-assistant.js';
 import type { Database } from './schema.js';
 
 /**
@@ -30,6 +31,7 @@ export interface Storage {
 
 const migrations: Record<string, Migration> = {
   '001-initial': initial,
+  '002-assistant': assistant,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -17,6 +17,11 @@ export interface Database {
   message_attachments: MessageAttachmentsTable;
   invites: InvitesTable;
   events: EventsTable;
+  assistant_turns: AssistantTurnsTable;
+  assistant_decisions: AssistantDecisionsTable;
+  memories: MemoriesTable;
+  user_instructions: UserInstructionsTable;
+  conversation_summaries: ConversationSummariesTable;
 }
 
 export interface UsersTable {
@@ -84,7 +89,7 @@ export interface ConversationsTable {
 export interface MembersTable {
   conversation_id: string;
   user_id: string;
-  role: 'creator' | 'member';
+  role: 'creator' | 'member' | 'assistant';
   joined_at: string;
   last_read_seq: number;
   notifications: 'all' | 'mentions' | 'muted';
@@ -102,6 +107,10 @@ export interface MessagesTable {
   created_at: string;
   edited_at: string | null;
   deleted_at: string | null;
+  /** For an answer of the assistant: its turn, how the turn ended, and the TurnError as JSON. */
+  turn_id: string | null;
+  turn_status: 'completed' | 'stopped' | 'failed' | 'interrupted' | null;
+  turn_error: string | null;
 }
 
 export interface ReactionsTable {
@@ -148,6 +157,71 @@ export interface EventsTable {
   /** The whole event as JSON, exactly as it is sent to clients. */
   payload: string;
   created_at: string;
+}
+
+/** One streamed answer of an assistant (a bot member). See ../assistant/SPEC.md. */
+export interface AssistantTurnsTable {
+  /** Chosen by the bot: starting a turn twice with one id is a no-op. */
+  id: string;
+  conversation_id: string;
+  trigger_message_id: string | null;
+  /** The trigger's author, whose assistant rate limit paid for the turn. */
+  charged_user_id: string | null;
+  bot_id: string;
+  status: 'streaming' | 'completed' | 'stopped' | 'failed' | 'interrupted';
+  model: string | null;
+  /** The text so far: saved every ~500 ms while streaming, whole once ended. */
+  text: string;
+  started_at: string;
+  ended_at: string | null;
+  /** The message holding the answer, once ended. */
+  message_id: string | null;
+  /** TurnError as JSON. */
+  error: string | null;
+  last_delta_at: string;
+  /** Who ended it: the bot (endTurn), a member (stopTurn), or null for the server (timeout, restart). */
+  ended_by: string | null;
+  /** 1, 2, 3… within the conversation, in the order the turns started. */
+  ordinal: number;
+}
+
+export interface AssistantDecisionsTable {
+  /** Sortable: decisions are listed in id order. */
+  id: string;
+  conversation_id: string;
+  message_id: string;
+  bot_id: string;
+  action: 'answer' | 'react' | 'silent';
+  reason: string;
+  rule: string | null;
+  emoji: string | null;
+  model: string | null;
+  created_at: string;
+}
+
+/** What the assistant remembers about a person: used only in that person's one-to-one chats. */
+export interface MemoriesTable {
+  /** Sortable: memories are listed in id order. */
+  id: string;
+  user_id: string;
+  text: string;
+  source: 'user' | 'assistant';
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UserInstructionsTable {
+  user_id: string;
+  text: string;
+  updated_at: string;
+}
+
+export interface ConversationSummariesTable {
+  conversation_id: string;
+  text: string;
+  /** The summary covers the messages up to this sequence number. */
+  upto_seq: number;
+  updated_at: string;
 }
 
 export type { Generated };

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type ConversationEvent, type Me, ParleyError, type ServerFrameOf } from '@parley/protocol';
+import { type ConversationEvent, type Me, type Member, ParleyError, type ServerFrameOf } from '@parley/protocol';
 import { EventStream, ParleyClient } from '@parley/sdk';
 import pg from 'pg';
 import type { ServerConfig } from '../config.js';
@@ -65,6 +65,8 @@ export interface TestServer {
   readonly url: string;
   readonly server: RunningServer;
   readonly dataDir: string;
+  /** The assistant's bot account, with a client holding its token: a bot member of every assistant and group conversation. */
+  readonly assistant: { userId: string; token: string; client: ParleyClient };
   /** Creates an account with a completed profile and returns a client holding its token. */
   user(username?: string, options?: { ageBand?: 'adult' | 'teen'; displayName?: string | null }): Promise<TestUser>;
   /** Opens an event stream for a client and waits until it has caught up. */
@@ -102,6 +104,10 @@ export async function startTestServer(options: { database?: TestDatabase; config
       return server;
     },
     dataDir,
+    get assistant() {
+      const { userId, token } = server.assistant;
+      return { userId, token, client: new ParleyClient({ baseUrl: server.url, token }) };
+    },
     async user(username = uniqueName(), userOptions = {}) {
       const displayName = userOptions.displayName === undefined ? `User ${username}` : userOptions.displayName;
       const { client, user } = await ParleyClient.signUp(server.url, {
@@ -174,6 +180,8 @@ export async function startTestServer(options: { database?: TestDatabase; config
     },
     async restart() {
       await server.close();
+      // Let pooled keep-alive connections see the old server's close, so no request is written onto one.
+      await new Promise((resolve) => setTimeout(resolve, 20));
       server = await startServer({ config: { ...config, port: Number(new URL(server.url).port) } });
       // The old server closed the clients' idle keep-alive sockets, but a restart can run without
       // the event loop once polling for I/O: give fetch a few turns to read those closes, so the
@@ -204,4 +212,9 @@ export async function failure(promise: Promise<unknown>): Promise<ParleyError> {
     throw error;
   }
   throw new Error('expected the request to fail');
+}
+
+/** The people among members: the assistant is a member of every group but takes no seat. */
+export function people(members: Member[]): Member[] {
+  return members.filter((member) => member.role !== 'assistant');
 }

@@ -1,4 +1,4 @@
-import type { ConversationEvent, ServerFrame, ServerFrameOf } from '@parley/protocol';
+import { type ConversationEvent, PROTOCOL_VERSION, type ServerFrame, type ServerFrameOf } from '@parley/protocol';
 import { EventStream, type EventStreamOptions, type ParleyClient, type SocketLike } from '@parley/sdk';
 import WebSocket from 'ws';
 
@@ -148,7 +148,7 @@ export async function rawSocket(baseUrl: string, token: string, hello: Record<st
   if (!('socket' in result)) throw new Error(`upgrade refused with ${result.status}: ${result.body}`);
   const { socket } = result;
   if (hello !== false) {
-    socket.send({ type: 'hello', protocolVersion: 1, positions: hello });
+    socket.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, positions: hello });
     await socket.frame((frame) => frame.type === 'synced');
   }
   return socket;

@@ -1,0 +1,97 @@
+import { isWholeWordAt, normalizeTerm, occurrences, searchableText } from './mentions.js';
+import type { PolicyMember } from './types.js';
+
+// Greeting words that may come before a vocative name (`Hey Bob, …`, `Salut Marie : …`). They
+// only widen the name signal, never decide alone.
+const VOCATIVE_GREETINGS = [
+  'hey', 'hi', 'hello', 'yo', 'dear', 'ok', 'okay', 'so', 'and',
+  'salut', 'coucou', 'bonjour', 'bonsoir', 'cher', 'chère', 'alors', 'et',
+  'hola', 'oye', 'buenas', 'querido', 'querida', 'bueno', 'y',
+  'hallo', 'moin', 'servus', 'lieber', 'liebe', 'na', 'und',
+  'ciao', 'привет', 'مرحبا',
+];
+const GREETING_PREFIX = new RegExp(`^(?:${VOCATIVE_GREETINGS.join('|')})(?:\\s*,\\s*|\\s+)`, 'u');
+// What ends a vocative: a comma, colon, exclamation or question mark, a dash, in any script.
+const VOCATIVE_END = /^\s*[,:;!?¿¡،؟、，：；！？—–-]/u;
+// What joins two names at the opening (`Bob and Ana, …`).
+const CONJUNCTION = /^\s+(?:and|&|et|y|e|und|и|و)\s+/u;
+const COMMA_BEFORE = /[,،，、]\s*$/u;
+const CLOSING = /^\s*[?!.…。？！؟]*\s*$/u;
+
+/** The names someone may be called by: username, display name, and its first word. */
+export function namesOf(member: PolicyMember): string[] {
+  const names = [member.username];
+  const displayName = member.displayName?.trim();
+  if (displayName) {
+    names.push(displayName);
+    const firstWord = displayName.split(/\s+/u)[0];
+    if (firstWord && firstWord !== displayName && [...firstWord].length >= 2) names.push(firstWord);
+  }
+  return names;
+}
+
+/** Whether searchable text calls this name with `@` anywhere, or as a vocative at its end (`…, Marie ?`). */
+export function callsName(searchable: string, name: string): boolean {
+  return occurrences(searchable, name).some(
+    ({ start, end }) =>
+      // `isWholeWordAt` already refused an `@` glued to a word before it (an e-mail address).
+      searchable.charAt(start - 1) === '@' ||
+      (COMMA_BEFORE.test(searchable.slice(0, start)) && CLOSING.test(searchable.slice(end))),
+  );
+}
+
+/**
+ * The members named at the opening of searchable text as its addressees: after an optional
+ * greeting, one name or several (`Bob, Ana: …`, `Bob and Ana, …`), the last followed by
+ * punctuation.
+ */
+export function openingAddressees(searchable: string, members: readonly PolicyMember[]): PolicyMember[] {
+  const candidates = members
+    .flatMap((member) => namesOf(member).map((name) => ({ member, name: normalizeTerm(name) })))
+    .filter((candidate) => candidate.name !== '')
+    // Longest first, so `marie dupont` is read before `marie`.
+    .sort((a, b) => b.name.length - a.name.length);
+  let rest = searchable.trimStart().replace(GREETING_PREFIX, '');
+  const found: PolicyMember[] = [];
+  let endedWithPunctuation = false;
+  for (;;) {
+    const body = rest.startsWith('@') ? rest.slice(1) : rest;
+    let next: string | null = null;
+    for (const { member, name } of candidates) {
+      if (!body.startsWith(name) || !isWholeWordAt(body, 0, name.length)) continue;
+      const tail = body.slice(name.length);
+      const punctuation = VOCATIVE_END.exec(tail);
+      const ending = punctuation ?? CONJUNCTION.exec(tail);
+      if (!ending) continue;
+      if (!found.includes(member)) found.push(member);
+      endedWithPunctuation = punctuation !== null;
+      next = tail.slice(ending[0].length).trimStart();
+      break;
+    }
+    if (next === null) break;
+    rest = next;
+  }
+  // `Bob and Ana are coming` names them but speaks to no one.
+  return endedWithPunctuation ? found : [];
+}
+
+/**
+ * The members (other than those in `excludedIds`) the text addresses by name or @mention [TT7].
+ * `mentionedIds` are the ids the server resolved from `@username`.
+ */
+export function addressedMembers(
+  text: string,
+  members: readonly PolicyMember[],
+  excludedIds: ReadonlySet<string>,
+  mentionedIds: readonly string[] = [],
+): PolicyMember[] {
+  const searchable = searchableText(text);
+  const others = members.filter((member) => !excludedIds.has(member.userId));
+  const opening = openingAddressees(searchable, others);
+  return others.filter(
+    (member) =>
+      opening.includes(member) ||
+      mentionedIds.includes(member.userId) ||
+      namesOf(member).some((name) => callsName(searchable, name)),
+  );
+}

@@ -1,0 +1,430 @@
+import crypto from 'node:crypto';
+import {
+  type AssistantContext,
+  type ConversationEvent,
+  isParleyError,
+  type Message,
+  ParleyError,
+  type TurnError,
+} from '@parley/protocol';
+import type { EventStream, ParleyClient } from '@parley/sdk';
+import { z } from 'zod';
+import { buildPrompt } from '../context/build-prompt.js';
+import { loadContext, updateSummary } from '../context/load-context.js';
+import { needsSummary } from '../context/summary.js';
+import { decide } from '../policy/decide.js';
+import { mentionsName } from '../policy/mentions.js';
+import { ModelDecisionSchema } from '../policy/model.js';
+import type { AskModel, Decision, PolicyMember, PolicyMessage } from '../policy/types.js';
+import type { AnyChatTool } from '../providers/chat-model.js';
+import { classifyTurn } from '../providers/model-choice.js';
+import type { LoadModelsResult } from '../providers/models.js';
+import { toProviderError } from '../providers/provider-error.js';
+
+export interface WorkerEnvironment {
+  readonly client: ParleyClient;
+  readonly stream: EventStream;
+  readonly assistantUserId: string;
+  readonly models: LoadModelsResult;
+  readonly now: () => number;
+  readonly budget: number;
+  readonly log: (level: 'info' | 'warn' | 'error', message: string, detail?: unknown) => void;
+}
+
+/** Messages kept in memory per conversation for turn-taking: a bounded window. */
+const HISTORY_WINDOW = 40;
+/** Message ids remembered as handled, so the same trigger is never answered twice. */
+const HANDLED_WINDOW = 200;
+
+interface Turn {
+  id: string;
+  triggerId: string;
+  triggerAuthorId: string;
+  abort: AbortController;
+  done: Promise<void>;
+  /** Set when the server ended the turn (a member stopped it): nothing more is sent. */
+  endedByServer: boolean;
+}
+
+function toPolicyMessage(message: Message, assistantUserId: string, triggers: Map<string, string>, history: readonly PolicyMessage[]): PolicyMessage {
+  const repliedTo = message.replyToId === null ? undefined : history.find((candidate) => candidate.id === message.replyToId);
+  return {
+    id: message.id,
+    authorId: message.authorId,
+    text: message.text,
+    replyToId: message.replyToId,
+    ...(repliedTo ? { replyToAuthorId: repliedTo.authorId } : {}),
+    mentions: message.mentions,
+    createdAt: message.createdAt,
+    byAssistant: message.authorId === assistantUserId,
+    triggerId: message.turn ? (triggers.get(message.turn.id) ?? null) : null,
+    deleted: message.deletedAt !== null,
+  };
+}
+
+/**
+ * The assistant in one conversation: keeps a window of recent messages, decides after each
+ * human message (policy/SPEC.md), and streams at most one answer at a time. A new human message
+ * during an answer is taken into account: if it is addressed to the assistant or comes from the
+ * person it is answering, the answer is cancelled and the new message reconsidered; otherwise the
+ * answer finishes first.
+ */
+export class ConversationWorker {
+  readonly conversationId: string;
+  readonly #env: WorkerEnvironment;
+  #history: PolicyMessage[] | undefined;
+  #context: AssistantContext | undefined;
+  readonly #handled: string[] = [];
+  /** Turn id → the message it answered, for the assistant's own messages in the window. */
+  readonly #triggers = new Map<string, string>();
+  #queue: Promise<void> = Promise.resolve();
+  #turn: Turn | undefined;
+  #reconsider: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(conversationId: string, env: WorkerEnvironment) {
+    this.conversationId = conversationId;
+    this.#env = env;
+  }
+
+  /** Applies one event of the conversation, in order. */
+  onEvent(event: ConversationEvent): void {
+    switch (event.type) {
+      case 'message-created': {
+        const message = event.message;
+        if (this.#history) this.#remember(message);
+        if (message.authorId === this.#env.assistantUserId) return;
+        const author = this.#context?.members.find((member) => member.userId === message.authorId);
+        if (author?.user.kind === 'bot') return;
+        this.#enqueue(() => this.#consider(message));
+        return;
+      }
+      case 'message-edited':
+        this.#history = this.#history?.map((item) => (item.id === event.messageId ? { ...item, text: event.text, mentions: event.mentions } : item));
+        return;
+      case 'message-deleted':
+        this.#history = this.#history?.map((item) => (item.id === event.messageId ? { ...item, text: '', deleted: true } : item));
+        return;
+      case 'conversation-updated':
+      case 'member-added':
+      case 'member-removed':
+      case 'member-left':
+        // Names, settings and members changed: read the context again before the next decision.
+        this.#context = undefined;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The server ended a turn (stopped by a member, or timed out): stop streaming it. */
+  onTurnEnded(turnId: string): void {
+    if (this.#turn?.id === turnId) {
+      this.#turn.endedByServer = true;
+      this.#turn.abort.abort();
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#reconsider);
+    this.#turn?.abort.abort();
+  }
+
+  /** Resolves when everything queued so far, and any answer in flight, is done (for tests and shutdown). */
+  async idle(): Promise<void> {
+    await this.#queue;
+    await this.#turn?.done;
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#queue = this.#queue.then(task).catch((error: unknown) => this.#env.log('error', `conversation ${this.conversationId}`, error));
+  }
+
+  #remember(message: Message): void {
+    if (!this.#history) return;
+    if (this.#history.some((item) => item.id === message.id)) return;
+    this.#history.push(toPolicyMessage(message, this.#env.assistantUserId, this.#triggers, this.#history));
+    if (this.#history.length > HISTORY_WINDOW) this.#history.splice(0, this.#history.length - HISTORY_WINDOW);
+  }
+
+  #markHandled(messageId: string): void {
+    this.#handled.push(messageId);
+    if (this.#handled.length > HANDLED_WINDOW) this.#handled.splice(0, this.#handled.length - HANDLED_WINDOW);
+  }
+
+  async #loadHistory(): Promise<PolicyMessage[]> {
+    if (this.#history) return this.#history;
+    const page = await this.#env.client.api.listMessages({ params: { conversationId: this.conversationId }, query: { limit: HISTORY_WINDOW } });
+    const history: PolicyMessage[] = [];
+    for (const message of page.messages) history.push(toPolicyMessage(message, this.#env.assistantUserId, this.#triggers, history));
+    this.#history = history;
+    return history;
+  }
+
+  async #loadContext(): Promise<AssistantContext> {
+    this.#context ??= await this.#env.client.api.getAssistantContext({ params: { conversationId: this.conversationId } });
+    return this.#context;
+  }
+
+  async #consider(message: Message): Promise<void> {
+    if (this.#closed) return;
+    clearTimeout(this.#reconsider);
+    const context = await this.#loadContext();
+    const settings = context.conversation.assistant;
+    if (!settings) return;
+    const history = await this.#loadHistory();
+    if (!history.some((item) => item.id === message.id)) this.#remember(message);
+
+    const turn = this.#turn;
+    if (turn) {
+      const addressed =
+        mentionsName(message.text, settings.name) ||
+        message.mentions.includes(this.#env.assistantUserId) ||
+        history.find((item) => item.id === message.replyToId)?.byAssistant === true;
+      if (addressed || message.authorId === turn.triggerAuthorId) {
+        // The question changed under the answer: stop it and think again with the new message.
+        turn.abort.abort();
+      }
+      await turn.done;
+    }
+
+    const members: PolicyMember[] = context.members.map((member) => ({
+      userId: member.userId,
+      username: member.user.username,
+      displayName: member.user.displayName,
+      kind: member.user.kind,
+    }));
+    const current = history.find((item) => item.id === message.id) ?? toPolicyMessage(message, this.#env.assistantUserId, this.#triggers, history);
+    const decision = await decide({
+      conversationKind: context.conversation.kind,
+      settings,
+      assistantUserId: this.#env.assistantUserId,
+      members,
+      message: current,
+      history,
+      now: this.#env.now(),
+      handledMessageIds: this.#handled,
+      ...(this.#askModel() ? { askModel: this.#askModel() as AskModel } : {}),
+    });
+    await this.#record(message, decision);
+    if (decision.action === 'silent') {
+      if (decision.reconsiderAt !== undefined) this.#scheduleReconsider(message, decision.reconsiderAt);
+      return;
+    }
+    this.#markHandled(message.id);
+    if (decision.action === 'react' && decision.emoji) {
+      await this.#env.client.api
+        .addReaction({ params: { conversationId: this.conversationId, messageId: message.id, emoji: decision.emoji } })
+        .catch((error: unknown) => this.#env.log('warn', 'could not react', error));
+      return;
+    }
+    if (decision.action === 'answer') this.#startAnswer(message, context);
+  }
+
+  #askModel(): AskModel | undefined {
+    const { models } = this.#env;
+    if (models.status !== 'configured') return undefined;
+    return async (prompt, { signal }) => {
+      const result = await models.models.fast.decide(ModelDecisionSchema, {
+        system: prompt.system,
+        messages: [{ role: 'user', content: prompt.prompt }],
+        abortSignal: signal,
+      });
+      return {
+        action: result.action,
+        confidence: result.confidence,
+        reason: result.reason,
+        ...(result.emoji ? { emoji: result.emoji } : {}),
+      };
+    };
+  }
+
+  async #record(message: Message, decision: Decision): Promise<void> {
+    const model = decision.usedModel && this.#env.models.status === 'configured' ? this.#env.models.models.fast.modelId : undefined;
+    await this.#env.client.api
+      .recordDecision({
+        params: { conversationId: this.conversationId },
+        body: {
+          messageId: message.id,
+          action: decision.action,
+          reason: decision.reason,
+          rule: decision.rule,
+          ...(decision.action === 'react' && decision.emoji ? { emoji: decision.emoji } : {}),
+          ...(model ? { model } : {}),
+        },
+      })
+      .catch((error: unknown) => this.#env.log('warn', 'could not record a decision', error));
+  }
+
+  /** A question left to people: think again once the wait is over, unless something newer came. */
+  #scheduleReconsider(message: Message, at: number): void {
+    const delay = Math.max(0, at - this.#env.now());
+    this.#reconsider = setTimeout(() => {
+      const newest = this.#history?.at(-1);
+      if (newest?.id !== message.id) return;
+      this.#enqueue(() => this.#consider(message));
+    }, delay);
+    this.#reconsider.unref?.();
+  }
+
+  #startAnswer(trigger: Message, context: AssistantContext): void {
+    const abort = new AbortController();
+    const turn: Turn = {
+      id: crypto.randomBytes(12).toString('base64url'),
+      triggerId: trigger.id,
+      triggerAuthorId: trigger.authorId,
+      abort,
+      done: Promise.resolve(),
+      endedByServer: false,
+    };
+    this.#triggers.set(turn.id, trigger.id);
+    this.#turn = turn;
+    turn.done = this.#answer(turn, trigger, context)
+      .catch((error: unknown) => this.#env.log('error', 'answer failed', error))
+      .finally(() => {
+        if (this.#turn === turn) this.#turn = undefined;
+      });
+  }
+
+  async #answer(turn: Turn, trigger: Message, context: AssistantContext): Promise<void> {
+    const { client, models } = this.#env;
+    const params = { conversationId: this.conversationId };
+    const hard = classifyTurn({ text: trigger.text, attachmentCount: trigger.attachments.length }).hard;
+    const model = models.status === 'configured' ? models.models.pick({ hard }) : undefined;
+    try {
+      await client.api.startTurn({ params, body: { id: turn.id, triggerMessageId: trigger.id, ...(model ? { model: model.modelId } : {}) } });
+    } catch (error) {
+      await this.#refused(error, trigger);
+      return;
+    }
+    const end = (status: 'completed' | 'stopped' | 'failed', text: string, error?: TurnError) => {
+      if (turn.endedByServer) return Promise.resolve();
+      return client.api
+        .endTurn({ params: { ...params, turnId: turn.id }, body: { status, text, ...(error ? { error } : {}) } })
+        .then(() => undefined)
+        .catch((failure: unknown) => {
+          // CONFLICT: a member stopped it first, or the server timed it out; it is over either way.
+          if (!(isParleyError(failure) && failure.code === 'CONFLICT')) this.#env.log('warn', 'could not end a turn', failure);
+        });
+    };
+    let text = '';
+    const send = async (delta: string) => {
+      text += delta;
+      if (turn.endedByServer) return;
+      if (!this.#env.stream.sendTurnDelta(this.conversationId, turn.id, delta)) {
+        await client.api.appendTurnDelta({ params: { ...params, turnId: turn.id }, body: { text: delta } }).catch(() => undefined);
+      }
+    };
+
+    if (models.status !== 'configured') {
+      await send(models.reply);
+      await end('completed', text);
+      return;
+    }
+    try {
+      const loaded = await loadContext(client, this.conversationId, { budget: this.#env.budget });
+      const prompt = buildPrompt({
+        context: loaded.context,
+        messages: loaded.messages,
+        assistantUserId: this.#env.assistantUserId,
+        budget: this.#env.budget,
+        people: loaded.people,
+      });
+      const tools = this.#tools(context);
+      let finishReason: string | undefined;
+      for await (const part of models.models.pick({ hard }).stream({
+        system: prompt.system,
+        messages: prompt.messages,
+        abortSignal: turn.abort.signal,
+        ...(tools ? { tools } : {}),
+      })) {
+        if (part.type === 'text') await send(part.text);
+        if (part.type === 'finish') finishReason = part.finishReason;
+      }
+      await end(finishReason === 'aborted' || turn.abort.signal.aborted ? 'stopped' : 'completed', text);
+      void this.#summarise(loaded, prompt);
+    } catch (error) {
+      if (turn.abort.signal.aborted) {
+        await end('stopped', text);
+        return;
+      }
+      const providerError = toProviderError(error, models.models.provider);
+      await end('failed', text, providerError.toTurnError());
+    }
+  }
+
+  /** In a one-to-one chat the model may save what the person asks it to remember; never in a group. */
+  #tools(context: AssistantContext): Record<string, AnyChatTool> | undefined {
+    if (context.conversation.kind !== 'assistant') return undefined;
+    const client = this.#env.client;
+    const conversationId = this.conversationId;
+    const remember: AnyChatTool = {
+      description: 'Save a short fact about the person for later conversations, when they ask you to remember it or it is clearly useful.',
+      inputSchema: z.object({ fact: z.string().min(1).max(1000) }),
+      execute: async (input: never) => {
+        const { fact } = input as { fact: string };
+        await client.api.rememberForOwner({ params: { conversationId }, body: { text: fact } });
+        return 'saved';
+      },
+    };
+    return { remember };
+  }
+
+  async #refused(error: unknown, trigger: Message): Promise<void> {
+    if (!isParleyError(error)) throw error;
+    if (error.code === 'RATE_LIMITED') {
+      const details = error.details as { notify?: boolean } | undefined;
+      if (details?.notify) {
+        const minutes = Math.max(1, Math.ceil((error.retryAfter ?? 60) / 60));
+        const author = this.#context?.members.find((member) => member.userId === trigger.authorId)?.user.username;
+        const who = author ? `@${author}, you have` : 'You have';
+        await this.#env.client.api
+          .sendMessage({
+            params: { conversationId: this.conversationId },
+            body: {
+              id: crypto.randomBytes(12).toString('base64url'),
+              text: `${who} reached the limit of my answers for now. Try again in about ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+            },
+          })
+          .catch((failure: unknown) => this.#env.log('warn', 'could not send the rate-limit notice', failure));
+      }
+      return;
+    }
+    if (error.code === 'CONFLICT') return;
+    this.#env.log('warn', `could not start a turn: ${error.code}`, error.message);
+  }
+
+  /** Folds messages that slid out of the window into the stored summary, with the fast model. */
+  async #summarise(loaded: Awaited<ReturnType<typeof loadContext>>, prompt: ReturnType<typeof buildPrompt>): Promise<void> {
+    const { models } = this.#env;
+    if (models.status !== 'configured') return;
+    const range = needsSummary({
+      summary: loaded.context.summary,
+      firstKeptSeq: prompt.firstKeptSeq,
+      hasOlderMessages: loaded.hasOlderMessages || prompt.omittedMessages > 0,
+    });
+    if (!range) return;
+    try {
+      await updateSummary(this.#env.client, this.conversationId, {
+        context: loaded.context,
+        assistantUserId: this.#env.assistantUserId,
+        range,
+        people: loaded.people,
+        summarizer: async (request) => {
+          const previous = request.previousSummary ? `Previous summary:\n${request.previousSummary}\n\n` : '';
+          let text = '';
+          for await (const part of models.models.fast.stream({
+            system: request.instructions,
+            messages: [{ role: 'user', content: `${previous}New messages:\n${request.transcript}` }],
+          })) {
+            if (part.type === 'finish') text = part.text;
+          }
+          return text;
+        },
+      });
+    } catch (error) {
+      this.#env.log('warn', 'could not update the summary', error instanceof ParleyError ? error.message : error);
+    }
+  }
+}
