@@ -14,6 +14,8 @@ export function machine(): Record<string, string> {
     date: new Date().toISOString(),
     machine: `${cores} cores (nproc), ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
     node: process.version,
+    // These machines are shared: the load says how quiet this one was.
+    'load average (1, 5, 15 min) at start': os.loadavg().map((value) => value.toFixed(2)).join(', '),
   };
 }
 

@@ -119,7 +119,7 @@ async function lastSeq(storage: Storage, conversationId: string): Promise<number
 
 /**
  * The storage contract: what the server relies on from the database, proven on each backend.
- * Rules are numbered [ST1]–[ST9] and cited by the tests.
+ * The tests are numbered [ST1]–[ST8].
  */
 export function storageContract(backend: StorageBackend): void {
   describe(`storage contract on ${backend.database}`, () => {
