@@ -10,16 +10,18 @@
  * A real server (SQLite, durability `process`) on loopback. Both groups are filled by the same
  * generator with direct batched inserts of the rows the send path writes (messages, events with
  * the exact `message-created` payload, reactions, attachments, deletions), then timed through the
- * SDK over HTTP: `loadContext` (assistant context + the newest page(s) of messages) and
- * `buildPrompt`. The budget is one that both histories fill, so both builds do the same work when
- * cost does not grow with history; the table shows what each read and kept.
+ * SDK over HTTP as the assistant's runtime does it for a turn: signed in as the server's own
+ * assistant (the bot account, a member of every group), `loadContext` (`getAssistantContext` +
+ * the newest page(s) of messages + former members) and `buildPrompt`. The budget is one that both
+ * histories fill, so both builds do the same work when cost does not grow with history; the table
+ * shows what each read and kept.
  */
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { buildPrompt, loadContext } from '@parley/assistant';
-import { type AssistantContext, type Attachment, type Message, ParleyError } from '@parley/protocol';
-import { ParleyClient } from '@parley/sdk';
+import type { Attachment, Message } from '@parley/protocol';
+import type { ParleyClient } from '@parley/sdk';
 import { messageId, startTestServer, type TestServer, type TestUser } from '@parley/server/test';
 
 const BIG = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
@@ -64,7 +66,8 @@ function generator(seed: number) {
 interface Fill {
   conversationId: string;
   people: TestUser[];
-  assistant: TestUser;
+  /** The bot account: it wrote every sixth message, as an assistant that answers often would. */
+  assistantUserId: string;
   count: number;
 }
 
@@ -75,11 +78,10 @@ interface Fill {
  * `message-deleted` event). Batched in transactions, straight into storage, because a million
  * sends through HTTP would take hours and time nothing this bench is about.
  */
-async function fill(server: TestServer, { conversationId, people, assistant, count }: Fill): Promise<void> {
+async function fill(server: TestServer, { conversationId, people, assistantUserId, count }: Fill): Promise<void> {
   const db = server.server.context.storage.writer;
   const conversation = await db.selectFrom('conversations').select(['last_seq']).where('id', '=', conversationId).executeTakeFirstOrThrow();
   const random = generator(count);
-  const authors = [...people, assistant];
   let seq = conversation.last_seq;
   const start = Date.now() - count * 30_000;
   let previousId: string | null = null;
@@ -92,7 +94,7 @@ async function fill(server: TestServer, { conversationId, people, assistant, cou
     const links: Array<Record<string, unknown>> = [];
     for (let index = offset; index < Math.min(count, offset + batchSize); index += 1) {
       const at = new Date(start + index * 30_000).toISOString();
-      const author = index % 6 === 5 ? assistant : authors[Math.floor(random() * people.length)] ?? assistant;
+      const authorId = index % 6 === 5 ? assistantUserId : (people[Math.floor(random() * people.length)]?.user.id ?? assistantUserId);
       const parts = 1 + Math.floor(random() * 3);
       let text = Array.from({ length: parts }, () => SENTENCES[Math.floor(random() * SENTENCES.length)] ?? '').join(' ');
       const mentioned = index % 9 === 0 ? people[(index / 9) % people.length] : undefined;
@@ -102,7 +104,7 @@ async function fill(server: TestServer, { conversationId, people, assistant, cou
       const messageAttachments: Attachment[] = [];
       if (index % 200 === 7) {
         const attachmentId = crypto.randomBytes(12).toString('base64url');
-        attachments.push({ id: attachmentId, uploader_id: author.user.id, filename: `photo-${index}.jpg`, content_type: 'image/jpeg', size: 184_223, sha256: crypto.createHash('sha256').update(attachmentId).digest('hex'), created_at: at });
+        attachments.push({ id: attachmentId, uploader_id: authorId, filename: `photo-${index}.jpg`, content_type: 'image/jpeg', size: 184_223, sha256: crypto.createHash('sha256').update(attachmentId).digest('hex'), created_at: at });
         links.push({ message_id: id, attachment_id: attachmentId, conversation_id: conversationId, position: 0 });
         messageAttachments.push({ id: attachmentId, filename: `photo-${index}.jpg`, contentType: 'image/jpeg', size: 184_223, url: `/api/attachments/${attachmentId}`, createdAt: at });
       }
@@ -111,7 +113,7 @@ async function fill(server: TestServer, { conversationId, people, assistant, cou
         id,
         conversation_id: conversationId,
         seq,
-        author_id: author.user.id,
+        author_id: authorId,
         text,
         mentions: JSON.stringify(mentioned ? [mentioned.user.id] : []),
         reply_to_id: replyToId,
@@ -123,7 +125,7 @@ async function fill(server: TestServer, { conversationId, people, assistant, cou
         id,
         conversationId,
         seq,
-        authorId: author.user.id,
+        authorId: authorId,
         text,
         mentions: mentioned ? [mentioned.user.id] : [],
         replyToId,
@@ -137,19 +139,19 @@ async function fill(server: TestServer, { conversationId, people, assistant, cou
       const deleted = index % 500 === 11;
       // A deletion also redacts the logged `message-created` event, as the delete route does.
       const logged = deleted ? { ...message, text: '', mentions: [] } : message;
-      events.push({ conversation_id: conversationId, seq, type: 'message-created', created_at: at, payload: JSON.stringify({ type: 'message-created', actorId: author.user.id, message: logged, conversationId, seq, at }) });
+      events.push({ conversation_id: conversationId, seq, type: 'message-created', created_at: at, payload: JSON.stringify({ type: 'message-created', actorId: authorId, message: logged, conversationId, seq, at }) });
       if (index % 40 === 1) {
-        const reactor = people[index % people.length] ?? assistant;
+        const reactorId = people[index % people.length]?.user.id ?? assistantUserId;
         seq += 1;
-        reactions.push({ message_id: id, user_id: reactor.user.id, emoji: '👍', created_at: at, seq });
-        events.push({ conversation_id: conversationId, seq, type: 'reaction-added', created_at: at, payload: JSON.stringify({ type: 'reaction-added', actorId: reactor.user.id, messageId: id, userId: reactor.user.id, emoji: '👍', conversationId, seq, at }) });
+        reactions.push({ message_id: id, user_id: reactorId, emoji: '👍', created_at: at, seq });
+        events.push({ conversation_id: conversationId, seq, type: 'reaction-added', created_at: at, payload: JSON.stringify({ type: 'reaction-added', actorId: reactorId, messageId: id, userId: reactorId, emoji: '👍', conversationId, seq, at }) });
       }
       if (deleted) {
         seq += 1;
         row.text = '';
         row.mentions = '[]';
         row.deleted_at = at;
-        events.push({ conversation_id: conversationId, seq, type: 'message-deleted', created_at: at, payload: JSON.stringify({ type: 'message-deleted', actorId: author.user.id, messageId: id, deletedAt: at, conversationId, seq, at }) });
+        events.push({ conversation_id: conversationId, seq, type: 'message-deleted', created_at: at, payload: JSON.stringify({ type: 'message-deleted', actorId: authorId, messageId: id, deletedAt: at, conversationId, seq, at }) });
       }
       messages.push(row);
       previousId = id;
@@ -168,31 +170,6 @@ async function fill(server: TestServer, { conversationId, people, assistant, cou
   }
   if (process.stderr.isTTY && count >= 100_000) process.stderr.write('\r\x1b[K');
   await db.updateTable('conversations').set({ last_seq: seq, updated_at: new Date().toISOString() }).where('id', '=', conversationId).execute();
-}
-
-/**
- * The assistant's client. `getAssistantContext` is being built on the server in parallel: when
- * it answers, it is used; until then its answer is stood in for by `getConversation` (the same
- * conversation and member reads) wrapped into an AssistantContext, and the bench says so.
- */
-async function assistantClient(server: TestServer, assistant: TestUser, conversationId: string) {
-  const token = assistant.client.token ?? '';
-  const plain = new ParleyClient({ baseUrl: server.url, token });
-  try {
-    await plain.api.getAssistantContext({ params: { conversationId } });
-    return { client: plain, contextSource: 'getAssistantContext' };
-  } catch (error) {
-    const reason = error instanceof ParleyError ? `${error.code}, ${error.message}` : String(error);
-    const standIn: typeof fetch = async (input, init) => {
-      const url = new URL(input instanceof Request ? input.url : String(input));
-      const match = /^\/api\/conversations\/([^/]+)\/assistant\/context$/.exec(url.pathname);
-      if (!match) return fetch(input, init);
-      const view = await plain.api.getConversation({ params: { conversationId: match[1] ?? '' } });
-      const context: AssistantContext = { conversation: view.conversation, members: view.members, contentPolicy: 'standard', personal: null, summary: null };
-      return Response.json(context);
-    };
-    return { client: new ParleyClient({ baseUrl: server.url, token, fetch: standIn }), contextSource: `stand-in via getConversation (getAssistantContext answered ${reason.slice(0, 120)})` };
-  }
 }
 
 interface Case {
@@ -221,27 +198,31 @@ const median = (values: number[]) => {
 
 async function main() {
   await using server = await startTestServer({ config: { floodLimit: { burst: 100_000, perMinute: 6_000_000 } } });
+  // The server's own assistant: its bot account and token, as the in-process runtime gets them.
+  const assistant = server.assistant;
+  const me = await assistant.client.api.getMe();
+  if (me.kind !== 'bot') throw new Error(`the assistant token belongs to @${me.username}, which is not a bot account`);
   const people = [await server.user(), await server.user(), await server.user(), await server.user()];
-  const assistant = await server.user(undefined, { displayName: 'Pip' });
   const [creator, ...others] = people;
   if (!creator) throw new Error('no people');
-  const usernames = [...others, assistant].map((person) => person.user.username);
+  // The bot joins every group by itself: only people are named.
+  const usernames = others.map((person) => person.user.username);
   const small = await creator.client.api.createConversation({ body: { kind: 'group', title: 'Small group', usernames } });
   const big = await creator.client.api.createConversation({ body: { kind: 'group', title: 'Big group', usernames } });
+  for (const view of [small, big]) {
+    if (!view.members.some((member) => member.userId === assistant.userId && member.role === 'assistant')) throw new Error('the assistant is not a member of the group');
+  }
 
   const filling = performance.now();
-  await fill(server, { conversationId: small.conversation.id, people, assistant, count: SMALL });
-  await fill(server, { conversationId: big.conversation.id, people, assistant, count: BIG });
+  await fill(server, { conversationId: small.conversation.id, people, assistantUserId: assistant.userId, count: SMALL });
+  await fill(server, { conversationId: big.conversation.id, people, assistantUserId: assistant.userId, count: BIG });
   const fillSeconds = (performance.now() - filling) / 1000;
   // The fill kept the event loop busy past the server's keep-alive timeout: let the client see
   // its idle sockets closed before reusing one, or the next request meets ECONNRESET.
   await new Promise((resolve) => setTimeout(resolve, 200));
   // A message sent through the API on top, so the newest page holds a real send as well.
   for (const conversation of [small, big]) {
-    await creator.client.api.sendMessage({ params: { conversationId: conversation.conversation.id }, body: { id: messageId(), text: '@pip what did we decide about the hotel?' } });
-    const view = await assistant.client.api.getConversation({ params: { conversationId: conversation.conversation.id } });
-    // The assistant follows every message, so its read marker is at the end.
-    await assistant.client.api.markRead({ params: { conversationId: conversation.conversation.id }, body: { seq: view.conversation.lastSeq } });
+    await creator.client.api.sendMessage({ params: { conversationId: conversation.conversation.id }, body: { id: messageId(), text: `@${me.username} what did we decide about the hotel?` } });
   }
 
   // The rows are realistic only if the server reads them back as valid: the newest 1,000 events
@@ -253,21 +234,19 @@ async function main() {
     if (page.events.at(-1)?.seq !== view.conversation.lastSeq) throw new Error('the filled log does not read back');
   }
 
-  const smallClient = await assistantClient(server, assistant, small.conversation.id);
-  const bigClient = await assistantClient(server, assistant, big.conversation.id);
   const cases: [Case, Case] = [
-    { label: `${SMALL.toLocaleString('en')} messages`, conversationId: small.conversation.id, client: smallClient.client, read: 0, kept: 0 },
-    { label: `${BIG.toLocaleString('en')} messages`, conversationId: big.conversation.id, client: bigClient.client, read: 0, kept: 0 },
+    { label: `${SMALL.toLocaleString('en')} messages`, conversationId: small.conversation.id, client: assistant.client, read: 0, kept: 0 },
+    { label: `${BIG.toLocaleString('en')} messages`, conversationId: big.conversation.id, client: assistant.client, read: 0, kept: 0 },
   ];
 
-  for (let index = 0; index < WARMUP; index += 1) for (const subject of cases) await buildOnce(subject, assistant.user.id);
+  for (let index = 0; index < WARMUP; index += 1) for (const subject of cases) await buildOnce(subject, assistant.userId);
   const runs: Array<[number, number]> = [];
   for (let run = 0; run < RUNS; run += 1) {
     const times: [number[], number[]] = [[], []];
     // Alternating within a run: both sides see the same noise.
     for (let index = 0; index < ITERATIONS; index += 1) {
-      times[0].push(await buildOnce(cases[0], assistant.user.id));
-      times[1].push(await buildOnce(cases[1], assistant.user.id));
+      times[0].push(await buildOnce(cases[0], assistant.userId));
+      times[1].push(await buildOnce(cases[1], assistant.userId));
     }
     runs.push([median(times[0]), median(times[1])]);
   }
@@ -282,7 +261,7 @@ async function main() {
   console.log(`date ${new Date().toISOString()} · machine ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, ${os.platform()} ${os.release()} · Node ${process.version}`);
   console.log(`settings: SQLite, durability process, loopback HTTP through the SDK; budget ${BUDGET} tokens; ${WARMUP} warm-up builds, then ${RUNS} runs of ${ITERATIONS} builds per group (alternating), each run's median kept`);
   console.log(`fill: ${fillSeconds.toFixed(1)} s for ${(BIG + SMALL).toLocaleString('en')} messages`);
-  console.log(`context source: ${bigClient.contextSource}`);
+  console.log(`context source: getAssistantContext, signed in as the server's assistant @${me.username} (bot, token from the server), loadContext + buildPrompt as the runtime calls them`);
   console.log('');
   console.log('| group                | median ms |   min ms |   max ms | messages read | messages kept |');
   console.log('|----------------------|----------:|---------:|---------:|--------------:|--------------:|');
