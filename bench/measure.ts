@@ -34,7 +34,7 @@ export interface Latency {
   max: number;
 }
 
-export function summarize(samples: Float64Array | number[]): Latency {
+export function summarize(samples: ArrayLike<number>): Latency {
   const sorted = Float64Array.from(samples).sort();
   return {
     count: sorted.length,

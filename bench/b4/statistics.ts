@@ -1,33 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { spread } from '../measure.js';
 import type { Receipts } from './wire.js';
 
-export function percentile(sorted: ArrayLike<number>, fraction: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
-  return sorted[index] ?? Number.NaN;
-}
-
-export interface Latency {
-  count: number;
-  p50: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
-
-/** Percentiles over every sample (no sampled histogram), in ms. */
-export function summarize(samples: ArrayLike<number>): Latency {
-  const sorted = Float64Array.from(samples).sort();
-  return { count: sorted.length, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), p999: percentile(sorted, 0.999), max: sorted[sorted.length - 1] ?? Number.NaN };
-}
-
-export function spread(values: number[]): { median: number; min: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 === 1 ? (sorted[middle] ?? Number.NaN) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-  return { median, min: sorted[0] ?? Number.NaN, max: sorted[sorted.length - 1] ?? Number.NaN };
-}
+// The shared measuring helpers of every bench; B4 only formats with more digits.
+export { type Latency, percentile, printTable, spread, summarize } from '../measure.js';
 
 export function format(value: number, digits = 2): string {
   if (!Number.isFinite(value)) return String(value);
@@ -38,14 +15,6 @@ export function format(value: number, digits = 2): string {
 export function formatSpread(values: number[], digits = 2): string {
   const { median, min, max } = spread(values);
   return `${format(median, digits)} (${format(min, digits)}–${format(max, digits)})`;
-}
-
-export function printTable(headers: string[], rows: string[][]): void {
-  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
-  console.log(line(headers));
-  console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
-  for (const row of rows) console.log(line(row));
 }
 
 export function machine(): { date: string; machine: string; node: string } {
