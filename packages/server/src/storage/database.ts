@@ -54,6 +54,12 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     // Integers stay numbers: COUNT(*) and bigint come back as strings otherwise.
     pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    // An idle pooled connection that the server drops (a restart, an administrator) emits an error
+    // on the pool; unhandled, it would crash the process. The pool discards that connection and
+    // opens a new one when next needed, so logging it is all there is to do.
+    pool.on('error', (error) => {
+      console.warn(`PostgreSQL: an idle connection was closed: ${error.message}`);
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     await migrate(db);
     return {
