@@ -221,6 +221,24 @@ describe('the assistant in a group', () => {
     view.close();
   });
 
+  it('never answers the old messages copied into a group started from a conversation', async () => {
+    await using s = await scene();
+    const view = await watch(s.ann.client);
+    s.model.push({ kind: 'text', chunks: ['Original answer.'] });
+    await send(s.ann, s.group, 'Parley, what is the plan?');
+    await view.until(() => answers(view).length === 1, 'the first answer');
+    // Copies keep their time: make the originals old, as they are when a group is started later.
+    await s.server.server.context.storage.writer.updateTable('messages').set({ created_at: '2026-01-01T00:00:00.000Z' }).execute();
+    const bobView = await watch(s.bob.client);
+    const fork = await s.bob.client.api.forkConversation({ params: { conversationId: s.group }, body: {} });
+    await bobView.until(() => bobView.events.filter((event) => event.conversationId === fork.conversation.id && event.type === 'message-created').length === 2, 'the copies');
+    await s.assistant.idle();
+    expect(s.model.requests).toHaveLength(1);
+    expect((await s.bob.client.api.listDecisions({ params: { conversationId: fork.conversation.id } })).decisions).toEqual([]);
+    view.close();
+    bobView.close();
+  });
+
   it('without a configured provider, answers a mention with how to configure one', async () => {
     await using s = await scene({ configured: false });
     const view = await watch(s.ann.client);

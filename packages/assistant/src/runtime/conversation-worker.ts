@@ -33,6 +33,8 @@ export interface WorkerEnvironment {
 
 /** Messages kept in memory per conversation for turn-taking: a bounded window. */
 const HISTORY_WINDOW = 40;
+/** A message whose event came this much later than it was written is a copy, not news. */
+const STALE_MESSAGE_MS = 60_000;
 /** Message ids remembered as handled, so the same trigger is never answered twice. */
 const HANDLED_WINDOW = 200;
 
@@ -94,6 +96,9 @@ export class ConversationWorker {
         const message = event.message;
         if (this.#history) this.#remember(message);
         if (message.authorId === this.#env.assistantUserId) return;
+        // A message written long before its event (copied into a new group by "start a group") is
+        // history, not something said now: the assistant never answers it.
+        if (Date.parse(event.at) - Date.parse(message.createdAt) > STALE_MESSAGE_MS) return;
         const author = this.#context?.members.find((member) => member.userId === message.authorId);
         if (author?.user.kind === 'bot') return;
         this.#enqueue(() => this.#consider(message));
