@@ -1,14 +1,5 @@
-import {
-  generateText,
-  type JSONValue,
-  type LanguageModel,
-  type ModelMessage,
-  Output,
-  stepCountIs,
-  streamText,
-  type ToolSet,
-  tool,
-} from 'ai';
+import type { LanguageModelV3, LanguageModelV3Prompt, LanguageModelV3StreamPart } from '@ai-sdk/provider';
+import { generateText, type JSONValue, type ModelMessage, Output, stepCountIs, streamText, type TextStreamPart, type ToolSet, tool } from 'ai';
 import type { z } from 'zod';
 import type { ProviderName } from './config.js';
 import { ProviderError, ProviderErrorCode, timeoutError, toProviderError } from './provider-error.js';
@@ -120,7 +111,7 @@ export type ChatStreamPart =
 export interface ChatModelOptions {
   provider: ProviderName;
   modelId: string;
-  languageModel: LanguageModel;
+  languageModel: LanguageModelV3;
   /** Longest wait for the provider: before the first part, between parts, and for a whole decision. */
   timeoutMs: number;
   /** Attempts after the first, only before anything was streamed. */
@@ -148,86 +139,72 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
     const controller = new AbortController();
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
-    const stopped = new Promise<'stopped'>((resolve) => controller.signal.addEventListener('abort', () => resolve('stopped'), { once: true }));
+    let source: PartSource | undefined;
+    // Stopping cancels the read in progress: a stuck provider never holds us.
+    controller.signal.addEventListener('abort', () => void source?.reader.cancel().catch(() => {}), { once: true });
     const onCallerAbort = () => controller.abort(request.abortSignal?.reason);
     request.abortSignal?.addEventListener('abort', onCallerAbort, { once: true });
     if (request.abortSignal?.aborted) controller.abort(request.abortSignal.reason);
 
-    const tools = toAiTools(request.tools);
-    const runsTools = Object.values(request.tools ?? {}).some((chatTool) => chatTool.execute !== undefined);
-    const result = streamText({
-      model: languageModel,
-      ...(request.system === undefined ? {} : { system: request.system }),
-      messages: toModelMessages(request.messages),
-      ...(tools === undefined ? {} : { tools }),
-      ...(runsTools ? { stopWhen: stepCountIs(request.maxSteps ?? 5) } : {}),
-      ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
-      // Retries are ours (only before the first token, bounded by our timeout), not the SDK's.
-      maxRetries: 0,
-      abortSignal: controller.signal,
-      // Errors reach us as stream parts; the SDK would otherwise also log them.
-      onError: () => {},
-    });
-    const iterator = result.fullStream[Symbol.asyncIterator]();
+    // The timeout measures the provider's silence only: not the time our caller spends on a
+    // part, and not tools running inside the stream (a tool may wait for a member's
+    // confirmation). One timer for the whole stream, pushed back as parts come.
+    let reading = true;
+    let silentSince = performance.now();
+    const runningTools = new Set<string>();
+    const watch = (delay: number) => {
+      timer = setTimeout(() => {
+        const silent = performance.now() - silentSince;
+        if (!reading || runningTools.size > 0 || silent < timeoutMs) {
+          watch(!reading || runningTools.size > 0 ? timeoutMs : timeoutMs - silent);
+          return;
+        }
+        timedOut = true;
+        controller.abort(new DOMException(`no answer from ${provider} within ${timeoutMs} ms`, 'TimeoutError'));
+      }, delay);
+    };
+    watch(timeoutMs);
+
     let text = '';
     let finish: { finishReason: ChatFinishReason; usage: ChatUsage } | undefined;
     const pendingCalls = new Map<string, ChatToolCall>();
-    // Tools running inside the stream: the provider is not silent while we wait for them (a
-    // tool may wait for a member's confirmation), so the timeout is off meanwhile.
-    const runningTools = new Set<string>();
     let done = false;
 
     try {
+      source = await openStream(request, controller.signal);
+      if (controller.signal.aborted) void source.reader.cancel().catch(() => {});
       for (;;) {
-        // The timeout measures the provider's silence only, not the time our caller spends on a part.
-        if (runningTools.size === 0) {
-          timer = setTimeout(() => {
-            timedOut = true;
-            controller.abort(new DOMException(`no answer from ${provider} within ${timeoutMs} ms`, 'TimeoutError'));
-          }, timeoutMs);
-        }
-        const next = iterator.next();
-        // Raced with the abort so that a stuck read never holds us; the loser must not go unhandled.
-        next.catch(() => {});
-        const outcome = await Promise.race([next, stopped]);
-        clearTimeout(timer);
-        if (outcome === 'stopped' || outcome.done) break;
-        const part = outcome.value;
+        reading = true;
+        silentSince = performance.now();
+        const outcome = await source.reader.read();
+        reading = false;
+        if (outcome.done) break;
+        const part = source.normalize(outcome.value);
+        if (part === undefined) continue;
         switch (part.type) {
-          case 'text-delta':
+          case 'text':
             if (part.text.length === 0) break;
             text += part.text;
             progress.streamed = true;
-            yield { type: 'text', text: part.text };
+            yield part;
             break;
           case 'tool-call': {
             progress.streamed = true;
-            const call = { toolCallId: part.toolCallId, toolName: part.toolName, input: part.input };
-            const error = part.invalid ? errorText(part.error) : undefined;
-            if (!error && request.tools?.[part.toolName]?.execute === undefined) pendingCalls.set(call.toolCallId, call);
-            if (!error && request.tools?.[part.toolName]?.execute !== undefined) runningTools.add(call.toolCallId);
-            yield error === undefined ? { type: 'tool-call', ...call } : { type: 'tool-call', ...call, error };
+            const runs = request.tools?.[part.toolName]?.execute !== undefined;
+            if (part.error === undefined && runs) runningTools.add(part.toolCallId);
+            if (part.error === undefined && !runs) pendingCalls.set(part.toolCallId, { toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+            yield part;
             break;
           }
           case 'tool-result':
             pendingCalls.delete(part.toolCallId);
             runningTools.delete(part.toolCallId);
-            yield { type: 'tool-result', toolCallId: part.toolCallId, toolName: part.toolName, output: part.output, isError: false };
-            break;
-          case 'tool-error':
-            pendingCalls.delete(part.toolCallId);
-            runningTools.delete(part.toolCallId);
-            yield { type: 'tool-result', toolCallId: part.toolCallId, toolName: part.toolName, output: errorText(part.error), isError: true };
+            yield part;
             break;
           case 'error':
             throw part.error;
           case 'finish':
-            finish = {
-              finishReason: toFinishReason(part.finishReason),
-              usage: { inputTokens: part.totalUsage.inputTokens ?? null, outputTokens: part.totalUsage.outputTokens ?? null },
-            };
-            break;
-          default:
+            finish = { finishReason: part.finishReason, usage: part.usage };
             break;
         }
       }
@@ -254,10 +231,46 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
     } finally {
       clearTimeout(timer);
       request.abortSignal?.removeEventListener('abort', onCallerAbort);
-      if (!done) controller.abort();
       // Releases the HTTP response; never awaited, since a stuck stream would hold us here.
-      void iterator.return?.().catch(() => {});
+      if (!done) controller.abort();
     }
+  }
+
+  /**
+   * Opens the model's stream. A plain-text answer (no tools, no tool round trips in the
+   * messages), which is nearly every answer in a group, reads the provider's stream directly:
+   * streamText's step machinery costs more than twice the provider's own parsing per token
+   * (bench/b4-model-client.ts), and a plain answer has one step. Anything with tools goes
+   * through streamText, which runs them and loops.
+   */
+  async function openStream(request: ChatRequest, signal: AbortSignal): Promise<PartSource> {
+    const tools = toAiTools(request.tools);
+    if (tools === undefined) {
+      const prompt = toPlainPrompt(request);
+      if (prompt !== undefined) {
+        const { stream } = await languageModel.doStream({
+          prompt,
+          ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
+          abortSignal: signal,
+        });
+        return { reader: stream.getReader(), normalize: (part) => fromProviderPart(part as LanguageModelV3StreamPart) };
+      }
+    }
+    const runsTools = Object.values(request.tools ?? {}).some((chatTool) => chatTool.execute !== undefined);
+    const result = streamText({
+      model: languageModel,
+      ...(request.system === undefined ? {} : { system: request.system }),
+      messages: toModelMessages(request.messages),
+      ...(tools === undefined ? {} : { tools }),
+      ...(runsTools ? { stopWhen: stepCountIs(request.maxSteps ?? 5) } : {}),
+      ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
+      // Retries are ours (only before the first token, bounded by our timeout), not the SDK's.
+      maxRetries: 0,
+      abortSignal: signal,
+      // Errors reach us as stream parts; the SDK would otherwise also log them.
+      onError: () => {},
+    });
+    return { reader: result.fullStream.getReader(), normalize: (part) => fromTextStreamPart(part as TextStreamPart<ToolSet>) };
   }
 
   async function decideOnce<T>(schema: z.ZodType<T>, request: DecideRequest): Promise<T> {
@@ -330,6 +343,72 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
       }
     },
   };
+}
+
+/** What a stream part becomes on our side: text, tool traffic, an error, the end; undefined for the rest. */
+type ModelPart =
+  | { type: 'text'; text: string }
+  | { type: 'tool-call'; toolCallId: string; toolName: string; input: unknown; error?: string }
+  | { type: 'tool-result'; toolCallId: string; toolName: string; output: unknown; isError: boolean }
+  | { type: 'error'; error: unknown }
+  | { type: 'finish'; finishReason: ChatFinishReason; usage: ChatUsage };
+
+interface PartSource {
+  reader: ReadableStreamDefaultReader<unknown>;
+  normalize(part: unknown): ModelPart | undefined;
+}
+
+/** The provider's prompt for messages without tool traffic; undefined when some message has it. */
+function toPlainPrompt(request: ChatRequest): LanguageModelV3Prompt | undefined {
+  const prompt: LanguageModelV3Prompt = request.system === undefined ? [] : [{ role: 'system', content: request.system }];
+  for (const message of request.messages) {
+    if (message.role === 'tool' || (message.role === 'assistant' && message.toolCalls?.length)) return undefined;
+    prompt.push({ role: message.role, content: [{ type: 'text', text: message.content }] });
+  }
+  return prompt;
+}
+
+function fromProviderPart(part: LanguageModelV3StreamPart): ModelPart | undefined {
+  switch (part.type) {
+    case 'text-delta':
+      return { type: 'text', text: part.delta };
+    case 'error':
+      return part;
+    case 'finish':
+      return {
+        type: 'finish',
+        finishReason: toFinishReason(part.finishReason.unified),
+        usage: { inputTokens: part.usage.inputTokens.total ?? null, outputTokens: part.usage.outputTokens.total ?? null },
+      };
+    default:
+      // No tools were offered: a tool call cannot come, and reasoning or metadata is not text.
+      return undefined;
+  }
+}
+
+function fromTextStreamPart(part: TextStreamPart<ToolSet>): ModelPart | undefined {
+  switch (part.type) {
+    case 'text-delta':
+      return { type: 'text', text: part.text };
+    case 'tool-call': {
+      const call = { type: 'tool-call' as const, toolCallId: part.toolCallId, toolName: part.toolName, input: part.input };
+      return part.invalid ? { ...call, error: errorText(part.error) } : call;
+    }
+    case 'tool-result':
+      return { type: 'tool-result', toolCallId: part.toolCallId, toolName: part.toolName, output: part.output, isError: false };
+    case 'tool-error':
+      return { type: 'tool-result', toolCallId: part.toolCallId, toolName: part.toolName, output: errorText(part.error), isError: true };
+    case 'error':
+      return { type: 'error', error: part.error };
+    case 'finish':
+      return {
+        type: 'finish',
+        finishReason: toFinishReason(part.finishReason),
+        usage: { inputTokens: part.totalUsage.inputTokens ?? null, outputTokens: part.totalUsage.outputTokens ?? null },
+      };
+    default:
+      return undefined;
+  }
 }
 
 function toModelMessages(messages: readonly ChatMessage[]): ModelMessage[] {

@@ -1,8 +1,8 @@
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import type { LanguageModelV3 } from '@ai-sdk/provider';
 import type { TurnError } from '@parley/protocol';
-import type { LanguageModel } from 'ai';
 import { createOllama } from 'ollama-ai-provider-v2';
 import { type ChatModel, createChatModel } from './chat-model.js';
 import { type ModelChoice, type ModelsConfig, NOT_CONFIGURED_ERROR, NOT_CONFIGURED_REPLY, type ProviderName, readModelsConfig } from './config.js';
@@ -67,7 +67,7 @@ export function createModels(config: ModelsConfig, options: CreateModelsOptions 
   };
 }
 
-function languageModelFactory(config: ModelsConfig): (modelId: string) => LanguageModel {
+function languageModelFactory(config: ModelsConfig): (modelId: string) => LanguageModelV3 {
   const { baseUrl, apiKey } = config;
   switch (config.provider) {
     case 'openai': {

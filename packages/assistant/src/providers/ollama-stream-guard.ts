@@ -51,7 +51,8 @@ export function ollamaStreamGuard(provider: string, baseFetch: typeof fetch = fe
           for (const each of complete) accept(each);
         }
       },
-      cancel: (reason) => reader.cancel(reason),
+      // The body may already have failed (the request was aborted): cancelling it then has nothing to report.
+      cancel: (reason) => reader.cancel(reason).catch(() => {}),
     });
     return new Response(guarded, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
