@@ -1,4 +1,4 @@
-import type { Message, Summary, UserSummary } from '@parley/protocol';
+import type { AssistantContext, Message, Summary, UserSummary } from '@parley/protocol';
 import type { ParleyClient } from '@parley/sdk';
 import { type PromptContext, toPromptContext } from './prompt-context.js';
 import { type Summarizer, type SummaryRange, summarise } from './summary.js';
@@ -22,6 +22,17 @@ export interface LoadContextOptions {
   budget: number;
   firstPageSize?: number;
   maxPages?: number;
+  /** The assistant context, when the caller holds a current one: not read again. */
+  context?: AssistantContext;
+  /** The newest messages, when the caller keeps them current from the live events: they stand for the first page. */
+  recent?: RecentMessages;
+}
+
+/** The newest messages of a conversation, oldest first, with no gap up to the newest. */
+export interface RecentMessages {
+  messages: readonly Message[];
+  /** Whether older messages exist before the first one. */
+  hasOlder: boolean;
 }
 
 export interface LoadedContext {
@@ -49,9 +60,12 @@ function pageEstimate(message: Message): number {
 export async function loadContext(client: ParleyClient, conversationId: string, options: LoadContextOptions): Promise<LoadedContext> {
   const params = { conversationId };
   const maxPages = options.maxPages ?? LOAD_LIMITS.maxPages;
+  const recent = options.recent;
   const [context, first] = await Promise.all([
-    client.api.getAssistantContext({ params }),
-    client.api.listMessages({ params, query: { limit: options.firstPageSize ?? LOAD_LIMITS.firstPageSize } }),
+    options.context ?? client.api.getAssistantContext({ params }),
+    recent
+      ? { messages: [...recent.messages], nextBefore: recent.hasOlder ? (recent.messages[0]?.seq ?? null) : null }
+      : client.api.listMessages({ params, query: { limit: options.firstPageSize ?? LOAD_LIMITS.firstPageSize } }),
   ]);
   const pages = [first.messages];
   let estimate = first.messages.reduce((sum, message) => sum + pageEstimate(message), 0);

@@ -110,7 +110,8 @@ describe('the assistant in a group', () => {
     await using s = await scene();
     const annView = await watch(s.ann.client);
     const bobView = await watch(s.bob.client);
-    s.model.push({ kind: 'text', chunks: ['Lisbon ', 'is ', 'lovely ', 'in May.'] });
+    // Apart in time, the tokens go out one by one (tokens read together would leave as one delta).
+    s.model.push({ kind: 'text', chunks: ['Lisbon ', ...['is ', 'lovely ', 'in May.'].map((text) => ({ text, delayMs: 40 }))] });
     const question = await send(s.ann, s.group, 'Parley, where should we go in May?');
     for (const view of [annView, bobView]) await view.until(() => answers(view).length === 1, 'the answer');
     for (const view of [annView, bobView]) {
@@ -148,6 +149,31 @@ describe('the assistant in a group', () => {
     await send(s.ann, s.group, 'sage: what is the capital of Portugal?');
     await view.until(() => answers(view).length === 1, 'the answer to the new name');
     expect(s.model.requests).toHaveLength(1);
+    view.close();
+  });
+
+  it('prompts the next answer with the messages as they are now: edits, deletions and new messages since the last answer', async () => {
+    await using s = await scene();
+    const view = await watch(s.bob.client);
+    const plan = await send(s.bob, s.group, 'We leave at 9 on Saturday.');
+    const secret = await send(s.bob, s.group, 'My door code is 4417.');
+    s.model.push({ kind: 'text', chunks: ['Noted.'] });
+    await send(s.ann, s.group, 'Parley, when do we leave?');
+    await view.until(() => answers(view).length === 1, 'the first answer');
+    await s.assistant.idle();
+    // The assistant now holds these messages; what changes next reaches it only as events.
+    await s.bob.client.api.editMessage({ params: { conversationId: s.group, messageId: plan.id }, body: { text: 'We leave at 10 on Sunday.' } });
+    await s.bob.client.api.deleteMessage({ params: { conversationId: s.group, messageId: secret.id } });
+    await send(s.bob, s.group, 'Bring boots.');
+    s.model.push({ kind: 'text', chunks: ['At 10 on Sunday.'] });
+    await send(s.ann, s.group, 'Parley, so when do we leave now?');
+    await view.until(() => answers(view).length === 2, 'the second answer');
+    const prompt = JSON.stringify(s.model.requests.at(-1)?.body);
+    expect(prompt).toContain('We leave at 10 on Sunday.');
+    expect(prompt).not.toContain('We leave at 9 on Saturday.');
+    expect(prompt).not.toContain('4417');
+    expect(prompt).toContain('Bring boots.');
+    expect(prompt).toContain('Parley, so when do we leave now?');
     view.close();
   });
 

@@ -7,10 +7,10 @@ import {
   ParleyError,
   type TurnError,
 } from '@parley/protocol';
-import type { EventStream, ParleyClient } from '@parley/sdk';
+import { applyEvent, type ConversationState, type EventStream, type ParleyClient } from '@parley/sdk';
 import { z } from 'zod';
 import { buildPrompt } from '../context/build-prompt.js';
-import { loadContext, updateSummary } from '../context/load-context.js';
+import { LOAD_LIMITS, loadContext, type RecentMessages, updateSummary } from '../context/load-context.js';
 import { needsSummary } from '../context/summary.js';
 import { decide } from '../policy/decide.js';
 import { mentionsName } from '../policy/mentions.js';
@@ -37,6 +37,14 @@ const HISTORY_WINDOW = 40;
 const STALE_MESSAGE_MS = 60_000;
 /** Message ids remembered as handled, so the same trigger is never answered twice. */
 const HANDLED_WINDOW = 200;
+/** Whole messages kept current from the live events: the first page of every answer's prompt. */
+const RECENT_WINDOW = LOAD_LIMITS.firstPageSize;
+/**
+ * A shared conversation's context is read again after this long even without an event (a
+ * member's display name or age changes without one). A one-to-one context is read for every
+ * answer: its owner edits memories and instructions without an event.
+ */
+const CONTEXT_MAX_AGE_MS = 30_000;
 
 interface Turn {
   id: string;
@@ -64,6 +72,13 @@ function toPolicyMessage(message: Message, assistantUserId: string, triggers: Ma
   };
 }
 
+/** At most RECENT_WINDOW messages, the oldest dropped (then older messages exist). */
+function trimmed(state: ConversationState, hasOlder: boolean): { state: ConversationState; hasOlder: boolean } {
+  const excess = state.messages.length - RECENT_WINDOW;
+  if (excess <= 0) return { state, hasOlder };
+  return { state: { ...state, messages: state.messages.slice(excess) }, hasOlder: true };
+}
+
 /**
  * The assistant in one conversation: keeps a window of recent messages, decides after each
  * human message (policy/SPEC.md), and streams at most one answer at a time. A new human message
@@ -76,6 +91,12 @@ export class ConversationWorker {
   readonly #env: WorkerEnvironment;
   #history: PolicyMessage[] | undefined;
   #context: AssistantContext | undefined;
+  #contextReadAt = 0;
+  /** The newest messages as the server would list them, kept with the SDK's reducer. */
+  #recent: { state: ConversationState; hasOlder: boolean } | undefined;
+  #recentLoading: Promise<void> | undefined;
+  /** Events that came while the recent messages were being read: applied once they arrive. */
+  #recentBuffer: ConversationEvent[] | undefined;
   readonly #handled: string[] = [];
   /** Turn id → the message it answered, for the assistant's own messages in the window. */
   readonly #triggers = new Map<string, string>();
@@ -91,6 +112,7 @@ export class ConversationWorker {
 
   /** Applies one event of the conversation, in order. */
   onEvent(event: ConversationEvent): void {
+    this.#applyToRecent(event);
     switch (event.type) {
       case 'message-created': {
         const message = event.message;
@@ -168,8 +190,38 @@ export class ConversationWorker {
   }
 
   async #loadContext(): Promise<AssistantContext> {
-    this.#context ??= await this.#env.client.api.getAssistantContext({ params: { conversationId: this.conversationId } });
+    if (this.#context && this.#env.now() - this.#contextReadAt < CONTEXT_MAX_AGE_MS) return this.#context;
+    const readAt = this.#env.now();
+    this.#context = await this.#env.client.api.getAssistantContext({ params: { conversationId: this.conversationId } });
+    this.#contextReadAt = readAt;
     return this.#context;
+  }
+
+  #applyToRecent(event: ConversationEvent): void {
+    if (this.#recentBuffer) this.#recentBuffer.push(event);
+    else if (this.#recent) this.#recent = trimmed(applyEvent(this.#recent.state, event), this.#recent.hasOlder);
+  }
+
+  /** The newest messages, read once and then kept current from the events. */
+  async #loadRecent(context: AssistantContext): Promise<RecentMessages> {
+    if (!this.#recent) {
+      this.#recentLoading ??= (async () => {
+        this.#recentBuffer = [];
+        try {
+          const page = await this.#env.client.api.listMessages({ params: { conversationId: this.conversationId }, query: { limit: RECENT_WINDOW } });
+          let state: ConversationState = { conversation: context.conversation, members: [], messages: page.messages };
+          for (const event of this.#recentBuffer) state = applyEvent(state, event);
+          this.#recent = trimmed(state, page.nextBefore !== null);
+        } finally {
+          this.#recentBuffer = undefined;
+          this.#recentLoading = undefined;
+        }
+      })();
+      await this.#recentLoading;
+    }
+    const recent = this.#recent;
+    if (!recent) throw new Error('the recent messages could not be read');
+    return { messages: recent.state.messages, hasOlder: recent.hasOlder };
   }
 
   async #consider(message: Message): Promise<void> {
@@ -212,19 +264,20 @@ export class ConversationWorker {
       handledMessageIds: this.#handled,
       ...(this.#askModel() ? { askModel: this.#askModel() as AskModel } : {}),
     });
-    await this.#record(message, decision);
+    // Recorded while the answer starts: neither waits for the other (one commit takes both).
+    const recorded = this.#record(message, decision);
     if (decision.action === 'silent') {
       if (decision.reconsiderAt !== undefined) this.#scheduleReconsider(message, decision.reconsiderAt);
-      return;
+    } else {
+      this.#markHandled(message.id);
+      if (decision.action === 'react' && decision.emoji) {
+        await this.#env.client.api
+          .addReaction({ params: { conversationId: this.conversationId, messageId: message.id, emoji: decision.emoji } })
+          .catch((error: unknown) => this.#env.log('warn', 'could not react', error));
+      }
+      if (decision.action === 'answer') this.#startAnswer(message, context);
     }
-    this.#markHandled(message.id);
-    if (decision.action === 'react' && decision.emoji) {
-      await this.#env.client.api
-        .addReaction({ params: { conversationId: this.conversationId, messageId: message.id, emoji: decision.emoji } })
-        .catch((error: unknown) => this.#env.log('warn', 'could not react', error));
-      return;
-    }
-    if (decision.action === 'answer') this.#startAnswer(message, context);
+    await recorded;
   }
 
   #askModel(): AskModel | undefined {
@@ -314,21 +367,44 @@ export class ConversationWorker {
         });
     };
     let text = '';
-    const send = async (delta: string) => {
-      text += delta;
-      if (turn.endedByServer) return;
+    // Text goes out once per turn of the event loop: the parts read together (a busy process
+    // reads several tokens at once) leave as one delta, so a backlog shrinks instead of growing.
+    // Sends run one after another, so text over HTTP (no socket) stays in order too.
+    let unsent = '';
+    let flushScheduled = false;
+    let sending: Promise<void> = Promise.resolve();
+    const flush = async () => {
+      flushScheduled = false;
+      const delta = unsent;
+      unsent = '';
+      if (delta === '' || turn.endedByServer) return;
       if (!this.#env.stream.sendTurnDelta(this.conversationId, turn.id, delta)) {
         await client.api.appendTurnDelta({ params: { ...params, turnId: turn.id }, body: { text: delta } }).catch(() => undefined);
       }
     };
+    const send = (delta: string) => {
+      text += delta;
+      unsent += delta;
+      if (flushScheduled) return;
+      flushScheduled = true;
+      sending = sending.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(flush);
+    };
 
     if (models.status !== 'configured') {
-      await send(models.reply);
+      send(models.reply);
+      await sending;
       await end('completed', text);
       return;
     }
     try {
-      const loaded = await loadContext(client, this.conversationId, { budget: this.#env.budget });
+      // A shared conversation's context as held for turn-taking (kept current by events); a
+      // one-to-one context read again for the owner's latest memories and instructions.
+      const current = context.conversation.kind === 'assistant' ? undefined : await this.#loadContext();
+      const loaded = await loadContext(client, this.conversationId, {
+        budget: this.#env.budget,
+        recent: await this.#loadRecent(context),
+        ...(current ? { context: current } : {}),
+      });
       const prompt = buildPrompt({
         context: loaded.context,
         messages: loaded.messages,
@@ -344,12 +420,14 @@ export class ConversationWorker {
         abortSignal: turn.abort.signal,
         ...(tools ? { tools } : {}),
       })) {
-        if (part.type === 'text') await send(part.text);
+        if (part.type === 'text') send(part.text);
         if (part.type === 'finish') finishReason = part.finishReason;
       }
+      await sending;
       await end(finishReason === 'aborted' || turn.abort.signal.aborted ? 'stopped' : 'completed', text);
       void this.#summarise(loaded, prompt);
     } catch (error) {
+      await sending;
       if (turn.abort.signal.aborted) {
         await end('stopped', text);
         return;
@@ -411,7 +489,7 @@ export class ConversationWorker {
     });
     if (!range) return;
     try {
-      await updateSummary(this.#env.client, this.conversationId, {
+      const summary = await updateSummary(this.#env.client, this.conversationId, {
         context: loaded.context,
         assistantUserId: this.#env.assistantUserId,
         range,
@@ -428,6 +506,8 @@ export class ConversationWorker {
           return text;
         },
       });
+      // The held context carries the summary: the next answer uses the new one.
+      if (summary && this.#context) this.#context = { ...this.#context, summary };
     } catch (error) {
       this.#env.log('warn', 'could not update the summary', error instanceof ParleyError ? error.message : error);
     }
