@@ -1,5 +1,6 @@
 import { AssistantRuntime, loadModels } from '@parley/assistant';
 import { startServer } from '@parley/server';
+import { type AssistantThread, startAssistantThread } from './assistant-thread.js';
 import { configFromEnv } from './config.js';
 
 function describeModels(models: ReturnType<typeof loadModels>): string {
@@ -23,17 +24,24 @@ function onSignals(stop: () => Promise<void>): void {
   process.once('SIGTERM', () => handle('SIGTERM'));
 }
 
-/** `npm start`: one Parley node, with the assistant in the same process unless PARLEY_ASSISTANT=off. */
+/**
+ * `npm start`: one Parley node, with the assistant in the same process, on its own thread,
+ * unless PARLEY_ASSISTANT=off.
+ */
 async function serve(): Promise<void> {
   const config = configFromEnv();
+  // Read here as well as in the thread: a wrong setting stops the start with its message.
   const models = loadModels(process.env);
   const server = await startServer({ config });
   const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
   console.log(`Parley is running at ${server.url} (${storage})`);
-  let assistant: AssistantRuntime | undefined;
+  let assistant: AssistantThread | undefined;
   if (process.env.PARLEY_ASSISTANT !== 'off') {
-    assistant = new AssistantRuntime({ baseUrl: server.url, token: server.assistant.token, models });
-    await assistant.start();
+    assistant = await startAssistantThread({
+      baseUrl: server.url,
+      token: server.assistant.token,
+      onError: (error) => console.error(`[assistant] ${error.message}`),
+    });
     console.log(`Assistant: ${describeModels(models)}`);
   }
   onSignals(async () => {
