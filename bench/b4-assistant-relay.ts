@@ -9,13 +9,15 @@
  *
  * Three processes, on one monotonic clock (CLOCK_MONOTONIC, the same in every process):
  * - this one: a real Parley server (SQLite, durability `full` unless BENCH_DURABILITY says
- *   otherwise) and the assistant's runtime (AssistantRuntime, in the server's process as Parley
- *   runs it by default), its provider openai-compatible, pointed at
+ *   otherwise) and the assistant on its own thread of the same process, as Parley runs it by
+ *   default (`startAssistantThread`, entry b4/assistant-thread.ts), its provider
+ *   openai-compatible, pointed at
  * - b4/provider.ts: the assistant package's scripted OpenAI server, streaming BENCH_TOKENS tokens
  *   BENCH_INTERVAL_MS apart per answer, stamping the moment each token is written;
  * - b4/members.ts: the load generator, BENCH_ANSWERS groups of BENCH_MEMBERS members plus
  *   BENCH_OTHER_GROUPS groups for human traffic, one raw authenticated `ws` socket per member.
- * With two or more cores the server is pinned to core 0 and both children to core 1 (taskset).
+ * With two or more cores the server is pinned to core 0 and both children to core 1 (taskset); the
+ * assistant's thread goes to BENCH_ASSISTANT_CORE (default 1: the server's thread keeps core 0).
  *
  * Each run: (1) baseline: BENCH_ROUNDS rounds of BENCH_ANSWERS streams read straight from the
  * provider by the generator, same schedule and concurrency (BENCH_BASELINE: `raw`, the least a
@@ -37,13 +39,14 @@ import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { AssistantRuntime, loadModels } from '@parley/assistant';
-import { EventStream } from '@parley/sdk';
+import { startAssistantThread } from '@parley/parley';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { startTestServer } from '@parley/server/test';
 import { readRaw } from './b4/sse.js';
 import { formatSpread, machine, printTable, type SendTable, spread, summarize, tokenTimes } from './b4/statistics.js';
-import { type MembersReply, type MembersRequest, monotonicMs, type ProviderReply, type ProviderRequest, type Receipts, type RoundReply, TOKEN_PATTERN, type TrafficReply } from './b4/wire.js';
+import type { AssistantThreadReply } from './b4/assistant-thread.js';
+import { Stage } from './b4/stage.js';
+import { type MembersReply, type MembersRequest, type ProviderReply, type ProviderRequest, type Receipts, type RoundReply, type TrafficReply } from './b4/wire.js';
 
 const ANSWERS = Number(process.env.BENCH_ANSWERS ?? 50);
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 20);
@@ -53,9 +56,17 @@ const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const RATE = Number(process.env.BENCH_RATE ?? 25);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/**
+ * The answers of a round start one after another over this many ms (0: all in the same moment,
+ * the start burst). A round streams for TOKENS × INTERVAL_MS, so with a spread up to that long
+ * the answers still overlap, and the streams in flight average ANSWERS × (1 − spread / (2 × length)).
+ */
+const SPREAD_MS = Number(process.env.BENCH_SPREAD_MS ?? 0);
 const WARMUP = (process.env.BENCH_WARMUP ?? '1') === '1';
 const DURABILITY = (process.env.BENCH_DURABILITY ?? 'full') as 'full' | 'process';
 const PIN = (process.env.BENCH_PIN ?? '1') === '1';
+/** The core of the assistant's thread when pinned: `1` (with the provider and the generator) or `0` (with the server's thread). */
+const ASSISTANT_CORE = process.env.BENCH_ASSISTANT_CORE ?? '1';
 /** The baseline client: `raw` (fetch and split the SSE events, the least a reader does) or `sdk` (the assistant's own model client). */
 const BASELINE = (process.env.BENCH_BASELINE ?? 'raw') as 'raw' | 'sdk';
 /** When set, a CPU profile of this process (server and assistant) during each relay and quiet phase is written into this folder. */
@@ -128,30 +139,6 @@ interface Rounds {
   windows: Array<[number, number]>;
 }
 
-/** Tokens seen at one point of their way inside this process, with the time. */
-class Stage {
-  key: number[] = [];
-  index: number[] = [];
-  at: number[] = [];
-
-  add(text: string): void {
-    const at = monotonicMs();
-    for (const match of text.matchAll(TOKEN_PATTERN)) {
-      this.key.push(Number(match[1]));
-      this.index.push(Number(match[2]));
-      this.at.push(at);
-    }
-  }
-
-  take(): Receipts {
-    const receipts = { receiver: new Int32Array(this.at.length), key: Int32Array.from(this.key), index: Int32Array.from(this.index), at: Float64Array.from(this.at) };
-    this.key = [];
-    this.index = [];
-    this.at = [];
-    return receipts;
-  }
-}
-
 interface RunResult {
   relay: ReturnType<typeof tokenTimes>;
   direct: ReturnType<typeof tokenTimes>;
@@ -160,7 +147,7 @@ interface RunResult {
   ceilingReceipts: number;
   ceilingServerCpu: number;
   ceilingGeneratorCpu: number;
-  /** Provider write → the runtime hands the token to its socket (provider TCP + the model client). */
+  /** Provider write → the runtime hands the token to its socket (provider TCP + the model client), in the assistant's thread. */
   handedOn: number[];
   /** Provider write → the server publishes the delta, before its fan-out (+ the bot's socket, frame parsing, Turns.append). */
   published: number[];
@@ -202,7 +189,9 @@ async function main() {
   });
   const provider = new Child<ProviderRequest, ProviderReply>('./b4/provider.ts');
   const { url: providerUrl } = expect(await provider.next(), 'ready');
-  const models = loadModels({
+  // The assistant as Parley runs it by default: on its own thread of this process, reading the
+  // models from the environment (a worker thread gets a copy of it when it starts).
+  Object.assign(process.env, {
     PARLEY_MODEL_PROVIDER: 'openai-compatible',
     PARLEY_MODEL: 'scripted',
     PARLEY_MODEL_BASE_URL: providerUrl,
@@ -210,30 +199,26 @@ async function main() {
     PARLEY_MODEL_MAX_RETRIES: '0',
   });
   // Where the time goes: two stamps on the way, both in this process. The runtime hands each delta
-  // to EventStream.sendTurnDelta; the server publishes it on its bus just before the hub fans it out.
-  const handedOn = new Stage();
+  // to EventStream.sendTurnDelta (stamped in the assistant's thread, b4/assistant-thread.ts); the
+  // server publishes it on its bus just before the hub fans it out.
   const published = new Stage();
-  const sendTurnDelta = EventStream.prototype.sendTurnDelta;
-  EventStream.prototype.sendTurnDelta = function stampedSendTurnDelta(this: EventStream, conversationId: string, turnId: string, text: string) {
-    handedOn.add(text);
-    return sendTurnDelta.call(this, conversationId, turnId, text);
-  };
   const bus = server.server.context.bus;
   const publish = bus.publish.bind(bus);
   bus.publish = (message) => {
     if (message.kind === 'assistant' && message.event.type === 'assistant-text-delta') published.add(message.event.delta);
     publish(message);
   };
+  const threadsBefore = new Set(fs.readdirSync('/proc/self/task'));
+  const assistant = await startAssistantThread({ baseUrl: server.url, token: server.assistant.token, entry: new URL('./b4/assistant-thread.ts', import.meta.url) });
+  const assistantThreads = fs.readdirSync('/proc/self/task').filter((id) => !threadsBefore.has(id));
   const warnings: string[] = [];
-  const runtime = new AssistantRuntime({
-    baseUrl: server.url,
-    token: server.assistant.token,
-    models,
-    log: (level, message, detail) => {
-      if (level !== 'info' && warnings.length < 20) warnings.push(`${level}: ${message} ${detail instanceof Error ? detail.message : String(detail ?? '')}`);
-    },
-  });
-  await runtime.start();
+  const takeHandedOn = async (): Promise<Receipts> => {
+    const reply = new Promise<AssistantThreadReply>((resolve) => assistant.worker.once('message', resolve));
+    assistant.worker.postMessage({ type: 'take' });
+    const taken = await reply;
+    warnings.push(...taken.warnings.slice(0, Math.max(0, 20 - warnings.length)));
+    return taken.receipts;
+  };
 
   // The ceiling: a bare relay in this process, as BENCHMARKS.md defines it (rooms in memory, no
   // auth, no storage): it reads each stream with the raw SSE reader and sends every token to the
@@ -259,6 +244,8 @@ async function main() {
   if (pinned) {
     pin(process.pid, 0);
     for (const child of [provider.process, members.process]) if (child.pid) pin(child.pid, 1);
+    // The assistant's thread shares the second core: the server's thread keeps the first to itself.
+    for (const thread of assistantThreads) execFileSync('taskset', ['-p', '-c', ASSISTANT_CORE, thread], { stdio: 'ignore' });
   }
 
   let nextKey = 0;
@@ -290,7 +277,7 @@ async function main() {
     const replies: RoundReply[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       await queue(ANSWERS);
-      replies.push(expect(await members.ask({ type: 'direct-round', providerUrl, streams: ANSWERS, client: BASELINE }), 'round'));
+      replies.push(expect(await members.ask({ type: 'direct-round', providerUrl, streams: ANSWERS, client: BASELINE, spreadMs: SPREAD_MS }), 'round'));
       await wait(100);
     }
     return { replies, sent: await collectStamps(), windows: [] };
@@ -318,7 +305,12 @@ async function main() {
     for (let round = 0; round < ROUNDS; round += 1) {
       await queue(ANSWERS);
       expect(await members.ask({ type: 'ceiling-round', round }), 'listening');
-      await Promise.all(Array.from({ length: ANSWERS }, (_, group) => bareStream(group, `turn-${round}-${group}`)));
+      await Promise.all(
+        Array.from({ length: ANSWERS }, async (_, group) => {
+          await wait((group * SPREAD_MS) / ANSWERS);
+          await bareStream(group, `turn-${round}-${group}`);
+        }),
+      );
       replies.push(expect(await members.next(), 'round'));
       await wait(100);
     }
@@ -350,7 +342,7 @@ async function main() {
     const replies: RoundReply[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       keysByRound.push(await queue(ANSWERS));
-      replies.push(expect(await members.ask({ type: 'relay-round', round: relayRoundNumber++ }), 'round'));
+      replies.push(expect(await members.ask({ type: 'relay-round', round: relayRoundNumber++, spreadMs: SPREAD_MS }), 'round'));
       await wait(100);
     }
     const seconds = (performance.now() - started) / 1000;
@@ -364,7 +356,7 @@ async function main() {
     const traffic = expect(await members.ask({ type: 'traffic-stop' }), 'traffic');
     const sent = await collectStamps();
     const rounds: Rounds = { replies, sent, windows: keysByRound.map((keys) => windowOf(sent, keys)) };
-    const handed = tokenTimes(sent, handedOn.take());
+    const handed = tokenTimes(sent, await takeHandedOn());
     const publishedTimes = tokenTimes(sent, published.take());
     const stages = { handedOn: handed.all, published: publishedTimes.all, handedOnFirst: handed.first, publishedFirst: publishedTimes.first };
     return { rounds, traffic, seconds, serverCpu, serverLoop, stages };
@@ -423,7 +415,7 @@ async function main() {
       index: Int32Array.from(replies.flatMap((reply) => [...reply.receipts.index])),
       at: Float64Array.from(replies.flatMap((reply) => [...reply.receipts.at])),
     });
-    const mentionToFirst = relay.rounds.replies.flatMap((reply) => [...reply.firstDeltaAt].filter((at) => !Number.isNaN(at)).map((at) => at - reply.mentionAt));
+    const mentionToFirst = relay.rounds.replies.flatMap((reply) => [...reply.mentionToFirst].filter((ms) => !Number.isNaN(ms)));
     return {
       relay: tokenTimes(relay.rounds.sent, merge(relay.rounds.replies)),
       direct: tokenTimes(direct.sent, merge(direct.replies)),
@@ -468,7 +460,7 @@ async function main() {
 
   members.tell({ type: 'close' });
   provider.tell({ type: 'close' });
-  await runtime.close();
+  await assistant.close();
   ceiling.close();
 
   // Per run: percentiles of each side, and the difference.
@@ -510,9 +502,9 @@ async function main() {
   console.log(`B4 (assistant relay): ${ANSWERS} concurrent answers × ${MEMBERS} members, against reading the provider directly`);
   console.log(`date ${about.date} · machine ${about.machine} · Node ${about.node}`);
   console.log(
-    `settings: SQLite, durability ${DURABILITY}; assistant runtime in the server's process, provider openai-compatible → scripted OpenAI server (own process), ` +
+    `settings: SQLite, durability ${DURABILITY}; assistant on its own thread of the server's process, provider openai-compatible → scripted OpenAI server (own process), ` +
       `${TOKENS} tokens ${INTERVAL_MS} ms apart per answer; load generator in its own process, ${ANSWERS + OTHER_GROUPS} groups × ${MEMBERS} raw ws member sockets; ` +
-      `${pinned ? 'server pinned to core 0, provider and generator to core 1' : 'no pinning'}; per run ${ROUNDS} rounds of ${ANSWERS} simultaneous mentions (relay) and of ${ANSWERS} direct streams (baseline: ${BASELINE === 'raw' ? 'raw SSE reader, fetch + JSON.parse' : "the assistant's model client, AI SDK"}, in the generator's process); ` +
+      `${pinned ? `server pinned to core 0, provider and generator to core 1, the assistant's thread to core ${ASSISTANT_CORE}` : 'no pinning'}; per run ${ROUNDS} rounds of ${ANSWERS} ${SPREAD_MS > 0 ? `mentions spread over ${SPREAD_MS} ms` : 'simultaneous mentions'} (relay) and of ${ANSWERS} direct streams on the same schedule (baseline: ${BASELINE === 'raw' ? 'raw SSE reader, fetch + JSON.parse' : "the assistant's model client, AI SDK"}, in the generator's process); ` +
       `other groups: ${OTHER_GROUPS} groups, ${RATE} human messages/s at a fixed rate (timed from the scheduled send); ${WARMUP ? '1 warm-up run, then ' : 'no warm-up, '}${RUNS} runs; median (min–max) over runs; ms`,
   );
   console.log('');
@@ -525,7 +517,7 @@ async function main() {
   const info = (label: string, values: number[], digits = 2) => console.log(`- ${label}: ${formatSpread(values, digits)}`);
   console.log('Where a token spends its time: provider write → …, ms, p50 / p99 (every token; first tokens):');
   for (const [label, every, first] of [
-    ['the runtime hands it to its socket (provider TCP, AI SDK streamText, the worker)', (run: RunResult) => run.handedOn, (run: RunResult) => run.handedOnFirst],
+    ['the runtime hands it to its socket (provider TCP, the model client, the worker)', (run: RunResult) => run.handedOn, (run: RunResult) => run.handedOnFirst],
     ['the server publishes it, before the fan-out (+ bot socket, frame parse, Turns.append)', (run: RunResult) => run.published, (run: RunResult) => run.publishedFirst],
     ['a member receives it (+ hub fan-out to every member, loopback, generator)', (run: RunResult) => run.relay.all, (run: RunResult) => run.relay.first],
   ] as const) {

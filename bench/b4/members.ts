@@ -230,17 +230,18 @@ async function doSetup(request: SetupRequest): Promise<MembersReply> {
  * Parley: one member of each group mentions the assistant, all at the same moment. Ceiling: the
  * parent's bare relay starts the streams itself once told the generator is listening.
  */
-async function relayRound(round: number, ceiling: boolean): Promise<MembersReply> {
+async function relayRound(round: number, ceiling: boolean, spreadMs = 0): Promise<MembersReply> {
   const perGroup = setup?.membersPerGroup ?? 0;
   const answerSockets = answerGroups.length * perGroup;
   const cpu = process.cpuUsage();
   let done = () => {};
   const finished = new Promise<void>((resolve) => (done = resolve));
   relay = { log: new ReceiptLog(), firstDeltaAt: new Float64Array(answerSockets).fill(Number.NaN), ends: 0, failedEnds: 0, expectedEnds: answerSockets, done };
-  // One mention per group, all at the same moment; each from the group's creator.
+  // One mention per group, from the group's creator: all at the same moment, or spread evenly over spreadMs.
   const mentionAt = monotonicMs() + 5;
+  const groupMentionAt = (group: number) => mentionAt + (group * spreadMs) / Math.max(1, answerGroups.length);
   if (ceiling) reply({ type: 'listening' });
-  else await mentionAll(round, mentionAt);
+  else await mentionAll(round, groupMentionAt);
   const timeout = setTimeout(done, 60_000);
   await finished;
   clearTimeout(timeout);
@@ -249,8 +250,7 @@ async function relayRound(round: number, ceiling: boolean): Promise<MembersReply
   return {
     type: 'round',
     receipts: current.log.toReceipts(),
-    mentionAt,
-    firstDeltaAt: current.firstDeltaAt,
+    mentionToFirst: current.firstDeltaAt.map((at, socket) => at - groupMentionAt(members[socket]?.group ?? 0)),
     ends: current.ends,
     failedEnds: current.failedEnds,
     expectedEnds: current.expectedEnds,
@@ -258,16 +258,23 @@ async function relayRound(round: number, ceiling: boolean): Promise<MembersReply
   };
 }
 
-async function mentionAll(round: number, mentionAt: number): Promise<void> {
-  while (monotonicMs() < mentionAt) await new Promise((resolve) => setImmediate(resolve));
+async function mentionAll(round: number, mentionAt: (group: number) => number): Promise<void> {
   await Promise.all(
-    answerGroups.map((group) =>
-      group.members[0]?.client.api.sendMessage({
+    answerGroups.map(async (group, index) => {
+      await until(mentionAt(index));
+      await group.members[0]?.client.api.sendMessage({
         params: { conversationId: group.id },
         body: { id: crypto.randomBytes(12).toString('base64url'), text: `${assistantName}, round ${round}: tell us something about Lisbon?` },
-      }),
-    ),
+      });
+    }),
   );
+}
+
+/** Waits until the monotonic clock reaches `at`: a timer for the bulk, then turns of the loop for the last milliseconds. */
+async function until(at: number): Promise<void> {
+  const ahead = at - monotonicMs() - 2;
+  if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead));
+  while (monotonicMs() < at) await new Promise((resolve) => setImmediate(resolve));
 }
 
 let direct: { url: string; models: LoadModelsResult } | undefined;
@@ -277,11 +284,12 @@ let direct: { url: string; models: LoadModelsResult } | undefined;
  * stamped as it arrives. `raw` is the least a client can do (fetch, split the SSE events,
  * JSON.parse each); `sdk` reads with the assistant package's own model client (the AI SDK).
  */
-async function directRound(providerUrl: string, streams: number, client: 'raw' | 'sdk'): Promise<MembersReply> {
+async function directRound(providerUrl: string, streams: number, client: 'raw' | 'sdk', spreadMs: number): Promise<MembersReply> {
   const cpu = process.cpuUsage();
   const log = new ReceiptLog();
   const firstDeltaAt = new Float64Array(streams).fill(Number.NaN);
-  const mentionAt = monotonicMs();
+  const mentionAt = monotonicMs() + 5;
+  const streamStartAt = (stream: number) => mentionAt + (stream * spreadMs) / Math.max(1, streams);
   let failed = 0;
   const received = (stream: number, text: string, at: number) => {
     log.add(stream, text, at);
@@ -289,13 +297,15 @@ async function directRound(providerUrl: string, streams: number, client: 'raw' |
   };
   const read = client === 'raw' ? readRaw : readWithModelClient;
   await Promise.all(
-    Array.from({ length: streams }, (_, stream) =>
-      read(providerUrl, (text, at) => received(stream, text, at)).catch(() => {
+    Array.from({ length: streams }, async (_, stream) => {
+      await until(streamStartAt(stream));
+      await read(providerUrl, (text, at) => received(stream, text, at)).catch(() => {
         failed += 1;
-      }),
-    ),
+      });
+    }),
   );
-  return { type: 'round', receipts: log.toReceipts(), mentionAt, firstDeltaAt, ends: streams - failed, failedEnds: failed, expectedEnds: streams, cpuMs: cpuMsSince(cpu) };
+  const mentionToFirst = firstDeltaAt.map((at, stream) => at - streamStartAt(stream));
+  return { type: 'round', receipts: log.toReceipts(), mentionToFirst, ends: streams - failed, failedEnds: failed, expectedEnds: streams, cpuMs: cpuMsSince(cpu) };
 }
 
 async function readWithModelClient(providerUrl: string, onText: (text: string, at: number) => void): Promise<void> {
@@ -392,11 +402,11 @@ process.on('message', (message: MembersRequest) => {
       case 'setup':
         return doSetup(message);
       case 'relay-round':
-        return relayRound(message.round, false);
+        return relayRound(message.round, false, message.spreadMs);
       case 'ceiling-round':
         return relayRound(message.round, true);
       case 'direct-round':
-        return directRound(message.providerUrl, message.streams, message.client);
+        return directRound(message.providerUrl, message.streams, message.client, message.spreadMs);
       case 'traffic-start':
         startTraffic(message.perSecond);
         return undefined;

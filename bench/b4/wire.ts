@@ -43,9 +43,10 @@ export interface SetupRequest {
 
 export type MembersRequest =
   | ({ type: 'setup' } & SetupRequest)
-  | { type: 'relay-round'; round: number }
+  /** `spreadMs`: the answers start one after another over this long (0: all at the same moment). */
+  | { type: 'relay-round'; round: number; spreadMs: number }
   | { type: 'ceiling-round'; round: number }
-  | { type: 'direct-round'; providerUrl: string; streams: number; client: 'raw' | 'sdk' }
+  | { type: 'direct-round'; providerUrl: string; streams: number; client: 'raw' | 'sdk'; spreadMs: number }
   | { type: 'traffic-start'; perSecond: number }
   | { type: 'traffic-stop' }
   | { type: 'close' };
@@ -64,9 +65,8 @@ export interface Receipts {
 export interface RoundReply {
   type: 'round';
   receipts: Receipts;
-  /** Relay: when the mentions were scheduled and when each answer group's first delta reached each member. */
-  mentionAt: number;
-  firstDeltaAt: Float64Array;
+  /** Per member (relay) or stream (baseline): from its group's mention (or the stream's start) to its first delta; NaN when none came. */
+  mentionToFirst: Float64Array;
   /** Turn ends received, and those not `completed`. */
   ends: number;
   failedEnds: number;

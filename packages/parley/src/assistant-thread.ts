@@ -1,5 +1,5 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { AssistantRuntime, loadModels } from '@parley/assistant';
+import { AssistantRuntime, type AssistantRuntimeOptions, loadModels } from '@parley/assistant';
 
 /**
  * The assistant in the server's process, on a thread of its own: reading the provider's tokens,
@@ -17,6 +17,8 @@ export interface AssistantThreadOptions {
 }
 
 export interface AssistantThread {
+  /** The thread running now (another one after a restart). */
+  readonly worker: Worker;
   /** Stops the runtime (answers in flight are stopped) and ends the thread. */
   close(): Promise<void>;
 }
@@ -78,6 +80,9 @@ export async function startAssistantThread(options: AssistantThreadOptions): Pro
 
   await spawn();
   return {
+    get worker() {
+      return worker;
+    },
     async close() {
       closing = true;
       clearTimeout(restart);
@@ -94,12 +99,11 @@ export async function startAssistantThread(options: AssistantThreadOptions): Pro
 }
 
 /** The thread's side: runs the assistant until told to close. */
-export async function runAssistantThread(prepare?: (runtime: AssistantRuntime) => void): Promise<void> {
+export async function runAssistantThread(options: Pick<AssistantRuntimeOptions, 'log'> = {}): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('runAssistantThread runs inside a worker thread');
   const { baseUrl, token } = workerData as ThreadData;
-  const runtime = new AssistantRuntime({ baseUrl, token, models: loadModels(process.env) });
-  prepare?.(runtime);
+  const runtime = new AssistantRuntime({ baseUrl, token, models: loadModels(process.env), ...(options.log ? { log: options.log } : {}) });
   await runtime.start();
   port.on('message', (message: { type: string }) => {
     if (message.type !== 'close') return;

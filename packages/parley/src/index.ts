@@ -1,1 +1,2 @@
 export { configFromEnv } from './config.js';
+export { type AssistantThread, type AssistantThreadOptions, runAssistantThread, startAssistantThread } from './assistant-thread.js';
