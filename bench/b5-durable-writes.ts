@@ -37,7 +37,7 @@ async function openBackend(backend: Backend): Promise<{ storage: Storage; settin
     const storage = await openStorage({ kind: 'sqlite', file: path.join(directory, 'parley.sqlite'), durability: 'full' });
     return {
       storage,
-      settings: `SQLite (better-sqlite3), WAL, synchronous=FULL (durability 'full'), file on ${directory}`,
+      settings: `SQLite (better-sqlite3), WAL, durability 'full' (synchronous=NORMAL commits, the log fdatasynced on the thread pool before a commit is acknowledged), file on ${directory}`,
       async dispose() {
         await storage.close();
         fs.rmSync(directory, { recursive: true, force: true });
@@ -156,6 +156,7 @@ function writers(fixture: Fixture, backend: Backend) {
   const batchTimes: number[] = [];
   const queue = new WriteQueue(storage.writer, {
     backend,
+    ...(storage.sync ? { sync: storage.sync } : {}),
     onCommit: (size, milliseconds) => {
       commits.push(size);
       batchTimes.push(milliseconds);
@@ -179,26 +180,30 @@ function writers(fixture: Fixture, backend: Backend) {
   // driver serialises transactions anyway; queueing them here spares it a thundering herd.
   const oneAtATime = limiter(backend === 'sqlite' ? 1 : 10);
   const perMessage = (index: number) =>
-    oneAtATime(() => storage.writer.transaction().execute(async (trx) => {
-      const conversationId = pick(index);
-      const now = new Date().toISOString();
-      let read = trx.selectFrom('conversations').select('last_seq').where('id', '=', conversationId);
-      if (backend === 'postgres') read = read.forNoKeyUpdate();
-      const conversation = await read.executeTakeFirstOrThrow();
-      const row = messageRow(conversationId, authorId, conversation.last_seq + 1, now);
-      await trx.insertInto('messages').values(row).execute();
-      const updated = await trx
-        .updateTable('conversations')
-        .set((eb) => ({ last_seq: eb('last_seq', '+', 1), updated_at: now }))
-        .where('id', '=', conversationId)
-        .returning('last_seq')
-        .executeTakeFirstOrThrow();
-      const event = { type: 'message-created', actorId: authorId, message: toMessage(row), conversationId, seq: updated.last_seq, at: now };
-      await trx
-        .insertInto('events')
-        .values({ conversation_id: conversationId, seq: updated.last_seq, type: event.type, payload: JSON.stringify(event), created_at: now })
-        .execute();
-    }));
+    oneAtATime(async () => {
+      await storage.writer.transaction().execute(async (trx) => {
+        const conversationId = pick(index);
+        const now = new Date().toISOString();
+        let read = trx.selectFrom('conversations').select('last_seq').where('id', '=', conversationId);
+        if (backend === 'postgres') read = read.forNoKeyUpdate();
+        const conversation = await read.executeTakeFirstOrThrow();
+        const row = messageRow(conversationId, authorId, conversation.last_seq + 1, now);
+        await trx.insertInto('messages').values(row).execute();
+        const updated = await trx
+          .updateTable('conversations')
+          .set((eb) => ({ last_seq: eb('last_seq', '+', 1), updated_at: now }))
+          .where('id', '=', conversationId)
+          .returning('last_seq')
+          .executeTakeFirstOrThrow();
+        const event = { type: 'message-created', actorId: authorId, message: toMessage(row), conversationId, seq: updated.last_seq, at: now };
+        await trx
+          .insertInto('events')
+          .values({ conversation_id: conversationId, seq: updated.last_seq, type: event.type, payload: JSON.stringify(event), created_at: now })
+          .execute();
+      });
+      // The same durability as the queue's: the commit's fsync (SQLite), before the next message.
+      await storage.sync?.();
+    });
 
   return { batched, perMessage, commits, batchTimes, close: () => queue.close() };
 }

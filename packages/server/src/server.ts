@@ -40,7 +40,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       ? { kind: 'postgres', url: config.databaseUrl }
       : { kind: 'sqlite', file: path.join(config.dataDir, 'parley.sqlite'), durability: config.durability },
   );
-  const queue = new WriteQueue(storage.writer, { backend: storage.kind });
+  const queue = new WriteQueue(storage.writer, { backend: storage.kind, ...(storage.sync ? { sync: storage.sync } : {}) });
   const bus = options.bus ?? new MemoryBus();
   const log = new EventLog({ queue, reader: storage.reader, bus, backend: storage.kind, clock });
   const assistant = await ensureAssistantAccount({ log, reader: storage.reader, config });

@@ -9,8 +9,9 @@ import * as assistant from './migrations/002-assistant.js';
 import type { Database } from './schema.js';
 
 /**
- * `full` survives a crash of the machine (every commit is fsynced); `process` survives a crash of
- * the process only (SQLite WAL with synchronous=NORMAL). PostgreSQL follows its own settings.
+ * `full` survives a crash of the machine (every commit is fsynced before it is acknowledged);
+ * `process` survives a crash of the process only (SQLite WAL with synchronous=NORMAL, no fsync).
+ * PostgreSQL follows its own settings.
  */
 export type Durability = 'full' | 'process';
 
@@ -26,6 +27,11 @@ export interface Storage {
   readonly writer: Kysely<Database>;
   /** For plain reads; on SQLite a second connection, so reads do not wait behind a write batch. */
   readonly reader: Kysely<Database>;
+  /**
+   * Makes every commit so far durable, off the event loop; present when commits are not durable
+   * by themselves. The write queue calls it after each commit and acknowledges nothing before.
+   */
+  readonly sync?: () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,7 +77,13 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
   }
 
   fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
-  const synchronous = options.durability === 'process' ? 'NORMAL' : 'FULL';
+  const durable = options.durability !== 'process';
+  // The writer never fsyncs in a commit (NORMAL): with synchronous=FULL the commit's fsync of the
+  // write-ahead log would stall the event loop for its whole length, every batch. With `full`
+  // durability the queue has the log fsynced on the thread pool after each commit instead, and
+  // acknowledges the batch only then: the same guarantee as FULL, which differs from NORMAL in
+  // WAL mode by exactly that fsync. (The checkpointer's own fsyncs are on its thread.)
+  const synchronous = 'NORMAL';
   const open = (readonly: boolean) => {
     const database = new BetterSqlite3(options.file, { readonly });
     database.pragma('busy_timeout = 5000');
@@ -87,15 +99,20 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
   const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: open(false) }) });
   await migrate(writer);
   const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: open(true) }) });
-  const checkpointer = startCheckpointer({ file: options.file, synchronous });
+  const checkpointer = startCheckpointer({ file: options.file, synchronous: durable ? 'FULL' : 'NORMAL' });
+  // The log exists once the writer has written (the migrations did) and stays while it is open:
+  // SQLite only truncates or rewrites it in place. Closed after the connections, never before.
+  const log = durable ? await fs.promises.open(`${options.file}-wal`, 'r+') : undefined;
   return {
     kind: 'sqlite',
     writer,
     reader,
+    ...(log ? { sync: () => log.datasync() } : {}),
     close: async () => {
       await checkpointer.stop();
       await reader.destroy();
       await writer.destroy();
+      await log?.close();
     },
   };
 }

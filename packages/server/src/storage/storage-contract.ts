@@ -83,6 +83,7 @@ function logOn(storage: Storage, options: WriteQueueOptions = {}) {
   const commits: number[] = [];
   const queue = new WriteQueue(storage.writer, {
     backend: storage.kind,
+    ...(storage.sync ? { sync: storage.sync } : {}),
     ...options,
     onCommit: (size, milliseconds) => {
       commits.push(size);

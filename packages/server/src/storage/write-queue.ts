@@ -29,7 +29,9 @@ export interface WriteQueueOptions {
   maxBatch?: number;
   /** Most attempts at a batch that the database aborted for a deadlock or a serialization failure. */
   maxAttempts?: number;
-  /** Called after each commit with the number of works it carried (for benchmarks and logs). */
+  /** Makes a commit durable (Storage.sync): awaited after each commit, before any work is acknowledged. */
+  sync?: () => Promise<void>;
+  /** Called after each durable commit with the number of works it carried and its time (for benchmarks and logs). */
   onCommit?: (size: number, milliseconds: number) => void;
   /** Called when a batch is about to be run again, with the attempt that failed (1 for the first). */
   onRetry?: (attempt: number, error: unknown) => void;
@@ -74,6 +76,7 @@ export class WriteQueue {
   readonly #maxBatch: number;
   readonly #maxAttempts: number;
   readonly #combineStatements: boolean;
+  readonly #sync: (() => Promise<void>) | undefined;
   readonly #onCommit: ((size: number, milliseconds: number) => void) | undefined;
   readonly #onRetry: ((attempt: number, error: unknown) => void) | undefined;
   #pending: Pending[] = [];
@@ -86,6 +89,7 @@ export class WriteQueue {
     this.#maxBatch = options.maxBatch ?? 512;
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.#combineStatements = options.backend === 'postgres';
+    this.#sync = options.sync;
     this.#onCommit = options.onCommit;
     this.#onRetry = options.onRetry;
   }
@@ -124,6 +128,7 @@ export class WriteQueue {
       let outcomes: Outcome[];
       try {
         outcomes = await this.#attempt(batch, last);
+        await this.#sync?.();
       } catch (error) {
         if (!last && isRetryable(error)) {
           this.#onRetry?.(attempt, error);
