@@ -37,35 +37,44 @@ describe('SQLite durability', () => {
   const committed = async (storage: Storage, id: string) =>
     (await sql<{ id: string }>`select id from durability_probe where id = ${id}`.execute(storage.reader)).rows.length === 1;
 
-  it('with `full`, acknowledges a commit only once the log is synced off the event loop, and fails the works when the sync fails', async () => {
+  it('with `full`, acknowledges a commit only once the log is synced off the event loop, in order, and fails the works when the sync fails', async () => {
     await using opened = await open('full');
     const { storage } = opened;
     expect(storage.sync).toBeTypeOf('function');
     await sql`create table durability_probe (id text primary key)`.execute(storage.writer);
-    let release: () => void = () => {};
-    let failSync = false;
+    // Each sync really syncs, then waits to be released by the test.
+    const held: Array<(failure?: Error) => void> = [];
     const queue = new WriteQueue(storage.writer, {
       backend: 'sqlite',
       sync: async () => {
         await storage.sync?.();
-        await new Promise<void>((resolve) => (release = resolve));
-        if (failSync) throw new Error('disk gone');
+        const failure = await new Promise<Error | undefined>((resolve) => held.push(resolve));
+        if (failure) throw failure;
       },
     });
-    let acknowledged = false;
-    const write = queue.run(probe('durable_1')).then(() => (acknowledged = true));
-    await expect.poll(() => committed(storage, 'durable_1')).toBe(true);
-    // Committed (readers see it), not yet acknowledged: the sync has not finished.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(acknowledged).toBe(false);
-    release();
-    await write;
-    expect(acknowledged).toBe(true);
+    const acknowledged: string[] = [];
+    const write = (id: string) => queue.run(probe(id)).then(() => void acknowledged.push(id));
 
-    failSync = true;
-    const failing = queue.run(probe('durable_2'));
+    const first = write('durable_1');
+    await expect.poll(() => committed(storage, 'durable_1')).toBe(true);
+    await expect.poll(() => held.length).toBe(1);
+    // The next batch commits while the first waits for its sync: the fsync is not on its path.
+    const second = write('durable_2');
     await expect.poll(() => committed(storage, 'durable_2')).toBe(true);
-    release();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(acknowledged).toEqual([]);
+    // The sync in flight began before the second commit: it acknowledges the first only.
+    held.shift()?.();
+    await first;
+    expect(acknowledged).toEqual(['durable_1']);
+    await expect.poll(() => held.length).toBe(1);
+    held.shift()?.();
+    await second;
+    expect(acknowledged).toEqual(['durable_1', 'durable_2']);
+
+    const failing = queue.run(probe('durable_3'));
+    await expect.poll(() => held.length).toBe(1);
+    held.shift()?.(new Error('disk gone'));
     await expect(failing).rejects.toThrow('disk gone');
     await queue.close();
   });

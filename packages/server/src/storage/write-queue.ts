@@ -83,6 +83,11 @@ export class WriteQueue {
   #running = false;
   #closed = false;
   #idle: Array<() => void> = [];
+  /** Commits waiting for a sync that starts after them; a sync in flight takes none that came later. */
+  #syncWaiting: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  #syncing = false;
+  /** Batches committed and not yet acknowledged (waiting for their sync). */
+  readonly #unsettled = new Set<Promise<void>>();
 
   constructor(db: Kysely<Database>, options: WriteQueueOptions = {}) {
     this.#db = db;
@@ -105,13 +110,18 @@ export class WriteQueue {
     });
   }
 
-  /** Waits for queued works to commit, then refuses new ones. */
+  /** Waits for queued works to commit and be acknowledged, then refuses new ones. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (!this.#running) return;
-    await new Promise<void>((resolve) => this.#idle.push(resolve));
+    if (this.#running) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    await Promise.all(this.#unsettled);
   }
 
+  /**
+   * One batch after another on the connection. With a sync, the next batch runs while the one
+   * before waits for its sync (a batch's works are acknowledged in order, never before their
+   * sync), so the fsync is not on the path of the next commit.
+   */
   async #drain(): Promise<void> {
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, this.#maxBatch);
@@ -121,6 +131,31 @@ export class WriteQueue {
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 
+  /** Resolves once a sync that started after this call has finished. */
+  #durable(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#syncWaiting.push({ resolve, reject });
+      if (!this.#syncing) void this.#runSyncs();
+    });
+  }
+
+  /** One sync at a time; the commits that came during one share the next. */
+  async #runSyncs(): Promise<void> {
+    const sync = this.#sync;
+    if (!sync) return;
+    this.#syncing = true;
+    while (this.#syncWaiting.length > 0) {
+      const waiting = this.#syncWaiting.splice(0);
+      try {
+        await sync();
+        for (const waiter of waiting) waiter.resolve();
+      } catch (error) {
+        for (const waiter of waiting) waiter.reject(error);
+      }
+    }
+    this.#syncing = false;
+  }
+
   async #commit(batch: Pending[]): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       const started = performance.now();
@@ -128,7 +163,6 @@ export class WriteQueue {
       let outcomes: Outcome[];
       try {
         outcomes = await this.#attempt(batch, last);
-        await this.#sync?.();
       } catch (error) {
         if (!last && isRetryable(error)) {
           this.#onRetry?.(attempt, error);
@@ -141,12 +175,23 @@ export class WriteQueue {
         for (const item of batch) item.reject(error);
         return;
       }
-      this.#onCommit?.(batch.length, performance.now() - started);
-      batch.forEach((item, index) => {
-        const outcome = outcomes[index];
-        if (outcome?.ok) item.resolve(outcome.value);
-        else item.reject(outcome?.error);
+      const settle = () => {
+        this.#onCommit?.(batch.length, performance.now() - started);
+        batch.forEach((item, index) => {
+          const outcome = outcomes[index];
+          if (outcome?.ok) item.resolve(outcome.value);
+          else item.reject(outcome?.error);
+        });
+      };
+      if (!this.#sync) return settle();
+      // Committed but not durable yet: nothing is acknowledged until the sync, and if it fails
+      // every caller learns of it (the rows may be there after all; a retried idempotent write
+      // finds them).
+      const settled = this.#durable().then(settle, (error: unknown) => {
+        for (const item of batch) item.reject(error);
       });
+      this.#unsettled.add(settled);
+      void settled.finally(() => this.#unsettled.delete(settled));
       return;
     }
   }
