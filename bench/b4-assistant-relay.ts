@@ -17,7 +17,7 @@
  * - b4/members.ts: the load generator, BENCH_ANSWERS groups of BENCH_MEMBERS members plus
  *   BENCH_OTHER_GROUPS groups for human traffic, one raw authenticated `ws` socket per member.
  * With two or more cores the server is pinned to core 0 and both children to core 1 (taskset); the
- * assistant's thread goes to BENCH_ASSISTANT_CORE (default 1: the server's thread keeps core 0).
+ * assistant's thread may run on the cores in BENCH_ASSISTANT_CORE (default 0,1: where the system puts it).
  *
  * Each run: (1) baseline: BENCH_ROUNDS rounds of BENCH_ANSWERS streams read straight from the
  * provider by the generator, same schedule and concurrency (BENCH_BASELINE: `raw`, the least a
@@ -65,8 +65,8 @@ const SPREAD_MS = Number(process.env.BENCH_SPREAD_MS ?? 0);
 const WARMUP = (process.env.BENCH_WARMUP ?? '1') === '1';
 const DURABILITY = (process.env.BENCH_DURABILITY ?? 'full') as 'full' | 'process';
 const PIN = (process.env.BENCH_PIN ?? '1') === '1';
-/** The core of the assistant's thread when pinned: `1` (with the provider and the generator) or `0` (with the server's thread). */
-const ASSISTANT_CORE = process.env.BENCH_ASSISTANT_CORE ?? '1';
+/** The cores of the assistant's thread when pinned (a taskset list): `0,1` lets the system place it, `1` shares the provider's and generator's core, `0` the server's. */
+const ASSISTANT_CORE = process.env.BENCH_ASSISTANT_CORE ?? '0,1';
 /** The baseline client: `raw` (fetch and split the SSE events, the least a reader does) or `sdk` (the assistant's own model client). */
 const BASELINE = (process.env.BENCH_BASELINE ?? 'raw') as 'raw' | 'sdk';
 /** When set, a CPU profile of this process (server and assistant) during each relay and quiet phase is written into this folder. */

@@ -8,6 +8,7 @@ import { type MessageRow, parseTurnError, toMessages } from '../messages/views.j
 import type { Bus } from '../realtime/bus.js';
 import type { LiveTurn, LiveTurns } from '../realtime/live-turns.js';
 import type { AssistantTurnsTable, Database } from '../storage/schema.js';
+import type { RunOptions } from '../storage/write-queue.js';
 import { requireBotMember } from './access.js';
 import { AssistantRateLimiter } from './rate-limit.js';
 
@@ -342,7 +343,7 @@ export class Turns {
     const pending = [...this.#saveTimers.keys()];
     for (const timer of this.#saveTimers.values()) clearTimeout(timer);
     this.#saveTimers.clear();
-    await Promise.all(pending.map((turnId) => this.#save(turnId)));
+    await Promise.all(pending.map((turnId) => this.#save(turnId, { durable: true })));
   }
 
   async #requireTurn(conversationId: string, turnId: string): Promise<TurnRow> {
@@ -360,13 +361,18 @@ export class Turns {
     if (this.#saveTimers.has(turnId) || this.#closed) return;
     const timer = setTimeout(() => {
       this.#saveTimers.delete(turnId);
-      void this.#save(turnId);
+      void this.#save(turnId, { durable: false });
     }, this.#saveIntervalMs);
     timer.unref();
     this.#saveTimers.set(turnId, timer);
   }
 
-  async #save(turnId: string): Promise<void> {
+  /**
+   * Saves the text in flight. While streaming, a snapshot that the next one replaces: it survives a
+   * crash of the process, and waits for no fsync (a crash of the machine may lose the last
+   * snapshots, never an ended answer). The saves at shutdown are durable.
+   */
+  async #save(turnId: string, options: RunOptions): Promise<void> {
     const turn = this.#live.get(turnId);
     if (!turn || this.#ending.has(turnId)) return;
     const { text } = turn;
@@ -374,7 +380,7 @@ export class Turns {
     try {
       await this.#log.write(async ({ db }) => {
         await db.updateTable('assistant_turns').set({ text, last_delta_at: at }).where('id', '=', turnId).where('status', '=', 'streaming').execute();
-      });
+      }, options);
     } catch (error) {
       // The next save, or the end, writes it.
       if (!this.#closed) console.error('assistant turn save:', error);

@@ -4,7 +4,7 @@ import type { Bus } from '../realtime/bus.js';
 import type { StorageKind } from '../storage/database.js';
 import { PreparedStatement } from '../storage/prepared.js';
 import type { Database } from '../storage/schema.js';
-import type { WriteQueue, WriteTransaction } from '../storage/write-queue.js';
+import type { RunOptions, WriteQueue, WriteTransaction } from '../storage/write-queue.js';
 
 export interface Clock {
   now(): Date;
@@ -80,7 +80,7 @@ export class EventLog {
     this.#clock = options.clock ?? systemClock;
   }
 
-  async write<T>(work: (context: WriteContext) => Promise<T>): Promise<T> {
+  async write<T>(work: (context: WriteContext) => Promise<T>, options: RunOptions = {}): Promise<T> {
     let appended: ConversationEvent[] = [];
     let effects: Array<() => void> = [];
     const result = await this.#queue.run(async (db) => {
@@ -144,7 +144,7 @@ export class EventLog {
         afterCommit: (effect) => effects.push(effect),
       };
       return work(context);
-    });
+    }, options);
     for (const event of appended) this.#bus.publish({ kind: 'event', event });
     for (const effect of effects) effect();
     return result;

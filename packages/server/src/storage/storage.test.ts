@@ -79,6 +79,38 @@ describe('SQLite durability', () => {
     await queue.close();
   });
 
+  it('acknowledges a write that need not be durable without a sync, but never before the writes queued ahead of it', async () => {
+    await using opened = await open('full');
+    const { storage } = opened;
+    await sql`create table durability_probe (id text primary key)`.execute(storage.writer);
+    const held: Array<() => void> = [];
+    let syncs = 0;
+    const queue = new WriteQueue(storage.writer, {
+      backend: 'sqlite',
+      sync: async () => {
+        syncs += 1;
+        await storage.sync?.();
+        await new Promise<void>((resolve) => held.push(resolve));
+      },
+    });
+    const acknowledged: string[] = [];
+    const write = (id: string, durable: boolean) => queue.run(probe(id), { durable }).then(() => void acknowledged.push(id));
+
+    await write('snapshot_1', false);
+    expect(syncs).toBe(0);
+    const durable = write('message_1', true);
+    await expect.poll(() => held.length).toBe(1);
+    const snapshot = write('snapshot_2', false);
+    await expect.poll(() => committed(storage, 'snapshot_2')).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(acknowledged).toEqual(['snapshot_1']);
+    held.shift()?.();
+    await Promise.all([durable, snapshot]);
+    expect(acknowledged).toEqual(['snapshot_1', 'message_1', 'snapshot_2']);
+    expect(syncs).toBe(1);
+    await queue.close();
+  });
+
   it('with `process`, commits need no sync', async () => {
     await using opened = await open('process');
     expect(opened.storage.sync).toBeUndefined();

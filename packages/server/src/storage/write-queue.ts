@@ -13,8 +13,18 @@ export type Work<T> = (trx: WriteTransaction) => Promise<T>;
 
 interface Pending {
   work: Work<unknown>;
+  durable: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+}
+
+export interface RunOptions {
+  /**
+   * `false` for a write that may be lost in a crash of the machine (never of the process): it is
+   * acknowledged once committed, without waiting for a sync, though never before the writes
+   * queued ahead of it. For progress snapshots that the next one replaces. Default true.
+   */
+  durable?: boolean;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -86,8 +96,8 @@ export class WriteQueue {
   /** Commits waiting for a sync that starts after them; a sync in flight takes none that came later. */
   #syncWaiting: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
   #syncing = false;
-  /** Batches committed and not yet acknowledged (waiting for their sync). */
-  readonly #unsettled = new Set<Promise<void>>();
+  /** Settles when every batch committed so far is acknowledged: batches are acknowledged in order. */
+  #acknowledged: Promise<void> = Promise.resolve();
 
   constructor(db: Kysely<Database>, options: WriteQueueOptions = {}) {
     this.#db = db;
@@ -99,10 +109,10 @@ export class WriteQueue {
     this.#onRetry = options.onRetry;
   }
 
-  run<T>(work: Work<T>): Promise<T> {
+  run<T>(work: Work<T>, options: RunOptions = {}): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('write queue is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ work: work as Work<unknown>, resolve: resolve as (value: unknown) => void, reject });
+      this.#pending.push({ work: work as Work<unknown>, durable: options.durable !== false, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#running) {
         this.#running = true;
         setImmediate(() => void this.#drain());
@@ -114,7 +124,7 @@ export class WriteQueue {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#running) await new Promise<void>((resolve) => this.#idle.push(resolve));
-    await Promise.all(this.#unsettled);
+    await this.#acknowledged;
   }
 
   /**
@@ -184,14 +194,13 @@ export class WriteQueue {
         });
       };
       if (!this.#sync) return settle();
-      // Committed but not durable yet: nothing is acknowledged until the sync, and if it fails
-      // every caller learns of it (the rows may be there after all; a retried idempotent write
-      // finds them).
-      const settled = this.#durable().then(settle, (error: unknown) => {
+      // Committed but not durable yet: nothing is acknowledged until the sync (when any work of
+      // the batch asks for it) and the batches before; if the sync fails every caller learns of
+      // it (the rows may be there after all; a retried idempotent write finds them).
+      const ready = batch.some((item) => item.durable) ? this.#durable() : undefined;
+      this.#acknowledged = Promise.all([this.#acknowledged, ready]).then(settle, (error: unknown) => {
         for (const item of batch) item.reject(error);
       });
-      this.#unsettled.add(settled);
-      void settled.finally(() => this.#unsettled.delete(settled));
       return;
     }
   }
