@@ -51,7 +51,12 @@ export class AssistantRuntime {
           if (event.type === 'assistant-turn-end') this.#workers.get(event.conversationId)?.onTurnEnded(event.turnId);
         },
         error: (error) => {
-          if (!(isParleyError(error) && error.code === 'NOT_FOUND')) log('warn', 'event stream', error.message);
+          if (isParleyError(error) && error.code === 'NOT_FOUND') return;
+          // Text frames still in flight when the turn's end (over HTTP, with the whole text)
+          // landed first: refused as the turn is over, and nothing is lost.
+          const details = isParleyError(error) ? (error.details as { turnId?: unknown } | undefined) : undefined;
+          if (isParleyError(error) && error.code === 'CONFLICT' && typeof details?.turnId === 'string') return;
+          log('warn', 'event stream', error.message);
         },
       },
       this.#options.socketFactory ? { socketFactory: this.#options.socketFactory } : {},
