@@ -104,6 +104,18 @@ describe('upgrade refusals', () => {
     otherRaw.ws.close();
   });
 
+  it('[EL11] a session that expires while its socket is open closes the socket with 4401 then', async () => {
+    // Sessions of two seconds.
+    await using server = await startTestServer({ config: { sessionDays: 2 / 86_400 } });
+    const ann = await server.user();
+    const socket = await rawSocket(server.url, ann.client.token!);
+    const openedAt = Date.now();
+    expect(socket.ws.readyState).toBe(socket.ws.OPEN);
+    expect(await socket.closed).toEqual({ code: 4401, reason: 'the session expired' });
+    expect(Date.now() - openedAt).toBeLessThan(4000);
+    expect(refusal(await tryConnect(server.url, { authorization: `Bearer ${ann.client.token!}` })).status).toBe(401);
+  });
+
   it('[EL11] a session that ended between the upgrade and hello is closed with 4401 at hello', async () => {
     await using server = await startTestServer();
     const ann = await server.user();

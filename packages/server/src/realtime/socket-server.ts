@@ -35,6 +35,9 @@ function refuse(socket: Duplex, status: number, code: ErrorCode, message: string
  * protocol's frames. A bad frame gets an `error` frame; it never closes the socket. See
  * ../events/SPEC.md, rules [EL9]–[EL11].
  */
+/** The longest delay setTimeout takes (2^31 − 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export class SocketServer {
   readonly #context: ServerContext;
   readonly #hub: Hub;
@@ -204,7 +207,23 @@ export class SocketServer {
       ws.close(SOCKET_CLOSE.unauthenticated, 'the session ended');
       return;
     }
+    this.#closeAtExpiry(ws, connection, Date.parse(session.expires_at));
     await this.#hub.hello(connection, positions);
+  }
+
+  /** A session that expires while its socket is open closes the socket then, as a sign-out would [EL11]. */
+  #closeAtExpiry(ws: WebSocket, connection: Connection, expiresAt: number): void {
+    // A timer waits at most about 24.8 days; a longer session is looked at again then.
+    const delay = Math.min(Math.max(0, expiresAt - this.#context.clock.now().getTime()), MAX_TIMER_MS);
+    const timer = setTimeout(() => {
+      ws.off('close', cancel);
+      if (this.#context.clock.now().getTime() < expiresAt) return this.#closeAtExpiry(ws, connection, expiresAt);
+      this.#hub.disconnect(connection);
+      ws.close(SOCKET_CLOSE.unauthenticated, 'the session expired');
+    }, delay);
+    timer.unref();
+    const cancel = () => clearTimeout(timer);
+    ws.once('close', cancel);
   }
 
   #typing(
