@@ -72,7 +72,8 @@ class RetryBatch extends Error {
 
 /**
  * Group commit. Works that arrive while a batch is committing wait and go together in the next
- * one, so a single durable commit (one fsync) acknowledges many writes. Each work runs inside
+ * one, and on SQLite one sync of the log (off the event loop, `sync`) acknowledges every batch
+ * committed before it began, so one fsync acknowledges many writes. Each work runs inside
  * its own savepoint: a work that throws is rolled back alone and its caller gets the error,
  * while the rest of the batch commits. A work's promise settles only after the commit.
  *
