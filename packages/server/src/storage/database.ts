@@ -83,13 +83,12 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
   // durability the queue has the log fsynced on the thread pool after each commit instead, and
   // acknowledges the batch only then: the same guarantee as FULL, which differs from NORMAL in
   // WAL mode by exactly that fsync. (The checkpointer's own fsyncs are on its thread.)
-  const synchronous = 'NORMAL';
   const open = (readonly: boolean) => {
     const database = new BetterSqlite3(options.file, { readonly });
     database.pragma('busy_timeout = 5000');
     if (!readonly) {
       database.pragma('journal_mode = WAL');
-      database.pragma(`synchronous = ${synchronous}`);
+      database.pragma('synchronous = NORMAL');
       database.pragma('foreign_keys = ON');
       // The checkpointer below keeps the log short; this is the backstop (16 MB of 4 KB pages).
       database.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);

@@ -143,17 +143,15 @@ export class WriteQueue {
   }
 
   /** Resolves once a sync that started after this call has finished. */
-  #durable(): Promise<void> {
+  #durable(sync: () => Promise<void>): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#syncWaiting.push({ resolve, reject });
-      if (!this.#syncing) void this.#runSyncs();
+      if (!this.#syncing) void this.#runSyncs(sync);
     });
   }
 
   /** One sync at a time; the commits that came during one share the next. */
-  async #runSyncs(): Promise<void> {
-    const sync = this.#sync;
-    if (!sync) return;
+  async #runSyncs(sync: () => Promise<void>): Promise<void> {
     this.#syncing = true;
     while (this.#syncWaiting.length > 0) {
       const waiting = this.#syncWaiting.splice(0);
@@ -194,11 +192,12 @@ export class WriteQueue {
           else item.reject(outcome?.error);
         });
       };
-      if (!this.#sync) return settle();
+      const sync = this.#sync;
+      if (!sync) return settle();
       // Committed but not durable yet: nothing is acknowledged until the sync (when any work of
       // the batch asks for it) and the batches before; if the sync fails every caller learns of
       // it (the rows may be there after all; a retried idempotent write finds them).
-      const ready = batch.some((item) => item.durable) ? this.#durable() : undefined;
+      const ready = batch.some((item) => item.durable) ? this.#durable(sync) : undefined;
       this.#acknowledged = Promise.all([this.#acknowledged, ready]).then(settle, (error: unknown) => {
         for (const item of batch) item.reject(error);
       });
