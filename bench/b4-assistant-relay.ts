@@ -31,7 +31,7 @@
  * min and max over them. Human messages are timed from their scheduled send (fixed rate, so a
  * late generator counts: no coordinated omission); tokens from the provider's write, which never
  * waits for its reader. Added = Parley's percentile − the baseline's, per run.
- * BENCH_PROFILE=<folder> writes a CPU profile of this process for each relay and quiet phase.
+ * BENCH_PROFILE=<folder> writes a CPU profile of this process's main thread for each relay and quiet phase, and of the assistant's thread for each relay phase (`-assistant`).
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -44,7 +44,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { startTestServer } from '@parley/server/test';
 import { readRaw } from './b4/sse.js';
 import { formatSpread, machine, printTable, type SendTable, spread, summarize, tokenTimes } from './b4/statistics.js';
-import type { AssistantThreadReply } from './b4/assistant-thread.js';
+import type { AssistantThreadReply, AssistantThreadRequest } from './b4/assistant-thread.js';
 import { Stage } from './b4/stage.js';
 import { type MembersReply, type MembersRequest, type ProviderReply, type ProviderRequest, type Receipts, type RoundReply, type TrafficReply } from './b4/wire.js';
 
@@ -212,10 +212,13 @@ async function main() {
   const assistant = await startAssistantThread({ baseUrl: server.url, token: server.assistant.token, entry: new URL('./b4/assistant-thread.ts', import.meta.url) });
   const assistantThreads = fs.readdirSync('/proc/self/task').filter((id) => !threadsBefore.has(id));
   const warnings: string[] = [];
-  const takeHandedOn = async (): Promise<Receipts> => {
+  const askAssistant = async <T extends AssistantThreadReply['type']>(request: AssistantThreadRequest, type: T) => {
     const reply = new Promise<AssistantThreadReply>((resolve) => assistant.worker.once('message', resolve));
-    assistant.worker.postMessage({ type: 'take' });
-    const taken = await reply;
+    assistant.worker.postMessage(request);
+    return expect(await reply, type);
+  };
+  const takeHandedOn = async (): Promise<Receipts> => {
+    const taken = await askAssistant({ type: 'take' }, 'taken');
     warnings.push(...taken.warnings.slice(0, Math.max(0, 20 - warnings.length)));
     return taken.receipts;
   };
@@ -334,6 +337,7 @@ async function main() {
     members.tell({ type: 'traffic-start', perSecond: RATE });
     await wait(SETTLE_MS);
     await profiler?.post('Profiler.start');
+    if (profiler) assistant.worker.postMessage({ type: 'profile-start' } satisfies AssistantThreadRequest);
     loop.reset();
     loop.enable();
     const cpu = process.cpuUsage();
@@ -350,6 +354,7 @@ async function main() {
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
       fs.writeFileSync(path.join(PROFILE_DIR ?? '.', `b4-relay-${relayRoundNumber}.cpuprofile`), JSON.stringify(profile));
+      await askAssistant({ type: 'profile-stop', file: path.join(PROFILE_DIR ?? '.', `b4-relay-${relayRoundNumber}-assistant.cpuprofile`) }, 'profiled');
     }
     loop.disable();
     const serverLoop = loopSummary();

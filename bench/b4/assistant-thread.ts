@@ -2,17 +2,17 @@
  * B4's assistant thread: Parley's own (runAssistantThread, as `npm start` runs it), plus a stamp
  * on each delta the runtime hands to its socket, taken by the main thread after each phase.
  */
+import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { parentPort } from 'node:worker_threads';
 import { runAssistantThread } from '@parley/parley';
 import { EventStream } from '@parley/sdk';
 import { Stage } from './stage.js';
 import type { Receipts } from './wire.js';
 
-export interface AssistantThreadReply {
-  type: 'taken';
-  receipts: Receipts;
-  warnings: string[];
-}
+export type AssistantThreadRequest = { type: 'take' } | { type: 'profile-start' } | { type: 'profile-stop'; file: string };
+
+export type AssistantThreadReply = { type: 'taken'; receipts: Receipts; warnings: string[] } | { type: 'profiled' };
 
 const handedOn = new Stage();
 const warnings: string[] = [];
@@ -21,9 +21,28 @@ EventStream.prototype.sendTurnDelta = function stampedSendTurnDelta(this: EventS
   handedOn.add(text);
   return sendTurnDelta.call(this, conversationId, turnId, text);
 };
-parentPort?.on('message', (message: { type: string }) => {
-  if (message.type !== 'take') return;
-  parentPort?.postMessage({ type: 'taken', receipts: handedOn.take(), warnings: warnings.splice(0) } satisfies AssistantThreadReply);
+// BENCH_PROFILE: the main thread asks for a CPU profile of this thread over each relay phase.
+let profiler: Session | undefined;
+parentPort?.on('message', async (message: AssistantThreadRequest) => {
+  switch (message.type) {
+    case 'take':
+      parentPort?.postMessage({ type: 'taken', receipts: handedOn.take(), warnings: warnings.splice(0) } satisfies AssistantThreadReply);
+      return;
+    case 'profile-start':
+      if (!profiler) {
+        profiler = new Session();
+        profiler.connect();
+        await profiler.post('Profiler.enable');
+      }
+      await profiler.post('Profiler.start');
+      return;
+    case 'profile-stop': {
+      const { profile } = (await profiler?.post('Profiler.stop')) ?? {};
+      fs.writeFileSync(message.file, JSON.stringify(profile));
+      parentPort?.postMessage({ type: 'profiled' } satisfies AssistantThreadReply);
+      return;
+    }
+  }
 });
 await runAssistantThread({
   log: (level, message, detail) => {

@@ -27,6 +27,11 @@ export interface ServerConfig {
   logRequests: boolean;
   /** An event socket that says no `hello` within this many ms is closed with 4408 (events/SPEC.md [EL10]). */
   socketHelloTimeoutMs: number;
+  /**
+   * Each event socket is pinged once in this many ms, and closed when it has not answered the
+   * previous ping by then. The sockets are pinged a slice at a time, spread over the period.
+   */
+  socketHeartbeatMs: number;
   /** An event socket with more than this many bytes queued and unsent is closed with 1013 and resumes ([EL12]). */
   socketMaxBufferedBytes: number;
   /**
@@ -57,6 +62,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     secureCookies: false,
     logRequests: false,
     socketHelloTimeoutMs: 10_000,
+    socketHeartbeatMs: 30_000,
     socketMaxBufferedBytes: 4 * 1024 * 1024,
     assistantToken: undefined,
     assistantRateLimit: { burst: 20, perHour: 60 },

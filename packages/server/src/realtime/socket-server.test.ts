@@ -1,8 +1,9 @@
 import { ParleyError, PROTOCOL_VERSION, type ServerFrame, type ServerFrameOf } from '@parley/protocol';
 import { ParleyClient } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { messageId, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
-import { openStream, type RawSocket, rawSocket, tryConnect } from '../test/streams.js';
+import { openStream, type RawSocket, rawSocket, socketUrl, tryConnect } from '../test/streams.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isError = (frame: ServerFrame): frame is ServerFrameOf<'error'> => frame.type === 'error';
@@ -284,5 +285,45 @@ describe('backpressure', () => {
     expect(seqs).toEqual(seqs.map((_, index) => index + 2));
     // The reader that kept up got everything.
     await fast.until(() => fast.seqs(id).length === written, 10_000);
+  });
+});
+
+describe('heartbeat', () => {
+  it('pings each socket once a period, spread over the period, and cuts off a socket that stops answering', async () => {
+    const period = 600;
+    await using server = await startTestServer({ config: { socketHeartbeatMs: period } });
+    const ann = await server.user();
+    const token = ann.client.token!;
+    const pings: number[][] = [];
+    const answering = await Promise.all(
+      Array.from({ length: 30 }, async (_, index) => {
+        const socket = await rawSocket(server.url, token);
+        pings[index] = [];
+        socket.ws.on('ping', () => pings[index]?.push(Date.now()));
+        return socket;
+      }),
+    );
+    // A peer that no longer answers pings (a laptop closed mid-connection, a dead NAT entry).
+    const silent = new WebSocket(socketUrl(server.url), { headers: { authorization: `Bearer ${token}` }, autoPong: false });
+    let silentPings = 0;
+    silent.on('ping', () => (silentPings += 1));
+    const silentClosed = new Promise<number>((resolve) => silent.once('close', resolve));
+    await new Promise((resolve) => silent.once('open', resolve));
+    silent.send(JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, positions: {} }));
+    expect(server.server.hub.connectionCount).toBe(31);
+
+    // Pinged once, then cut off at its next turn (no close frame: the peer is presumed gone).
+    expect(await silentClosed).toBe(1006);
+    expect(silentPings).toBe(1);
+    await until(() => server.server.hub.connectionCount === 30);
+
+    await until(() => pings.every((times) => times.length >= 2), 5000);
+    // Not all at once: the first pings of the 30 sockets spread over most of a period.
+    const firsts = pings.map((times) => times[0] ?? 0);
+    expect(Math.max(...firsts) - Math.min(...firsts)).toBeGreaterThan(period / 2);
+    // Once a period each, not once a tick.
+    for (const times of pings) expect(times.length).toBeLessThanOrEqual(4);
+    for (const socket of answering) expect(socket.ws.readyState).toBe(WebSocket.OPEN);
+    for (const socket of answering) socket.ws.close();
   });
 });

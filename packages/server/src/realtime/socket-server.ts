@@ -16,7 +16,11 @@ import type { ServerContext } from '../context.js';
 import type { Connection, Hub } from './hub.js';
 
 export const SOCKET_PATH = '/api/socket';
-const HEARTBEAT_MS = 30_000;
+/**
+ * The heartbeat period is cut in this many slices, one pinged per tick: pinging every socket in
+ * one go held the event loop for milliseconds per thousand sockets once each period.
+ */
+const HEARTBEAT_SLICES = 30;
 /** Any frame but hello; a larger one gets an error frame [EL10]. */
 const MAX_FRAME_BYTES = 64 * 1024;
 /** The hard limit, which `ws` enforces by closing with 1009: a hello naming many conversations must fit [EL10]. */
@@ -44,12 +48,16 @@ export class SocketServer {
   readonly #wss: WebSocketServer;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #alive = new WeakMap<WebSocket, boolean>();
+  /** Every accepted socket, in the heartbeat slice that pings it. */
+  readonly #slices = Array.from({ length: HEARTBEAT_SLICES }, () => new Set<WebSocket>());
+  #nextSlice = 0;
+  #tick = 0;
 
   constructor(context: ServerContext, hub: Hub) {
     this.#context = context;
     this.#hub = hub;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_HELLO_BYTES, perMessageDeflate: false });
-    this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS);
+    this.#heartbeat = setInterval(() => this.#beat(), context.config.socketHeartbeatMs / HEARTBEAT_SLICES);
     this.#heartbeat.unref();
   }
 
@@ -82,6 +90,8 @@ export class SocketServer {
   #accept(ws: WebSocket, userId: string, sessionId: string): void {
     this.#alive.set(ws, true);
     ws.on('pong', () => this.#alive.set(ws, true));
+    const slice = this.#slices[this.#nextSlice++ % HEARTBEAT_SLICES];
+    slice?.add(ws);
     const connection = this.#hub.connect(ws, userId, sessionId);
     let greeted = false;
     const helloTimer = setTimeout(() => {
@@ -184,6 +194,7 @@ export class SocketServer {
       }
     });
     ws.on('close', () => {
+      slice?.delete(ws);
       clearTimeout(helloTimer);
       this.#hub.disconnect(connection);
     });
@@ -248,8 +259,10 @@ export class SocketServer {
     });
   }
 
+  /** Pings one slice of the sockets; one that did not answer its previous ping is cut off. */
   #beat(): void {
-    for (const ws of this.#wss.clients) {
+    const slice = this.#slices[this.#tick++ % HEARTBEAT_SLICES] ?? [];
+    for (const ws of slice) {
       if (this.#alive.get(ws) === false) {
         ws.terminate();
         continue;
