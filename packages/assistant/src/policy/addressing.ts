@@ -1,4 +1,4 @@
-import { isWholeWordAt, normalizeTerm, occurrences, searchableText } from './mentions.js';
+import { foldAccents, isWholeWordAt, nameSearchableText, normalizeName, occurrences } from './mentions.js';
 import type { PolicyMember } from './types.js';
 
 // Greeting words that may come before a vocative name (`Hey Bob, …`, `Salut Marie : …`). They
@@ -10,7 +10,8 @@ const VOCATIVE_GREETINGS = [
   'hallo', 'moin', 'servus', 'lieber', 'liebe', 'na', 'und',
   'ciao', 'привет', 'مرحبا',
 ];
-const GREETING_PREFIX = new RegExp(`^(?:${VOCATIVE_GREETINGS.join('|')})(?:\\s*,\\s*|\\s+)`, 'u');
+// Matched in text whose accents are folded, as names are (see nameSearchableText).
+const GREETING_PREFIX = new RegExp(`^(?:${VOCATIVE_GREETINGS.map(foldAccents).join('|')})(?:\\s*,\\s*|\\s+)`, 'u');
 // What ends a vocative: a comma, colon, exclamation or question mark, a dash, in any script.
 const VOCATIVE_END = /^\s*[,:;!?¿¡،؟、，：；！？—–-]/u;
 // What joins two names at the opening (`Bob and Ana, …`).
@@ -30,9 +31,9 @@ export function namesOf(member: PolicyMember): string[] {
   return names;
 }
 
-/** Whether searchable text calls this name with `@` anywhere, or as a vocative at its end (`…, Marie ?`). */
+/** Whether name-searchable text (`nameSearchableText`) calls this name with `@` anywhere, or as a vocative at its end (`…, Marie ?`). */
 export function callsName(searchable: string, name: string): boolean {
-  return occurrences(searchable, name).some(
+  return occurrences(searchable, normalizeName(name)).some(
     ({ start, end }) =>
       // `isWholeWordAt` already refused an `@` glued to a word before it (an e-mail address).
       searchable.charAt(start - 1) === '@' ||
@@ -41,13 +42,13 @@ export function callsName(searchable: string, name: string): boolean {
 }
 
 /**
- * The members named at the opening of searchable text as its addressees: after an optional
+ * The members named at the opening of name-searchable text as its addressees: after an optional
  * greeting, one name or several (`Bob, Ana: …`, `Bob and Ana, …`), the last followed by
  * punctuation.
  */
 export function openingAddressees(searchable: string, members: readonly PolicyMember[]): PolicyMember[] {
   const candidates = members
-    .flatMap((member) => namesOf(member).map((name) => ({ member, name: normalizeTerm(name) })))
+    .flatMap((member) => namesOf(member).map((name) => ({ member, name: normalizeName(name) })))
     .filter((candidate) => candidate.name !== '')
     // Longest first, so `marie dupont` is read before `marie`.
     .sort((a, b) => b.name.length - a.name.length);
@@ -85,7 +86,7 @@ export function addressedMembers(
   excludedIds: ReadonlySet<string>,
   mentionedIds: readonly string[] = [],
 ): PolicyMember[] {
-  const searchable = searchableText(text);
+  const searchable = nameSearchableText(text);
   const others = members.filter((member) => !excludedIds.has(member.userId));
   const opening = openingAddressees(searchable, others);
   return others.filter(

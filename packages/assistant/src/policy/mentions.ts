@@ -1,6 +1,7 @@
 /**
  * Finding names and words in message text, whatever the language ([TT4], [TT7]): compared after
  * NFC normalisation and lower-casing, as whole words, never inside an e-mail address or a URL.
+ * Names are also compared without accents (`foldAccents`): `Zoe` calls `Zoë`.
  *
  * Matching is a plain substring search with the boundaries checked by hand: a regular expression
  * per name with Unicode classes costs about a millisecond to compile, and the policy looks for
@@ -22,6 +23,18 @@ export type Span = { start: number; end: number };
 /** NFC, lower case, typographic apostrophes made plain, so `Quelqu’un` is `quelqu'un`. */
 export function normalizeText(text: string): string {
   return text.normalize('NFC').toLowerCase().replace(/[\u2018\u2019\u02bc\uff07]/g, "'");
+}
+
+// The combining diacritics of Latin, Greek and Cyrillic letters (é = e + U+0301). The marks of
+// other scripts (Devanagari vowel signs, Arabic harakat …) spell different words: they stay.
+const ACCENTS = /[\u0300-\u036f]/g;
+
+/**
+ * Text with the accents of Latin, Greek and Cyrillic letters taken off, for comparing names:
+ * people type `Zoe` or `Leo` for `Zoë` or `Léo`. Words are not folded (`où` is not `ou`).
+ */
+export function foldAccents(text: string): string {
+  return text.normalize('NFD').replace(ACCENTS, '').normalize('NFC');
 }
 
 /**
@@ -95,13 +108,23 @@ export function containsTerm(searchable: string, term: string): boolean {
   return occurrences(searchable, term).length > 0;
 }
 
+/** Searchable text (see `searchableText`) for looking for names: accents folded too. */
+export function nameSearchableText(text: string): string {
+  return foldAccents(searchableText(text));
+}
+
+/** A name as it is looked for in `nameSearchableText`. */
+export function normalizeName(name: string): string {
+  return foldAccents(normalizeTerm(name));
+}
+
 /**
- * Whether `text` mentions `name` [TT4]: in any case, anywhere, as a whole word or as `@name`,
- * not inside a longer word, an e-mail address or a URL. The runtime uses it to re-check
- * messages when the assistant is renamed.
+ * Whether `text` mentions `name` [TT4]: in any case, with or without accents, anywhere, as a
+ * whole word or as `@name`, not inside a longer word, an e-mail address or a URL. The runtime
+ * uses it to re-check messages when the assistant is renamed.
  */
 export function mentionsName(text: string, name: string): boolean {
-  return containsTerm(searchableText(text), name);
+  return containsTerm(nameSearchableText(text), normalizeName(name));
 }
 
 /** Every term of `terms` found in searchable text. */

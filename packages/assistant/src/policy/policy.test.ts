@@ -151,9 +151,10 @@ describe('hard rules', () => {
     await expectDecision(inputFor(newName, { name: 'Sage', mode: 'mentions' }), { action: 'silent', rule: 'TT6' });
   });
 
-  it('[TT4] Unicode names, in any case', async () => {
+  it('[TT4] Unicode names, in any case, with or without accents', async () => {
     await expectDecision(inputFor(said('u-ann', 'ZOË, tu peux résumer ?'), { name: 'Zoë', mode: 'mentions' }), { action: 'answer', rule: 'TT4' });
-    await expectDecision(inputFor(said('u-ann', 'Zoe, tu peux résumer ?'), { name: 'Zoë', mode: 'mentions' }), { action: 'silent', rule: 'TT6' });
+    await expectDecision(inputFor(said('u-ann', 'Zoe, tu peux résumer ?'), { name: 'Zoë', mode: 'mentions' }), { action: 'answer', rule: 'TT4' });
+    await expectDecision(inputFor(said('u-ann', 'Zoella, tu peux résumer ?'), { name: 'Zoë', mode: 'mentions' }), { action: 'silent', rule: 'TT6' });
     await expectDecision(inputFor(said('u-ann', '助手帮我总结一下'), { name: '助手', mode: 'mentions' }), { action: 'answer', rule: 'TT4' });
     await expectDecision(inputFor(said('u-ann', 'Ask Sage Bot please'), { name: 'Sage Bot', mode: 'mentions' }), { action: 'answer', rule: 'TT4' });
   });
@@ -194,6 +195,9 @@ describe('hard rules', () => {
       'Hallo Bob! Kommst du morgen zum Treffen?',
       'ゆき、明日の会議に来ますか？',
       'Bob, does anyone know the time?',
+      // Accents: in the greeting, and a name typed without its own.
+      'Chère Marie, tu viens ce soir ?',
+      'Ana Garcia: ¿vienes mañana a la reunión?',
     ];
     for (const text of texts) {
       await expectDecision(inputFor(said('u-ann', text), { talkativeness: 1, askModel: model.askModel }), { action: 'silent', rule: 'TT7' });
