@@ -1,5 +1,6 @@
 import { type ConversationEvent, isParleyError } from '@parley/protocol';
 import { EventStream, type EventStreamOptions, ParleyClient } from '@parley/sdk';
+import { nodeFetch } from '@parley/sdk/node';
 import type { LoadModelsResult } from '../providers/models.js';
 import { ConversationWorker, type WorkerEnvironment } from './conversation-worker.js';
 
@@ -31,7 +32,8 @@ export class AssistantRuntime {
 
   constructor(options: AssistantRuntimeOptions) {
     this.#options = options;
-    this.#client = new ParleyClient({ baseUrl: options.baseUrl, token: options.token });
+    // Many small calls (a decision for every message): over undici rather than the global fetch.
+    this.#client = new ParleyClient({ baseUrl: options.baseUrl, token: options.token, fetch: nodeFetch() });
   }
 
   get client(): ParleyClient {
