@@ -16,8 +16,11 @@
  *   BENCH_INTERVAL_MS apart per answer, stamping the moment each token is written;
  * - b4/members.ts: the load generator, BENCH_ANSWERS groups of BENCH_MEMBERS members plus
  *   BENCH_OTHER_GROUPS groups for human traffic, one raw authenticated `ws` socket per member.
- * With two or more cores the server is pinned to core 0 and both children to core 1 (taskset); the
- * assistant's thread may run on the cores in BENCH_ASSISTANT_CORE (default 0,1: where the system puts it).
+ * With two or more cores the server's main thread (the one that serves people, and the bare relay's)
+ * is pinned to core 0 and both children to core 1 (taskset); the assistant's thread may run on the
+ * cores in BENCH_ASSISTANT_CORE (default 0,1: where the system puts it). The process's other
+ * threads (libuv's pool, which syncs the WAL; SQLite's checkpointer; V8's helpers) are left where
+ * the system puts them, as in any deployment, unless BENCH_PIN_ALL=1 pins them with the main thread.
  *
  * Each run: (1) baseline: BENCH_ROUNDS rounds of BENCH_ANSWERS streams read straight from the
  * provider by the generator, same schedule and concurrency (BENCH_BASELINE: `raw`, the least a
@@ -65,6 +68,8 @@ const SPREAD_MS = Number(process.env.BENCH_SPREAD_MS ?? 0);
 const WARMUP = (process.env.BENCH_WARMUP ?? '1') === '1';
 const DURABILITY = (process.env.BENCH_DURABILITY ?? 'full') as 'full' | 'process';
 const PIN = (process.env.BENCH_PIN ?? '1') === '1';
+/** Pin all of this process's threads to core 0, not only the main thread. */
+const PIN_ALL = process.env.BENCH_PIN_ALL === '1';
 /** The cores of the assistant's thread when pinned (a taskset list): `0,1` lets the system place it, `1` shares the provider's and generator's core, `0` the server's. */
 const ASSISTANT_CORE = process.env.BENCH_ASSISTANT_CORE ?? '0,1';
 /** The baseline client: `raw` (fetch and split the SSE events, the least a reader does) or `sdk` (the assistant's own model client). */
@@ -126,8 +131,9 @@ function expect<T extends { type: string }, K extends T['type']>(reply: T, type:
   return reply as Extract<T, { type: K }>;
 }
 
-function pin(pid: number, core: number): void {
-  execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
+/** Pins every thread of a process (`all`), or only the thread whose id is `pid` (a process's main thread). */
+function pin(pid: number, core: number, all = true): void {
+  execFileSync('taskset', [...(all ? ['-a'] : []), '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
 }
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -245,7 +251,7 @@ async function main() {
   console.error(`setup: ${ready.users} accounts and sockets in ${ready.seconds.toFixed(1)} s`);
   const pinned = PIN && cores >= 2;
   if (pinned) {
-    pin(process.pid, 0);
+    pin(process.pid, 0, PIN_ALL);
     for (const child of [provider.process, members.process]) if (child.pid) pin(child.pid, 1);
     // The assistant's thread shares the second core: the server's thread keeps the first to itself.
     for (const thread of assistantThreads) execFileSync('taskset', ['-p', '-c', ASSISTANT_CORE, thread], { stdio: 'ignore' });
@@ -509,7 +515,7 @@ async function main() {
   console.log(
     `settings: SQLite, durability ${DURABILITY}; assistant on its own thread of the server's process, provider openai-compatible → scripted OpenAI server (own process), ` +
       `${TOKENS} tokens ${INTERVAL_MS} ms apart per answer; load generator in its own process, ${ANSWERS + OTHER_GROUPS} groups × ${MEMBERS} raw ws member sockets; ` +
-      `${pinned ? `server pinned to core 0, provider and generator to core 1, the assistant's thread to core ${ASSISTANT_CORE}` : 'no pinning'}; per run ${ROUNDS} rounds of ${ANSWERS} ${SPREAD_MS > 0 ? `mentions spread over ${SPREAD_MS} ms` : 'simultaneous mentions'} (relay) and of ${ANSWERS} direct streams on the same schedule (baseline: ${BASELINE === 'raw' ? 'raw SSE reader, fetch + JSON.parse' : "the assistant's model client, AI SDK"}, in the generator's process); ` +
+      `${pinned ? `server's ${PIN_ALL ? 'threads' : 'main thread'} pinned to core 0, provider and generator to core 1, the assistant's thread to core ${ASSISTANT_CORE}` : 'no pinning'}; per run ${ROUNDS} rounds of ${ANSWERS} ${SPREAD_MS > 0 ? `mentions spread over ${SPREAD_MS} ms` : 'simultaneous mentions'} (relay) and of ${ANSWERS} direct streams on the same schedule (baseline: ${BASELINE === 'raw' ? 'raw SSE reader, fetch + JSON.parse' : "the assistant's model client, AI SDK"}, in the generator's process); ` +
       `other groups: ${OTHER_GROUPS} groups, ${RATE} human messages/s at a fixed rate (timed from the scheduled send); ${WARMUP ? '1 warm-up run, then ' : 'no warm-up, '}${RUNS} runs; median (min–max) over runs; ms`,
   );
   console.log('');
