@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IdSchema, SeqSchema, TimestampSchema } from './common.js';
 import { AssistantSettingsSchema, ConversationSchema, MemberSchema, NotificationLevelSchema } from './conversations.js';
 import { MessageSchema, ReactionSchema } from './messages.js';
+import { UserSummarySchema } from './users.js';
 
 /**
  * Events of a conversation's log. Each carries the conversation's next gapless sequence
@@ -46,6 +47,13 @@ export const MemberLeftEventSchema = z.object({
   ...envelope,
   type: z.literal('member-left'),
   userId: IdSchema,
+});
+
+/** A member changed their profile (display name, username or avatar): the member list shows it. */
+export const MemberUpdatedEventSchema = z.object({
+  ...envelope,
+  type: z.literal('member-updated'),
+  user: UserSummarySchema,
 });
 
 export const MessageCreatedEventSchema = z.object({
@@ -105,6 +113,7 @@ export const ConversationEventSchema = z
     MemberAddedEventSchema,
     MemberRemovedEventSchema,
     MemberLeftEventSchema,
+    MemberUpdatedEventSchema,
     MessageCreatedEventSchema,
     MessageEditedEventSchema,
     MessageDeletedEventSchema,

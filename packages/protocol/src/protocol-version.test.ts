@@ -12,6 +12,7 @@ import { PROTOCOL_VERSION } from './version.js';
 const FINGERPRINTS: Record<number, string> = {
   1: '38e0517c1072653b',
   2: '25ffb5980c92a971',
+  3: '3bb2cffb46538bed',
 };
 
 function fingerprint(): string {

@@ -136,6 +136,19 @@ describe('the assistant in a group', () => {
     expect(s.model.requests).toHaveLength(0);
   });
 
+  it('knows a member by the new name they give themselves at once: a question to that name is left to them', async () => {
+    await using s = await scene();
+    // The first decision reads the group's members (and keeps them).
+    const first = await send(s.ann, s.group, `${s.bob.user.displayName}, are you coming tonight?`);
+    await s.assistant.idle();
+    await expect.poll(() => decisionsFor(s.ann, s.group, first.id)).toEqual([expect.objectContaining({ action: 'silent', rule: 'TT7' })]);
+    await s.bob.client.api.updateMe({ body: { displayName: 'Roberto' } });
+    const renamed = await send(s.ann, s.group, 'Roberto, which train are you taking tomorrow morning?');
+    await s.assistant.idle();
+    await expect.poll(() => decisionsFor(s.ann, s.group, renamed.id)).toEqual([expect.objectContaining({ action: 'silent', rule: 'TT7' })]);
+    expect(s.model.requests).toHaveLength(0);
+  });
+
   it('in mode "mentions" stays silent until mentioned, and answers to its new name after a rename', async () => {
     await using s = await scene();
     await s.ann.client.api.updateConversation({ params: { conversationId: s.group }, body: { assistant: { mode: 'mentions', name: 'Sage' } } });

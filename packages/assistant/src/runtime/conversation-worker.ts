@@ -136,6 +136,7 @@ export class ConversationWorker {
       case 'member-added':
       case 'member-removed':
       case 'member-left':
+      case 'member-updated':
         // Names, settings and members changed: read the context again before the next decision.
         this.#context = undefined;
         return;

@@ -39,6 +39,8 @@ function applyChange(state: ConversationState, event: ConversationEvent): Conver
     case 'member-removed':
     case 'member-left':
       return { ...state, members: state.members.filter((member) => member.userId !== event.userId) };
+    case 'member-updated':
+      return { ...state, members: state.members.map((member) => (member.userId === event.user.id ? { ...member, user: event.user } : member)) };
     case 'message-created':
       if (state.messages.some((message) => message.id === event.message.id)) return state;
       return { ...state, messages: [...state.messages, event.message] };

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import type { ServerContext } from '../context.js';
 import { bindRoute } from '../http/bind.js';
 import { newId } from '../ids/ids.js';
-import { getUser, toMe } from './users.js';
+import { announceProfile, getUser, toMe } from './users.js';
 
 /** Avatars are stored as one square WebP of this many pixels a side. */
 export const AVATAR_SIZE = 256;
@@ -75,14 +75,16 @@ export function registerAvatarRoutes(app: FastifyInstance, context: ServerContex
     const avatarId = newId();
     await context.files.put('avatars', avatarId, encoded);
     const user = await context.log
-      .write(async ({ db, afterCommit }) => {
-        const before = await getUser(db, auth.userId);
-        await db.updateTable('users').set({ avatar_id: avatarId }).where('id', '=', auth.userId).execute();
+      .write(async (write) => {
+        const before = await getUser(write.db, auth.userId);
+        await write.db.updateTable('users').set({ avatar_id: avatarId }).where('id', '=', auth.userId).execute();
         if (before.avatar_id) {
           const old = before.avatar_id;
-          afterCommit(() => void context.files.remove('avatars', old).catch(() => {}));
+          write.afterCommit(() => void context.files.remove('avatars', old).catch(() => {}));
         }
-        return { ...before, avatar_id: avatarId };
+        const after = { ...before, avatar_id: avatarId };
+        await announceProfile(write, before, after);
+        return after;
       })
       .catch(async (error: unknown) => {
         // The account never pointed at the new file: do not leave it behind.
@@ -93,14 +95,16 @@ export function registerAvatarRoutes(app: FastifyInstance, context: ServerContex
   });
 
   bindRoute(app, context, 'deleteAvatar', async ({ auth }) => {
-    const user = await context.log.write(async ({ db, afterCommit }) => {
-      const before = await getUser(db, auth.userId);
+    const user = await context.log.write(async (write) => {
+      const before = await getUser(write.db, auth.userId);
       if (before.avatar_id) {
         const old = before.avatar_id;
-        await db.updateTable('users').set({ avatar_id: null }).where('id', '=', auth.userId).execute();
-        afterCommit(() => void context.files.remove('avatars', old).catch(() => {}));
+        await write.db.updateTable('users').set({ avatar_id: null }).where('id', '=', auth.userId).execute();
+        write.afterCommit(() => void context.files.remove('avatars', old).catch(() => {}));
       }
-      return { ...before, avatar_id: null };
+      const after = { ...before, avatar_id: null };
+      await announceProfile(write, before, after);
+      return after;
     });
     return toMe(user);
   });

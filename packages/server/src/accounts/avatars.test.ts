@@ -33,6 +33,46 @@ async function expectError(promise: Promise<unknown>, code: string, field?: stri
   await expect(promise).rejects.toMatchObject({ code, ...(field ? { field } : {}) });
 }
 
+describe('profile changes reach the members live', () => {
+  it('[EL1] a new display name, username or avatar is a member-updated event in every conversation of the account, and no change is no event', async () => {
+    await using server = await startTestServer();
+    const [ann, bob, carol] = [await server.user(), await server.user(), await server.user()];
+    const trip = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Trip', usernames: [bob.user.username] } })).conversation.id;
+    const direct = (await ann.client.api.createConversation({ body: { kind: 'direct', username: bob.user.username } })).conversation.id;
+    const elsewhere = (await bob.client.api.createConversation({ body: { kind: 'group', usernames: [carol.user.username] } })).conversation.id;
+    const bobStream = await server.connect(bob.client);
+    const carolStream = await server.connect(carol.client);
+    const updates = (events: Array<{ type: string; conversationId: string }>) =>
+      events.filter((event) => event.type === 'member-updated').map((event) => event.conversationId);
+
+    await ann.client.api.updateMe({ body: { displayName: 'Ann Again' } });
+    await bobStream.until((events) => updates(events).length === 2);
+    expect(updates(bobStream.events).sort()).toEqual([trip, direct].sort());
+    const event = bobStream.events.find((item) => item.type === 'member-updated');
+    expect(event).toMatchObject({ actorId: ann.user.id, user: { id: ann.user.id, displayName: 'Ann Again', username: ann.user.username } });
+
+    // The same name again changes nothing anyone sees: no event.
+    await ann.client.api.updateMe({ body: { displayName: 'Ann Again' } });
+    const renamed = `${ann.user.username}_2`;
+    await ann.client.api.updateMe({ body: { username: renamed } });
+    const me = await ann.client.api.uploadAvatar({ upload: { data: await makeImage('png', 64, 64), contentType: 'image/png' } });
+    await ann.client.api.deleteAvatar();
+    await bobStream.until((events) => updates(events).length === 8);
+    const users = bobStream.events.flatMap((item) => (item.type === 'member-updated' && item.conversationId === trip ? [item.user] : []));
+    expect(users.map((user) => [user.displayName, user.username, user.avatarUrl])).toEqual([
+      ['Ann Again', ann.user.username, null],
+      ['Ann Again', renamed, null],
+      ['Ann Again', renamed, me.avatarUrl],
+      ['Ann Again', renamed, null],
+    ]);
+    // A conversation Ann is not in hears nothing of it.
+    expect(updates(carolStream.events)).toEqual([]);
+    expect(updates(bobStream.events)).not.toContain(elsewhere);
+    const view = await bob.client.api.getConversation({ params: { conversationId: trip } });
+    expect(view.members.find((member) => member.userId === ann.user.id)?.user).toEqual(users.at(-1));
+  });
+});
+
 describe('avatars', () => {
   it('re-encodes an uploaded PNG to a 256x256 WebP served with a long cache header', async () => {
     await using server = await startTestServer();

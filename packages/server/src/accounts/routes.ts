@@ -6,7 +6,7 @@ import { newId } from '../ids/ids.js';
 import { RESERVED_USERNAMES } from '../assistant/account.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
 import { clearSessionCookie, createSession, endSession, setSessionCookie } from './sessions.js';
-import { getUser, getUserByUsername, toMe, toUserSummary } from './users.js';
+import { announceProfile, getUser, getUserByUsername, toMe, toUserSummary } from './users.js';
 
 /** Names kept for the server's own accounts, such as the assistant's [AS1]. */
 function refuseReserved(username: string): void {
@@ -77,10 +77,11 @@ export function registerAccountRoutes(app: FastifyInstance, context: ServerConte
   bindRoute(app, context, 'getMe', async ({ auth }) => toMe(await getUser(context.storage.reader, auth.userId)));
 
   bindRoute(app, context, 'updateMe', async ({ auth, body }) => {
-    const user = await context.log.write(async ({ db }) => {
+    const user = await context.log.write(async (write) => {
+      const { db } = write;
+      const before = await getUser(db, auth.userId);
       if (body.username !== undefined) {
-        const current = await getUser(db, auth.userId);
-        if (current.username !== body.username) refuseReserved(body.username);
+        if (before.username !== body.username) refuseReserved(body.username);
         const taken = await db
           .selectFrom('users')
           .select('id')
@@ -97,7 +98,9 @@ export function registerAccountRoutes(app: FastifyInstance, context: ServerConte
         })
         .where('id', '=', auth.userId)
         .execute();
-      return getUser(db, auth.userId);
+      const after = await getUser(db, auth.userId);
+      await announceProfile(write, before, after);
+      return after;
     });
     return toMe(user);
   });

@@ -1,5 +1,6 @@
 import { type Me, ParleyError, type UserSummary } from '@parley/protocol';
 import type { Kysely, Selectable } from 'kysely';
+import type { WriteContext } from '../events/event-log.js';
 import type { Database, UsersTable } from '../storage/schema.js';
 
 export type UserRow = Selectable<UsersTable>;
@@ -53,4 +54,23 @@ export function requireGroupReady(user: UserRow, field?: string): void {
   if (user.group_chats_allowed !== 1) {
     throw new ParleyError('GROUP_CHATS_DISABLED', `group chats are switched off for ${who} by a guardian`, field ? { field } : {});
   }
+}
+
+/**
+ * After a profile change in `write`: a `member-updated` event in every conversation the account
+ * is a member of, so every member's list shows the new name or picture live [EL3]. Nothing when
+ * what others see did not change.
+ */
+export async function announceProfile(write: WriteContext, before: UserRow, after: UserRow): Promise<void> {
+  const was = toUserSummary(before);
+  const user = toUserSummary(after);
+  if (was.username === user.username && was.displayName === user.displayName && was.avatarUrl === user.avatarUrl) return;
+  const memberships = await write.db
+    .selectFrom('members')
+    .select('conversation_id')
+    .where('user_id', '=', after.id)
+    // One order for every such write, so two on PostgreSQL take the conversations' rows in the same order.
+    .orderBy('conversation_id')
+    .execute();
+  for (const { conversation_id } of memberships) await write.append(conversation_id, { type: 'member-updated', actorId: after.id, user });
 }

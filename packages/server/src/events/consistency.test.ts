@@ -34,6 +34,7 @@ const actions: Record<ConversationEventType, Action> = {
     return bob.client.api.removeMember({ params: { conversationId: group, userId: carol.user.id } });
   },
   'member-left': async ({ bob, group }) => bob.client.api.leaveConversation({ params: { conversationId: group } }),
+  'member-updated': async ({ bob }) => bob.client.api.updateMe({ body: { displayName: 'Robert B.' } }),
   'message-created': async ({ bob, group, ann }) =>
     bob.client.api.sendMessage({ params: { conversationId: group }, body: { id: messageId(), text: `hi @${ann.user.username}` } }),
   'message-edited': async ({ ann, group, firstMessage, bob }) =>
