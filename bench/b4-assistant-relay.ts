@@ -16,11 +16,11 @@
  *   BENCH_INTERVAL_MS apart per answer, stamping the moment each token is written;
  * - b4/members.ts: the load generator, BENCH_ANSWERS groups of BENCH_MEMBERS members plus
  *   BENCH_OTHER_GROUPS groups for human traffic, one raw authenticated `ws` socket per member.
- * With two or more cores the server's main thread (the one that serves people, and the bare relay's)
- * is pinned to core 0 and both children to core 1 (taskset); the assistant's thread may run on the
- * cores in BENCH_ASSISTANT_CORE (default 0,1: where the system puts it). The process's other
- * threads (libuv's pool, which syncs the WAL; SQLite's checkpointer; V8's helpers) are left where
- * the system puts them, as in any deployment, unless BENCH_PIN_ALL=1 pins them with the main thread.
+ * With two or more cores the server's process is pinned to core 0 and both children to core 1
+ * (taskset); the assistant's thread may run on the cores in BENCH_ASSISTANT_CORE (default 0,1:
+ * where the system puts it). BENCH_PIN_ALL=0 pins only the main thread (the one that serves people,
+ * and the bare relay's), leaving the process's other threads (libuv's pool, which syncs the WAL;
+ * SQLite's checkpointer; V8's helpers) where the system puts them.
  *
  * Each run: (1) baseline: BENCH_ROUNDS rounds of BENCH_ANSWERS streams read straight from the
  * provider by the generator, same schedule and concurrency (BENCH_BASELINE: `raw`, the least a
@@ -68,8 +68,8 @@ const SPREAD_MS = Number(process.env.BENCH_SPREAD_MS ?? 0);
 const WARMUP = (process.env.BENCH_WARMUP ?? '1') === '1';
 const DURABILITY = (process.env.BENCH_DURABILITY ?? 'full') as 'full' | 'process';
 const PIN = (process.env.BENCH_PIN ?? '1') === '1';
-/** Pin all of this process's threads to core 0, not only the main thread. */
-const PIN_ALL = process.env.BENCH_PIN_ALL === '1';
+/** Pin all of this process's threads to core 0 (but the assistant's, see ASSISTANT_CORE), not only the main thread. */
+const PIN_ALL = (process.env.BENCH_PIN_ALL ?? '1') === '1';
 /** The cores of the assistant's thread when pinned (a taskset list): `0,1` lets the system place it, `1` shares the provider's and generator's core, `0` the server's. */
 const ASSISTANT_CORE = process.env.BENCH_ASSISTANT_CORE ?? '0,1';
 /** The baseline client: `raw` (fetch and split the SSE events, the least a reader does) or `sdk` (the assistant's own model client). */

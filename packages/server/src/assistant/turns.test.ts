@@ -59,6 +59,10 @@ describe('a streamed answer', () => {
     expect(ended.endedAt).not.toBeNull();
     for (const socket of [annSocket, bobSocket]) {
       const created = await messageCreated(socket, (message) => message.id === ended.messageId);
+      // The final text went on from what was streamed: the rest streams as a last delta, before the message.
+      const deltas = turnFrames(socket, turnId).filter((frame) => frame.type === 'assistant-text-delta');
+      expect(deltas.map((frame) => [frame.offset, frame.delta])).toEqual([[0, 'Hel'], [3, 'lo '], [6, 'world'], [11, '!']]);
+      expect(socket.frames.indexOf(deltas.at(-1) as (typeof socket.frames)[number])).toBeLessThan(socket.frames.indexOf(created));
       expect(created.event).toMatchObject({
         type: 'message-created',
         actorId: bot.userId,

@@ -437,6 +437,15 @@ export class Turns {
         if (!message) throw new Error('message just written');
         const event = await write.append(row.conversation_id, { type: 'message-created', actorId: row.bot_id, message });
         if (event.seq !== messageRow.seq) throw new Error(`answer seq ${messageRow.seq} does not match its event ${event.seq}`);
+        // Text of the bot's end that no delta carried (frames still on their way over its socket
+        // when the end landed over HTTP, and refused since): streamed before the message [AT4].
+        write.beforePublish(() => {
+          const turn = this.#live.get(turnId);
+          if (!turn || text.length <= turn.text.length || !text.startsWith(turn.text)) return;
+          const delta = text.slice(turn.text.length);
+          const offset = this.#live.append(turn, delta);
+          this.#bus.publish({ kind: 'assistant', event: { type: 'assistant-text-delta', conversationId: row.conversation_id, turnId, offset, delta } });
+        });
         write.afterCommit(() => {
           clearTimeout(this.#saveTimers.get(turnId));
           this.#saveTimers.delete(turnId);
