@@ -29,6 +29,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     allowedOrigins: list(env, 'PARLEY_ALLOWED_ORIGINS'),
     groupMemberLimit: integer(env, 'PARLEY_GROUP_MEMBER_LIMIT', defaults.groupMemberLimit, 1),
     maxUploadBytes: integer(env, 'PARLEY_MAX_UPLOAD_BYTES', defaults.maxUploadBytes, 1),
+    unsentUploads: {
+      files: integer(env, 'PARLEY_UNSENT_UPLOAD_FILES', defaults.unsentUploads.files, 1),
+      bytes: integer(env, 'PARLEY_UNSENT_UPLOAD_BYTES', defaults.unsentUploads.bytes, 1),
+      keepHours: integer(env, 'PARLEY_UNSENT_UPLOAD_HOURS', defaults.unsentUploads.keepHours, 1),
+    },
     maxAvatarBytes: integer(env, 'PARLEY_MAX_AVATAR_BYTES', defaults.maxAvatarBytes, 1),
     floodLimit: {
       burst: integer(env, 'PARLEY_FLOOD_BURST', defaults.floodLimit.burst, 1),

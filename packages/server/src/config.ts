@@ -15,6 +15,11 @@ export interface ServerConfig {
   /** Most people in a group (the assistant is not counted). */
   groupMemberLimit: number;
   maxUploadBytes: number;
+  /**
+   * Uploads not (yet) sent in a message: an account holds at most `files` of them and `bytes`
+   * in all, and each is deleted `keepHours` after its upload.
+   */
+  unsentUploads: { files: number; bytes: number; keepHours: number };
   maxAvatarBytes: number;
   /** Human messages: a bucket of `burst` that refills at `perMinute`. */
   floodLimit: { burst: number; perMinute: number };
@@ -55,6 +60,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     allowedOrigins: [],
     groupMemberLimit: 20,
     maxUploadBytes: 20 * 1024 * 1024,
+    unsentUploads: { files: 50, bytes: 200 * 1024 * 1024, keepHours: 24 },
     maxAvatarBytes: 5 * 1024 * 1024,
     floodLimit: { burst: 30, perMinute: 120 },
     loginThrottle: { perUsername: 10, perAddress: 100, windowSeconds: 15 * 60 },

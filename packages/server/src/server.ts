@@ -6,6 +6,7 @@ import { RateLimiter } from './abuse/rate-limiter.js';
 import { type AssistantAccount, ensureAssistantAccount } from './assistant/account.js';
 import { Turns } from './assistant/turns.js';
 import { FileStore } from './attachments/file-store.js';
+import { startUnsentUploadSweeper } from './attachments/unsent-uploads.js';
 import { type Clock, EventLog, systemClock } from './events/event-log.js';
 import { type Bus, MemoryBus } from './realtime/bus.js';
 import { Hub, readMemberships } from './realtime/hub.js';
@@ -88,6 +89,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     liveTurns,
   });
   const sockets = new SocketServer(context, hub);
+  // Unsent uploads expire keepHours after their upload: looked for every hour (or a quarter of that).
+  const sweeper = startUnsentUploadSweeper(context, Math.min(3_600_000, (config.unsentUploads.keepHours * 3_600_000) / 4));
   const app = buildApp(context);
   app.server.on('upgrade', (request, socket, head) => sockets.handleUpgrade(request, socket, head));
   await app.listen({ port: config.port, host: config.host });
@@ -104,6 +107,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       // such connections as soon as they fall idle.
       const reaper = setInterval(() => app.server.closeIdleConnections(), 10);
       await app.close().finally(() => clearInterval(reaper));
+      await sweeper.stop();
       await turns.close();
       await queue.close();
       await bus.close();

@@ -4,6 +4,7 @@ import { ParleyClient } from '@parley/sdk';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { failure, messageId, startTestServer, type TestServer } from '../test/harness.js';
+import { sweepUnsentUploads } from './unsent-uploads.js';
 
 function image(format: 'png' | 'jpeg' | 'webp' | 'gif'): Promise<Buffer> {
   return sharp({ create: { width: 4, height: 3, channels: 3, background: { r: 200, g: 30, b: 60 } } })
@@ -263,5 +264,68 @@ describe('attachments on messages', () => {
     const { rows, files } = await storedAttachments(server);
     expect(rows.map((row) => row.id)).toEqual([kept.id]);
     expect(files).toEqual([kept.id]);
+  });
+});
+
+describe('unsent uploads', () => {
+  const text = (content: string) => ({ data: Buffer.from(content), contentType: 'text/plain' });
+
+  it('an account holds only so many files and bytes not sent in any message; sending one makes room', async () => {
+    await using server = await startTestServer({ config: { maxUploadBytes: 100, unsentUploads: { files: 3, bytes: 250, keepHours: 24 } } });
+    const ann = await server.user();
+    const bob = await server.user();
+    const conversationId = (await ann.client.api.createConversation({ body: { kind: 'group', usernames: [bob.user.username] } })).conversation.id;
+    const uploads = [];
+    for (const name of ['a', 'b', 'c']) uploads.push(await ann.client.api.uploadAttachment({ query: { filename: name }, upload: text(name.repeat(10)) }));
+
+    const tooMany = await failure(ann.client.api.uploadAttachment({ query: { filename: 'd' }, upload: text('dddd') }));
+    expect(tooMany).toMatchObject({ code: 'RATE_LIMITED', status: 429, details: { unsentFiles: 3, unsentBytes: 30, maxFiles: 3, maxBytes: 250 } });
+    // Until the oldest expires, a day after its upload.
+    expect(tooMany.retryAfter).toBeGreaterThan(23 * 3600);
+    expect(tooMany.retryAfter).toBeLessThanOrEqual(24 * 3600);
+    // Another account is not held back.
+    await bob.client.api.uploadAttachment({ query: { filename: 'b1' }, upload: text('bob') });
+
+    // Sent, an upload no longer counts.
+    await ann.client.api.sendMessage({ params: { conversationId }, body: { id: messageId(), attachmentIds: [uploads[0]!.id] } });
+    const fourth = await ann.client.api.uploadAttachment({ query: { filename: 'd' }, upload: text('d'.repeat(90)) });
+    // Bytes: 10 + 10 + 90 unsent; 100 more would pass 250.
+    await ann.client.api.sendMessage({ params: { conversationId }, body: { id: messageId(), attachmentIds: [uploads[1]!.id] } });
+    await ann.client.api.uploadAttachment({ query: { filename: 'e' }, upload: text('e'.repeat(100)) });
+    expect(await failure(ann.client.api.uploadAttachment({ query: { filename: 'f' }, upload: text('f'.repeat(100)) }))).toMatchObject({
+      code: 'RATE_LIMITED',
+      details: { unsentFiles: 3, unsentBytes: 200 },
+    });
+    // A refused upload leaves nothing behind.
+    const { rows, files } = await storedAttachments(server);
+    expect(rows).toHaveLength(6);
+    expect(files.sort()).toEqual(rows.map((row) => row.id).sort());
+    expect(rows.map((row) => row.id)).toContain(fourth.id);
+  });
+
+  it('a file uploaded and never sent is deleted, row and bytes, keepHours after its upload; sent ones stay', async () => {
+    await using server = await startTestServer();
+    const ann = await server.user();
+    const bob = await server.user();
+    const conversationId = (await ann.client.api.createConversation({ body: { kind: 'group', usernames: [bob.user.username] } })).conversation.id;
+    const sent = await ann.client.api.uploadAttachment({ query: { filename: 'sent.txt' }, upload: text('sent') });
+    const unsent = await ann.client.api.uploadAttachment({ query: { filename: 'unsent.txt' }, upload: text('unsent') });
+    await ann.client.api.sendMessage({ params: { conversationId }, body: { id: messageId(), attachmentIds: [sent.id] } });
+    const later = (hours: number) => ({ ...server.server.context, clock: { now: () => new Date(Date.now() + hours * 3_600_000) } });
+
+    expect(await sweepUnsentUploads(later(23))).toBe(0);
+    expect((await storedAttachments(server)).files.sort()).toEqual([sent.id, unsent.id].sort());
+
+    expect(await sweepUnsentUploads(later(25))).toBe(1);
+    const { rows, files } = await storedAttachments(server);
+    expect(rows.map((row) => row.id)).toEqual([sent.id]);
+    expect(files).toEqual([sent.id]);
+    expect(await failure(ann.client.api.getAttachment({ params: { attachmentId: unsent.id } }))).toMatchObject({ code: 'NOT_FOUND' });
+    expect(Buffer.from(await bob.client.api.getAttachment({ params: { attachmentId: sent.id } })).toString()).toBe('sent');
+    // Sending the expired upload now says what happened.
+    expect(await failure(ann.client.api.sendMessage({ params: { conversationId }, body: { id: messageId(), attachmentIds: [unsent.id] } }))).toMatchObject({
+      code: 'NOT_FOUND',
+      field: 'body.attachmentIds.0',
+    });
   });
 });

@@ -5,6 +5,7 @@ import type { ServerContext } from '../context.js';
 import { bindRoute } from '../http/bind.js';
 import { newId, sha256 } from '../ids/ids.js';
 import { toAttachment } from '../messages/views.js';
+import { checkUnsentRoom } from './unsent-uploads.js';
 
 /** Binary formats accepted, by the type sniffed from their bytes. Served inline. */
 const BINARY_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'application/pdf']);
@@ -62,6 +63,8 @@ export function registerAttachmentRoutes(app: FastifyInstance, context: ServerCo
     }
     if (data.length === 0) throw new ParleyError('INVALID_INPUT', 'body: the file is empty', { field: 'body' });
     const contentType = await attachmentType(data, upload.contentType);
+    // Refused before the bytes are written; checked again in the write, which decides.
+    await checkUnsentRoom(context, reader, auth.userId, data.length);
     const row = {
       id: newId(),
       uploader_id: auth.userId,
@@ -76,6 +79,7 @@ export function registerAttachmentRoutes(app: FastifyInstance, context: ServerCo
     await context.files.put('attachments', row.id, data);
     try {
       return await context.log.write(async (write) => {
+        await checkUnsentRoom(context, write.db, auth.userId, data.length);
         const stored = { ...row, created_at: write.now };
         await write.db.insertInto('attachments').values(stored).execute();
         return toAttachment(stored);

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { startCheckpointer } from './checkpointer.js';
 import * as initial from './migrations/001-initial.js';
 import * as assistant from './migrations/002-assistant.js';
+import * as unsentUploads from './migrations/003-unsent-uploads.js';
 import type { Database } from './schema.js';
 
 /**
@@ -38,6 +39,7 @@ export interface Storage {
 const migrations: Record<string, Migration> = {
   '001-initial': initial,
   '002-assistant': assistant,
+  '003-unsent-uploads': unsentUploads,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
