@@ -58,7 +58,7 @@ export function requireGroupReady(user: UserRow, field?: string): void {
 
 /**
  * After a profile change in `write`: a `member-updated` event in every conversation the account
- * is a member of, so every member's list shows the new name or picture live [EL3]. Nothing when
+ * is a member of, so every member's list shows the new name or picture live [EL1]. Nothing when
  * what others see did not change.
  */
 export async function announceProfile(write: WriteContext, before: UserRow, after: UserRow): Promise<void> {

@@ -1,12 +1,11 @@
-import { ParleyError } from '@parley/protocol';
-import type { Kysely } from 'kysely';
-import type { ServerContext } from '../context.js';
-import type { Database } from '../storage/schema.js';
-
 /**
  * Uploads that no message shows (yet). An account may hold only so many of them, and they do not
  * stay forever: a file uploaded and never sent is deleted `keepHours` later, row and bytes.
  */
+import { ParleyError } from '@parley/protocol';
+import type { Kysely } from 'kysely';
+import type { ServerContext } from '../context.js';
+import type { Database } from '../storage/schema.js';
 
 /** Unsent uploads of one account: how many, how many bytes, and when the oldest was uploaded. */
 async function unsentOf(db: Kysely<Database>, userId: string): Promise<{ files: number; bytes: number; oldest: string | null }> {
