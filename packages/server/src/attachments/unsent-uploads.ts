@@ -3,9 +3,14 @@
  * stay forever: a file uploaded and never sent is deleted `keepHours` later, row and bytes.
  */
 import { ParleyError } from '@parley/protocol';
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { ServerContext } from '../context.js';
 import type { Database } from '../storage/schema.js';
+
+/** An upload that no message shows. */
+function notSent({ not, exists, selectFrom }: ExpressionBuilder<Database, 'attachments'>) {
+  return not(exists(selectFrom('message_attachments').select('message_attachments.attachment_id').whereRef('message_attachments.attachment_id', '=', 'attachments.id')));
+}
 
 /** Unsent uploads of one account: how many, how many bytes, and when the oldest was uploaded. */
 async function unsentOf(db: Kysely<Database>, userId: string): Promise<{ files: number; bytes: number; oldest: string | null }> {
@@ -13,9 +18,7 @@ async function unsentOf(db: Kysely<Database>, userId: string): Promise<{ files: 
     .selectFrom('attachments')
     .select(({ fn }) => [fn.countAll<number>().as('files'), fn.sum<number>('size').as('bytes'), fn.min<string>('created_at').as('oldest')])
     .where('uploader_id', '=', userId)
-    .where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom('message_attachments').select('message_attachments.attachment_id').whereRef('message_attachments.attachment_id', '=', 'attachments.id'))),
-    )
+    .where(notSent)
     .executeTakeFirstOrThrow();
   return { files: Number(row.files), bytes: Number(row.bytes ?? 0), oldest: row.oldest ?? null };
 }
@@ -48,9 +51,7 @@ export async function sweepUnsentUploads(context: Pick<ServerContext, 'config' |
         .selectFrom('attachments')
         .select('id')
         .where('created_at', '<', cutoff)
-        .where(({ not, exists, selectFrom }) =>
-          not(exists(selectFrom('message_attachments').select('message_attachments.attachment_id').whereRef('message_attachments.attachment_id', '=', 'attachments.id'))),
-        )
+        .where(notSent)
         .limit(500)
         .execute();
       const found = rows.map((row) => row.id);
