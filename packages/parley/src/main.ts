@@ -1,3 +1,5 @@
+// First: on a Node too old, say so before a dependency fails in its own way.
+import './require-node.js';
 import { AssistantRuntime, loadModels } from '@parley/assistant';
 import { startServer } from '@parley/server';
 import { type AssistantThread, startAssistantThread } from './assistant-thread.js';

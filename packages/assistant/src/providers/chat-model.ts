@@ -1,4 +1,4 @@
-import type { LanguageModelV3, LanguageModelV3Prompt, LanguageModelV3StreamPart } from '@ai-sdk/provider';
+import type { LanguageModelV4, LanguageModelV4Prompt, LanguageModelV4StreamPart } from '@ai-sdk/provider';
 import { generateText, type JSONValue, type ModelMessage, Output, stepCountIs, streamText, type TextStreamPart, type ToolSet, tool } from 'ai';
 import type { z } from 'zod';
 import type { ProviderName } from './config.js';
@@ -111,7 +111,7 @@ export type ChatStreamPart =
 export interface ChatModelOptions {
   provider: ProviderName;
   modelId: string;
-  languageModel: LanguageModelV3;
+  languageModel: LanguageModelV4;
   /** Longest wait for the provider: before the first part, between parts, and for a whole decision. */
   timeoutMs: number;
   /** Attempts after the first, only before anything was streamed. */
@@ -253,7 +253,7 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
           ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
           abortSignal: signal,
         });
-        return { reader: stream.getReader(), normalize: (part) => fromProviderPart(part as LanguageModelV3StreamPart) };
+        return { reader: stream.getReader(), normalize: (part) => fromProviderPart(part as LanguageModelV4StreamPart) };
       }
     }
     const runsTools = Object.values(request.tools ?? {}).some((chatTool) => chatTool.execute !== undefined);
@@ -359,8 +359,8 @@ interface PartSource {
 }
 
 /** The provider's prompt for messages without tool traffic; undefined when some message has it. */
-function toPlainPrompt(request: ChatRequest): LanguageModelV3Prompt | undefined {
-  const prompt: LanguageModelV3Prompt = request.system === undefined ? [] : [{ role: 'system', content: request.system }];
+function toPlainPrompt(request: ChatRequest): LanguageModelV4Prompt | undefined {
+  const prompt: LanguageModelV4Prompt = request.system === undefined ? [] : [{ role: 'system', content: request.system }];
   for (const message of request.messages) {
     if (message.role === 'tool' || (message.role === 'assistant' && message.toolCalls?.length)) return undefined;
     prompt.push({ role: message.role, content: [{ type: 'text', text: message.content }] });
@@ -368,7 +368,7 @@ function toPlainPrompt(request: ChatRequest): LanguageModelV3Prompt | undefined 
   return prompt;
 }
 
-function fromProviderPart(part: LanguageModelV3StreamPart): ModelPart | undefined {
+function fromProviderPart(part: LanguageModelV4StreamPart): ModelPart | undefined {
   switch (part.type) {
     case 'text-delta':
       return { type: 'text', text: part.delta };

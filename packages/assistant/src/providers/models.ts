@@ -1,7 +1,7 @@
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import type { LanguageModelV3 } from '@ai-sdk/provider';
+import type { LanguageModelV4 } from '@ai-sdk/provider';
 import type { TurnError } from '@parley/protocol';
 import { createOllama } from 'ollama-ai-provider-v2';
 import { type ChatModel, createChatModel } from './chat-model.js';
@@ -67,7 +67,7 @@ export function createModels(config: ModelsConfig, options: CreateModelsOptions 
   };
 }
 
-function languageModelFactory(config: ModelsConfig): (modelId: string) => LanguageModelV3 {
+function languageModelFactory(config: ModelsConfig): (modelId: string) => LanguageModelV4 {
   const { baseUrl, apiKey } = config;
   switch (config.provider) {
     case 'openai': {
