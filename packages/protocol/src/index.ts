@@ -241,3 +241,7 @@ export type {
 export {
   buildOpenApiDocument,
 } from './openapi.js';
+export {
+  mentionedUsernames,
+  withoutCode,
+} from './mentions.js';

@@ -1,11 +1,10 @@
-import type { Attachment, Message } from '@parley/protocol';
+import { type Attachment, type Message, mentionedUsernames } from '@parley/protocol';
 import type { FastifyInstance } from 'fastify';
 import { getUser } from '../accounts/users.js';
 import type { ServerContext } from '../context.js';
 import type { WriteContext } from '../events/event-log.js';
 import { bindRoute } from '../http/bind.js';
 import { newId } from '../ids/ids.js';
-import { mentionedUsernames } from '../messages/mentions.js';
 import { type MessageRow, toAttachment, toMessage } from '../messages/views.js';
 import { requireMember } from './access.js';
 import { createConversationIn, resolveGroupPeople } from './routes.js';

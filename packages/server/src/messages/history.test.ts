@@ -126,4 +126,23 @@ describe('mentions', () => {
     const created = bobStream.events.filter((event) => event.type === 'message-created');
     expect(created.map((event) => event.message.mentions)).toEqual([[bob.user.id, example.user.id], []]);
   });
+
+  it('a @username inside code (an inline span or a fenced block) is code: it notifies no one', async () => {
+    await using server = await startTestServer();
+    const ann = await server.user();
+    const bob = await server.user();
+    const carol = await server.user();
+    const group = await ann.client.api.createConversation({
+      body: { kind: 'group', usernames: [bob.user.username, carol.user.username] },
+    });
+    const conversationId = group.conversation.id;
+    const text = [`run \`ping @${bob.user.username}\` then tell @${carol.user.username}`, '```', `@${bob.user.username} in a block`, '```'].join('\n');
+    const sent = await ann.client.api.sendMessage({ params: { conversationId }, body: { id: messageId(), text } });
+    expect(sent.mentions).toEqual([carol.user.id]);
+    const edited = await ann.client.api.editMessage({
+      params: { conversationId, messageId: sent.id },
+      body: { text: `\`@${carol.user.username}\` and @${bob.user.username}` },
+    });
+    expect(edited.mentions).toEqual([bob.user.id]);
+  });
 });

@@ -1,4 +1,4 @@
-import { type Message, ParleyError } from '@parley/protocol';
+import { type Message, ParleyError, mentionedUsernames } from '@parley/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { ServerContext } from '../context.js';
@@ -6,7 +6,6 @@ import { blockedEitherWay, requireMember } from '../conversations/access.js';
 import type { ConversationRow } from '../conversations/views.js';
 import { bindRoute } from '../http/bind.js';
 import type { Database } from '../storage/schema.js';
-import { mentionedUsernames } from './mentions.js';
 import { loadMessage, toMessages } from './views.js';
 
 /** Member ids for the `@usernames` in a text. */
