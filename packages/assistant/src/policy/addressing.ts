@@ -1,4 +1,4 @@
-import { foldAccents, isWholeWordAt, nameSearchableText, normalizeName, occurrences } from './mentions.js';
+import { foldAccents, isWholeWordAt, nameSearchableText, normalizeName, normalizeText, occurrences } from './mentions.js';
 import type { PolicyMember } from './types.js';
 
 // Greeting words that may come before a vocative name (`Hey Bob, …`, `Salut Marie : …`). They
@@ -41,30 +41,33 @@ export function callsName(searchable: string, name: string): boolean {
   );
 }
 
+/** Someone who may be named at the opening: a member by their names, or one name. */
+export type OpeningCandidate = { key: string; member: PolicyMember } | { key: string; name: string };
+
 /**
- * The members named at the opening of name-searchable text as its addressees: after an optional
- * greeting, one name or several (`Bob, Ana: …`, `Bob and Ana, …`), the last followed by
- * punctuation.
+ * The keys of the candidates named at the opening of name-searchable text as its addressees:
+ * after an optional greeting, one name or several (`Bob, Ana: …`, `Bob and Ana, …`), the last
+ * followed by punctuation.
  */
-export function openingAddressees(searchable: string, members: readonly PolicyMember[]): PolicyMember[] {
-  const candidates = members
-    .flatMap((member) => namesOf(member).map((name) => ({ member, name: normalizeName(name) })))
+export function openingNames(searchable: string, people: readonly OpeningCandidate[]): string[] {
+  const candidates = people
+    .flatMap((person) => ('member' in person ? namesOf(person.member) : [person.name]).map((name) => ({ key: person.key, name: normalizeName(name) })))
     .filter((candidate) => candidate.name !== '')
     // Longest first, so `marie dupont` is read before `marie`.
     .sort((a, b) => b.name.length - a.name.length);
   let rest = searchable.trimStart().replace(GREETING_PREFIX, '');
-  const found: PolicyMember[] = [];
+  const found: string[] = [];
   let endedWithPunctuation = false;
   for (;;) {
     const body = rest.startsWith('@') ? rest.slice(1) : rest;
     let next: string | null = null;
-    for (const { member, name } of candidates) {
+    for (const { key, name } of candidates) {
       if (!body.startsWith(name) || !isWholeWordAt(body, 0, name.length)) continue;
       const tail = body.slice(name.length);
       const punctuation = VOCATIVE_END.exec(tail);
       const ending = punctuation ?? CONJUNCTION.exec(tail);
       if (!ending) continue;
-      if (!found.includes(member)) found.push(member);
+      if (!found.includes(key)) found.push(key);
       endedWithPunctuation = punctuation !== null;
       next = tail.slice(ending[0].length).trimStart();
       break;
@@ -74,6 +77,20 @@ export function openingAddressees(searchable: string, members: readonly PolicyMe
   }
   // `Bob and Ana are coming` names them but speaks to no one.
   return endedWithPunctuation ? found : [];
+}
+
+/** The members named at the opening of name-searchable text as its addressees (see `openingNames`). */
+export function openingAddressees(searchable: string, members: readonly PolicyMember[]): PolicyMember[] {
+  const keys = openingNames(searchable, members.map((member) => ({ key: member.userId, member })));
+  return members.filter((member) => keys.includes(member.userId));
+}
+
+// An `@handle` at the opening (`@carol can you …`): a call to that account, member or not.
+const OPENING_HANDLE = /^\s*@([a-z0-9_]{3,32})(?![a-z0-9_@])/u;
+
+/** The handle of an `@`-mention that opens the text, lower-cased, or null. */
+export function openingHandle(text: string): string | null {
+  return OPENING_HANDLE.exec(normalizeText(text))?.[1] ?? null;
 }
 
 /**

@@ -1,6 +1,8 @@
-import { addressedMembers } from './addressing.js';
+import { addressedMembers, openingHandle } from './addressing.js';
+import { callOf, unquoted } from './calls.js';
 import { mentionsName } from './mentions.js';
 import { DEFAULT_MODEL_TIMEOUT_MS, askWithin, buildDecisionPrompt } from './model.js';
+import { isQuietRequest } from './quiet.js';
 import { acknowledgementOf, addressesGroup, hasQuestionMark, helpWords, isSubstantial } from './signals.js';
 import type { Decision, PolicyInput, PolicyMember, PolicyMessage, TurnRule } from './types.js';
 
@@ -8,6 +10,10 @@ import type { Decision, PolicyInput, PolicyMember, PolicyMessage, TurnRule } fro
 export const GROUP_QUESTION_TALKATIVENESS = 1 / 3;
 /** Talkativeness from which a plain remark is put to the model [TT14]. */
 export const REMARK_TALKATIVENESS = 2 / 3;
+/** How long a request to be quiet holds it back from speaking unprompted [TT18]. */
+export const QUIET_HOLD_MS = 30 * 60_000;
+/** The reaction that acknowledges a request to be quiet [TT17]. */
+export const QUIET_EMOJI = '🤐';
 
 /** How long a question is left to people before the assistant offers help [TT13]. */
 export function unansweredWaitMs(talkativeness: number): number {
@@ -45,19 +51,51 @@ export async function decide(input: PolicyInput): Promise<Decision> {
     return silent('TT2', 'it already acted on this message');
   }
 
+  const call = (candidate: PolicyMessage) =>
+    callOf({ text: candidate.text, name: settings.name, mentions: candidate.mentions ?? [], assistantUserId, members: input.members });
+  const repliesToAssistant = (candidate: PolicyMessage) => {
+    if (candidate.replyToId === null) return false;
+    const repliedTo = input.history.find((other) => other.id === candidate.replyToId);
+    return (candidate.replyToAuthorId ?? repliedTo?.authorId) === assistantUserId || (repliedTo !== undefined && isAssistant(repliedTo));
+  };
+  const called = call(message);
+  const { before, after } = surroundings(input);
+  const previous = before.at(-1);
+  const followsAssistant = previous !== undefined && isAssistant(previous);
+  const opensWithOtherHandle = (candidate: PolicyMessage) => {
+    const handle = openingHandle(candidate.text);
+    return handle !== null && !addressesGroup(`@${handle}`).token && !call({ ...candidate, text: `@${handle}` });
+  };
+  const addressesOthers = (candidate: PolicyMessage) =>
+    opensWithOtherHandle(candidate) ||
+    addressedMembers(candidate.text, input.members, new Set([assistantUserId, candidate.authorId]), candidate.mentions ?? []).some(
+      (member) => member.userId !== assistantUserId,
+    );
+  /** How a request to be quiet was said to the assistant [TT17], or null when it was not one or not to it. */
+  const quietRequestTo = (candidate: PolicyMessage, previousOne: PolicyMessage | undefined): string | null => {
+    if (!isQuietRequest(candidate.text, settings.name)) return null;
+    if (input.conversationKind === 'assistant') return 'in a one-to-one conversation';
+    if (call(candidate)) return 'calling it by name';
+    // The whole message is the request and the name (`chut Sage !`): said to it.
+    if (mentionsName(unquoted(candidate.text), settings.name)) return 'naming it';
+    if (repliesToAssistant(candidate)) return 'in reply to its message';
+    if (previousOne !== undefined && isAssistant(previousOne) && !addressesOthers(candidate)) return 'right after its message';
+    return null;
+  };
+
+  // [TT17]
+  const quiet = quietRequestTo(message, previous);
+  if (quiet) return react('TT17', QUIET_EMOJI, `asked to be quiet, ${quiet}: acknowledged, not answered`);
+
   // [TT3]
   if (input.conversationKind === 'assistant') return answer('TT3', 'every message of a one-to-one conversation is answered');
 
   // [TT4]
-  if (mentionsName(message.text, settings.name)) return answer('TT4', `the message mentions its name ${quote(settings.name)}`);
-  if (message.mentions?.includes(assistantUserId)) return answer('TT4', 'the message @mentions its account');
+  if (called) return answer('TT4', called);
 
   // [TT5]
-  const repliedTo = message.replyToId === null ? undefined : input.history.find((candidate) => candidate.id === message.replyToId);
-  const replyToAuthorId = message.replyToAuthorId ?? repliedTo?.authorId ?? null;
-  if (message.replyToId !== null && (replyToAuthorId === assistantUserId || (repliedTo !== undefined && isAssistant(repliedTo)))) {
-    return answer('TT5', 'the message replies to one of its messages');
-  }
+  const replyToAuthorId = message.replyToAuthorId ?? input.history.find((candidate) => candidate.id === message.replyToId)?.authorId ?? null;
+  if (repliesToAssistant(message)) return answer('TT5', 'the message replies to one of its messages');
 
   // [TT6]
   if (settings.mode === 'mentions') return silent('TT6', 'mode "mentions" and it was neither mentioned nor replied to');
@@ -74,14 +112,26 @@ export async function decide(input: PolicyInput): Promise<Decision> {
       message.mentions ?? [],
     ).filter((member) => member.userId !== assistantUserId);
     if (addressees.length > 0) return silent('TT7', `the message addresses ${addressees.map(nameOf).join(', ')}, not the assistant`);
+    if (opensWithOtherHandle(message)) return silent('TT7', `the message opens with @${openingHandle(message.text)}, not the assistant`);
     if (replyToAuthorId !== null && replyToAuthorId !== message.authorId && replyToAuthorId !== assistantUserId) {
       const other = members.get(replyToAuthorId);
       return silent('TT7', `the message replies to ${other ? nameOf(other) : 'another person'}`);
     }
   }
 
+  // [TT18] A request to be quiet holds until someone calls it again (it then speaks, so its own
+  // message in the window ends the search) or the hold runs out.
+  for (let index = before.length - 1; index >= 0; index -= 1) {
+    const earlier = before[index]!;
+    if (isAssistant(earlier) || input.now - Date.parse(earlier.createdAt) > QUIET_HOLD_MS) break;
+    if (!isPerson(earlier)) continue;
+    if (quietRequestTo(earlier, before[index - 1])) {
+      return silent('TT18', `asked to be quiet ${seconds(input.now - Date.parse(earlier.createdAt))} ago and not called since`);
+    }
+    if (call(earlier) || repliesToAssistant(earlier)) break;
+  }
+
   // [TT8], [TT9]
-  const { before, after } = surroundings(input);
   const answeredBy = [...before, ...after].find(
     (candidate) =>
       isPerson(candidate) && candidate.authorId !== message.authorId && (candidate.replyToId === message.id || after.includes(candidate)),
@@ -94,8 +144,6 @@ export async function decide(input: PolicyInput): Promise<Decision> {
   if (latest && isAssistant(latest)) return silent('TT9', 'it spoke last and was not asked again');
 
   // Cheap signals.
-  const previous = before.at(-1);
-  const followsAssistant = previous !== undefined && isAssistant(previous);
 
   // [TT10]
   const acknowledgement = acknowledgementOf(message.text);

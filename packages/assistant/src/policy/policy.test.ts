@@ -156,7 +156,7 @@ describe('hard rules', () => {
     await expectDecision(inputFor(said('u-ann', 'Zoe, tu peux résumer ?'), { name: 'Zoë', mode: 'mentions' }), { action: 'answer', rule: 'TT4' });
     await expectDecision(inputFor(said('u-ann', 'Zoella, tu peux résumer ?'), { name: 'Zoë', mode: 'mentions' }), { action: 'silent', rule: 'TT6' });
     await expectDecision(inputFor(said('u-ann', '助手帮我总结一下'), { name: '助手', mode: 'mentions' }), { action: 'answer', rule: 'TT4' });
-    await expectDecision(inputFor(said('u-ann', 'Ask Sage Bot please'), { name: 'Sage Bot', mode: 'mentions' }), { action: 'answer', rule: 'TT4' });
+    await expectDecision(inputFor(said('u-ann', 'sage   bot, a summary please'), { name: 'Sage Bot', mode: 'mentions' }), { action: 'answer', rule: 'TT4' });
   });
 
   it('[TT5] a reply to one of its messages is always answered', async () => {
@@ -508,5 +508,178 @@ describe('the model', () => {
     expect(await decide(input)).toEqual(await decide(input));
     const clear = inputFor(said('u-ann', 'Sage?'));
     expect(await decide(clear)).toEqual(await decide(clear));
+  });
+});
+
+describe('being addressed, not spoken about', () => {
+  /** Decides `text` by Ann in a quiet group in mode `mentions`, where only a call answers. */
+  const decideText = (text: string, options: Options & Partial<PolicyMessage> = {}) => {
+    const { mentions, replyToId, ...rest } = options;
+    return decide(inputFor(said('u-ann', text, { ...(mentions ? { mentions } : {}), ...(replyToId ? { replyToId } : {}) }), { mode: 'mentions', ...rest }));
+  };
+
+  it('[TT4] a vocative calls it: at the opening, at the end, between commas, or an @-mention — in English and French', async () => {
+    const calls = [
+      'Sage, what is the capital of Australia?',
+      'Sage: summarise the thread',
+      'Sage?',
+      'Sage can you summarise the thread',
+      'sage what time is it in Tokyo',
+      'hey Sage explain this',
+      'Bob and Sage, lunch?',
+      'what do you think, Sage?',
+      'thanks Sage!',
+      'I think, Sage, that we should wait',
+      'can you check this @Sage',
+      // French
+      'Sage, tu peux résumer ?',
+      'Sage tu peux résumer la discussion',
+      'salut Sage, une question',
+      'Sage pourquoi le ciel est bleu ?',
+      'tu en penses quoi, Sage ?',
+      'merci Sage !',
+      'je pense, Sage, que tu as raison',
+    ];
+    for (const text of calls) {
+      expect(await decideText(text), text).toMatchObject({ action: 'answer', rule: 'TT4' });
+    }
+  });
+
+  it('[TT4] speaking about it is no call: the name in passing, in English and French', async () => {
+    const passing = [
+      'I asked Sage yesterday and it said nine',
+      'Sage said the museum opens at nine',
+      'did you ask Sage?',
+      'Sage is pretty good at summaries',
+      "j'ai demandé à Sage hier",
+      'Sage a dit que le musée ouvre à neuf heures',
+      'tu as demandé à Sage ?',
+    ];
+    for (const text of passing) {
+      expect(await decideText(text), text).toMatchObject({ action: 'silent', rule: 'TT6' });
+    }
+  });
+
+  it('[TT4] quoting someone who called it is no call: quotation marks, a blockquote, code', async () => {
+    const quoted = [
+      'he said "Sage, stop" and left',
+      'elle a écrit « Sage, aide-moi » hier',
+      'she wrote “Sage, help me” in the other group',
+      '> Sage, what is the capital of Australia?\nBob asked that yesterday',
+      'the bot is called with `@Sage help`',
+      '```\nSage, summarise\n```',
+    ];
+    for (const text of quoted) {
+      expect(await decideText(text), text).toMatchObject({ action: 'silent', rule: 'TT6' });
+    }
+    // A quote and a call of its own: the call counts.
+    expect(await decideText('> Bob: is it open?\nSage, is it?')).toMatchObject({ action: 'answer', rule: 'TT4' });
+  });
+
+  it('[TT4] a renamed assistant whose name is an ordinary word is called only as a vocative', async () => {
+    for (const text of ["that's sage advice", 'Sage advice: always back up first', 'add some sage to the sauce', 'il faut ajouter de la sauge'.replace('sauge', 'sage')]) {
+      expect(await decideText(text), text).toMatchObject({ action: 'silent', rule: 'TT6' });
+    }
+    const renamed = { name: 'Echo' };
+    expect(await decideText('there is an echo in this room', renamed)).toMatchObject({ action: 'silent', rule: 'TT6' });
+    expect(await decideText('Echo, what is an echo?', renamed)).toMatchObject({ action: 'answer', rule: 'TT4' });
+    expect(await decideText("c'est l'écho de la salle, Echo ?", renamed)).toMatchObject({ action: 'answer', rule: 'TT4' });
+  });
+
+  it('[TT4] an @handle that is another member’s username is that member, even when it spells the name', async () => {
+    const withSageMember = [...members, { userId: 'u-sage', username: 'sage', displayName: 'Sage Martin', kind: 'human' as const }];
+    const decision = await decide(
+      inputFor(said('u-ann', '@sage can you send the slides?', { mentions: ['u-sage'] }), { members: withSageMember, talkativeness: 1 }),
+    );
+    expect(decision).toMatchObject({ action: 'silent', rule: 'TT7' });
+  });
+
+  it('[TT7] an @-mention of anyone but the assistant, member or not, is never a call', async () => {
+    const model = forbiddenModel();
+    for (const text of ['@carol can you send the slides?', '@carol, tu peux envoyer les slides ?', '@bob what do you think?']) {
+      const decision = await decide(inputFor(said('u-ann', text, text.includes('@bob') ? { mentions: ['u-bob'] } : {}), { talkativeness: 1, askModel: model.askModel }));
+      expect(decision, text).toMatchObject({ action: 'silent', rule: 'TT7' });
+    }
+    expect(model.calls).toHaveLength(0);
+    // The assistant's own account by @username is a call.
+    expect(await decideText('@parley_assistant can you help?', { mentions: [ASSISTANT] })).toMatchObject({ action: 'answer', rule: 'TT4' });
+    // ...but not inside quotation marks.
+    expect(await decideText('he typed "@parley_assistant help" by mistake', { mentions: [ASSISTANT] })).toMatchObject({ action: 'silent', rule: 'TT6' });
+  });
+});
+
+describe('asked to be quiet', () => {
+  const own = () => said(ASSISTANT, 'The museum opens at nine, and the café at ten.', { secondsAgo: 30 });
+
+  it('[TT17] a request to be quiet is acknowledged with a reaction, never an answer — in English and French', async () => {
+    const model = forbiddenModel();
+    const requests = [
+      'Sage, stop answering',
+      'Sage be quiet please',
+      '@Sage shut up',
+      'not you, Sage',
+      'Sage, stay out of this',
+      'Sage, tais-toi',
+      'chut Sage !',
+      'Sage, arrête de répondre stp',
+      'ça suffit Sage',
+      "Sage, on t'a rien demandé",
+    ];
+    for (const text of requests) {
+      const decision = await decide(inputFor(said('u-ann', text), { talkativeness: 1, askModel: model.askModel }));
+      expect(decision, text).toMatchObject({ action: 'react', emoji: '🤐', rule: 'TT17', usedModel: false });
+    }
+    // Right after its message, or in reply to it, no name is needed.
+    const answer = own();
+    for (const text of ['stop', 'be quiet', 'tais-toi', 'chut', 'pas toi']) {
+      expect(await decide(inputFor(said('u-ann', text), { before: [answer] })), text).toMatchObject({ action: 'react', rule: 'TT17' });
+    }
+    expect(await decide(inputFor(said('u-bob', 'please stop', { replyToId: answer.id }), { before: [answer, said('u-ann', 'ok')] }))).toMatchObject({
+      action: 'react',
+      rule: 'TT17',
+    });
+    // One-to-one too: a reaction, not an answer.
+    expect(await decide({ ...inputFor(said('u-ann', 'stop answering')), conversationKind: 'assistant' })).toMatchObject({ action: 'react', rule: 'TT17' });
+    expect(model.calls).toHaveLength(0);
+  });
+
+  it('[TT17] said to someone else, or part of a longer message, it is no request to the assistant', async () => {
+    const answer = own();
+    expect(await decide(inputFor(said('u-ann', 'Bob, stop'), { before: [answer] }))).toMatchObject({ action: 'silent', rule: 'TT7' });
+    expect(await decide(inputFor(said('u-ann', 'Marie, tais-toi'), { before: [answer] }))).toMatchObject({ action: 'silent', rule: 'TT7' });
+    expect(await decide(inputFor(said('u-ann', 'Sage, stop the timer and tell me the time'), {}))).toMatchObject({ action: 'answer', rule: 'TT4' });
+    // Not after its message and not calling it: people talking.
+    expect(await decide(inputFor(said('u-ann', 'stop'), { before: [said('u-bob', 'I will sing now', { secondsAgo: 5 })] }))).not.toMatchObject({
+      rule: 'TT17',
+    });
+  });
+
+  it('[TT18] after a request to be quiet it speaks only when called again, for 30 minutes', async () => {
+    const answer = own();
+    const hush = said('u-bob', 'Sage, tais-toi', { secondsAgo: 20 });
+    const question = said('u-ann', 'Does anyone know when the museum opens on Sundays?', { secondsAgo: 0 });
+    // A question to the group it would answer at once [TT12] …
+    expect(await decide(inputFor(question, { talkativeness: 1 }))).toMatchObject({ action: 'answer', rule: 'TT12' });
+    // … is left to people once it was asked to be quiet,
+    expect(await decide(inputFor(question, { before: [answer, hush], talkativeness: 1 }))).toMatchObject({ action: 'silent', rule: 'TT18' });
+    // even when the request came without its name, right after its message.
+    expect(await decide(inputFor(question, { before: [answer, said('u-bob', 'stop', { secondsAgo: 20 })], talkativeness: 1 }))).toMatchObject({
+      action: 'silent',
+      rule: 'TT18',
+    });
+    // Calling it still answers,
+    expect(await decide(inputFor(said('u-ann', 'Sage, when does it open on Sundays?'), { before: [answer, hush] }))).toMatchObject({
+      action: 'answer',
+      rule: 'TT4',
+    });
+    // and once someone called it again, the hold is over.
+    const called = said('u-ann', 'Sage, and the café?', { secondsAgo: 10 });
+    const reply = said(ASSISTANT, 'At ten.', { secondsAgo: 5, triggerId: called.id });
+    // (Ann's question right after its answer to her is a follow-up [TT11].)
+    expect(await decide(inputFor(question, { before: [answer, hush, called, reply], talkativeness: 1 }))).toMatchObject({ action: 'answer', rule: 'TT11' });
+    // After 30 minutes it is over too.
+    const oldHush = said('u-bob', 'Sage, tais-toi', { secondsAgo: 31 * 60 });
+    const oldAnswer = said(ASSISTANT, 'It opens at nine.', { secondsAgo: 32 * 60 });
+    expect(await decide(inputFor(question, { before: [oldAnswer, oldHush], talkativeness: 1 }))).toMatchObject({ action: 'answer', rule: 'TT12' });
   });
 });

@@ -18,6 +18,8 @@ export const TURN_RULES = [
   'TT14',
   'TT15',
   'TT16',
+  'TT17',
+  'TT18',
 ] as const;
 export type TurnRule = (typeof TURN_RULES)[number];
 

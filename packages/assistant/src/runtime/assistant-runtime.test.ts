@@ -260,6 +260,39 @@ describe('the assistant in a group', () => {
     view.close();
   });
 
+  it('[TT17] "stop" from any member while it answers stops the answer and is acknowledged with a reaction, not a message', async () => {
+    await using s = await scene();
+    const view = await watch(s.ann.client);
+    s.model.push({ kind: 'text', chunks: ['A long ', { text: 'answer', delayMs: 1000 }, { text: ' about trains', delayMs: 1000 }] });
+    await send(s.ann, s.group, 'Parley, tell me about trains');
+    await view.until(() => view.deltas.length >= 1, 'the answer starting');
+    const hush = await send(s.bob, s.group, 'Parley, tais-toi');
+    await view.until(() => answers(view).length === 1, 'the stopped answer');
+    await view.until(
+      () => view.events.some((event) => event.type === 'reaction-added' && event.messageId === hush.id && event.emoji === '🤐'),
+      'the 🤐 reaction',
+    );
+    await s.assistant.idle();
+    expect(answers(view).map((message) => [message.turn?.status, message.text])).toEqual([['stopped', 'A long ']]);
+    expect(await decisionsFor(s.ann, s.group, hush.id)).toMatchObject([{ action: 'react', rule: 'TT17' }]);
+    // One model call only: the request itself was never put to a model.
+    expect(s.model.requests).toHaveLength(1);
+    view.close();
+  });
+
+  it('[TT17] a bare "stop!" while it answers, without its name, stops the answer too', async () => {
+    await using s = await scene();
+    const view = await watch(s.ann.client);
+    s.model.push({ kind: 'text', chunks: ['A long ', { text: 'answer', delayMs: 1000 }, { text: ' about boats', delayMs: 1000 }] });
+    await send(s.ann, s.group, 'Parley, tell me about boats');
+    await view.until(() => view.deltas.length >= 1, 'the answer starting');
+    await send(s.bob, s.group, 'stop!');
+    await view.until(() => answers(view).length === 1, 'the stopped answer');
+    await s.assistant.idle();
+    expect(answers(view).map((message) => [message.turn?.status, message.text])).toEqual([['stopped', 'A long ']]);
+    view.close();
+  });
+
   it('never answers the old messages copied into a group started from a conversation', async () => {
     await using s = await scene();
     const view = await watch(s.ann.client);

@@ -13,8 +13,9 @@ import { buildPrompt } from '../context/build-prompt.js';
 import { LOAD_LIMITS, loadContext, type RecentMessages, updateSummary } from '../context/load-context.js';
 import { needsSummary } from '../context/summary.js';
 import { decide } from '../policy/decide.js';
-import { mentionsName } from '../policy/mentions.js';
+import { callOf } from '../policy/calls.js';
 import { ModelDecisionSchema } from '../policy/model.js';
+import { isQuietRequest } from '../policy/quiet.js';
 import type { AskModel, Decision, PolicyMember, PolicyMessage } from '../policy/types.js';
 import type { AnyChatTool } from '../providers/chat-model.js';
 import { classifyTurn } from '../providers/model-choice.js';
@@ -234,25 +235,25 @@ export class ConversationWorker {
     const history = await this.#loadHistory();
     if (!history.some((item) => item.id === message.id)) this.#remember(message);
 
-    const turn = this.#turn;
-    if (turn) {
-      const addressed =
-        mentionsName(message.text, settings.name) ||
-        message.mentions.includes(this.#env.assistantUserId) ||
-        history.find((item) => item.id === message.replyToId)?.byAssistant === true;
-      if (addressed || message.authorId === turn.triggerAuthorId) {
-        // The question changed under the answer: stop it and think again with the new message.
-        turn.abort.abort();
-      }
-      await turn.done;
-    }
-
     const members: PolicyMember[] = context.members.map((member) => ({
       userId: member.userId,
       username: member.user.username,
       displayName: member.user.displayName,
       kind: member.user.kind,
     }));
+    const turn = this.#turn;
+    if (turn) {
+      const addressed =
+        callOf({ text: message.text, name: settings.name, mentions: message.mentions, assistantUserId: this.#env.assistantUserId, members }) !== null ||
+        history.find((item) => item.id === message.replyToId)?.byAssistant === true;
+      if (addressed || message.authorId === turn.triggerAuthorId || isQuietRequest(message.text, settings.name)) {
+        // The question changed under the answer, or someone asked it to stop [TT17]: stop it and
+        // think again with the new message.
+        turn.abort.abort();
+      }
+      await turn.done;
+    }
+
     const current = history.find((item) => item.id === message.id) ?? toPolicyMessage(message, this.#env.assistantUserId, this.#triggers, history);
     const decision = await decide({
       conversationKind: context.conversation.kind,
