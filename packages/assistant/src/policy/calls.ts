@@ -47,7 +47,10 @@ const REQUEST_CUE = new RegExp(
 const VOCATIVE_END = /^\s*[,:;!?¿¡،؟、，：；！？—–-]/u;
 const COMMA_BEFORE = /[,،，、]\s*$/u;
 const COMMA_AFTER = /^\s*[,،，、]/u;
-const CLOSING = /^\s*[?!.…。？！؟)]*\s*$/u;
+// The end of the sentence: the end of the text, or a sentence's closing punctuation (`, Sage? And …`).
+const CLOSING = /^\s*(?:[?!.…。？！؟)]*\s*$|[?!.…。？！؟]+(?:\s|$))/u;
+// The end of the sentence before a name: the text's start, or closing punctuation or a line break.
+const SENTENCE_BREAK = /[.!?…。？！؟\n]/u;
 const UNSPACED_START = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
 
 // Quoted text, someone else's words: paired quotation marks on one line, at most 500 characters.
@@ -84,7 +87,6 @@ export function callOf({ text, name, mentions = [], assistantUserId, members }: 
   const searchable = nameSearchableText(bare);
   const otherUsernames = new Set(members.filter((member) => member.userId !== assistantUserId).map((member) => normalizeName(member.username)));
 
-  const opening = openingOffset(searchable);
   for (const { start, end } of occurrences(searchable, wanted)) {
     const before = searchable.slice(0, start);
     const after = searchable.slice(end);
@@ -93,9 +95,9 @@ export function callOf({ text, name, mentions = [], assistantUserId, members }: 
       if (!otherUsernames.has(handle)) return `the message @mentions its name ${quote(name)}`;
       continue;
     }
-    if (start === opening) {
+    if (start === sentenceOpening(searchable, start)) {
       if (CLOSING.test(after) || VOCATIVE_END.test(after) || REQUEST_CUE.test(after) || UNSPACED_START.test(wanted)) {
-        return `the message opens by calling it ${quote(name)}`;
+        return `the message calls it ${quote(name)} at the opening`;
       }
     }
     if (COMMA_BEFORE.test(before) && (CLOSING.test(after) || COMMA_AFTER.test(after))) return `the message calls it ${quote(name)} between commas`;
@@ -103,15 +105,26 @@ export function callOf({ text, name, mentions = [], assistantUserId, members }: 
   }
   // One of several addressees at the opening (`Bob and Sage, …`).
   const others = members.filter((member) => member.userId !== assistantUserId);
-  const called = openingNames(searchable.slice(opening), [...others.map((member) => ({ key: member.userId, member })), { key: assistantUserId, name }]);
+  const called = openingNames(searchable.slice(sentenceOpening(searchable, 0)), [...others.map((member) => ({ key: member.userId, member })), { key: assistantUserId, name }]);
   if (called.includes(assistantUserId)) return `the message opens by calling it ${quote(name)} among others`;
   return null;
 }
 
-/** Where the opening's first name would start, after greeting or thanks words and an `@`. */
-function openingOffset(searchable: string): number {
-  const trimmed = searchable.trimStart();
-  let offset = searchable.length - trimmed.length;
+/**
+ * Where the first name of the sentence that holds `index` would start: after the sentence break
+ * before it, greeting or thanks words and an `@`.
+ */
+function sentenceOpening(searchable: string, index: number): number {
+  let sentenceStart = 0;
+  for (let cursor = index - 1; cursor >= 0; cursor -= 1) {
+    if (SENTENCE_BREAK.test(searchable.charAt(cursor))) {
+      sentenceStart = cursor + 1;
+      break;
+    }
+  }
+  const sentence = searchable.slice(sentenceStart);
+  const trimmed = sentence.trimStart();
+  let offset = sentenceStart + sentence.length - trimmed.length;
   offset += OPENER.exec(trimmed)?.[0].length ?? 0;
   if (searchable.charAt(offset) === '@') offset += 1;
   return offset;

@@ -531,6 +531,8 @@ describe('being addressed, not spoken about', () => {
       'thanks Sage!',
       'I think, Sage, that we should wait',
       'can you check this @Sage',
+      'I have a question. Sage, what is the time in Tokyo?',
+      'what do you think, Sage? I am not sure myself',
       // French
       'Sage, tu peux résumer ?',
       'Sage tu peux résumer la discussion',
@@ -539,6 +541,7 @@ describe('being addressed, not spoken about', () => {
       'tu en penses quoi, Sage ?',
       'merci Sage !',
       'je pense, Sage, que tu as raison',
+      "J'ai une question. Sage, quelle heure est-il à Tokyo ?",
     ];
     for (const text of calls) {
       expect(await decideText(text), text).toMatchObject({ action: 'answer', rule: 'TT4' });
@@ -554,6 +557,7 @@ describe('being addressed, not spoken about', () => {
       "j'ai demandé à Sage hier",
       'Sage a dit que le musée ouvre à neuf heures',
       'tu as demandé à Sage ?',
+      'It was late. Sage said nothing more',
     ];
     for (const text of passing) {
       expect(await decideText(text), text).toMatchObject({ action: 'silent', rule: 'TT6' });
