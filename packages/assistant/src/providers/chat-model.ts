@@ -204,7 +204,9 @@ export function createChatModel(options: ChatModelOptions): ChatModel {
           case 'error':
             throw part.error;
           case 'finish':
-            finish = { finishReason: part.finishReason, usage: part.usage };
+            // `interrupted`: the SDK saw the stream end without the provider's completion signal.
+            // The text may be cut short, so it is no finish: it ends as stream_cut below.
+            if (part.finishReason !== 'interrupted') finish = { finishReason: part.finishReason, usage: part.usage };
             break;
         }
       }
@@ -351,7 +353,7 @@ type ModelPart =
   | { type: 'tool-call'; toolCallId: string; toolName: string; input: unknown; error?: string }
   | { type: 'tool-result'; toolCallId: string; toolName: string; output: unknown; isError: boolean }
   | { type: 'error'; error: unknown }
-  | { type: 'finish'; finishReason: ChatFinishReason; usage: ChatUsage };
+  | { type: 'finish'; finishReason: ChatFinishReason | 'interrupted'; usage: ChatUsage };
 
 interface PartSource {
   reader: ReadableStreamDefaultReader<unknown>;
@@ -463,12 +465,13 @@ function toJsonValue(value: unknown): JSONValue {
   return text === undefined ? null : (JSON.parse(text) as JSONValue);
 }
 
-function toFinishReason(reason: string): ChatFinishReason {
+function toFinishReason(reason: string): ChatFinishReason | 'interrupted' {
   switch (reason) {
     case 'stop':
     case 'length':
     case 'tool-calls':
     case 'content-filter':
+    case 'interrupted':
       return reason;
     default:
       return 'other';

@@ -4,7 +4,8 @@ import { ProviderError, ProviderErrorCode, toProviderError } from './provider-er
  * A fetch for the Ollama provider that checks each line of a streamed (NDJSON) answer before the
  * provider reads it. ollama-ai-provider-v2 skips a line it cannot parse with a console warning,
  * so a malformed line, or Ollama's own `{"error": "…"}` line sent mid-answer, would otherwise
- * end the stream as if the answer were complete. Here they fail the stream with a ProviderError.
+ * end the stream as if the answer were complete. Here they fail the stream with a ProviderError,
+ * and so does a body that ends before Ollama's last line (`"done": true`): an answer cut short.
  */
 export function ollamaStreamGuard(provider: string, baseFetch: typeof fetch = fetch): typeof fetch {
   return async (input, init) => {
@@ -17,12 +18,14 @@ export function ollamaStreamGuard(provider: string, baseFetch: typeof fetch = fe
     let buffer = '';
     let ended = false;
     let failure: ProviderError | undefined;
+    let finished = false;
     // Keeps lines until checked; a bad line is held back as `failure`, raised only after the good
     // lines before it were read, so the text streamed before the fault still arrives.
     const accept = (line: string) => {
       if (failure || line.trim() === '') return;
       failure = problemWith(line, provider);
       if (!failure) lines.push(line);
+      if (!failure && isLastLine(line)) finished = true;
     };
     const guarded = new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -43,6 +46,11 @@ export function ollamaStreamGuard(provider: string, baseFetch: typeof fetch = fe
             ended = true;
             accept(buffer + decoder.decode());
             buffer = '';
+            if (!finished && !failure) {
+              failure = new ProviderError(ProviderErrorCode.streamCut, `The answer from the model provider (${provider}) ended before it was complete.`, {
+                retryable: true,
+              });
+            }
             continue;
           }
           buffer += decoder.decode(value, { stream: true });
@@ -56,6 +64,12 @@ export function ollamaStreamGuard(provider: string, baseFetch: typeof fetch = fe
     });
     return new Response(guarded, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
+}
+
+/** Whether a (well-formed) line is Ollama's last of an answer. */
+function isLastLine(line: string): boolean {
+  const value = JSON.parse(line) as unknown;
+  return typeof value === 'object' && value !== null && (value as { done?: unknown }).done === true;
 }
 
 /** Why a streamed line must end the answer, or undefined when it is a normal line. */

@@ -13,7 +13,8 @@
  *   PC6 Every fault ends with the right ProviderError code within bounded time, never a hang:
  *       a slow provider or a stalled stream → provider_timeout; 429 → provider_rate_limited (with
  *       retry-after); 5xx and overloaded → provider_unavailable; other 4xx → provider_error; a
- *       dropped connection → stream_cut; an unparseable chunk → malformed_response.
+ *       dropped connection, or a stream that ends without the provider's completion signal →
+ *       stream_cut (never an answer taken as complete); an unparseable chunk → malformed_response.
  *   PC7 An abort stops the stream promptly: it ends with finishReason `aborted` and the HTTP
  *       request is closed. An aborted decision rejects with the abort reason.
  *   PC8 Retries happen only before anything was streamed; the retried answer is whole.
@@ -213,6 +214,7 @@ export function providerContractSuite(fixture: ProviderFixture): void {
         { name: 'HTTP 401', script: { kind: 'http-error', status: 401 }, code: 'provider_error', retryable: false, textBefore: '' },
         { name: 'HTTP 400', script: { kind: 'http-error', status: 400 }, code: 'provider_error', retryable: false, textBefore: '' },
         { name: 'a connection dropped mid-stream', script: { kind: 'stream-cut', chunks: ['The answer ', 'is'] }, code: 'stream_cut', retryable: true, textBefore: 'The answer is' },
+        { name: 'a stream that ends without the completion signal', script: { kind: 'stream-ends', chunks: ['The answer ', 'is'] }, code: 'stream_cut', retryable: true, textBefore: 'The answer is' },
         { name: 'a malformed chunk', script: { kind: 'malformed-chunk', chunks: ['Fine '], after: ['so far'] }, code: 'malformed_response', retryable: true, textBefore: 'Fine ' },
         { name: 'an error event mid-stream', script: { kind: 'stream-error', chunks: ['Partial'] }, code: 'provider_unavailable', retryable: true, textBefore: 'Partial' },
       ] as const;

@@ -81,6 +81,16 @@ export function toProviderError(error: unknown, provider: string): ProviderError
     return fromErrorEvent(error.value, provider);
   }
 
+  // The OpenAI-compatible provider reports a stream that ended without a finish reason this way:
+  // the answer was cut short, not unreadable (the provider contract's PC6 pins the wording).
+  if (InvalidResponseDataError.isInstance(error) && /stream ended without a finish reason/i.test(error.message)) {
+    return new ProviderError(ProviderErrorCode.streamCut, `The answer from the model provider (${provider}) ended before it was complete.`, {
+      retryable: true,
+      providerMessage: error.message,
+      cause: error,
+    });
+  }
+
   if (
     JSONParseError.isInstance(error) ||
     TypeValidationError.isInstance(error) ||

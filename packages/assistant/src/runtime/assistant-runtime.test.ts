@@ -326,6 +326,7 @@ describe('the assistant in a group', () => {
       ['HTTP 429', { kind: 'http-error', status: 429, retryAfterSeconds: 1 }, 'provider_rate_limited'],
       ['a timeout', { kind: 'text', delayMs: 3000, chunks: ['late'] }, 'provider_timeout'],
       ['a stream cut in the middle', { kind: 'stream-cut', chunks: ['Half an ', 'answer'] }, 'stream_cut'],
+      ['a stream that ends without the provider’s end signal', { kind: 'stream-ends', chunks: ['Half an ', 'answer'] }, 'stream_cut'],
       ['a malformed chunk', { kind: 'malformed-chunk', chunks: ['Some '], after: ['more'] }, 'malformed_response'],
     ] as const;
     for (const [name, response, code] of faults) {

@@ -118,6 +118,10 @@ async function answerStream(exchange: Exchange, script: Exclude<ScriptedResponse
       startText();
       await writeChunks(exchange, script.chunks, textDelta);
       return await exchange.cut();
+    case 'stream-ends':
+      startText();
+      await writeChunks(exchange, script.chunks, textDelta);
+      return exchange.end();
     case 'malformed-chunk':
       startText();
       await writeChunks(exchange, script.chunks, textDelta);
@@ -168,6 +172,9 @@ function answerJson(exchange: Exchange, script: Exclude<ScriptedResponse, { kind
       exchange.write(JSON.stringify(message([{ type: 'text', text: chunkText(script.chunks) }], 'end_turn')).slice(0, 40));
       void exchange.cut();
       return;
+    case 'stream-ends':
+      exchange.response.writeHead(200, { 'content-type': 'application/json' });
+      return exchange.end(JSON.stringify(message([{ type: 'text', text: chunkText(script.chunks) }], 'end_turn')).slice(0, 40));
     case 'malformed-chunk':
       exchange.response.writeHead(200, { 'content-type': 'application/json' });
       return exchange.end('{"id":"msg_broken","type":"message","content":[');

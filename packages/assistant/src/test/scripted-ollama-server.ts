@@ -76,6 +76,9 @@ async function answerStream(exchange: Exchange, script: Exclude<ScriptedResponse
     case 'stream-cut':
       await writeChunks(exchange, script.chunks, textLine);
       return await exchange.cut();
+    case 'stream-ends':
+      await writeChunks(exchange, script.chunks, textLine);
+      return exchange.end();
     case 'malformed-chunk':
       await writeChunks(exchange, script.chunks, textLine);
       exchange.write(`{"model":"${model}","message":{"role":"assistant","content":"oops"\n`);
@@ -111,6 +114,9 @@ function answerJson(exchange: Exchange, script: Exclude<ScriptedResponse, { kind
       exchange.write(JSON.stringify(reply({ content: chunkText(script.chunks) }, 'stop')).slice(0, 40));
       void exchange.cut();
       return;
+    case 'stream-ends':
+      exchange.response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      return exchange.end(JSON.stringify(reply({ content: chunkText(script.chunks) }, 'stop')).slice(0, 40));
     case 'malformed-chunk':
       exchange.response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
       return exchange.end(`{"model":"${model}","message":{"role":"assistant","content":`);

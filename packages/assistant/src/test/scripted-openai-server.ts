@@ -99,6 +99,9 @@ async function answerStream(exchange: Exchange, script: Exclude<ScriptedResponse
     case 'stream-cut':
       await writeChunks(exchange, script.chunks, textChunk);
       return await exchange.cut();
+    case 'stream-ends':
+      await writeChunks(exchange, script.chunks, textChunk);
+      return exchange.end();
     case 'malformed-chunk':
       await writeChunks(exchange, script.chunks, textChunk);
       exchange.write('data: {"id":"chatcmpl-broken","choices":[{"index":0,"delta":{"content":"oops"\n\n');
@@ -144,6 +147,9 @@ async function answerJson(exchange: Exchange, script: Exclude<ScriptedResponse, 
       exchange.write(JSON.stringify(completion({ content: chunkText(script.chunks) }, 'stop')).slice(0, 40));
       return await exchange.cut();
     }
+    case 'stream-ends':
+      exchange.response.writeHead(200, { 'content-type': 'application/json' });
+      return exchange.end(JSON.stringify(completion({ content: chunkText(script.chunks) }, 'stop')).slice(0, 40));
     case 'malformed-chunk':
       exchange.response.writeHead(200, { 'content-type': 'application/json' });
       return exchange.end('{"id":"chatcmpl-broken","choices":[{"index":0,"message":');

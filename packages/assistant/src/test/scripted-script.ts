@@ -61,6 +61,14 @@ export type ScriptedResponse = ScriptedResponseBase &
         chunks: readonly ScriptedChunk[];
       }
     | {
+        /**
+         * Some chunks, then the response ends cleanly without the provider's completion signal
+         * (no finish reason, no stop event): an answer cut short by a proxy or a crashed backend.
+         */
+        kind: 'stream-ends';
+        chunks: readonly ScriptedChunk[];
+      }
+    | {
         /** Some chunks, then a data line that is not valid JSON, then the rest of a normal answer. */
         kind: 'malformed-chunk';
         chunks: readonly ScriptedChunk[];
