@@ -13,7 +13,8 @@
  * socket at groups × members connections.
  *
  * The server runs pinned to core 0, the generator to core 1 (taskset, when there are two cores).
- * BENCH_TARGETS (ceiling,socketio,parley,parley-process) and BENCH_RUNS (3) choose what runs.
+ * BENCH_TARGETS (ceiling,socketio,parley,parley-process) and BENCH_RUNS (3) choose what runs;
+ * BENCH_PROFILE=<dir> writes a CPU profile of Parley's main thread there.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -84,6 +85,8 @@ async function startParley(durability: 'full' | 'process'): Promise<Running> {
       // The bench's senders are not flooding: each sends a few messages a second at most.
       PARLEY_FLOOD_BURST: '1000000',
       PARLEY_FLOOD_PER_MINUTE: '100000000',
+      // BENCH_PROFILE=<dir>: a CPU profile of the server's main thread, written when it stops.
+      ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}` } : {}),
     },
     ...(PIN ? { cpu: 0 } : {}),
   });
