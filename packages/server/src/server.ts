@@ -9,7 +9,7 @@ import { FileStore } from './attachments/file-store.js';
 import { startUnsentUploadSweeper } from './attachments/unsent-uploads.js';
 import { type Clock, EventLog, systemClock } from './events/event-log.js';
 import { type Bus, MemoryBus } from './realtime/bus.js';
-import { Hub, readMemberships } from './realtime/hub.js';
+import { Hub, readBlocks, readMemberships } from './realtime/hub.js';
 import { LiveTurns } from './realtime/live-turns.js';
 import { SocketServer } from './realtime/socket-server.js';
 import { openStorage } from './storage/database.js';
@@ -83,6 +83,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   };
   const hub = new Hub({
     memberships: readMemberships(storage.reader),
+    blocks: readBlocks(storage.reader),
     log,
     bus,
     maxBufferedBytes: config.socketMaxBufferedBytes,

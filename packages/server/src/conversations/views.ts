@@ -1,4 +1,4 @@
-import type { AssistantSettings, Conversation, ConversationView, Member } from '@parley/protocol';
+import { type AssistantSettings, type Conversation, type ConversationView, type Member, type UserSummary, UserSummarySchema } from '@parley/protocol';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { toUserSummary } from '../accounts/users.js';
 import { toMessages } from '../messages/views.js';
@@ -34,9 +34,27 @@ export function toConversation(row: ConversationRow): Conversation {
   };
 }
 
-export async function loadMembers(db: Kysely<Database>, conversationIds: string[]): Promise<Map<string, Member[]>> {
+/** The profiles `viewerId` keeps seeing of the accounts they blocked, as they were at the block [EL16]. */
+async function blockedProfiles(db: Kysely<Database>, viewerId: string): Promise<Map<string, UserSummary>> {
+  const rows = await db
+    .selectFrom('blocks')
+    .select(['blocked_id', 'profile_snapshot'])
+    .where('blocker_id', '=', viewerId)
+    .where('profile_snapshot', 'is not', null)
+    .execute();
+  const profiles = new Map<string, UserSummary>();
+  for (const row of rows) {
+    const parsed = UserSummarySchema.safeParse(JSON.parse(row.profile_snapshot ?? 'null'));
+    if (parsed.success) profiles.set(row.blocked_id, parsed.data);
+  }
+  return profiles;
+}
+
+/** Members of conversations; with `viewerId`, as that reader sees them (blocked accounts' profiles as at the block). */
+export async function loadMembers(db: Kysely<Database>, conversationIds: string[], viewerId?: string): Promise<Map<string, Member[]>> {
   const result = new Map<string, Member[]>();
   if (conversationIds.length === 0) return result;
+  const frozen = viewerId === undefined ? new Map<string, UserSummary>() : await blockedProfiles(db, viewerId);
   const rows = await db
     .selectFrom('members')
     .innerJoin('users', 'users.id', 'members.user_id')
@@ -52,7 +70,7 @@ export async function loadMembers(db: Kysely<Database>, conversationIds: string[
     const list = result.get(row.conversation_id) ?? [];
     list.push({
       userId: row.id,
-      user: toUserSummary(row),
+      user: frozen.get(row.id) ?? toUserSummary(row),
       role: row.role,
       joinedAt: row.joined_at,
       lastReadSeq: row.last_read_seq,
@@ -93,7 +111,7 @@ export async function loadViews(
   memberships: Map<string, MemberRow>,
 ): Promise<ConversationView[]> {
   const ids = conversations.map((row) => row.id);
-  const members = await loadMembers(db, ids);
+  const members = await loadMembers(db, ids, userId);
   const unread = await unreadCounts(db, userId, ids);
   const views: ConversationView[] = [];
   for (const row of conversations) {
@@ -104,7 +122,7 @@ export async function loadViews(
       .orderBy('seq', 'desc')
       .limit(1)
       .executeTakeFirst();
-    const [lastMessage] = lastRow ? await toMessages(db, [lastRow]) : [];
+    const [lastMessage] = lastRow ? await toMessages(db, [lastRow], userId) : [];
     views.push({
       conversation: toConversation(row),
       members: members.get(row.id) ?? [],

@@ -4,7 +4,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { getUser, requireGroupReady, toUserSummary } from '../accounts/users.js';
 import type { ServerContext } from '../context.js';
 import { requireGroup, requireMember } from '../conversations/access.js';
-import { admitMember, memberCount } from '../conversations/membership.js';
+import { admitMember, memberCount, requireNotRemoved } from '../conversations/membership.js';
 import { loadView } from '../conversations/views.js';
 import { bindRoute } from '../http/bind.js';
 import { newId, newSecret, sha256 } from '../ids/ids.js';
@@ -123,6 +123,8 @@ export function registerInviteRoutes(app: FastifyInstance, context: ServerContex
   bindRoute(app, context, 'previewInvite', async ({ auth, params }) => {
     const invite = await findInvite(reader, params.token);
     requireUsable(invite, context.clock.now().toISOString());
+    // Before anything of the group is read out: a removed person learns nothing of it here [MB3].
+    await requireNotRemoved(reader, invite.conversation_id, auth.userId);
     const alreadyMember = await isMember(reader, invite.conversation_id, auth.userId);
     const conversation = await reader.selectFrom('conversations').selectAll().where('id', '=', invite.conversation_id).executeTakeFirstOrThrow();
     return {
@@ -142,6 +144,8 @@ export function registerInviteRoutes(app: FastifyInstance, context: ServerContex
       // Joining twice is a no-op that spends nothing.
       if (await isMember(write.db, invite.conversation_id, auth.userId)) return invite.conversation_id;
       requireUsable(invite, write.now);
+      // Before the blocked-member warning, which would name members [MB1], [MB3].
+      await requireNotRemoved(write.db, invite.conversation_id, auth.userId);
       const conversation = await write.db
         .selectFrom('conversations')
         .selectAll()

@@ -4,6 +4,7 @@ import type {
   AssistantTurnStartEvent,
   ConversationEvent,
   MemberTypingEvent,
+  MyBlocksUpdatedEvent,
   MySettingsUpdatedEvent,
 } from '@parley/protocol';
 
@@ -15,7 +16,7 @@ export type BusMessage =
   | { kind: 'event'; event: ConversationEvent }
   | { kind: 'typing'; event: MemberTypingEvent }
   | { kind: 'assistant'; event: AssistantStreamEvent }
-  | { kind: 'user'; userId: string; event: MySettingsUpdatedEvent }
+  | { kind: 'user'; userId: string; event: MySettingsUpdatedEvent | MyBlocksUpdatedEvent }
   | { kind: 'session-ended'; userId: string; sessionId: string };
 
 /**

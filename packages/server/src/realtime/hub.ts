@@ -5,6 +5,7 @@ import {
   SOCKET_CLOSE,
 } from '@parley/protocol';
 import type { Kysely } from 'kysely';
+import { asSeenBy, blockedBy } from '../blocking/withhold.js';
 import type { Database } from '../storage/schema.js';
 import type { AssistantStreamEvent, Bus, BusMessage } from './bus.js';
 import { type LiveTurn, LiveTurns } from './live-turns.js';
@@ -29,6 +30,13 @@ export type MembershipReader = (userId: string) => Promise<Membership[]>;
 /** The part of the event log the hub reads: events after `after`, in order, up to `upTo`. */
 export interface EventReader {
   read(conversationId: string, after: number, limit: number, upTo?: number): Promise<ConversationEvent[]>;
+}
+
+/** Reads the accounts an account blocked: what comes from them is withheld from its sockets [EL15]. */
+export type BlockReader = (userId: string) => Promise<ReadonlySet<string>>;
+
+export function readBlocks(reader: Kysely<Database>): BlockReader {
+  return (userId) => blockedBy(reader, userId);
 }
 
 export function readMemberships(reader: Kysely<Database>): MembershipReader {
@@ -74,10 +82,16 @@ export interface Connection {
   joined: ConversationEvent[] | null;
   /** Conversations this connection saw the account leave, with the seq of that event: a late repeat of an older admission must not reopen them. */
   ended: Map<string, number> | null;
+  /** The accounts this account blocked: nothing of theirs reaches this connection [EL15]. */
+  blocked: ReadonlySet<string>;
+  /** Set once `my-blocks-updated` came by: newer than what hello reads, which then does not overwrite it. */
+  blocksUpdated: boolean;
 }
 
 export interface HubOptions {
   memberships: MembershipReader;
+  /** Defaults to nobody blocked. */
+  blocks?: BlockReader;
   log: EventReader;
   bus: Bus;
   /** A socket with more than this queued and unsent is closed with 1013 [EL12]. */
@@ -114,6 +128,7 @@ function admitted(event: ConversationEvent): string[] {
  */
 export class Hub {
   readonly #memberships: MembershipReader;
+  readonly #blocks: BlockReader;
   readonly #log: EventReader;
   readonly #maxBufferedBytes: number;
   readonly #pageSize: number;
@@ -134,6 +149,7 @@ export class Hub {
   constructor(options: HubOptions) {
     this.#liveTurns = options.liveTurns ?? new LiveTurns({ clock: { now: () => new Date() } });
     this.#memberships = options.memberships;
+    this.#blocks = options.blocks ?? (async () => new Set());
     this.#log = options.log;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.#pageSize = options.pageSize ?? 500;
@@ -149,7 +165,18 @@ export class Hub {
 
   /** Registers an authenticated socket; it receives nothing until `hello`. */
   connect(socket: MinimalSocket, userId: string, sessionId: string): Connection {
-    const connection: Connection = { socket, userId, sessionId, cursors: new Map(), state: 'waiting', live: false, joined: null, ended: null };
+    const connection: Connection = {
+      socket,
+      userId,
+      sessionId,
+      cursors: new Map(),
+      state: 'waiting',
+      live: false,
+      joined: null,
+      ended: null,
+      blocked: new Set(),
+      blocksUpdated: false,
+    };
     let set = this.#byUser.get(userId);
     if (!set) this.#byUser.set(userId, (set = new Set()));
     set.add(connection);
@@ -177,9 +204,10 @@ export class Hub {
     this.#reading += 1;
     let fills: Promise<number>[];
     try {
-      const memberships = await this.#memberships(connection.userId);
+      const [memberships, blocked] = await Promise.all([this.#memberships(connection.userId), this.#blocks(connection.userId)]);
       // Closed while reading: nothing to send.
       if (connection.state !== 'reading') return;
+      if (!connection.blocksUpdated) connection.blocked = blocked;
       const joined = connection.joined;
       connection.joined = null;
       connection.state = 'open';
@@ -217,7 +245,7 @@ export class Hub {
     // the live stream, and none was sent before it [AT6].
     connection.live = true;
     for (const turn of this.#liveTurns.all()) {
-      if (connection.cursors.has(turn.conversationId)) this.#sendTurnSoFar(connection, turn);
+      if (connection.cursors.has(turn.conversationId) && !this.#withholdsTurn(connection, turn.triggeredBy)) this.#sendTurnSoFar(connection, turn);
     }
   }
 
@@ -250,15 +278,23 @@ export class Hub {
         this.#onEvent(message.event);
         return;
       case 'typing':
-        // Ephemeral: no seq, not stored, not to the sender's own sockets [EL9].
+        // Ephemeral: no seq, not stored, not to the sender's own sockets [EL9], nor to whoever blocked the sender [EL15].
         for (const connection of this.#byConversation.get(message.event.conversationId) ?? []) {
-          if (connection.userId !== message.event.userId) this.#send(connection, message.event);
+          if (connection.userId !== message.event.userId && !connection.blocked.has(message.event.userId)) this.#send(connection, message.event);
         }
         return;
       case 'assistant':
         this.#onAssistant(message.event);
         return;
       case 'user':
+        if (message.event.type === 'my-blocks-updated') {
+          // Every connection, open or still in hello: from here on it is the truth [EL18].
+          const blocked = new Set(message.event.blocked);
+          for (const connection of this.#byUser.get(message.userId) ?? []) {
+            connection.blocked = blocked;
+            connection.blocksUpdated = true;
+          }
+        }
         this.sendToUser(message.userId, message.event);
         return;
       case 'session-ended':
@@ -273,7 +309,9 @@ export class Hub {
    * The bot streaming a turn is not sent its own text back.
    */
   #onAssistant(event: AssistantStreamEvent): void {
-    const botId = this.#liveTurns.get(event.turnId)?.botId;
+    const held = this.#liveTurns.get(event.turnId);
+    const botId = held?.botId;
+    const triggeredBy = event.type === 'assistant-turn-start' ? event.triggeredBy : (held?.triggeredBy ?? null);
     this.#liveTurns.apply(event);
     const subscribers = this.#byConversation.get(event.conversationId);
     if (!subscribers) return;
@@ -281,8 +319,14 @@ export class Hub {
     for (const connection of subscribers) {
       if (!connection.live) continue;
       if (event.type === 'assistant-text-delta' && connection.userId === botId) continue;
+      if (this.#withholdsTurn(connection, triggeredBy)) continue;
       this.#write(connection, data);
     }
+  }
+
+  /** An answer triggered by someone this account blocked is not streamed to it; the message it ends as is the group's [EL17]. */
+  #withholdsTurn(connection: Connection, triggeredBy: string | null): boolean {
+    return triggeredBy !== null && connection.blocked.has(triggeredBy);
   }
 
   /** The start of a turn in flight and, in one delta at offset 0, all its text so far [AT6]. */
@@ -293,6 +337,7 @@ export class Hub {
       turnId: turn.turnId,
       userId: turn.botId,
       triggerMessageId: turn.triggerMessageId,
+      triggeredBy: turn.triggeredBy,
       at: turn.startedAt,
     });
     if (turn.text !== '' && connection.userId !== turn.botId) {
@@ -331,7 +376,9 @@ export class Hub {
     this.#deliver(connection, event, this.#subscribe(connection, event.conversationId, event.seq - 1));
     // Let in mid-answer: the answer so far follows [AT6].
     const turn = this.#liveTurns.inConversation(event.conversationId);
-    if (turn && connection.live && connection.cursors.has(event.conversationId)) this.#sendTurnSoFar(connection, turn);
+    if (turn && connection.live && connection.cursors.has(event.conversationId) && !this.#withholdsTurn(connection, turn.triggeredBy)) {
+      this.#sendTurnSoFar(connection, turn);
+    }
   }
 
   #subscribe(connection: Connection, conversationId: string, seq: number): Cursor {
@@ -378,6 +425,12 @@ export class Hub {
     if (endsMembership(event, connection.userId)) {
       this.#unsubscribeFrom(connection, event.conversationId);
       (connection.ended ??= new Map()).set(event.conversationId, event.seq);
+    }
+    // What this reader may see of it [EL15]–[EL16]; the same seq either way, so the cursor holds.
+    const seen = asSeenBy(event, connection.blocked);
+    if (seen !== event) {
+      this.#write(connection, JSON.stringify({ type: 'event', event: seen }));
+      return;
     }
     let data = this.#encoded.get(event);
     if (data === undefined) {
