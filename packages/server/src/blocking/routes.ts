@@ -11,7 +11,7 @@ import type { Database } from '../storage/schema.js';
  * Blocking. What a block prevents is enforced where it matters: starting a DM
  * (conversations/routes.ts), adding someone to a group (conversations/membership.ts and
  * resolveGroupPeople) and sending in an existing DM (messages/routes.ts). What reaches the
- * blocker's sockets is filtered by the hub and `listEvents` (withhold.ts, [EL15]–[EL18]).
+ * blocker's sockets is filtered by the hub and `listEvents` (withhold.ts, [EL14]–[EL18]).
  */
 export function registerBlockingRoutes(app: FastifyInstance, context: ServerContext): void {
   const { reader } = context.storage;

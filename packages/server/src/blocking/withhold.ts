@@ -25,7 +25,7 @@ function personalSource(event: ConversationEvent): string | null {
 }
 
 /**
- * An event as a reader who blocked the accounts in `blocked` sees it ([EL15]–[EL16] in
+ * An event as a reader who blocked the accounts in `blocked` sees it ([EL14]–[EL16] in
  * ../events/SPEC.md): one of theirs becomes `event-withheld` with the same seq, and their
  * reactions are left out of the reaction lists others' events carry. Anything else is the
  * event itself, so the common case allocates nothing.

@@ -52,7 +52,7 @@ const actions: Record<ConversationEventType, Action> = {
     const view = await ann.client.api.getConversation({ params: { conversationId: group } });
     return ann.client.api.markRead({ params: { conversationId: group }, body: { seq: view.conversation.lastSeq } });
   },
-  // [EL15]–[EL16]: once Ann blocked Bob, his reaction and his new profile take their places as placeholders.
+  // [EL14]–[EL16]: once Ann blocked Bob, his reaction and his new profile take their places as placeholders.
   'event-withheld': async ({ ann, bob, group, firstMessage }) => {
     await bob.client.api.removeReaction({ params: { conversationId: group, messageId: firstMessage, emoji: '👍' } });
     await ann.client.api.blockUser({ params: { userId: bob.user.id } });

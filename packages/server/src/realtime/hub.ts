@@ -426,7 +426,7 @@ export class Hub {
       this.#unsubscribeFrom(connection, event.conversationId);
       (connection.ended ??= new Map()).set(event.conversationId, event.seq);
     }
-    // What this reader may see of it [EL15]–[EL16]; the same seq either way, so the cursor holds.
+    // What this reader may see of it [EL14]–[EL16]; the same seq either way, so the cursor holds.
     const seen = asSeenBy(event, connection.blocked);
     if (seen !== event) {
       this.#write(connection, JSON.stringify({ type: 'event', event: seen }));
