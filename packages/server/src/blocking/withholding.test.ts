@@ -2,6 +2,7 @@ import type { ConversationEvent } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
 import { say } from '../test/assistant.js';
 import { type RecordingStream, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
+import { rawSocket } from '../test/streams.js';
 
 /** Ann, bob (whom ann will block) and cat; a DM of ann and bob and a group of all three. */
 async function world(server: TestServer) {
@@ -44,6 +45,13 @@ describe('what a blocker receives from the account they blocked', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100)); // past the one-a-second typing limit
     await bob.client.api.sendTyping({ params: { conversationId: direct } });
     await bob.client.api.sendTyping({ params: { conversationId: group } });
+    // The socket's typing frame goes the same way.
+    const bobSocket = await rawSocket(server.url, bob.client.token ?? '');
+    const seen = bobSocket.frames.length;
+    bobSocket.send({ type: 'typing', conversationId: direct });
+    bobSocket.send({ type: 'ping' });
+    await bobSocket.frame((frame) => frame.type === 'pong', seen);
+    expect(bobSocket.since(seen).map((frame) => frame.type)).toEqual(['pong']);
     // One bus, in order: cat's signal arriving means bob's, sent before it, would have too.
     await cat.client.api.sendTyping({ params: { conversationId: group } });
     await annStream.until(() => annStream.typing.some((event) => event.userId === cat.user.id));

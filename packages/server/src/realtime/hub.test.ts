@@ -379,4 +379,34 @@ describe('hub', () => {
     expect(first.socket.closed?.code).toBe(4401);
     expect(other.closed).toBeUndefined();
   });
+
+  it('[EL14] [EL18] a block that commits while hello reads is not undone by the older read; replay and live events are withheld alike', async () => {
+    let blocked = new Set<string>();
+    const { bus, commit, log, holdMemberships, hub } = setup({
+      members: { ann: ['c'] },
+      hub: {
+        // As a database read would: the snapshot is taken when the read starts.
+        blocks: async () => new Set(blocked),
+      },
+    });
+    const reaction = (seq: number): ConversationEvent => ({ type: 'reaction-added', conversationId: 'c', seq, at, actorId: 'bob', messageId: 'm', userId: 'bob', emoji: '👍' });
+    log.add(updated('c', 1));
+    log.add(reaction(2));
+    const release = holdMemberships();
+    const socket = new TestSocket();
+    const connection = hub.connect(socket, 'ann', 'session-ann');
+    const hello = hub.hello(connection, { c: 0 });
+    blocked = new Set(['bob']);
+    bus.publish({ kind: 'user', userId: 'ann', event: { type: 'my-blocks-updated', blocked: ['bob'] } });
+    release();
+    await hello;
+    commit(reaction(3));
+    await settle();
+    expect(socket.types()).toEqual(['welcome', 'conversation-updated#1', 'event-withheld#2', 'synced', 'event-withheld#3']);
+
+    bus.publish({ kind: 'user', userId: 'ann', event: { type: 'my-blocks-updated', blocked: [] } });
+    commit(reaction(4));
+    await settle();
+    expect(socket.types().slice(-2)).toEqual(['my-blocks-updated', 'reaction-added#4']);
+  });
 });
