@@ -1,4 +1,4 @@
-import { ParleyError, UserSummarySchema } from '@parley/protocol';
+import { ParleyError } from '@parley/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { findUser, toUserSummary } from '../accounts/users.js';
@@ -6,6 +6,7 @@ import type { ServerContext } from '../context.js';
 import type { WriteContext } from '../events/event-log.js';
 import { bindRoute } from '../http/bind.js';
 import type { Database } from '../storage/schema.js';
+import { parseSnapshot } from './withhold.js';
 
 /**
  * Blocking. What a block prevents is enforced where it matters: starting a DM
@@ -28,10 +29,10 @@ export function registerBlockingRoutes(app: FastifyInstance, context: ServerCont
       .execute();
     // The profile as it was at the block, as everywhere else the blocker sees it [EL16].
     return {
-      blocked: rows.map(({ blocked_at, profile_snapshot, ...user }) => {
-        const frozen = profile_snapshot === null ? undefined : UserSummarySchema.safeParse(JSON.parse(profile_snapshot));
-        return { user: frozen?.success ? frozen.data : toUserSummary(user), blockedAt: blocked_at };
-      }),
+      blocked: rows.map(({ blocked_at, profile_snapshot, ...user }) => ({
+        user: parseSnapshot(profile_snapshot) ?? toUserSummary(user),
+        blockedAt: blocked_at,
+      })),
     };
   });
 
@@ -74,7 +75,12 @@ async function requireUser(db: Kysely<Database>, userId: string) {
  * committed. Their hubs filter by it from then on; the client reloads what it holds [EL18].
  */
 async function announceBlocks(context: ServerContext, write: WriteContext, blockerId: string): Promise<void> {
-  const rows = await write.db.selectFrom('blocks').select('blocked_id').where('blocker_id', '=', blockerId).orderBy('blocked_id').execute();
-  const blocked = rows.map((row) => row.blocked_id);
-  write.afterCommit(() => context.bus.publish({ kind: 'user', userId: blockerId, event: { type: 'my-blocks-updated', blocked } }));
+  const rows = await write.db
+    .selectFrom('blocks')
+    .select(['blocked_id', 'profile_snapshot'])
+    .where('blocker_id', '=', blockerId)
+    .orderBy('blocked_id')
+    .execute();
+  const blocked = rows.map((row) => ({ userId: row.blocked_id, profile: parseSnapshot(row.profile_snapshot) }));
+  write.afterCommit(() => context.bus.publish({ kind: 'blocks', userId: blockerId, blocked }));
 }

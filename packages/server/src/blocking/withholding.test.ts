@@ -143,6 +143,16 @@ describe('what a blocker receives from the account they blocked', () => {
     // Everyone else sees the new name, live and fetched.
     await catStream.until((events) => events.some((event) => event.type === 'member-updated'));
     expect(await bobIn(cat)).toBe('Someone else now');
+
+    // Let in again, bob's entry in member-added carries his profile of now: ann gets the one of the block.
+    await cat.client.api.removeMember({ params: { conversationId: group, userId: bob.user.id } });
+    await cat.client.api.addMember({ params: { conversationId: group }, body: { username: bob.user.username } });
+    await annStream.until((events) => events.some((event) => event.type === 'member-added'));
+    expect(annStream.events.find((event) => event.type === 'member-added')).toMatchObject({ member: { userId: bob.user.id, user: { displayName: before } } });
+    await catStream.until((events) => events.some((event) => event.type === 'member-added'));
+    expect(catStream.events.find((event) => event.type === 'member-added')).toMatchObject({ member: { user: { displayName: 'Someone else now' } } });
+    expect(JSON.stringify(await ann.client.api.listEvents({ params: { conversationId: group }, query: {} }))).not.toContain('Someone else now');
+    expect(await bobIn(ann)).toBe(before);
   });
 
   it('[EL17] an assistant answer triggered by a blocked account is not streamed to the blocker; the message it ends as is', async () => {

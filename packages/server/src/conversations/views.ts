@@ -1,6 +1,7 @@
-import { type AssistantSettings, type Conversation, type ConversationView, type Member, type UserSummary, UserSummarySchema } from '@parley/protocol';
+import type { AssistantSettings, Conversation, ConversationView, Member } from '@parley/protocol';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { toUserSummary } from '../accounts/users.js';
+import { type BlockedProfiles, blockedBy, memberAsSeen } from '../blocking/withhold.js';
 import { toMessages } from '../messages/views.js';
 import type { ConversationsTable, Database, MembersTable } from '../storage/schema.js';
 
@@ -34,27 +35,11 @@ export function toConversation(row: ConversationRow): Conversation {
   };
 }
 
-/** The profiles `viewerId` keeps seeing of the accounts they blocked, as they were at the block [EL16]. */
-async function blockedProfiles(db: Kysely<Database>, viewerId: string): Promise<Map<string, UserSummary>> {
-  const rows = await db
-    .selectFrom('blocks')
-    .select(['blocked_id', 'profile_snapshot'])
-    .where('blocker_id', '=', viewerId)
-    .where('profile_snapshot', 'is not', null)
-    .execute();
-  const profiles = new Map<string, UserSummary>();
-  for (const row of rows) {
-    const parsed = UserSummarySchema.safeParse(JSON.parse(row.profile_snapshot ?? 'null'));
-    if (parsed.success) profiles.set(row.blocked_id, parsed.data);
-  }
-  return profiles;
-}
-
 /** Members of conversations; with `viewerId`, as that reader sees them (blocked accounts' profiles as at the block). */
 export async function loadMembers(db: Kysely<Database>, conversationIds: string[], viewerId?: string): Promise<Map<string, Member[]>> {
   const result = new Map<string, Member[]>();
   if (conversationIds.length === 0) return result;
-  const frozen = viewerId === undefined ? new Map<string, UserSummary>() : await blockedProfiles(db, viewerId);
+  const blocked: BlockedProfiles = viewerId === undefined ? new Map() : await blockedBy(db, viewerId);
   const rows = await db
     .selectFrom('members')
     .innerJoin('users', 'users.id', 'members.user_id')
@@ -68,13 +53,8 @@ export async function loadMembers(db: Kysely<Database>, conversationIds: string[
     .execute();
   for (const row of rows) {
     const list = result.get(row.conversation_id) ?? [];
-    list.push({
-      userId: row.id,
-      user: frozen.get(row.id) ?? toUserSummary(row),
-      role: row.role,
-      joinedAt: row.joined_at,
-      lastReadSeq: row.last_read_seq,
-    });
+    const member: Member = { userId: row.id, user: toUserSummary(row), role: row.role, joinedAt: row.joined_at, lastReadSeq: row.last_read_seq };
+    list.push(memberAsSeen(member, blocked));
     result.set(row.conversation_id, list);
   }
   return result;

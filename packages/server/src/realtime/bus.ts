@@ -4,8 +4,8 @@ import type {
   AssistantTurnStartEvent,
   ConversationEvent,
   MemberTypingEvent,
-  MyBlocksUpdatedEvent,
   MySettingsUpdatedEvent,
+  UserSummary,
 } from '@parley/protocol';
 
 /** The ephemeral events of an answer being streamed (no seq): see ../assistant/SPEC.md. */
@@ -16,7 +16,9 @@ export type BusMessage =
   | { kind: 'event'; event: ConversationEvent }
   | { kind: 'typing'; event: MemberTypingEvent }
   | { kind: 'assistant'; event: AssistantStreamEvent }
-  | { kind: 'user'; userId: string; event: MySettingsUpdatedEvent | MyBlocksUpdatedEvent }
+  | { kind: 'user'; userId: string; event: MySettingsUpdatedEvent }
+  /** An account's blocks changed: every account it blocks now, with the profile it keeps seeing of each. Hubs filter by it and tell the account's sockets. */
+  | { kind: 'blocks'; userId: string; blocked: Array<{ userId: string; profile: UserSummary | null }> }
   | { kind: 'session-ended'; userId: string; sessionId: string };
 
 /**

@@ -381,12 +381,12 @@ describe('hub', () => {
   });
 
   it('[EL14] [EL18] a block that commits while hello reads is not undone by the older read; replay and live events are withheld alike', async () => {
-    let blocked = new Set<string>();
+    let blocked = new Map<string, null>();
     const { bus, commit, log, holdMemberships, hub } = setup({
       members: { ann: ['c'] },
       hub: {
         // As a database read would: the snapshot is taken when the read starts.
-        blocks: async () => new Set(blocked),
+        blocks: async () => new Map(blocked),
       },
     });
     const reaction = (seq: number): ConversationEvent => ({ type: 'reaction-added', conversationId: 'c', seq, at, actorId: 'bob', messageId: 'm', userId: 'bob', emoji: '👍' });
@@ -396,15 +396,15 @@ describe('hub', () => {
     const socket = new TestSocket();
     const connection = hub.connect(socket, 'ann', 'session-ann');
     const hello = hub.hello(connection, { c: 0 });
-    blocked = new Set(['bob']);
-    bus.publish({ kind: 'user', userId: 'ann', event: { type: 'my-blocks-updated', blocked: ['bob'] } });
+    blocked = new Map([['bob', null]]);
+    bus.publish({ kind: 'blocks', userId: 'ann', blocked: [{ userId: 'bob', profile: null }] });
     release();
     await hello;
     commit(reaction(3));
     await settle();
     expect(socket.types()).toEqual(['welcome', 'conversation-updated#1', 'event-withheld#2', 'synced', 'event-withheld#3']);
 
-    bus.publish({ kind: 'user', userId: 'ann', event: { type: 'my-blocks-updated', blocked: [] } });
+    bus.publish({ kind: 'blocks', userId: 'ann', blocked: [] });
     commit(reaction(4));
     await settle();
     expect(socket.types().slice(-2)).toEqual(['my-blocks-updated', 'reaction-added#4']);

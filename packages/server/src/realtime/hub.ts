@@ -5,7 +5,7 @@ import {
   SOCKET_CLOSE,
 } from '@parley/protocol';
 import type { Kysely } from 'kysely';
-import { asSeenBy, blockedBy } from '../blocking/withhold.js';
+import { asSeenBy, type BlockedProfiles, blockedBy } from '../blocking/withhold.js';
 import type { Database } from '../storage/schema.js';
 import type { AssistantStreamEvent, Bus, BusMessage } from './bus.js';
 import { type LiveTurn, LiveTurns } from './live-turns.js';
@@ -33,7 +33,7 @@ export interface EventReader {
 }
 
 /** Reads the accounts an account blocked: what comes from them is withheld from its sockets [EL15]. */
-export type BlockReader = (userId: string) => Promise<ReadonlySet<string>>;
+export type BlockReader = (userId: string) => Promise<BlockedProfiles>;
 
 export function readBlocks(reader: Kysely<Database>): BlockReader {
   return (userId) => blockedBy(reader, userId);
@@ -83,7 +83,7 @@ export interface Connection {
   /** Conversations this connection saw the account leave, with the seq of that event: a late repeat of an older admission must not reopen them. */
   ended: Map<string, number> | null;
   /** The accounts this account blocked: nothing of theirs reaches this connection [EL15]. */
-  blocked: ReadonlySet<string>;
+  blocked: BlockedProfiles;
   /** Set once `my-blocks-updated` came by: newer than what hello reads, which then does not overwrite it. */
   blocksUpdated: boolean;
 }
@@ -149,7 +149,7 @@ export class Hub {
   constructor(options: HubOptions) {
     this.#liveTurns = options.liveTurns ?? new LiveTurns({ clock: { now: () => new Date() } });
     this.#memberships = options.memberships;
-    this.#blocks = options.blocks ?? (async () => new Set());
+    this.#blocks = options.blocks ?? (async () => new Map());
     this.#log = options.log;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.#pageSize = options.pageSize ?? 500;
@@ -174,7 +174,7 @@ export class Hub {
       live: false,
       joined: null,
       ended: null,
-      blocked: new Set(),
+      blocked: new Map(),
       blocksUpdated: false,
     };
     let set = this.#byUser.get(userId);
@@ -287,16 +287,18 @@ export class Hub {
         this.#onAssistant(message.event);
         return;
       case 'user':
-        if (message.event.type === 'my-blocks-updated') {
-          // Every connection, open or still in hello: from here on it is the truth [EL18].
-          const blocked = new Set(message.event.blocked);
-          for (const connection of this.#byUser.get(message.userId) ?? []) {
-            connection.blocked = blocked;
-            connection.blocksUpdated = true;
-          }
-        }
         this.sendToUser(message.userId, message.event);
         return;
+      case 'blocks': {
+        // Every connection, open or still in hello: from here on it is the truth [EL18].
+        const blocked: BlockedProfiles = new Map(message.blocked.map((entry) => [entry.userId, entry.profile]));
+        for (const connection of this.#byUser.get(message.userId) ?? []) {
+          connection.blocked = blocked;
+          connection.blocksUpdated = true;
+        }
+        this.sendToUser(message.userId, { type: 'my-blocks-updated', blocked: message.blocked.map((entry) => entry.userId) });
+        return;
+      }
       case 'session-ended':
         this.closeSession(message.userId, message.sessionId);
         return;
