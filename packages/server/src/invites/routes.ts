@@ -6,6 +6,7 @@ import type { ServerContext } from '../context.js';
 import { requireGroup, requireMember } from '../conversations/access.js';
 import { admitMember, memberCount, requireNotRemoved } from '../conversations/membership.js';
 import { loadView } from '../conversations/views.js';
+import { parseSnapshot } from '../blocking/withhold.js';
 import { bindRoute } from '../http/bind.js';
 import { newId, newSecret, sha256 } from '../ids/ids.js';
 import type { Database, InvitesTable } from '../storage/schema.js';
@@ -48,11 +49,13 @@ async function blockedMembers(db: Kysely<Database>, conversationId: string, user
     .innerJoin('blocks', 'blocks.blocked_id', 'members.user_id')
     .innerJoin('users', 'users.id', 'members.user_id')
     .selectAll('users')
+    .select('blocks.profile_snapshot')
     .where('members.conversation_id', '=', conversationId)
     .where('blocks.blocker_id', '=', userId)
     .orderBy('users.username')
     .execute();
-  return rows.map(toUserSummary);
+  // Named as the blocker knows them: by the profile of the block [EL16].
+  return rows.map(({ profile_snapshot, ...user }) => parseSnapshot(profile_snapshot) ?? toUserSummary(user));
 }
 
 async function isMember(db: Kysely<Database>, conversationId: string, userId: string): Promise<boolean> {
