@@ -36,7 +36,7 @@ export interface EventStreamHandlers {
   settings?: (event: MySettingsUpdatedEvent) => void;
   /**
    * The accounts this account blocks changed. What was withheld from them (profiles, reactions)
-   * may now show: reload the conversations held (`fetchState`) to see them live again.
+   * may now show: reload the conversations held (`fetchConversationState`) to see them live again.
    */
   blocks?: (event: MyBlocksUpdatedEvent) => void;
   welcome?: (frame: ServerFrameOf<'welcome'>) => void;
