@@ -144,6 +144,7 @@ export class Hub {
   #reading = 0;
   readonly #unsubscribe: () => void;
   readonly #encoded = new WeakMap<ConversationEvent, string>();
+  readonly #encodedWithheld = new WeakMap<ConversationEvent, string>();
   readonly #liveTurns: LiveTurns;
 
   constructor(options: HubOptions) {
@@ -431,7 +432,13 @@ export class Hub {
     // What this reader may see of it [EL14]–[EL16]; the same seq either way, so the cursor holds.
     const seen = asSeenBy(event, connection.blocked);
     if (seen !== event) {
-      this.#write(connection, JSON.stringify({ type: 'event', event: seen }));
+      // The placeholder is the same for every reader it is sent to: encoded once per event.
+      let withheld = seen.type === 'event-withheld' ? this.#encodedWithheld.get(event) : undefined;
+      if (withheld === undefined) {
+        withheld = JSON.stringify({ type: 'event', event: seen });
+        if (seen.type === 'event-withheld') this.#encodedWithheld.set(event, withheld);
+      }
+      this.#write(connection, withheld);
       return;
     }
     let data = this.#encoded.get(event);
