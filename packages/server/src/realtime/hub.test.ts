@@ -409,4 +409,17 @@ describe('hub', () => {
     await settle();
     expect(socket.types().slice(-2)).toEqual(['my-blocks-updated', 'reaction-added#4']);
   });
+
+  it('[EL18] [MN2] a block whose bus message was lost is caught up on resync: the socket is told, and filters from then on', async () => {
+    let blocked = new Map<string, null>();
+    const { commit, open, hub } = setup({ members: { ann: ['c'] }, hub: { blocks: async () => new Map(blocked) } });
+    const { socket } = await open('ann');
+    blocked = new Map([['bob', null]]); // stored, but its message never came
+    await hub.resync();
+    commit({ type: 'reaction-added', conversationId: 'c', seq: 1, at, actorId: 'bob', messageId: 'm', userId: 'bob', emoji: '👍' });
+    await settle();
+    expect(socket.types()).toEqual(['welcome', 'synced', 'my-blocks-updated', 'event-withheld#1']);
+    await hub.resync();
+    expect(socket.types()).toHaveLength(4);
+  });
 });

@@ -88,10 +88,15 @@ export interface Connection {
   blocksUpdated: boolean;
 }
 
+/** Whether a session still exists (a sign-out elsewhere may have been missed with the bus). */
+export type SessionReader = (sessionId: string) => Promise<boolean>;
+
 export interface HubOptions {
   memberships: MembershipReader;
   /** Defaults to nobody blocked. */
   blocks?: BlockReader;
+  /** Checked for every connection on resync; without it sessions are not checked then. */
+  sessions?: SessionReader;
   log: EventReader;
   bus: Bus;
   /** A socket with more than this queued and unsent is closed with 1013 [EL12]. */
@@ -105,6 +110,12 @@ export interface HubOptions {
 }
 
 const DRAIN_POLL_MS = 10;
+
+function sameAccounts(a: BlockedProfiles, b: BlockedProfiles): boolean {
+  if (a.size !== b.size) return false;
+  for (const id of a.keys()) if (!b.has(id)) return false;
+  return true;
+}
 
 function endsMembership(event: ConversationEvent, userId: string): boolean {
   return (event.type === 'member-removed' || event.type === 'member-left') && event.userId === userId;
@@ -129,6 +140,7 @@ function admitted(event: ConversationEvent): string[] {
 export class Hub {
   readonly #memberships: MembershipReader;
   readonly #blocks: BlockReader;
+  readonly #sessions: SessionReader | undefined;
   readonly #log: EventReader;
   readonly #maxBufferedBytes: number;
   readonly #pageSize: number;
@@ -151,11 +163,17 @@ export class Hub {
     this.#liveTurns = options.liveTurns ?? new LiveTurns({ clock: { now: () => new Date() } });
     this.#memberships = options.memberships;
     this.#blocks = options.blocks ?? (async () => new Map());
+    this.#sessions = options.sessions;
     this.#log = options.log;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.#pageSize = options.pageSize ?? 500;
     this.#pendingLimit = options.pendingLimit ?? 1000;
-    this.#unsubscribe = options.bus.subscribe((message) => this.#onBus(message));
+    const unsubscribe = options.bus.subscribe((message) => this.#onBus(message));
+    const unwatch = options.bus.onResync?.(() => void this.resync());
+    this.#unsubscribe = () => {
+      unsubscribe();
+      unwatch?.();
+    };
   }
 
   get connectionCount(): number {
@@ -266,6 +284,54 @@ export class Hub {
     }
   }
 
+  /**
+   * Catches up after bus traffic may have been lost (Redis restarted, a network pause) [MN2]:
+   * reads each connected account's conversations again and sends every connection what the log
+   * holds past its cursors. A connection whose memberships changed meanwhile, or whose session
+   * ended, is closed so that its client reconnects (and resumes exactly, or signs in again).
+   * Resolves once every read has been made.
+   */
+  async resync(): Promise<void> {
+    const work: Promise<unknown>[] = [];
+    for (const [userId, connections] of [...this.#byUser]) {
+      work.push(
+        (async () => {
+          const [memberships, blocked] = await Promise.all([this.#memberships(userId), this.#blocks(userId)]);
+          const lastSeq = new Map(memberships.map((row) => [row.conversationId, row.lastSeq]));
+          for (const connection of [...connections]) {
+            if (connection.state !== 'open') continue;
+            if (this.#sessions && !(await this.#sessions(connection.sessionId))) {
+              this.#drop(connection, SOCKET_CLOSE.unauthenticated, 'signed out');
+              continue;
+            }
+            // A block or unblock whose message was lost: filter by what is stored, and say so [EL18].
+            if (!sameAccounts(connection.blocked, blocked)) {
+              connection.blocked = blocked;
+              this.#send(connection, { type: 'my-blocks-updated', blocked: [...blocked.keys()].sort() });
+            }
+            const current = [...connection.cursors.keys()];
+            const changed =
+              current.some((conversationId) => !lastSeq.has(conversationId)) ||
+              memberships.some((row) => !connection.cursors.has(row.conversationId) && (connection.ended?.get(row.conversationId) ?? -1) < row.lastSeq);
+            if (changed) {
+              this.#drop(connection, SOCKET_CLOSE.goingAway, 'memberships changed while this node was cut off; reconnect and resume');
+              continue;
+            }
+            for (const [conversationId, cursor] of connection.cursors) {
+              const newest = lastSeq.get(conversationId) ?? cursor.seq;
+              if (cursor.fill) cursor.fill.upTo = Math.max(cursor.fill.upTo, newest);
+              else if (newest > cursor.seq) work.push(this.#fill(connection, conversationId, cursor, newest, []));
+            }
+          }
+        })().catch(() => {
+          // The database could not be read: these connections resume on their next gap or reconnect.
+        }),
+      );
+    }
+    // Fills started inside the loop are added to `work` as it runs.
+    for (let index = 0; index < work.length; index += 1) await work[index];
+  }
+
   close(): void {
     this.#unsubscribe();
     for (const set of [...this.#byUser.values()]) {
@@ -302,6 +368,9 @@ export class Hub {
       }
       case 'session-ended':
         this.closeSession(message.userId, message.sessionId);
+        return;
+      case 'resync':
+        void this.resync();
         return;
     }
   }
