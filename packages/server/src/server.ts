@@ -11,7 +11,7 @@ import { startUnsentUploadSweeper } from './attachments/unsent-uploads.js';
 import { type Clock, EventLog, systemClock } from './events/event-log.js';
 import { type Bus, MemoryBus } from './realtime/bus.js';
 import { RedisBus } from './realtime/redis-bus.js';
-import { Hub, readMemberships } from './realtime/hub.js';
+import { Hub, readBlocks, readMemberships } from './realtime/hub.js';
 import { LiveTurns } from './realtime/live-turns.js';
 import { SocketServer } from './realtime/socket-server.js';
 import { openStorage } from './storage/database.js';
@@ -85,6 +85,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   };
   const hub = new Hub({
     memberships: readMemberships(storage.reader),
+    blocks: readBlocks(storage.reader),
     sessions: sessionReader(storage.reader, clock),
     log,
     bus,

@@ -5,6 +5,7 @@ import type {
   ConversationEvent,
   MemberTypingEvent,
   MySettingsUpdatedEvent,
+  UserSummary,
 } from '@parley/protocol';
 
 /** The ephemeral events of an answer being streamed (no seq): see ../assistant/SPEC.md. */
@@ -16,6 +17,8 @@ export type BusMessage =
   | { kind: 'typing'; event: MemberTypingEvent }
   | { kind: 'assistant'; event: AssistantStreamEvent }
   | { kind: 'user'; userId: string; event: MySettingsUpdatedEvent }
+  /** An account's blocks changed: every account it blocks now, with the profile it keeps seeing of each. Hubs filter by it and tell the account's sockets. */
+  | { kind: 'blocks'; userId: string; blocked: Array<{ userId: string; profile: UserSummary | null }> }
   | { kind: 'session-ended'; userId: string; sessionId: string }
   /** A node that could not publish for a while tells the others to catch up from the log. */
   | { kind: 'resync' };

@@ -93,6 +93,28 @@ describe('several nodes over Redis', () => {
     await eventually(() => bobOnB.typing.some((event) => event.conversationId === group && event.userId === ann.user.id), 'typing on node B');
   });
 
+  it('[MN1] [EL18] a block made through one node filters the blocker’s socket on another at once', async () => {
+    await using nodes = await cluster();
+    const ann = await nodes.a.user();
+    const bob = await nodes.a.user();
+    const cat = await nodes.a.user();
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Block', usernames: [bob.user.username, cat.user.username] } })).conversation.id;
+    const message = await send(cat, group, 'lunch?');
+    const annOnB = await nodes.b.connect(on(nodes.b, ann));
+    await ann.client.api.blockUser({ params: { userId: bob.user.id } });
+    await annOnB.until(() => annOnB.blocks.length === 1);
+    expect(annOnB.blocks[0]?.blocked).toEqual([bob.user.id]);
+
+    await bob.client.api.addReaction({ params: { conversationId: group, messageId: message.id, emoji: '👎' } });
+    await bob.client.api.sendTyping({ params: { conversationId: group } });
+    await cat.client.api.sendTyping({ params: { conversationId: group } });
+    const after = await send(cat, group, 'noon then');
+    await annOnB.until((events) => events.some((event) => event.seq === after.seq));
+    expect(annOnB.events.filter((event) => event.conversationId === group).map((event) => event.type)).toEqual(['event-withheld', 'message-created']);
+    await eventually(() => annOnB.typing.some((event) => event.userId === cat.user.id), 'cat typing on node B');
+    expect(annOnB.typing.map((event) => event.userId)).toEqual([cat.user.id]);
+  });
+
   it('[MN1] concurrent senders on two nodes get gapless sequence numbers, and both nodes deliver all of them in one order', async () => {
     await using nodes = await cluster({ floodLimit: { burst: 100, perMinute: 600 } });
     const ann = await nodes.a.user();
