@@ -8,6 +8,7 @@ import { startCheckpointer } from './checkpointer.js';
 import * as initial from './migrations/001-initial.js';
 import * as assistant from './migrations/002-assistant.js';
 import * as unsentUploads from './migrations/003-unsent-uploads.js';
+import * as assistantBacklog from './migrations/005-assistant-backlog.js';
 import type { Database } from './schema.js';
 
 /**
@@ -41,6 +42,7 @@ const migrations: Record<string, Migration> = {
   '001-initial': initial,
   '002-assistant': assistant,
   '003-unsent-uploads': unsentUploads,
+  '005-assistant-backlog': assistantBacklog,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
