@@ -88,9 +88,9 @@ export const ListDecisionsQuerySchema = z.object({
 });
 
 /**
- * What was addressed to the bot while it was away: a person's mention of it, a reply to its
- * message, or any message of a one-to-one chat, with no decision and no turn of the bot yet.
- * Oldest first; page on with `next`.
+ * What people said in the bot's conversations that it has not decided on yet (no decision, no
+ * turn): read when it connects, so nothing said while it was away is missed. Oldest first; page on
+ * with `next`.
  */
 export const AssistantBacklogQuerySchema = z.object({
   /** Messages sent after this time. */
@@ -102,7 +102,13 @@ export const AssistantBacklogQuerySchema = z.object({
 export type AssistantBacklogQuery = z.input<typeof AssistantBacklogQuerySchema>;
 export const AssistantBacklogSchema = z
   .object({
-    messages: z.array(MessageSchema),
+    entries: z.array(
+      z.object({
+        message: MessageSchema,
+        /** The author of the message it replies to (a reply to the bot is addressed to it), or null. */
+        replyToAuthorId: IdSchema.nullable(),
+      }),
+    ),
     /** The query of the next page, or null when this was the last. */
     next: z.object({ since: TimestampSchema, afterId: IdSchema }).nullable(),
   })

@@ -13,7 +13,7 @@ const FINGERPRINTS: Record<number, string> = {
   1: '38e0517c1072653b',
   2: '25ffb5980c92a971',
   3: '3bb2cffb46538bed',
-  4: '77f641a4779ecff1',
+  4: 'dbb8ce22fe1b9656',
 };
 
 function fingerprint(): string {

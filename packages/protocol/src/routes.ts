@@ -393,7 +393,7 @@ export const routes = {
   }),
   listAssistantBacklog: define({
     method: 'GET', path: '/api/assistant/backlog', tag: 'assistant', auth: 'required',
-    summary: 'As a bot: what was addressed to it (mentions, replies, one-to-one messages) and not yet decided on, oldest first.',
+    summary: 'As a bot: the people\'s messages in its conversations it has not decided on yet, oldest first.',
     query: AssistantBacklogQuerySchema, response: AssistantBacklogSchema,
   }),
   getAssistantContext: define({

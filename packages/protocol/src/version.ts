@@ -6,6 +6,6 @@
  * - 1 (2026-11-23): accounts, conversations, messages, invites, event log with resume.
  * - 2 (2026-11-23): the assistant: streamed turns, decisions, personal memory and instructions, context.
  * - 3 (2026-12-02): `member-updated` events: a member's new profile reaches every conversation they are in.
- * - 4 (2026-12-02): `GET /api/assistant/backlog`: what was addressed to a bot while it was away and not yet decided on.
+ * - 4 (2026-12-02): `GET /api/assistant/backlog`: the people's messages a bot has not decided on yet, read when it connects.
  */
 export const PROTOCOL_VERSION = 4;

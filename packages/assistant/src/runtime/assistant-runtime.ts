@@ -95,9 +95,9 @@ export class AssistantRuntime {
   }
 
   /**
-   * Reads what was addressed to it while it was away [RC1], once live events flow: a message sent
-   * from now on comes live, one sent before is in the backlog (unless it was decided on), and
-   * one that is both is taken once [RC4]. Answers run on their workers; this does not wait for them.
+   * Reads what people said while it was away [RC1], once live events flow: a message sent from
+   * now on comes live, one sent before is in the backlog (unless it was decided on), and one that
+   * is both is taken once [RC4]. Answers run on their workers; this does not wait for them.
    */
   async #catchUp(): Promise<void> {
     const env = this.#env;
@@ -106,7 +106,7 @@ export class AssistantRuntime {
     let query: { since: string; afterId?: string } = { since: new Date(env.now() - Math.max(windowMs, CATCH_UP_LOOKBACK_MS)).toISOString() };
     for (;;) {
       const page = await this.#client.api.listAssistantBacklog({ query: { ...query, limit: BACKLOG_PAGE } });
-      for (const message of page.messages) this.#worker(message.conversationId, env).catchUp(message, windowMs);
+      for (const { message, replyToAuthorId } of page.entries) this.#worker(message.conversationId, env).catchUp(message, replyToAuthorId, windowMs);
       if (!page.next) return;
       query = page.next;
     }

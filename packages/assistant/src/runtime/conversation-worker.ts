@@ -156,19 +156,41 @@ export class ConversationWorker {
   }
 
   /**
-   * A message addressed to the assistant while it was away, read from the backlog [RC1]: considered
-   * as if it had just come, unless it is older than the catch-up window, which is recorded [RC3].
+   * A person's message from while it was away, read from the backlog [RC1]: what was addressed
+   * to it is decided on as if it had just come, unless it is older than the catch-up window
+   * [RC3]; anything else is not taken up late [RC2]. Either way a decision is recorded.
    */
-  catchUp(message: Message, windowMs: number): void {
+  catchUp(message: Message, replyToAuthorId: string | null, windowMs: number): void {
     if (!this.#take(message.id)) return;
-    const age = this.#env.now() - Date.parse(message.createdAt);
-    if (age > windowMs) {
+    this.#enqueue(async () => {
+      if (this.#closed) return;
+      const context = await this.#loadContext();
+      const settings = context.conversation.assistant;
+      if (!settings) return;
+      const members: PolicyMember[] = context.members.map((member) => ({
+        userId: member.userId,
+        username: member.user.username,
+        displayName: member.user.displayName,
+        kind: member.user.kind,
+      }));
+      const addressed =
+        context.conversation.kind === 'assistant' ||
+        replyToAuthorId === this.#env.assistantUserId ||
+        callOf({ text: message.text, name: settings.name, mentions: message.mentions, assistantUserId: this.#env.assistantUserId, members }) !== null;
       const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
-      const reason = `addressed ${minutes(age)} ago while the assistant was away: older than the catch-up window (${minutes(windowMs)}), so not answered late`;
-      this.#enqueue(() => this.#record(message, { action: 'silent', reason, rule: 'RC3', usedModel: false }));
-      return;
-    }
-    this.#enqueue(() => this.#consider(message));
+      const age = this.#env.now() - Date.parse(message.createdAt);
+      if (!addressed) {
+        const reason = `said ${minutes(age)} ago while the assistant was away, and not addressed to it: not taken up late`;
+        await this.#record(message, { action: 'silent', reason, rule: 'RC2', usedModel: false });
+        return;
+      }
+      if (age > windowMs) {
+        const reason = `addressed ${minutes(age)} ago while the assistant was away: older than the catch-up window (${minutes(windowMs)}), so not answered late`;
+        await this.#record(message, { action: 'silent', reason, rule: 'RC3', usedModel: false });
+        return;
+      }
+      await this.#consider(message, replyToAuthorId);
+    });
   }
 
   /** Whether the message is new to this worker; remembers it [RC4]. */
@@ -224,7 +246,11 @@ export class ConversationWorker {
   #remember(message: Message): void {
     if (!this.#history) return;
     if (this.#history.some((item) => item.id === message.id)) return;
-    this.#history.push(toPolicyMessage(message, this.#env.assistantUserId, this.#triggers, this.#history));
+    // In time order: a message from the backlog may be older than what came live [RC1].
+    const later = this.#history.findIndex((item) => item.createdAt > message.createdAt);
+    const item = toPolicyMessage(message, this.#env.assistantUserId, this.#triggers, this.#history);
+    if (later === -1) this.#history.push(item);
+    else this.#history.splice(later, 0, item);
     if (this.#history.length > HISTORY_WINDOW) this.#history.splice(0, this.#history.length - HISTORY_WINDOW);
   }
 
@@ -277,7 +303,8 @@ export class ConversationWorker {
     return { messages: recent.state.messages, hasOlder: recent.hasOlder };
   }
 
-  async #consider(message: Message): Promise<void> {
+  /** `replyToAuthorId`: whom it replies to, when known beyond the window (a message from the backlog). */
+  async #consider(message: Message, replyToAuthorId?: string | null): Promise<void> {
     if (this.#closed) return;
     clearTimeout(this.#reconsider);
     const context = await this.#loadContext();
@@ -305,7 +332,8 @@ export class ConversationWorker {
       await turn.done;
     }
 
-    const current = history.find((item) => item.id === message.id) ?? toPolicyMessage(message, this.#env.assistantUserId, this.#triggers, history);
+    const found = history.find((item) => item.id === message.id) ?? toPolicyMessage(message, this.#env.assistantUserId, this.#triggers, history);
+    const current = replyToAuthorId && found.replyToAuthorId === undefined ? { ...found, replyToAuthorId } : found;
     const decision = await decide({
       conversationKind: context.conversation.kind,
       settings,

@@ -15,8 +15,9 @@ async function requireBot(db: Kysely<Database>, userId: string): Promise<void> {
 }
 
 /**
- * What was addressed to the bot and not decided on yet [AB1]–[AB3]: the assistant reads it when it
- * connects, so what was said while it was away is not lost.
+ * What people said in the bot's conversations that it has not decided on yet [AB1]–[AB3]: the
+ * assistant reads it when it connects, so what was said while it was away is not lost. Whether a
+ * message was addressed to it is the assistant's policy to say, not the server's.
  */
 export function registerBacklogRoutes(app: FastifyInstance, context: ServerContext): void {
   const { reader } = context.storage;
@@ -33,13 +34,13 @@ export function registerBacklogRoutes(app: FastifyInstance, context: ServerConte
         .innerJoin('members', (join) =>
           join.onRef('members.conversation_id', '=', 'messages.conversation_id').on('members.user_id', '=', botId),
         )
-        .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
+        .leftJoin('messages as replied', 'replied.id', 'messages.reply_to_id')
         .innerJoin('users', 'users.id', 'messages.author_id')
         .leftJoin('events', (join) =>
           join.onRef('events.conversation_id', '=', 'messages.conversation_id').onRef('events.seq', '=', 'messages.seq'),
         )
         .selectAll('messages')
-        .select('events.created_at as event_at')
+        .select(['events.created_at as event_at', 'replied.author_id as reply_to_author_id'])
         .where((eb) =>
           query.afterId === undefined
             ? eb('messages.created_at', '>', since)
@@ -50,19 +51,6 @@ export function registerBacklogRoutes(app: FastifyInstance, context: ServerConte
         )
         .where('users.kind', '=', 'human')
         .where('messages.deleted_at', 'is', null)
-        .where((eb) =>
-          eb.or([
-            eb('conversations.kind', '=', 'assistant'),
-            eb('messages.mentions', 'like', `%${JSON.stringify(botId)}%`),
-            eb.exists(
-              eb
-                .selectFrom('messages as replied')
-                .select('replied.id')
-                .whereRef('replied.id', '=', 'messages.reply_to_id')
-                .where('replied.author_id', '=', botId),
-            ),
-          ]),
-        )
         .where((eb) =>
           eb.not(
             eb.exists(
@@ -94,10 +82,10 @@ export function registerBacklogRoutes(app: FastifyInstance, context: ServerConte
       const live = rows.filter((row) => row.event_at === null || Date.parse(row.event_at) - Date.parse(row.created_at) <= COPIED_MESSAGE_MS);
       const messages = await toMessages(
         reader,
-        live.map(({ event_at: _eventAt, ...row }) => row),
+        live.map(({ event_at: _eventAt, reply_to_author_id: _replyTo, ...row }) => row),
       );
       return {
-        messages,
+        entries: messages.map((message, index) => ({ message, replyToAuthorId: live[index]?.reply_to_author_id ?? null })),
         next: last && rows.length === query.limit ? { since: last.created_at, afterId: last.id } : null,
       };
     },
