@@ -80,6 +80,15 @@ function toPolicyMessage(message: Message, assistantUserId: string, triggers: Ma
   };
 }
 
+function policyMembers(context: AssistantContext): PolicyMember[] {
+  return context.members.map((member) => ({
+    userId: member.userId,
+    username: member.user.username,
+    displayName: member.user.displayName,
+    kind: member.user.kind,
+  }));
+}
+
 /** At most RECENT_WINDOW messages, the oldest dropped (then older messages exist). */
 function trimmed(state: ConversationState, hasOlder: boolean): { state: ConversationState; hasOlder: boolean } {
   const excess = state.messages.length - RECENT_WINDOW;
@@ -167,12 +176,7 @@ export class ConversationWorker {
       const context = await this.#loadContext();
       const settings = context.conversation.assistant;
       if (!settings) return;
-      const members: PolicyMember[] = context.members.map((member) => ({
-        userId: member.userId,
-        username: member.user.username,
-        displayName: member.user.displayName,
-        kind: member.user.kind,
-      }));
+      const members = policyMembers(context);
       const addressed =
         context.conversation.kind === 'assistant' ||
         replyToAuthorId === this.#env.assistantUserId ||
@@ -313,12 +317,7 @@ export class ConversationWorker {
     const history = await this.#loadHistory();
     if (!history.some((item) => item.id === message.id)) this.#remember(message);
 
-    const members: PolicyMember[] = context.members.map((member) => ({
-      userId: member.userId,
-      username: member.user.username,
-      displayName: member.user.displayName,
-      kind: member.user.kind,
-    }));
+    const members = policyMembers(context);
     const turn = this.#turn;
     if (turn) {
       const addressed =
