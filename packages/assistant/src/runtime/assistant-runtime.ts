@@ -26,6 +26,9 @@ export const DEFAULT_CATCH_UP_MINUTES = 5;
 export const CATCH_UP_LOOKBACK_MS = 24 * 60 * 60_000;
 /** Messages read per backlog page. */
 const BACKLOG_PAGE = 100;
+/** Tries at reading the backlog, the n-th after n × CATCH_UP_RETRY_MS. */
+const CATCH_UP_ATTEMPTS = 5;
+const CATCH_UP_RETRY_MS = 1000;
 
 /** `PARLEY_ASSISTANT_CATCH_UP_MINUTES`: a number of minutes, 0 or more (0 answers nothing late) [RC2]. */
 export function catchUpMinutesOf(env: Record<string, string | undefined>): number {
@@ -46,6 +49,7 @@ export class AssistantRuntime {
   readonly #workers = new Map<string, ConversationWorker>();
   #stream: EventStream | undefined;
   #env: WorkerEnvironment | undefined;
+  #closed = false;
 
   constructor(options: AssistantRuntimeOptions) {
     this.#options = options;
@@ -91,7 +95,21 @@ export class AssistantRuntime {
       log,
     };
     await stream.synced();
-    await this.#catchUp();
+    await this.#catchUpOrRetry(log);
+  }
+
+  /** A failed read of the backlog is tried again in the background, a few times: it never stops the start. */
+  async #catchUpOrRetry(log: WorkerEnvironment['log'], attempt = 1): Promise<void> {
+    try {
+      await this.#catchUp();
+    } catch (error) {
+      if (this.#closed || attempt >= CATCH_UP_ATTEMPTS) {
+        log('warn', 'could not read what was said while it was away', error);
+        return;
+      }
+      const retry = setTimeout(() => void this.#catchUpOrRetry(log, attempt + 1), CATCH_UP_RETRY_MS * attempt);
+      retry.unref?.();
+    }
   }
 
   /**
@@ -105,6 +123,7 @@ export class AssistantRuntime {
     const windowMs = (this.#options.catchUpMinutes ?? DEFAULT_CATCH_UP_MINUTES) * 60_000;
     let query: { since: string; afterId?: string } = { since: new Date(env.now() - Math.max(windowMs, CATCH_UP_LOOKBACK_MS)).toISOString() };
     for (;;) {
+      if (this.#closed) return;
       const page = await this.#client.api.listAssistantBacklog({ query: { ...query, limit: BACKLOG_PAGE } });
       for (const { message, replyToAuthorId } of page.entries) this.#worker(message.conversationId, env).catchUp(message, replyToAuthorId, windowMs);
       if (!page.next) return;
@@ -127,6 +146,7 @@ export class AssistantRuntime {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     for (const worker of this.#workers.values()) worker.close();
     await Promise.allSettled([...this.#workers.values()].map((worker) => worker.idle()));
     this.#stream?.close();

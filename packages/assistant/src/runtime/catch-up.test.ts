@@ -3,7 +3,7 @@ import { messageId, startTestServer, type TestServer, type TestUser } from '@par
 import { describe, expect, it } from 'vitest';
 import { loadModels } from '../providers/models.js';
 import { type ScriptedModelServer, startScriptedOpenAiServer } from '../test/index.js';
-import { AssistantRuntime, type AssistantRuntimeOptions } from './assistant-runtime.js';
+import { AssistantRuntime, type AssistantRuntimeOptions, catchUpMinutesOf } from './assistant-runtime.js';
 
 /** A server, a scripted model and a group of two people; the assistant is started by each test. */
 interface Scene {
@@ -69,6 +69,16 @@ async function decisionsFor(user: TestUser, conversationId: string, id: string):
 const OPEN_QUESTION = 'How long does the train from Lisbon to Porto take?';
 
 describe('catching up on what was said while it was away', () => {
+  it('[RC2] reads its window from PARLEY_ASSISTANT_CATCH_UP_MINUTES: 5 by default, refusing what is not a number of minutes', () => {
+    expect(catchUpMinutesOf({})).toBe(5);
+    expect(catchUpMinutesOf({ PARLEY_ASSISTANT_CATCH_UP_MINUTES: ' ' })).toBe(5);
+    expect(catchUpMinutesOf({ PARLEY_ASSISTANT_CATCH_UP_MINUTES: '0' })).toBe(0);
+    expect(catchUpMinutesOf({ PARLEY_ASSISTANT_CATCH_UP_MINUTES: '2.5' })).toBe(2.5);
+    for (const bad of ['-1', 'five', 'Infinity']) {
+      expect(() => catchUpMinutesOf({ PARLEY_ASSISTANT_CATCH_UP_MINUTES: bad })).toThrow(/PARLEY_ASSISTANT_CATCH_UP_MINUTES/);
+    }
+  });
+
   it('[RC1] answers a mention sent before it connected, once it connects', async () => {
     await using s = await scene();
     const question = await send(s.ann, s.group, 'Parley, what should we pack?');
