@@ -58,5 +58,5 @@ export type { SummariseOptions, Summarizer, SummaryRange, SummaryRequest } from 
 export { estimateTokens, TOKEN_ESTIMATE, truncateToTokens } from './context/token-estimate.js';
 
 // The runtime: the assistant as a member of every conversation it sits in.
-export { AssistantRuntime, DEFAULT_PROMPT_BUDGET } from './runtime/assistant-runtime.js';
+export { AssistantRuntime, CATCH_UP_LOOKBACK_MS, catchUpMinutesOf, DEFAULT_CATCH_UP_MINUTES, DEFAULT_PROMPT_BUDGET } from './runtime/assistant-runtime.js';
 export type { AssistantRuntimeOptions } from './runtime/assistant-runtime.js';

@@ -1,5 +1,5 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { AssistantRuntime, type AssistantRuntimeOptions, loadModels } from '@parley/assistant';
+import { AssistantRuntime, type AssistantRuntimeOptions, catchUpMinutesOf, loadModels } from '@parley/assistant';
 
 /**
  * The assistant in the server's process, on a thread of its own: reading the provider's tokens,
@@ -103,7 +103,13 @@ export async function runAssistantThread(options: Pick<AssistantRuntimeOptions, 
   const port = parentPort;
   if (!port) throw new Error('runAssistantThread runs inside a worker thread');
   const { baseUrl, token } = workerData as ThreadData;
-  const runtime = new AssistantRuntime({ baseUrl, token, models: loadModels(process.env), ...(options.log ? { log: options.log } : {}) });
+  const runtime = new AssistantRuntime({
+    baseUrl,
+    token,
+    models: loadModels(process.env),
+    catchUpMinutes: catchUpMinutesOf(process.env),
+    ...(options.log ? { log: options.log } : {}),
+  });
   await runtime.start();
   port.on('message', (message: { type: string }) => {
     if (message.type !== 'close') return;

@@ -1,6 +1,6 @@
 // First: on a Node too old, say so before a dependency fails in its own way.
 import './require-node.js';
-import { AssistantRuntime, loadModels } from '@parley/assistant';
+import { AssistantRuntime, catchUpMinutesOf, loadModels } from '@parley/assistant';
 import { startServer } from '@parley/server';
 import { type AssistantThread, startAssistantThread } from './assistant-thread.js';
 import { configFromEnv } from './config.js';
@@ -60,7 +60,7 @@ async function assistantOnly(): Promise<void> {
     throw new Error('set PARLEY_SERVER_URL and PARLEY_ASSISTANT_TOKEN (the token is in the server\'s data folder, file assistant-token)');
   }
   const models = loadModels(process.env);
-  const assistant = new AssistantRuntime({ baseUrl, token, models });
+  const assistant = new AssistantRuntime({ baseUrl, token, models, catchUpMinutes: catchUpMinutesOf(process.env) });
   await assistant.start();
   console.log(`Assistant connected to ${baseUrl}: ${describeModels(models)}`);
   onSignals(() => assistant.close());

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ClientIdSchema, EmojiSchema, IdSchema, SeqSchema, TimestampSchema } from './common.js';
 import { ConversationSchema, MemberSchema } from './conversations.js';
-import { TurnEndStatusSchema, TurnErrorSchema } from './messages.js';
+import { MessageSchema, TurnEndStatusSchema, TurnErrorSchema } from './messages.js';
 
 export const TurnStatusSchema = z.enum(['streaming', ...TurnEndStatusSchema.options]);
 export type TurnStatus = z.infer<typeof TurnStatusSchema>;
@@ -86,6 +86,34 @@ export const ListDecisionsQuerySchema = z.object({
   messageId: IdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
+
+/**
+ * What people said in the bot's conversations that it has not decided on yet (no decision, no
+ * turn): read when it connects, so nothing said while it was away is missed. Oldest first; page on
+ * with `next`.
+ */
+export const AssistantBacklogQuerySchema = z.object({
+  /** Messages sent after this time. */
+  since: TimestampSchema,
+  /** With `since`, the last message of the previous page: messages sent at `since` after it. */
+  afterId: IdSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(100),
+});
+export type AssistantBacklogQuery = z.input<typeof AssistantBacklogQuerySchema>;
+export const AssistantBacklogSchema = z
+  .object({
+    entries: z.array(
+      z.object({
+        message: MessageSchema,
+        /** The author of the message it replies to (a reply to the bot is addressed to it), or null. */
+        replyToAuthorId: IdSchema.nullable(),
+      }),
+    ),
+    /** The query of the next page, or null when this was the last. */
+    next: z.object({ since: TimestampSchema, afterId: IdSchema }).nullable(),
+  })
+  .meta({ id: 'AssistantBacklog' });
+export type AssistantBacklog = z.infer<typeof AssistantBacklogSchema>;
 
 export const MemorySchema = z
   .object({

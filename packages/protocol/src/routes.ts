@@ -22,6 +22,8 @@ import {
   UpdateMySettingsRequestSchema,
 } from './conversations.js';
 import {
+  AssistantBacklogQuerySchema,
+  AssistantBacklogSchema,
   AssistantContextSchema,
   AssistantDecisionSchema,
   AssistantTurnSchema,
@@ -388,6 +390,11 @@ export const routes = {
     method: 'POST', path: '/api/conversations/:conversationId/assistant/decisions', tag: 'assistant', auth: 'required', status: 201,
     summary: 'As a bot member, record a turn-taking decision and its reason.',
     params: ConversationParamsSchema, body: RecordDecisionRequestSchema, response: AssistantDecisionSchema,
+  }),
+  listAssistantBacklog: define({
+    method: 'GET', path: '/api/assistant/backlog', tag: 'assistant', auth: 'required',
+    summary: 'As a bot: the people\'s messages in its conversations it has not decided on yet, oldest first.',
+    query: AssistantBacklogQuerySchema, response: AssistantBacklogSchema,
   }),
   getAssistantContext: define({
     method: 'GET', path: '/api/conversations/:conversationId/assistant/context', tag: 'assistant', auth: 'required',

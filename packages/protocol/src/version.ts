@@ -9,5 +9,7 @@
  * - 4 (2026-12-02): removal and blocking that hold: error `REMOVED_FROM_GROUP`; `event-withheld` in
  *   place of an event from an account the reader blocked; `my-blocks-updated` to the blocker's own
  *   sockets; `assistant-turn-start.triggeredBy`.
+ *   Also `GET /api/assistant/backlog`: the people's messages a bot has not decided on yet, read
+ *   when it connects.
  */
 export const PROTOCOL_VERSION = 4;

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAccountRoutes } from './accounts/routes.js';
 import { registerAvatarRoutes } from './accounts/avatar-routes.js';
 import { registerContextRoutes } from './assistant/context-routes.js';
+import { registerBacklogRoutes } from './assistant/backlog-routes.js';
 import { registerDecisionRoutes } from './assistant/decision-routes.js';
 import { registerMemoryRoutes } from './assistant/memory-routes.js';
 import { registerTurnRoutes } from './assistant/turn-routes.js';
@@ -57,6 +58,7 @@ export function buildApp(context: ServerContext): FastifyInstance {
   registerAttachmentRoutes(app, context);
   registerTurnRoutes(app, context);
   registerDecisionRoutes(app, context);
+  registerBacklogRoutes(app, context);
   registerContextRoutes(app, context);
   registerMemoryRoutes(app, context);
   return app;

@@ -15,9 +15,29 @@ export interface AssistantRuntimeOptions {
   now?: () => number;
   log?: WorkerEnvironment['log'];
   socketFactory?: EventStreamOptions['socketFactory'];
+  /** How old a message addressed to it while it was away may be and still be answered [RC2]. */
+  catchUpMinutes?: number;
 }
 
 export const DEFAULT_PROMPT_BUDGET = 8000;
+/** `PARLEY_ASSISTANT_CATCH_UP_MINUTES` by default [RC2]. */
+export const DEFAULT_CATCH_UP_MINUTES = 5;
+/** How far back the backlog is read: older than the window but this recent gets a recorded silent decision [RC3]. */
+export const CATCH_UP_LOOKBACK_MS = 24 * 60 * 60_000;
+/** Messages read per backlog page. */
+const BACKLOG_PAGE = 100;
+/** Tries at reading the backlog, the n-th after n × CATCH_UP_RETRY_MS. */
+const CATCH_UP_ATTEMPTS = 5;
+const CATCH_UP_RETRY_MS = 1000;
+
+/** `PARLEY_ASSISTANT_CATCH_UP_MINUTES`: a number of minutes, 0 or more (0 answers nothing late) [RC2]. */
+export function catchUpMinutesOf(env: Record<string, string | undefined>): number {
+  const raw = env.PARLEY_ASSISTANT_CATCH_UP_MINUTES;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_CATCH_UP_MINUTES;
+  const minutes = Number(raw);
+  if (!Number.isFinite(minutes) || minutes < 0) throw new Error(`PARLEY_ASSISTANT_CATCH_UP_MINUTES must be a number of minutes, 0 or more (got "${raw}")`);
+  return minutes;
+}
 
 /**
  * The assistant as a member of every conversation it sits in. A client like any bot: it reads the
@@ -29,6 +49,7 @@ export class AssistantRuntime {
   readonly #workers = new Map<string, ConversationWorker>();
   #stream: EventStream | undefined;
   #env: WorkerEnvironment | undefined;
+  #closed = false;
 
   constructor(options: AssistantRuntimeOptions) {
     this.#options = options;
@@ -74,6 +95,49 @@ export class AssistantRuntime {
       log,
     };
     await stream.synced();
+    await this.#catchUpOrRetry(log);
+  }
+
+  /** A failed read of the backlog is tried again in the background, a few times: it never stops the start. */
+  async #catchUpOrRetry(log: WorkerEnvironment['log'], attempt = 1): Promise<void> {
+    try {
+      await this.#catchUp();
+    } catch (error) {
+      if (this.#closed || attempt >= CATCH_UP_ATTEMPTS) {
+        log('warn', 'could not read what was said while it was away', error);
+        return;
+      }
+      const retry = setTimeout(() => void this.#catchUpOrRetry(log, attempt + 1), CATCH_UP_RETRY_MS * attempt);
+      retry.unref?.();
+    }
+  }
+
+  /**
+   * Reads what people said while it was away [RC1], once live events flow: a message sent from
+   * now on comes live, one sent before is in the backlog (unless it was decided on), and one that
+   * is both is taken once [RC4]. Answers run on their workers; this does not wait for them.
+   */
+  async #catchUp(): Promise<void> {
+    const env = this.#env;
+    if (!env) return;
+    const windowMs = (this.#options.catchUpMinutes ?? DEFAULT_CATCH_UP_MINUTES) * 60_000;
+    let query: { since: string; afterId?: string } = { since: new Date(env.now() - Math.max(windowMs, CATCH_UP_LOOKBACK_MS)).toISOString() };
+    for (;;) {
+      if (this.#closed) return;
+      const page = await this.#client.api.listAssistantBacklog({ query: { ...query, limit: BACKLOG_PAGE } });
+      for (const { message, replyToAuthorId } of page.entries) this.#worker(message.conversationId, env).catchUp(message, replyToAuthorId, windowMs);
+      if (!page.next) return;
+      query = page.next;
+    }
+  }
+
+  #worker(conversationId: string, env: WorkerEnvironment): ConversationWorker {
+    let worker = this.#workers.get(conversationId);
+    if (!worker) {
+      worker = new ConversationWorker(conversationId, env);
+      this.#workers.set(conversationId, worker);
+    }
+    return worker;
   }
 
   /** Waits until every conversation has handled what it received (tests, shutdown). */
@@ -82,6 +146,7 @@ export class AssistantRuntime {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     for (const worker of this.#workers.values()) worker.close();
     await Promise.allSettled([...this.#workers.values()].map((worker) => worker.idle()));
     this.#stream?.close();
@@ -93,16 +158,11 @@ export class AssistantRuntime {
 
   #onEvent(event: ConversationEvent): void {
     if (!this.#env) return;
-    let worker = this.#workers.get(event.conversationId);
     if ((event.type === 'member-removed' || event.type === 'member-left') && event.userId === this.#env.assistantUserId) {
-      worker?.close();
+      this.#workers.get(event.conversationId)?.close();
       this.#workers.delete(event.conversationId);
       return;
     }
-    if (!worker) {
-      worker = new ConversationWorker(event.conversationId, this.#env);
-      this.#workers.set(event.conversationId, worker);
-    }
-    worker.onEvent(event);
+    this.#worker(event.conversationId, this.#env).onEvent(event);
   }
 }

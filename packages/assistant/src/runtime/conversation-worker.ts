@@ -38,6 +38,13 @@ const HISTORY_WINDOW = 40;
 const STALE_MESSAGE_MS = 60_000;
 /** Message ids remembered as handled, so the same trigger is never answered twice. */
 const HANDLED_WINDOW = 200;
+/** Message ids remembered as taken in (live or from the backlog), so none is considered twice [RC4]. */
+const TAKEN_WINDOW = 1000;
+/**
+ * The rules that answer because the assistant was asked: answered even when a person spoke in
+ * the meantime. Every other answer is unprompted and dropped when a person answered first [RC6].
+ */
+const PROMPTED_RULES: ReadonlySet<string> = new Set(['TT3', 'TT4', 'TT5', 'TT11']);
 /** Whole messages kept current from the live events: the first page of every answer's prompt. */
 const RECENT_WINDOW = LOAD_LIMITS.firstPageSize;
 /**
@@ -73,6 +80,15 @@ function toPolicyMessage(message: Message, assistantUserId: string, triggers: Ma
   };
 }
 
+function policyMembers(context: AssistantContext): PolicyMember[] {
+  return context.members.map((member) => ({
+    userId: member.userId,
+    username: member.user.username,
+    displayName: member.user.displayName,
+    kind: member.user.kind,
+  }));
+}
+
 /** At most RECENT_WINDOW messages, the oldest dropped (then older messages exist). */
 function trimmed(state: ConversationState, hasOlder: boolean): { state: ConversationState; hasOlder: boolean } {
   const excess = state.messages.length - RECENT_WINDOW;
@@ -99,6 +115,7 @@ export class ConversationWorker {
   /** Events that came while the recent messages were being read: applied once they arrive. */
   #recentBuffer: ConversationEvent[] | undefined;
   readonly #handled: string[] = [];
+  readonly #taken = new Set<string>();
   /** Turn id → the message it answered, for the assistant's own messages in the window. */
   readonly #triggers = new Map<string, string>();
   #queue: Promise<void> = Promise.resolve();
@@ -124,6 +141,7 @@ export class ConversationWorker {
         if (Date.parse(event.at) - Date.parse(message.createdAt) > STALE_MESSAGE_MS) return;
         const author = this.#context?.members.find((member) => member.userId === message.authorId);
         if (author?.user.kind === 'bot') return;
+        if (!this.#take(message.id)) return;
         this.#enqueue(() => this.#consider(message));
         return;
       }
@@ -144,6 +162,65 @@ export class ConversationWorker {
       default:
         return;
     }
+  }
+
+  /**
+   * A person's message from while it was away, read from the backlog [RC1]: what was addressed
+   * to it is decided on as if it had just come, unless it is older than the catch-up window
+   * [RC3]; anything else is not taken up late [RC2]. Either way a decision is recorded.
+   */
+  catchUp(message: Message, replyToAuthorId: string | null, windowMs: number): void {
+    if (!this.#take(message.id)) return;
+    this.#enqueue(async () => {
+      if (this.#closed) return;
+      const context = await this.#loadContext();
+      const settings = context.conversation.assistant;
+      if (!settings) return;
+      const members = policyMembers(context);
+      const addressed =
+        context.conversation.kind === 'assistant' ||
+        replyToAuthorId === this.#env.assistantUserId ||
+        callOf({ text: message.text, name: settings.name, mentions: message.mentions, assistantUserId: this.#env.assistantUserId, members }) !== null;
+      const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
+      const age = this.#env.now() - Date.parse(message.createdAt);
+      if (!addressed) {
+        const reason = `said ${minutes(age)} ago while the assistant was away, and not addressed to it: not taken up late`;
+        await this.#record(message, { action: 'silent', reason, rule: 'RC2', usedModel: false });
+        return;
+      }
+      if (age > windowMs) {
+        const reason = `addressed ${minutes(age)} ago while the assistant was away: older than the catch-up window (${minutes(windowMs)}), so not answered late`;
+        await this.#record(message, { action: 'silent', reason, rule: 'RC3', usedModel: false });
+        return;
+      }
+      await this.#consider(message, replyToAuthorId);
+    });
+  }
+
+  /** Whether the message is new to this worker; remembers it [RC4]. */
+  #take(messageId: string): boolean {
+    if (this.#taken.has(messageId)) return false;
+    this.#taken.add(messageId);
+    if (this.#taken.size > TAKEN_WINDOW) this.#taken.delete(this.#taken.values().next().value as string);
+    return true;
+  }
+
+  /**
+   * The person who answered the trigger since it was sent, if any: another person's message after
+   * it, or a reply to it (as [TT8] reads it) [RC5].
+   */
+  #answeredBy(trigger: Message): string | undefined {
+    const history = this.#history ?? [];
+    const members = this.#context?.members ?? [];
+    const index = history.findIndex((item) => item.id === trigger.id);
+    const isPerson = (item: PolicyMessage) =>
+      !item.byAssistant && item.authorId !== trigger.authorId && members.find((member) => member.userId === item.authorId)?.user.kind !== 'bot';
+    const answer = history.find(
+      (item, position) => !item.deleted && item.id !== trigger.id && isPerson(item) && (item.replyToId === trigger.id || (index >= 0 && position > index)),
+    );
+    if (!answer) return undefined;
+    const member = members.find((candidate) => candidate.userId === answer.authorId);
+    return member ? `@${member.user.username}` : 'another person';
   }
 
   /** The server ended a turn (stopped by a member, or timed out): stop streaming it. */
@@ -173,7 +250,11 @@ export class ConversationWorker {
   #remember(message: Message): void {
     if (!this.#history) return;
     if (this.#history.some((item) => item.id === message.id)) return;
-    this.#history.push(toPolicyMessage(message, this.#env.assistantUserId, this.#triggers, this.#history));
+    // In time order: a message from the backlog may be older than what came live [RC1].
+    const later = this.#history.findIndex((item) => item.createdAt > message.createdAt);
+    const item = toPolicyMessage(message, this.#env.assistantUserId, this.#triggers, this.#history);
+    if (later === -1) this.#history.push(item);
+    else this.#history.splice(later, 0, item);
     if (this.#history.length > HISTORY_WINDOW) this.#history.splice(0, this.#history.length - HISTORY_WINDOW);
   }
 
@@ -226,7 +307,8 @@ export class ConversationWorker {
     return { messages: recent.state.messages, hasOlder: recent.hasOlder };
   }
 
-  async #consider(message: Message): Promise<void> {
+  /** `replyToAuthorId`: whom it replies to, when known beyond the window (a message from the backlog). */
+  async #consider(message: Message, replyToAuthorId?: string | null): Promise<void> {
     if (this.#closed) return;
     clearTimeout(this.#reconsider);
     const context = await this.#loadContext();
@@ -235,12 +317,7 @@ export class ConversationWorker {
     const history = await this.#loadHistory();
     if (!history.some((item) => item.id === message.id)) this.#remember(message);
 
-    const members: PolicyMember[] = context.members.map((member) => ({
-      userId: member.userId,
-      username: member.user.username,
-      displayName: member.user.displayName,
-      kind: member.user.kind,
-    }));
+    const members = policyMembers(context);
     const turn = this.#turn;
     if (turn) {
       const addressed =
@@ -254,7 +331,8 @@ export class ConversationWorker {
       await turn.done;
     }
 
-    const current = history.find((item) => item.id === message.id) ?? toPolicyMessage(message, this.#env.assistantUserId, this.#triggers, history);
+    const found = history.find((item) => item.id === message.id) ?? toPolicyMessage(message, this.#env.assistantUserId, this.#triggers, history);
+    const current = replyToAuthorId && found.replyToAuthorId === undefined ? { ...found, replyToAuthorId } : found;
     const decision = await decide({
       conversationKind: context.conversation.kind,
       settings,
@@ -266,6 +344,21 @@ export class ConversationWorker {
       handledMessageIds: this.#handled,
       ...(this.#askModel() ? { askModel: this.#askModel() as AskModel } : {}),
     });
+    const prompted = PROMPTED_RULES.has(decision.rule);
+    if (decision.action === 'answer' && !prompted) {
+      // A person may have answered while the model was deciding: the question is asked again [RC5].
+      const by = this.#answeredBy(message);
+      if (by) {
+        this.#markHandled(message.id);
+        await this.#record(message, {
+          ...decision,
+          action: 'silent',
+          rule: 'RC5',
+          reason: `${by} answered the question while it was deciding, so it did not speak over them (${decision.rule}: ${decision.reason})`,
+        });
+        return;
+      }
+    }
     // Recorded while the answer starts: neither waits for the other (one commit takes both).
     const recorded = this.#record(message, decision);
     if (decision.action === 'silent') {
@@ -277,7 +370,7 @@ export class ConversationWorker {
           .addReaction({ params: { conversationId: this.conversationId, messageId: message.id, emoji: decision.emoji } })
           .catch((error: unknown) => this.#env.log('warn', 'could not react', error));
       }
-      if (decision.action === 'answer') this.#startAnswer(message, context);
+      if (decision.action === 'answer') this.#startAnswer(message, context, !prompted);
     }
     await recorded;
   }
@@ -300,7 +393,7 @@ export class ConversationWorker {
     };
   }
 
-  async #record(message: Message, decision: Decision): Promise<void> {
+  async #record(message: Message, decision: Omit<Decision, 'rule'> & { rule: string }): Promise<void> {
     const model = decision.usedModel && this.#env.models.status === 'configured' ? this.#env.models.models.fast.modelId : undefined;
     await this.#env.client.api
       .recordDecision({
@@ -328,7 +421,8 @@ export class ConversationWorker {
     this.#reconsider.unref?.();
   }
 
-  #startAnswer(trigger: Message, context: AssistantContext): void {
+  /** `unprompted`: the turn starts only with the first token, once the question is still open [RC5]. */
+  #startAnswer(trigger: Message, context: AssistantContext, unprompted: boolean): void {
     const abort = new AbortController();
     const turn: Turn = {
       id: crypto.randomBytes(12).toString('base64url'),
@@ -340,24 +434,43 @@ export class ConversationWorker {
     };
     this.#triggers.set(turn.id, trigger.id);
     this.#turn = turn;
-    turn.done = this.#answer(turn, trigger, context)
+    turn.done = this.#answer(turn, trigger, context, unprompted)
       .catch((error: unknown) => this.#env.log('error', 'answer failed', error))
       .finally(() => {
         if (this.#turn === turn) this.#turn = undefined;
       });
   }
 
-  async #answer(turn: Turn, trigger: Message, context: AssistantContext): Promise<void> {
+  async #answer(turn: Turn, trigger: Message, context: AssistantContext, unprompted: boolean): Promise<void> {
     const { client, models } = this.#env;
     const params = { conversationId: this.conversationId };
     const hard = classifyTurn({ text: trigger.text, attachmentCount: trigger.attachments.length }).hard;
     const model = models.status === 'configured' ? models.models.pick({ hard }) : undefined;
-    try {
-      await client.api.startTurn({ params, body: { id: turn.id, triggerMessageId: trigger.id, ...(model ? { model: model.modelId } : {}) } });
-    } catch (error) {
-      await this.#refused(error, trigger);
-      return;
-    }
+    let started = false;
+    /** Starts the turn on the server; false when it was refused, or dropped as answered [RC5]. */
+    const start = async (): Promise<boolean> => {
+      if (unprompted) {
+        const by = this.#answeredBy(trigger);
+        if (by) {
+          await this.#record(trigger, {
+            action: 'silent',
+            rule: 'RC5',
+            reason: `${by} answered the question before its answer's first word, so the answer was dropped unsent`,
+            usedModel: false,
+          });
+          return false;
+        }
+      }
+      try {
+        await client.api.startTurn({ params, body: { id: turn.id, triggerMessageId: trigger.id, ...(model ? { model: model.modelId } : {}) } });
+        started = true;
+        return true;
+      } catch (error) {
+        await this.#refused(error, trigger);
+        return false;
+      }
+    };
+    if (!unprompted && !(await start())) return;
     const end = (status: 'completed' | 'stopped' | 'failed', text: string, error?: TurnError) => {
       if (turn.endedByServer) return Promise.resolve();
       return client.api
@@ -393,6 +506,7 @@ export class ConversationWorker {
     };
 
     if (models.status !== 'configured') {
+      if (!started && !(await start())) return;
       send(models.reply);
       await sending;
       await end('completed', text);
@@ -422,14 +536,26 @@ export class ConversationWorker {
         abortSignal: turn.abort.signal,
         ...(tools ? { tools } : {}),
       })) {
+        if (part.type === 'text' && part.text !== '' && !started && !(await start())) {
+          // Dropped before its first token: nothing was sent, no turn exists [RC5].
+          turn.abort.abort();
+          return;
+        }
         if (part.type === 'text') send(part.text);
         if (part.type === 'finish') finishReason = part.finishReason;
       }
+      // An unprompted answer with no text at all: starts (and ends empty) as any other would.
+      if (!started && (turn.abort.signal.aborted || !(await start()))) return;
       await sending;
       await end(finishReason === 'aborted' || turn.abort.signal.aborted ? 'stopped' : 'completed', text);
       void this.#summarise(loaded, prompt);
     } catch (error) {
       await sending;
+      if (!started) {
+        // Nothing went out: an unprompted answer that failed before its first token leaves no turn.
+        if (!turn.abort.signal.aborted) this.#env.log('warn', 'an unprompted answer failed before its first token', error);
+        return;
+      }
       if (turn.abort.signal.aborted) {
         await end('stopped', text);
         return;

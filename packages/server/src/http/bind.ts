@@ -50,7 +50,18 @@ function parseWith(schema: z.ZodType | undefined, value: unknown, field: string)
  * Binds one endpoint of the route table: authenticates, parses params, query and body with the
  * protocol's schemas, runs the handler and checks its answer against the response schema.
  */
-export function bindRoute<N extends RouteName>(app: FastifyInstance, context: ServerContext, name: N, handler: Handler<N>): void {
+export interface BindOptions {
+  /** Runs right after authentication, before any input is parsed: who may call it at all. */
+  authorize?: (auth: Auth | null) => Promise<void>;
+}
+
+export function bindRoute<N extends RouteName>(
+  app: FastifyInstance,
+  context: ServerContext,
+  name: N,
+  handler: Handler<N>,
+  options: BindOptions = {},
+): void {
   const route: RouteDefinition = routes[name];
   app.route({
     method: route.method,
@@ -61,6 +72,7 @@ export function bindRoute<N extends RouteName>(app: FastifyInstance, context: Se
       const auth = route.auth === 'none' ? null : await authenticate(context, request);
       if (route.auth === 'required' && !auth) throw new ParleyError('UNAUTHENTICATED', 'sign in first');
       if (auth?.via === 'cookie' && route.method !== 'GET') checkOrigin(context, request);
+      await options.authorize?.(auth);
       const params = parseWith(route.params, request.params, 'params');
       const query = parseWith(route.query, request.query, 'query');
       let body: unknown;

@@ -9,6 +9,7 @@ import * as initial from './migrations/001-initial.js';
 import * as assistant from './migrations/002-assistant.js';
 import * as unsentUploads from './migrations/003-unsent-uploads.js';
 import * as removalsAndBlockedProfiles from './migrations/004-removals-and-blocked-profiles.js';
+import * as assistantBacklog from './migrations/005-assistant-backlog.js';
 import type { Database } from './schema.js';
 
 /**
@@ -43,6 +44,7 @@ const migrations: Record<string, Migration> = {
   '002-assistant': assistant,
   '003-unsent-uploads': unsentUploads,
   '004-removals-and-blocked-profiles': removalsAndBlockedProfiles,
+  '005-assistant-backlog': assistantBacklog,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { say } from '../test/assistant.js';
+import { failure, messageId, startTestServer } from '../test/harness.js';
+
+describe("the assistant's backlog", () => {
+    it('[AB1] is for a bot only: a person is refused before the query is read, a stranger is asked to sign in', async () => {
+      await using server = await startTestServer();
+      const ann = await server.user();
+      expect(await failure(ann.client.api.listAssistantBacklog({ query: { since: new Date(0).toISOString() } }))).toMatchObject({ code: 'FORBIDDEN' });
+      // An invalid query from a person is still FORBIDDEN: nothing is parsed for them.
+      const response = await fetch(`${server.url}/api/assistant/backlog?since=yesterday&limit=9999`, { headers: { authorization: `Bearer ${ann.client.token}` } });
+      expect(response.status).toBe(403);
+      const anonymous = await fetch(`${server.url}/api/assistant/backlog?since=${new Date(0).toISOString()}`);
+      expect(anonymous.status).toBe(401);
+      const bot = await fetch(`${server.url}/api/assistant/backlog?since=yesterday`, { headers: { authorization: `Bearer ${server.assistant.token}` } });
+      expect(bot.status).toBe(400);
+    });
+
+    it('[AB2] lists the people\'s messages it has not decided on, with whom they reply to; not decided, answered, deleted, its own or copied ones', async () => {
+      await using server = await startTestServer();
+      const ann = await server.user();
+      const bob = await server.user();
+      const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Trip', usernames: [bob.user.username] } })).conversation.id;
+      const bot = server.assistant.client;
+      const since = new Date(Date.now() - 60_000).toISOString();
+
+      const decided = await say(ann.client, group, 'Parley, decided');
+      await bot.api.recordDecision({ params: { conversationId: group }, body: { messageId: decided.id, action: 'silent', reason: 'test' } });
+      const answered = await say(ann.client, group, 'Parley, answered');
+      const turnId = messageId();
+      await bot.api.startTurn({ params: { conversationId: group }, body: { id: turnId, triggerMessageId: answered.id } });
+      const answer = await bot.api.endTurn({ params: { conversationId: group, turnId }, body: { status: 'completed', text: 'Done.' } });
+      const deleted = await say(bob.client, group, 'oops');
+      await bob.client.api.deleteMessage({ params: { conversationId: group, messageId: deleted.id } });
+      const plain = await say(bob.client, group, 'anyone up for lunch?');
+      const reply = await bob.client.api.sendMessage({
+        params: { conversationId: group },
+        body: { id: messageId(), text: 'thanks', replyToId: answer.messageId! },
+      });
+      // Not a member: a direct conversation between the two people.
+      const direct = (await ann.client.api.createConversation({ body: { kind: 'direct', username: bob.user.username } })).conversation.id;
+      await say(ann.client, direct, 'just us');
+
+      const { entries, next } = await bot.api.listAssistantBacklog({ query: { since } });
+      expect(entries.map((entry) => [entry.message.id, entry.replyToAuthorId])).toEqual([
+        [plain.id, null],
+        [reply.id, server.assistant.userId],
+      ]);
+      expect(next).toBeNull();
+
+      // History copied into a new group keeps its time: left out [AB2].
+      // The group's messages (and their events) are made 30 minutes old; the copies are written now.
+      const old = new Date(Date.now() - 30 * 60_000).toISOString();
+      const writer = server.server.context.storage.writer;
+      await writer.updateTable('messages').set({ created_at: old }).where('conversation_id', '=', group).execute();
+      await writer.updateTable('events').set({ created_at: old }).where('conversation_id', '=', group).execute();
+      const fork = (await bob.client.api.forkConversation({ params: { conversationId: group }, body: {} })).conversation.id;
+      const late = await say(bob.client, fork, 'Parley, new here');
+      const after = await bot.api.listAssistantBacklog({ query: { since: new Date(Date.now() - 60 * 60_000).toISOString() } });
+      expect(after.entries.map((entry) => entry.message.id).sort()).toEqual([plain.id, reply.id, late.id].sort());
+    });
+
+    it('[AB3] pages oldest first with a bounded limit; the next query continues where the last page ended', async () => {
+      await using server = await startTestServer();
+      const ann = await server.user();
+      const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Many' } })).conversation.id;
+      const sent = [];
+      for (let index = 0; index < 5; index += 1) sent.push(await say(ann.client, group, `message ${index}`));
+      // Two of them share a time: the id orders them.
+      await server.server.context.storage.writer.updateTable('messages').set({ created_at: sent[1]!.createdAt }).where('id', '=', sent[2]!.id).execute();
+      const bot = server.assistant.client;
+      const seen: string[] = [];
+      let query: { since: string; afterId?: string } = { since: new Date(Date.now() - 60_000).toISOString() };
+      let pages = 0;
+      for (;;) {
+        const page = await bot.api.listAssistantBacklog({ query: { ...query, limit: 2 } });
+        expect(page.entries.length).toBeLessThanOrEqual(2);
+        seen.push(...page.entries.map((entry) => entry.message.id));
+        pages += 1;
+        if (!page.next) break;
+        query = page.next;
+      }
+      expect(seen.sort()).toEqual(sent.map((message) => message.id).sort());
+      expect(new Set(seen).size).toBe(5);
+      expect(pages).toBe(3);
+      expect(await failure(bot.api.listAssistantBacklog({ query: { since: query.since, limit: 201 } }))).toMatchObject({ code: 'INVALID_INPUT' });
+    });
+});
