@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClientIdSchema, EmojiSchema, IdSchema, SeqSchema, TimestampSchema } from './common.js';
+import { ClientIdSchema, EmojiSchema, IdSchema, SeqSchema, TimestampSchema, textSchema } from './common.js';
 import { ConversationSchema, MemberSchema } from './conversations.js';
 import { TurnEndStatusSchema, TurnErrorSchema } from './messages.js';
 
@@ -31,15 +31,15 @@ export const StartTurnRequestSchema = z.object({
   /** The bot's own id for the turn: starting it twice with the same id is a no-op. */
   id: ClientIdSchema,
   triggerMessageId: IdSchema.optional(),
-  model: z.string().max(200).optional(),
+  model: textSchema({ max: 200 }).optional(),
 });
 export type StartTurnRequest = z.input<typeof StartTurnRequestSchema>;
 
-export const TurnDeltaRequestSchema = z.object({ text: z.string().min(1).max(16_000) });
+export const TurnDeltaRequestSchema = z.object({ text: textSchema({ max: 16_000, min: 1 }) });
 export const EndTurnRequestSchema = z.object({
   status: z.enum(['completed', 'stopped', 'failed']),
   /** The whole answer; for `stopped` and `failed`, what was streamed before the end. */
-  text: z.string().max(100_000).default(''),
+  text: textSchema({ max: 100_000 }).default(''),
   error: TurnErrorSchema.optional(),
 });
 export type EndTurnRequest = z.input<typeof EndTurnRequestSchema>;
@@ -75,10 +75,10 @@ export type AssistantDecision = z.infer<typeof AssistantDecisionSchema>;
 export const RecordDecisionRequestSchema = z.object({
   messageId: IdSchema,
   action: DecisionActionSchema,
-  reason: z.string().min(1).max(2000),
-  rule: z.string().max(16).optional(),
+  reason: textSchema({ max: 2000, min: 1 }),
+  rule: textSchema({ max: 16 }).optional(),
   emoji: EmojiSchema.optional(),
-  model: z.string().max(200).optional(),
+  model: textSchema({ max: 200 }).optional(),
 });
 export type RecordDecisionRequest = z.input<typeof RecordDecisionRequestSchema>;
 export const DecisionListSchema = z.object({ decisions: z.array(AssistantDecisionSchema) });
@@ -98,11 +98,11 @@ export const MemorySchema = z
   })
   .meta({ id: 'Memory' });
 export type Memory = z.infer<typeof MemorySchema>;
-export const MemoryTextSchema = z.object({ text: z.string().trim().min(1).max(1000) });
+export const MemoryTextSchema = z.object({ text: textSchema({ max: 1000, trim: true, min: 1 }) });
 export const MemoryListSchema = z.object({ memories: z.array(MemorySchema) });
 export const MemoryParamsSchema = z.object({ memoryId: IdSchema });
 
-export const InstructionsSchema = z.object({ text: z.string().max(4000) }).meta({ id: 'Instructions' });
+export const InstructionsSchema = z.object({ text: textSchema({ max: 4000 }) }).meta({ id: 'Instructions' });
 export type Instructions = z.infer<typeof InstructionsSchema>;
 
 export const ContentPolicySchema = z.enum(['standard', 'teen']);
@@ -110,7 +110,7 @@ export type ContentPolicy = z.infer<typeof ContentPolicySchema>;
 
 export const SummarySchema = z
   .object({
-    text: z.string().max(20_000),
+    text: textSchema({ max: 20_000 }),
     /** The summary covers the conversation's messages up to this sequence number. */
     uptoSeq: SeqSchema,
   })

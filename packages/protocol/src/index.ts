@@ -28,7 +28,14 @@ export {
   AgeBandSchema,
   EmojiSchema,
   PageLimitSchema,
+  boundedString,
+  textSchema,
+  hasUnstorableText,
+  boundedArray,
+  boundedRecord,
+  collectionBoundOf,
 } from './common.js';
+export { unboundedParts, maxJsonBytes } from './bounds.js';
 export type {
   AgeBand,
 } from './common.js';
@@ -219,6 +226,7 @@ export {
   ServerErrorFrameSchema,
   ServerFrameSchema,
   SOCKET_CLOSE,
+  MAX_HELLO_POSITIONS,
 } from './socket.js';
 export type {
   ClientFrame,
