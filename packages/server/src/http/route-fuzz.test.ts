@@ -241,7 +241,12 @@ async function attempt(server: TestServer, world: World, request: FuzzRequest): 
 describe('route fuzz', () => {
   it(`[PB5] ${REQUESTS} hostile requests over every route: never a 5xx or a crash, and a refused request changes nothing`, async () => {
     await using server = await startTestServer({
-      config: { loginThrottle: { perUsername: 1_000_000, perAddress: 1_000_000, windowSeconds: 60 }, floodLimit: { burst: 1_000_000, perMinute: 1_000_000 } },
+      config: {
+        loginThrottle: { perUsername: 1_000_000, perAddress: 1_000_000, windowSeconds: 60 },
+        floodLimit: { burst: 1_000_000, perMinute: 1_000_000 },
+        // A turn left streaming would be ended by the server mid-run, a change no request made.
+        assistantTurnTimeoutMs: 3_600_000,
+      },
     });
     const started = performance.now();
     const statuses = new Map<number | 'cut off', number>();
