@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { maxJsonBytes, unboundedParts } from './bounds.js';
-import { boundedArray, boundedRecord, EmojiSchema, IdSchema, textSchema } from './common.js';
+import { boundedArray, boundedRecord, EmojiSchema, IdSchema, textSchema, toStorableText } from './common.js';
 import { RecordDecisionRequestSchema } from './assistant.js';
 import { type RouteDefinition, routes } from './routes.js';
 import { ClientFrameSchema } from './socket.js';
@@ -76,7 +76,9 @@ describe('request bounds', () => {
     }
     for (const good of ['', 'plain', '😀', '\u200f\u202eRTL', '👩\u200d👩\u200d👧', '\u0001\t\n', '\uffff']) {
       expect(text.safeParse(good).success, JSON.stringify(good)).toBe(true);
+      expect(toStorableText(good)).toBe(good);
     }
+    expect(toStorableText('a\u0000b\ud800c😀\udc00')).toBe('a\ufffdb\ufffdc😀\ufffd');
   });
 
   it('[PB3] knows the largest valid JSON of each body: a body limit per route', () => {

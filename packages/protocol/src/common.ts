@@ -20,6 +20,11 @@ export function hasUnstorableText(value: string): boolean {
   return UNSTORABLE.test(value);
 }
 
+/** `value` with what `textSchema` refuses replaced by U+FFFD: for text a program did not type, such as a model's [PB2]. */
+export function toStorableText(value: string): string {
+  return UNSTORABLE.test(value) ? value.replace(new RegExp(UNSTORABLE.source, 'g'), '\ufffd') : value;
+}
+
 /**
  * The one schema of text people and programs send (names, titles, messages, memories,
  * instructions, reasons): bounded first [PB1], then free of U+0000 and lone surrogates [PB2],

@@ -31,6 +31,7 @@ export {
   boundedString,
   textSchema,
   hasUnstorableText,
+  toStorableText,
   boundedArray,
   boundedRecord,
   collectionBoundOf,

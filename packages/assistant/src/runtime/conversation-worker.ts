@@ -6,6 +6,7 @@ import {
   type Message,
   ParleyError,
   type TurnError,
+  toStorableText,
 } from '@parley/protocol';
 import { applyEvent, type ConversationState, type EventStream, type ParleyClient } from '@parley/sdk';
 import { z } from 'zod';
@@ -384,7 +385,9 @@ export class ConversationWorker {
         await client.api.appendTurnDelta({ params: { ...params, turnId: turn.id }, body: { text: delta } }).catch(() => undefined);
       }
     };
-    const send = (delta: string) => {
+    const send = (part: string) => {
+      // The server refuses U+0000 and lone surrogates in text [PB2]; a model may still emit them.
+      const delta = toStorableText(part);
       text += delta;
       unsent += delta;
       if (flushScheduled) return;
