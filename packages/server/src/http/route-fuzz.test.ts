@@ -254,7 +254,8 @@ describe('route fuzz', () => {
     let refused = 0;
     let refusedAndCompared = 0;
     let sent = 0;
-    let seed = SEED ?? Math.floor(Math.random() * 2 ** 31);
+    const firstSeed = SEED ?? Math.floor(Math.random() * 2 ** 31);
+    let seed = firstSeed;
     while (sent < REQUESTS) {
       const world = await buildWorld(server);
       let before = await snapshot(server);
@@ -297,7 +298,7 @@ describe('route fuzz', () => {
     }
     const seconds = (performance.now() - started) / 1000;
     console.log(
-      `route fuzz on ${server.server.context.config.databaseUrl ? 'postgres' : 'sqlite'}: ${sent} requests in ${seconds.toFixed(1)} s, ` +
+      `route fuzz on ${server.server.context.config.databaseUrl ? 'postgres' : 'sqlite'} (seed ${firstSeed}): ${sent} requests in ${seconds.toFixed(1)} s, ` +
         `${refused} refused (${refusedAndCompared} in groups compared with the database); statuses ${JSON.stringify(Object.fromEntries([...statuses]))}`,
     );
     expect(routesSeen.size).toBe(names.length);
