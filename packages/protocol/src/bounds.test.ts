@@ -31,11 +31,12 @@ describe('request bounds', () => {
       list: z.array(IdSchema).max(3),
       map: z.record(z.string(), z.number()),
       anything: z.unknown(),
+      count: z.number().int(),
       fine: textSchema({ max: 10 }),
       fineList: boundedArray(IdSchema, 3),
-      fineMap: boundedRecord(IdSchema, z.number(), 3),
+      fineMap: boundedRecord(IdSchema, z.number().max(9), 3),
     });
-    expect(unboundedParts(schema).map((part) => part.split(':')[0])).toEqual(['$.loose', '$.lateBound', '$.list', '$.map', '$.anything']);
+    expect(unboundedParts(schema).map((part) => part.split(':')[0])).toEqual(['$.loose', '$.lateBound', '$.list', '$.map', '$.anything', '$.count']);
   });
 
   it('[PB1] a string past its bound is refused before any costlier check runs', () => {

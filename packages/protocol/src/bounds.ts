@@ -35,7 +35,7 @@ function stringBound(definition: Definition): number | undefined {
 }
 
 const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'readonly', 'nonoptional', 'catch']);
-const SCALARS = new Set(['number', 'int', 'boolean', 'null', 'undefined', 'literal', 'enum', 'never', 'nan', 'bigint']);
+const SCALARS = new Set(['boolean', 'null', 'undefined', 'literal', 'enum', 'never', 'nan']);
 
 /**
  * Where a request schema accepts a string, array or record without a cheap bound checked first,
@@ -48,6 +48,11 @@ export function unboundedParts(schema: z.ZodType, path = '$'): string[] {
   switch (definition.type) {
     case 'string':
       return stringBound(definition) === undefined ? [`${path}: a string without an aborting max() as its first check`] : [];
+    case 'number':
+    case 'int':
+    case 'bigint':
+      // Numbers reach SQL as 32-bit integers or are compared with them: each has a maximum.
+      return (definition.checks ?? []).some((check) => check._zod.def.check === 'less_than') ? [] : [`${path}: a number without max()`];
     case 'object': {
       const found = Object.entries(definition.shape ?? {}).flatMap(([key, value]) => unboundedParts(value, `${path}.${key}`));
       if (definition.catchall && definitionOf(definition.catchall).type !== 'never') found.push(`${path}: accepts any other key`);

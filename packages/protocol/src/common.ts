@@ -89,8 +89,14 @@ export const IdSchema = boundedString(64).min(1).regex(/^[A-Za-z0-9_-]+$/, 'must
 export const ClientIdSchema = boundedString(64)
   .regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8 to 64 characters of A-Z, a-z, 0-9, _ or -');
 export const TimestampSchema = z.iso.datetime({ offset: true });
+/**
+ * The largest integer a request may carry where one is stored or compared in SQL: both
+ * databases hold these columns as 32-bit integers, and PostgreSQL refuses a larger parameter
+ * (once a 500) [PB1].
+ */
+export const MAX_STORED_INTEGER = 2_147_483_647;
 /** A position in one conversation's event log: 0 before the first event. */
-export const SeqSchema = z.number().int().min(0);
+export const SeqSchema = z.number().int().min(0).max(MAX_STORED_INTEGER);
 
 export const UsernameSchema = boundedString(64)
   .trim()

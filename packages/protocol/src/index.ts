@@ -28,6 +28,7 @@ export {
   AgeBandSchema,
   EmojiSchema,
   PageLimitSchema,
+  MAX_STORED_INTEGER,
   boundedString,
   textSchema,
   hasUnstorableText,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boundedArray, ClientIdSchema, EmojiSchema, IdSchema, PageLimitSchema, SeqSchema, TimestampSchema, textSchema } from './common.js';
+import { boundedArray, ClientIdSchema, MAX_STORED_INTEGER, EmojiSchema, IdSchema, PageLimitSchema, SeqSchema, TimestampSchema, textSchema } from './common.js';
 
 export const MAX_MESSAGE_LENGTH = 10_000;
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
@@ -88,7 +88,7 @@ export const ReactionParamsSchema = z.object({
 
 export const ListMessagesQuerySchema = z.object({
   /** Only messages with a sequence number below this one (older); omit for the newest. */
-  before: z.coerce.number().int().min(1).optional(),
+  before: z.coerce.number().int().min(1).max(MAX_STORED_INTEGER).optional(),
   limit: PageLimitSchema,
 });
 export type ListMessagesQuery = z.input<typeof ListMessagesQuerySchema>;

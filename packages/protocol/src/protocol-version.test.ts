@@ -13,7 +13,7 @@ const FINGERPRINTS: Record<number, string> = {
   1: '38e0517c1072653b',
   2: '25ffb5980c92a971',
   3: '3bb2cffb46538bed',
-  4: '309f18ca3ef642c9',
+  4: 'ab39b9205e594344',
 };
 
 function fingerprint(): string {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boundedRecord, IdSchema, SeqSchema, textSchema } from './common.js';
+import { boundedRecord, IdSchema, MAX_STORED_INTEGER, SeqSchema, textSchema } from './common.js';
 import { ErrorBodySchema } from './errors.js';
 import {
   AssistantTextDeltaEventSchema,
@@ -14,7 +14,7 @@ export const MAX_HELLO_POSITIONS = 20_000;
 /** Frames a client sends on the event socket (`GET /api/socket`). */
 export const ClientHelloFrameSchema = z.object({
   type: z.literal('hello'),
-  protocolVersion: z.number().int(),
+  protocolVersion: z.number().int().max(MAX_STORED_INTEGER),
   /**
    * The last sequence number the client holds per conversation. The server sends every event
    * after it, in order, before any newer live event of that conversation.

@@ -120,7 +120,7 @@ async function lastSeq(storage: Storage, conversationId: string): Promise<number
 
 /**
  * The storage contract: what the server relies on from the database, proven on each backend.
- * The tests are numbered [ST1]–[ST9].
+ * The tests are numbered [ST1]–[ST10].
  */
 export function storageContract(backend: StorageBackend): void {
   describe(`storage contract on ${backend.database}`, () => {
@@ -438,6 +438,24 @@ export function storageContract(backend: StorageBackend): void {
       const page = await ann.client.api.listMessages({ params: { conversationId: group } });
       expect(page.messages.at(-1)?.text).toBe(sent.text);
       expect(sent.text).toBe('a\u0001b 😀 \u200f');
+    });
+
+    it('[ST10] regression: a sequence number past the 32-bit columns is refused with 400 naming the field, not 500 on PostgreSQL', async () => {
+      await using server = await startTestServer({ database: backend.database });
+      const ann = await server.user();
+      const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Numbers' } })).conversation.id;
+      const headers = { authorization: `Bearer ${ann.client.token}`, 'content-type': 'application/json' };
+      for (const [method, path, body, field] of [
+        ['GET', `/api/conversations/${group}/events?after=3000000000`, undefined, 'query.after'],
+        ['GET', `/api/conversations/${group}/messages?before=2147483648`, undefined, 'query.before'],
+        ['POST', `/api/conversations/${group}/read`, JSON.stringify({ seq: 2 ** 32 }), 'body.seq'],
+      ] as const) {
+        const response = await fetch(server.url + path, { method, headers, ...(body ? { body } : {}) });
+        const answer = (await response.json()) as { error?: { code: string; field?: string } };
+        expect({ status: response.status, ...answer.error }, path).toMatchObject({ status: 400, code: 'INVALID_INPUT', field });
+      }
+      const page = await ann.client.api.listEvents({ params: { conversationId: group }, query: { after: 2_147_483_647 } });
+      expect(page.events).toEqual([]);
     });
   });
 }
