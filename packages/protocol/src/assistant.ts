@@ -102,20 +102,24 @@ export const MemoryTextSchema = z.object({ text: textSchema({ max: 1000, trim: t
 export const MemoryListSchema = z.object({ memories: z.array(MemorySchema) });
 export const MemoryParamsSchema = z.object({ memoryId: IdSchema });
 
-export const InstructionsSchema = z.object({ text: textSchema({ max: 4000 }) }).meta({ id: 'Instructions' });
+export const InstructionsSchema = z.object({ text: z.string() }).meta({ id: 'Instructions' });
 export type Instructions = z.infer<typeof InstructionsSchema>;
+/** Instructions as set: held to [PB1]–[PB2], unlike those served, which may predate them. */
+export const UpdateInstructionsRequestSchema = z.object({ text: textSchema({ max: 4000 }) });
 
 export const ContentPolicySchema = z.enum(['standard', 'teen']);
 export type ContentPolicy = z.infer<typeof ContentPolicySchema>;
 
 export const SummarySchema = z
   .object({
-    text: textSchema({ max: 20_000 }),
+    text: z.string(),
     /** The summary covers the conversation's messages up to this sequence number. */
     uptoSeq: SeqSchema,
   })
   .meta({ id: 'Summary' });
 export type Summary = z.infer<typeof SummarySchema>;
+/** A summary as saved: held to [PB1]–[PB2], unlike one served, which may predate them. */
+export const SaveSummaryRequestSchema = z.object({ text: textSchema({ max: 20_000 }), uptoSeq: SeqSchema });
 
 /**
  * What the assistant may know of a conversation. Personal memory and custom instructions are

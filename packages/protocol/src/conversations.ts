@@ -14,8 +14,8 @@ export const AssistantModeSchema = z.enum(['auto', 'mentions']);
 /** The assistant's seat in a conversation: its name and manner are set per group. */
 export const AssistantSettingsSchema = z
   .object({
-    name: textSchema({ max: 40, trim: true, min: 1 }),
-    personality: textSchema({ max: 2000 }),
+    name: z.string(),
+    personality: z.string(),
     /** `auto` follows the flow; `mentions` answers only when mentioned or replied to. */
     mode: AssistantModeSchema,
     /** 0 (quiet) to 1 (chatty): how readily it speaks up in `auto` mode. */
@@ -23,6 +23,17 @@ export const AssistantSettingsSchema = z
   })
   .meta({ id: 'AssistantSettings' });
 export type AssistantSettings = z.infer<typeof AssistantSettingsSchema>;
+
+/**
+ * What a member may set of the assistant's seat. Apart from the settings as served, which must
+ * show whatever was stored before text was held to [PB2].
+ */
+const AssistantSettingsInputSchema = z.object({
+  name: textSchema({ max: 40, trim: true, min: 1 }),
+  personality: textSchema({ max: 2000 }),
+  mode: AssistantModeSchema,
+  talkativeness: z.number().min(0).max(1),
+});
 
 export const ConversationSchema = z
   .object({
@@ -105,7 +116,7 @@ export type ForkConversationRequest = z.input<typeof ForkConversationRequestSche
 export const UpdateConversationRequestSchema = z
   .object({
     title: TitleSchema.optional(),
-    assistant: AssistantSettingsSchema.partial().optional(),
+    assistant: AssistantSettingsInputSchema.partial().optional(),
   })
   .refine((value) => value.title !== undefined || value.assistant !== undefined, 'nothing to update');
 export type UpdateConversationRequest = z.input<typeof UpdateConversationRequestSchema>;

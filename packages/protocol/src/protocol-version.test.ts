@@ -13,7 +13,7 @@ const FINGERPRINTS: Record<number, string> = {
   1: '38e0517c1072653b',
   2: '25ffb5980c92a971',
   3: '3bb2cffb46538bed',
-  4: 'ab39b9205e594344',
+  4: 'f46b4154fda66792',
 };
 
 function fingerprint(): string {

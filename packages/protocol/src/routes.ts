@@ -28,6 +28,7 @@ import {
   DecisionListSchema,
   EndTurnRequestSchema,
   InstructionsSchema,
+  UpdateInstructionsRequestSchema,
   ListDecisionsQuerySchema,
   ListTurnsQuerySchema,
   MemoryListSchema,
@@ -37,6 +38,7 @@ import {
   RecordDecisionRequestSchema,
   StartTurnRequestSchema,
   SummarySchema,
+  SaveSummaryRequestSchema,
   TurnDeltaRequestSchema,
   TurnListSchema,
   TurnParamsSchema,
@@ -336,7 +338,7 @@ export const routes = {
   }),
   updateInstructions: define({
     method: 'PUT', path: '/api/me/instructions', tag: 'assistant', auth: 'required',
-    summary: 'Set your custom instructions.', body: InstructionsSchema, response: InstructionsSchema,
+    summary: 'Set your custom instructions.', body: UpdateInstructionsRequestSchema, response: InstructionsSchema,
   }),
   listMemories: define({
     method: 'GET', path: '/api/me/memories', tag: 'assistant', auth: 'required',
@@ -399,7 +401,7 @@ export const routes = {
   saveSummary: define({
     method: 'PUT', path: '/api/conversations/:conversationId/assistant/summary', tag: 'assistant', auth: 'required', caller: 'bot',
     summary: 'As a bot member, store the summary of older messages.',
-    params: ConversationParamsSchema, body: SummarySchema, response: SummarySchema,
+    params: ConversationParamsSchema, body: SaveSummaryRequestSchema, response: SummarySchema,
   }),
   rememberForOwner: define({
     method: 'POST', path: '/api/conversations/:conversationId/assistant/memories', tag: 'assistant', auth: 'required', caller: 'bot', status: 201,

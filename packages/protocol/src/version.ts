@@ -8,6 +8,7 @@
  * - 3 (2026-12-02): `member-updated` events: a member's new profile reaches every conversation they are in.
  * - 4 (2026-12-02): every request string, array and record is bounded (`maxLength`/`maxItems` where they were
  *   missing: ids, usernames, invite tokens; sequence numbers at most 2^31 - 1); text refuses U+0000 and lone
- *   surrogates; bot-only routes say so.
+ *   surrogates (request schemas apart from the served ones where they were shared: instructions, summary,
+ *   assistant settings); bot-only routes say so.
  */
 export const PROTOCOL_VERSION = 4;
