@@ -452,7 +452,7 @@ export class ConversationWorker {
       inputSchema: z.object({ fact: z.string().min(1).max(1000) }),
       execute: async (input: never) => {
         const { fact } = input as { fact: string };
-        await client.api.rememberForOwner({ params: { conversationId }, body: { text: fact } });
+        await client.api.rememberForOwner({ params: { conversationId }, body: { text: toStorableText(fact) } });
         return 'saved';
       },
     };
