@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClientIdSchema, EmojiSchema, IdSchema, SeqSchema, TimestampSchema } from './common.js';
+import { ClientIdSchema, EmojiSchema, IdSchema, SeqSchema, TimestampSchema, textSchema, TimestampInputSchema } from './common.js';
 import { ConversationSchema, MemberSchema } from './conversations.js';
 import { MessageSchema, TurnEndStatusSchema, TurnErrorSchema } from './messages.js';
 
@@ -31,15 +31,15 @@ export const StartTurnRequestSchema = z.object({
   /** The bot's own id for the turn: starting it twice with the same id is a no-op. */
   id: ClientIdSchema,
   triggerMessageId: IdSchema.optional(),
-  model: z.string().max(200).optional(),
+  model: textSchema({ max: 200 }).optional(),
 });
 export type StartTurnRequest = z.input<typeof StartTurnRequestSchema>;
 
-export const TurnDeltaRequestSchema = z.object({ text: z.string().min(1).max(16_000) });
+export const TurnDeltaRequestSchema = z.object({ text: textSchema({ max: 16_000, min: 1 }) });
 export const EndTurnRequestSchema = z.object({
   status: z.enum(['completed', 'stopped', 'failed']),
   /** The whole answer; for `stopped` and `failed`, what was streamed before the end. */
-  text: z.string().max(100_000).default(''),
+  text: textSchema({ max: 100_000 }).default(''),
   error: TurnErrorSchema.optional(),
 });
 export type EndTurnRequest = z.input<typeof EndTurnRequestSchema>;
@@ -75,10 +75,10 @@ export type AssistantDecision = z.infer<typeof AssistantDecisionSchema>;
 export const RecordDecisionRequestSchema = z.object({
   messageId: IdSchema,
   action: DecisionActionSchema,
-  reason: z.string().min(1).max(2000),
-  rule: z.string().max(16).optional(),
+  reason: textSchema({ max: 2000, min: 1 }),
+  rule: textSchema({ max: 16 }).optional(),
   emoji: EmojiSchema.optional(),
-  model: z.string().max(200).optional(),
+  model: textSchema({ max: 200 }).optional(),
 });
 export type RecordDecisionRequest = z.input<typeof RecordDecisionRequestSchema>;
 export const DecisionListSchema = z.object({ decisions: z.array(AssistantDecisionSchema) });
@@ -94,7 +94,7 @@ export const ListDecisionsQuerySchema = z.object({
  */
 export const AssistantBacklogQuerySchema = z.object({
   /** Messages sent after this time. */
-  since: TimestampSchema,
+  since: TimestampInputSchema,
   /** With `since`, the last message of the previous page: messages sent at `since` after it. */
   afterId: IdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(100),
@@ -126,24 +126,28 @@ export const MemorySchema = z
   })
   .meta({ id: 'Memory' });
 export type Memory = z.infer<typeof MemorySchema>;
-export const MemoryTextSchema = z.object({ text: z.string().trim().min(1).max(1000) });
+export const MemoryTextSchema = z.object({ text: textSchema({ max: 1000, trim: true, min: 1 }) });
 export const MemoryListSchema = z.object({ memories: z.array(MemorySchema) });
 export const MemoryParamsSchema = z.object({ memoryId: IdSchema });
 
-export const InstructionsSchema = z.object({ text: z.string().max(4000) }).meta({ id: 'Instructions' });
+export const InstructionsSchema = z.object({ text: z.string() }).meta({ id: 'Instructions' });
 export type Instructions = z.infer<typeof InstructionsSchema>;
+/** Instructions as set: held to [PB1]–[PB2], unlike those served, which may predate them. */
+export const UpdateInstructionsRequestSchema = z.object({ text: textSchema({ max: 4000 }) });
 
 export const ContentPolicySchema = z.enum(['standard', 'teen']);
 export type ContentPolicy = z.infer<typeof ContentPolicySchema>;
 
 export const SummarySchema = z
   .object({
-    text: z.string().max(20_000),
+    text: z.string(),
     /** The summary covers the conversation's messages up to this sequence number. */
     uptoSeq: SeqSchema,
   })
   .meta({ id: 'Summary' });
 export type Summary = z.infer<typeof SummarySchema>;
+/** A summary as saved: held to [PB1]–[PB2], unlike one served, which may predate them. */
+export const SaveSummaryRequestSchema = z.object({ text: textSchema({ max: 20_000 }), uptoSeq: SeqSchema });
 
 /**
  * What the assistant may know of a conversation. Personal memory and custom instructions are

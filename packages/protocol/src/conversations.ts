@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IdSchema, SeqSchema, TimestampSchema, UsernameSchema } from './common.js';
+import { boundedArray, boundedString, IdSchema, SeqSchema, TimestampSchema, textSchema, UsernameSchema } from './common.js';
 import { MessageSchema } from './messages.js';
 import { UserSummarySchema } from './users.js';
 
@@ -14,8 +14,8 @@ export const AssistantModeSchema = z.enum(['auto', 'mentions']);
 /** The assistant's seat in a conversation: its name and manner are set per group. */
 export const AssistantSettingsSchema = z
   .object({
-    name: z.string().trim().min(1).max(40),
-    personality: z.string().max(2000),
+    name: z.string(),
+    personality: z.string(),
     /** `auto` follows the flow; `mentions` answers only when mentioned or replied to. */
     mode: AssistantModeSchema,
     /** 0 (quiet) to 1 (chatty): how readily it speaks up in `auto` mode. */
@@ -23,6 +23,17 @@ export const AssistantSettingsSchema = z
   })
   .meta({ id: 'AssistantSettings' });
 export type AssistantSettings = z.infer<typeof AssistantSettingsSchema>;
+
+/**
+ * What a member may set of the assistant's seat. Apart from the settings as served, which must
+ * show whatever was stored before text was held to [PB2].
+ */
+const AssistantSettingsInputSchema = z.object({
+  name: textSchema({ max: 40, trim: true, min: 1 }),
+  personality: textSchema({ max: 2000 }),
+  mode: AssistantModeSchema,
+  talkativeness: z.number().min(0).max(1),
+});
 
 export const ConversationSchema = z
   .object({
@@ -83,27 +94,29 @@ export type ConversationList = z.infer<typeof ConversationListSchema>;
 
 export const ListConversationsQuerySchema = z.object({ kind: ConversationKindSchema.optional() });
 
+const TitleSchema = textSchema({ max: 100, trim: true, min: 1 });
+
 export const CreateConversationRequestSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('assistant'), title: z.string().trim().min(1).max(100).optional() }),
+  z.object({ kind: z.literal('assistant'), title: TitleSchema.optional() }),
   z.object({ kind: z.literal('direct'), username: UsernameSchema }),
   z.object({
     kind: z.literal('group'),
-    title: z.string().trim().min(1).max(100).optional(),
-    usernames: z.array(UsernameSchema).max(100).default([]),
+    title: TitleSchema.optional(),
+    usernames: boundedArray(UsernameSchema, 100).default([]),
   }),
 ]);
 export type CreateConversationRequest = z.input<typeof CreateConversationRequestSchema>;
 
 export const ForkConversationRequestSchema = z.object({
-  title: z.string().trim().min(1).max(100).optional(),
-  usernames: z.array(UsernameSchema).max(100).default([]),
+  title: TitleSchema.optional(),
+  usernames: boundedArray(UsernameSchema, 100).default([]),
 });
 export type ForkConversationRequest = z.input<typeof ForkConversationRequestSchema>;
 
 export const UpdateConversationRequestSchema = z
   .object({
-    title: z.string().trim().min(1).max(100).optional(),
-    assistant: AssistantSettingsSchema.partial().optional(),
+    title: TitleSchema.optional(),
+    assistant: AssistantSettingsInputSchema.partial().optional(),
   })
   .refine((value) => value.title !== undefined || value.assistant !== undefined, 'nothing to update');
 export type UpdateConversationRequest = z.input<typeof UpdateConversationRequestSchema>;
@@ -138,7 +151,7 @@ export const CreateInviteRequestSchema = z.object({
 });
 export const InviteListSchema = z.object({ invites: z.array(InviteSchema) });
 export const InviteParamsSchema = z.object({ conversationId: IdSchema, inviteId: IdSchema });
-export const InviteTokenParamsSchema = z.object({ token: z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/) });
+export const InviteTokenParamsSchema = z.object({ token: boundedString(128).min(16).regex(/^[A-Za-z0-9_-]+$/) });
 export const InvitePreviewSchema = z
   .object({
     conversationId: IdSchema,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IdSchema, SeqSchema, TimestampSchema } from './common.js';
+import { IdSchema, MAX_STORED_INTEGER, SeqSchema, TimestampSchema } from './common.js';
 import { AssistantSettingsSchema, ConversationSchema, MemberSchema, NotificationLevelSchema } from './conversations.js';
 import { MessageSchema, ReactionSchema } from './messages.js';
 import { UserSummarySchema } from './users.js';
@@ -159,7 +159,7 @@ export const EventPageSchema = z
 export type EventPage = z.infer<typeof EventPageSchema>;
 
 export const ListEventsQuerySchema = z.object({
-  after: z.coerce.number().int().min(0).default(0),
+  after: z.coerce.number().int().min(0).max(MAX_STORED_INTEGER).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(500),
 });
 

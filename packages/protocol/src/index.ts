@@ -28,7 +28,16 @@ export {
   AgeBandSchema,
   EmojiSchema,
   PageLimitSchema,
+  MAX_STORED_INTEGER,
+  boundedString,
+  textSchema,
+  hasUnstorableText,
+  toStorableText,
+  boundedArray,
+  boundedRecord,
+  collectionBoundOf,
 } from './common.js';
+export { unboundedParts, maxJsonBytes } from './bounds.js';
 export type {
   AgeBand,
 } from './common.js';
@@ -157,8 +166,10 @@ export {
   MemoryListSchema,
   MemoryParamsSchema,
   InstructionsSchema,
+  UpdateInstructionsRequestSchema,
   ContentPolicySchema,
   SummarySchema,
+  SaveSummaryRequestSchema,
   AssistantContextSchema,
   AssistantTurnStartEventSchema,
   AssistantTextDeltaEventSchema,
@@ -228,6 +239,7 @@ export {
   ServerErrorFrameSchema,
   ServerFrameSchema,
   SOCKET_CLOSE,
+  MAX_HELLO_POSITIONS,
 } from './socket.js';
 export type {
   ClientFrame,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClientIdSchema, EmojiSchema, IdSchema, PageLimitSchema, SeqSchema, TimestampSchema } from './common.js';
+import { boundedArray, ClientIdSchema, MAX_STORED_INTEGER, EmojiSchema, IdSchema, PageLimitSchema, SeqSchema, TimestampSchema, textSchema } from './common.js';
 
 export const MAX_MESSAGE_LENGTH = 10_000;
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
@@ -11,8 +11,8 @@ export type TurnEndStatus = z.infer<typeof TurnEndStatusSchema>;
 export const TurnErrorSchema = z
   .object({
     /** Stable, such as `provider_timeout`, `provider_rate_limited`, `provider_unavailable`, `stream_cut`, `malformed_response`, `not_configured`. */
-    code: z.string().max(64),
-    message: z.string().max(2000),
+    code: textSchema({ max: 64 }),
+    message: textSchema({ max: 2000 }),
     /** Whether trying again later may succeed. */
     retryable: z.boolean(),
   })
@@ -64,9 +64,9 @@ export const SendMessageRequestSchema = z
   .object({
     /** The client's own id for the message: a retry with the same id never creates a second one. */
     id: ClientIdSchema,
-    text: z.string().max(MAX_MESSAGE_LENGTH).default(''),
+    text: textSchema({ max: MAX_MESSAGE_LENGTH }).default(''),
     replyToId: IdSchema.optional(),
-    attachmentIds: z.array(IdSchema).max(MAX_ATTACHMENTS_PER_MESSAGE).default([]),
+    attachmentIds: boundedArray(IdSchema, MAX_ATTACHMENTS_PER_MESSAGE).default([]),
   })
   .refine((value) => value.text.trim() !== '' || value.attachmentIds.length > 0, {
     message: 'a message needs text or an attachment',
@@ -75,7 +75,7 @@ export const SendMessageRequestSchema = z
 export type SendMessageRequest = z.input<typeof SendMessageRequestSchema>;
 
 export const EditMessageRequestSchema = z.object({
-  text: z.string().max(MAX_MESSAGE_LENGTH).refine((value) => value.trim() !== '', 'must not be empty'),
+  text: textSchema({ max: MAX_MESSAGE_LENGTH }).refine((value) => value.trim() !== '', 'must not be empty'),
 });
 export type EditMessageRequest = z.input<typeof EditMessageRequestSchema>;
 
@@ -88,7 +88,7 @@ export const ReactionParamsSchema = z.object({
 
 export const ListMessagesQuerySchema = z.object({
   /** Only messages with a sequence number below this one (older); omit for the newest. */
-  before: z.coerce.number().int().min(1).optional(),
+  before: z.coerce.number().int().min(1).max(MAX_STORED_INTEGER).optional(),
   limit: PageLimitSchema,
 });
 export type ListMessagesQuery = z.input<typeof ListMessagesQuerySchema>;
@@ -104,11 +104,7 @@ export const MessagePageSchema = z
 export type MessagePage = z.infer<typeof MessagePageSchema>;
 
 export const UploadAttachmentQuerySchema = z.object({
-  filename: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
+  filename: textSchema({ max: 200, trim: true, min: 1 })
     .refine((value) => !/[\\/\u0000-\u001f]/.test(value), 'must not contain slashes or control characters'),
 });
 export const AttachmentParamsSchema = z.object({ attachmentId: IdSchema });

@@ -31,6 +31,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
     const operation: JsonSchema = {
       operationId: name,
       summary: route.summary,
+      ...(route.caller === 'bot' ? { description: 'Bot accounts only: a person gets FORBIDDEN before the body is read.' } : {}),
       tags: [route.tag],
       parameters: parametersOf(route),
       responses: {} as Record<string, JsonSchema>,

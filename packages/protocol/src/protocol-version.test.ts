@@ -13,7 +13,7 @@ const FINGERPRINTS: Record<number, string> = {
   1: '38e0517c1072653b',
   2: '25ffb5980c92a971',
   3: '3bb2cffb46538bed',
-  4: '2d10a92e06eea947',
+  4: 'f9162763d9dd9b4c',
 };
 
 function fingerprint(): string {

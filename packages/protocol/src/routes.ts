@@ -30,6 +30,7 @@ import {
   DecisionListSchema,
   EndTurnRequestSchema,
   InstructionsSchema,
+  UpdateInstructionsRequestSchema,
   ListDecisionsQuerySchema,
   ListTurnsQuerySchema,
   MemoryListSchema,
@@ -39,6 +40,7 @@ import {
   RecordDecisionRequestSchema,
   StartTurnRequestSchema,
   SummarySchema,
+  SaveSummaryRequestSchema,
   TurnDeltaRequestSchema,
   TurnListSchema,
   TurnParamsSchema,
@@ -90,6 +92,8 @@ export interface RouteDefinition {
   readonly tag: string;
   /** `none`: public; `optional`: works signed out, says more signed in; `required`: needs a session. */
   readonly auth: 'none' | 'optional' | 'required';
+  /** `bot`: only a bot account may call it; a person is refused before the body is read [AS3]. */
+  readonly caller?: 'bot';
   readonly params?: z.ZodType;
   readonly query?: z.ZodType;
   /** JSON body. */
@@ -336,7 +340,7 @@ export const routes = {
   }),
   updateInstructions: define({
     method: 'PUT', path: '/api/me/instructions', tag: 'assistant', auth: 'required',
-    summary: 'Set your custom instructions.', body: InstructionsSchema, response: InstructionsSchema,
+    summary: 'Set your custom instructions.', body: UpdateInstructionsRequestSchema, response: InstructionsSchema,
   }),
   listMemories: define({
     method: 'GET', path: '/api/me/memories', tag: 'assistant', auth: 'required',
@@ -362,17 +366,17 @@ export const routes = {
     params: ConversationParamsSchema, query: ListTurnsQuerySchema, response: TurnListSchema,
   }),
   startTurn: define({
-    method: 'POST', path: '/api/conversations/:conversationId/turns', tag: 'assistant', auth: 'required', status: 201,
+    method: 'POST', path: '/api/conversations/:conversationId/turns', tag: 'assistant', auth: 'required', caller: 'bot', status: 201,
     summary: 'As a bot member, start streaming an answer. One turn in flight per conversation; charged to the trigger\'s author.',
     params: ConversationParamsSchema, body: StartTurnRequestSchema, response: AssistantTurnSchema,
   }),
   appendTurnDelta: define({
-    method: 'POST', path: '/api/conversations/:conversationId/turns/:turnId/deltas', tag: 'assistant', auth: 'required',
+    method: 'POST', path: '/api/conversations/:conversationId/turns/:turnId/deltas', tag: 'assistant', auth: 'required', caller: 'bot',
     summary: 'As the bot streaming a turn, add text to it (the socket frame `turn-delta` does the same, faster).',
     params: TurnParamsSchema, body: TurnDeltaRequestSchema, response: null,
   }),
   endTurn: define({
-    method: 'POST', path: '/api/conversations/:conversationId/turns/:turnId/end', tag: 'assistant', auth: 'required',
+    method: 'POST', path: '/api/conversations/:conversationId/turns/:turnId/end', tag: 'assistant', auth: 'required', caller: 'bot',
     summary: 'As the bot streaming a turn, end it: the answer becomes a message, with its end status.',
     params: TurnParamsSchema, body: EndTurnRequestSchema, response: AssistantTurnSchema,
   }),
@@ -387,27 +391,27 @@ export const routes = {
     params: ConversationParamsSchema, query: ListDecisionsQuerySchema, response: DecisionListSchema,
   }),
   recordDecision: define({
-    method: 'POST', path: '/api/conversations/:conversationId/assistant/decisions', tag: 'assistant', auth: 'required', status: 201,
+    method: 'POST', path: '/api/conversations/:conversationId/assistant/decisions', tag: 'assistant', auth: 'required', caller: 'bot', status: 201,
     summary: 'As a bot member, record a turn-taking decision and its reason.',
     params: ConversationParamsSchema, body: RecordDecisionRequestSchema, response: AssistantDecisionSchema,
   }),
   listAssistantBacklog: define({
-    method: 'GET', path: '/api/assistant/backlog', tag: 'assistant', auth: 'required',
+    method: 'GET', path: '/api/assistant/backlog', tag: 'assistant', auth: 'required', caller: 'bot',
     summary: 'As a bot: the people\'s messages in its conversations it has not decided on yet, oldest first.',
     query: AssistantBacklogQuerySchema, response: AssistantBacklogSchema,
   }),
   getAssistantContext: define({
-    method: 'GET', path: '/api/conversations/:conversationId/assistant/context', tag: 'assistant', auth: 'required',
+    method: 'GET', path: '/api/conversations/:conversationId/assistant/context', tag: 'assistant', auth: 'required', caller: 'bot',
     summary: 'As a bot member: the conversation, its content policy, its summary and, in a one-to-one chat only, its owner\'s instructions and memories.',
     params: ConversationParamsSchema, response: AssistantContextSchema,
   }),
   saveSummary: define({
-    method: 'PUT', path: '/api/conversations/:conversationId/assistant/summary', tag: 'assistant', auth: 'required',
+    method: 'PUT', path: '/api/conversations/:conversationId/assistant/summary', tag: 'assistant', auth: 'required', caller: 'bot',
     summary: 'As a bot member, store the summary of older messages.',
-    params: ConversationParamsSchema, body: SummarySchema, response: SummarySchema,
+    params: ConversationParamsSchema, body: SaveSummaryRequestSchema, response: SummarySchema,
   }),
   rememberForOwner: define({
-    method: 'POST', path: '/api/conversations/:conversationId/assistant/memories', tag: 'assistant', auth: 'required', status: 201,
+    method: 'POST', path: '/api/conversations/:conversationId/assistant/memories', tag: 'assistant', auth: 'required', caller: 'bot', status: 201,
     summary: "As the bot in a one-to-one assistant chat, save a memory for its owner. Refused in any other conversation.",
     params: ConversationParamsSchema, body: MemoryTextSchema, response: MemorySchema,
   }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IdSchema, SeqSchema } from './common.js';
+import { boundedRecord, IdSchema, MAX_STORED_INTEGER, SeqSchema, textSchema } from './common.js';
 import { ErrorBodySchema } from './errors.js';
 import {
   AssistantTextDeltaEventSchema,
@@ -8,17 +8,20 @@ import {
 } from './assistant.js';
 import { ConversationEventSchema, MemberTypingEventSchema, MyBlocksUpdatedEventSchema, MySettingsUpdatedEventSchema } from './events.js';
 
+/** Most conversations one `hello` may name: thousands fit, a flood of keys is refused before any is parsed [PB1]. */
+export const MAX_HELLO_POSITIONS = 20_000;
+
 /** Frames a client sends on the event socket (`GET /api/socket`). */
 export const ClientHelloFrameSchema = z.object({
   type: z.literal('hello'),
-  protocolVersion: z.number().int(),
+  protocolVersion: z.number().int().max(MAX_STORED_INTEGER),
   /**
    * The last sequence number the client holds per conversation. The server sends every event
    * after it, in order, before any newer live event of that conversation.
    */
-  positions: z.record(IdSchema, SeqSchema).default({}),
+  positions: boundedRecord(IdSchema, SeqSchema, MAX_HELLO_POSITIONS).default({}),
 });
-export const ClientPingFrameSchema = z.object({ type: z.literal('ping'), nonce: z.string().max(64).optional() });
+export const ClientPingFrameSchema = z.object({ type: z.literal('ping'), nonce: textSchema({ max: 64 }).optional() });
 export const ClientTypingFrameSchema = z.object({ type: z.literal('typing'), conversationId: IdSchema });
 
 /** A bot streams its answer's text over the socket (the hot path); HTTP has the same as `appendTurnDelta`. */
@@ -26,7 +29,7 @@ export const ClientTurnDeltaFrameSchema = z.object({
   type: z.literal('turn-delta'),
   conversationId: IdSchema,
   turnId: IdSchema,
-  text: z.string().min(1).max(16_000),
+  text: textSchema({ max: 16_000, min: 1 }),
 });
 
 export const ClientFrameSchema = z.discriminatedUnion('type', [

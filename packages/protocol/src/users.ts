@@ -4,6 +4,7 @@ import {
   DisplayNameSchema,
   IdSchema,
   PasswordSchema,
+  textSchema,
   TimestampSchema,
   UsernameSchema,
 } from './common.js';
@@ -45,7 +46,7 @@ export type SignUpRequest = z.input<typeof SignUpRequestSchema>;
 
 export const SignInRequestSchema = z.object({
   username: UsernameSchema,
-  password: z.string().min(1).max(256),
+  password: textSchema({ max: 256, min: 1 }),
   session: z.enum(['cookie', 'token']).default('cookie'),
 });
 export type SignInRequest = z.input<typeof SignInRequestSchema>;
@@ -98,7 +99,7 @@ export const CreateGuardianLinkResponseSchema = z.object({
   expiresAt: TimestampSchema,
 });
 export type CreateGuardianLinkResponse = z.infer<typeof CreateGuardianLinkResponseSchema>;
-export const ConfirmGuardianLinkRequestSchema = z.object({ code: z.string().trim().min(1).max(64) });
+export const ConfirmGuardianLinkRequestSchema = z.object({ code: textSchema({ max: 64, trim: true, min: 1 }) });
 export const GuardianLinkListSchema = z.object({
   /** Links where the signed-in account is the guardian. */
   teens: z.array(GuardianLinkSchema),

@@ -11,5 +11,9 @@
  *   sockets; `assistant-turn-start.triggeredBy`.
  *   Also `GET /api/assistant/backlog`: the people's messages a bot has not decided on yet, read
  *   when it connects.
+ *   Also every request string, array and record is bounded (`maxLength`/`maxItems` where they were
+ *   missing: ids, usernames, invite tokens; sequence numbers at most 2^31 - 1); text refuses U+0000 and lone
+ *   surrogates (request schemas apart from the served ones where they were shared: instructions, summary,
+ *   assistant settings); bot-only routes say so.
  */
 export const PROTOCOL_VERSION = 4;

@@ -1,5 +1,5 @@
 import { buildOpenApiDocument, PROTOCOL_VERSION } from '@parley/protocol';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { registerAccountRoutes } from './accounts/routes.js';
 import { registerAvatarRoutes } from './accounts/avatar-routes.js';
 import { registerContextRoutes } from './assistant/context-routes.js';
@@ -21,9 +21,41 @@ import { registerMessageEditRoutes } from './messages/edit-routes.js';
 import { registerReactionRoutes } from './messages/reaction-routes.js';
 import { registerMessageRoutes } from './messages/routes.js';
 
+const MAX_PATH_PARAMETER_LENGTH = 1024;
+
 /** The HTTP API: every endpoint of the protocol's route table, and the OpenAPI document. */
 export function buildApp(context: ServerContext): FastifyInstance {
-  const app = Fastify({ logger: context.config.logRequests, bodyLimit: JSON_BODY_LIMIT, trustProxy: false });
+  const app = Fastify({
+    logger: context.config.logRequests,
+    bodyLimit: JSON_BODY_LIMIT,
+    trustProxy: false,
+    // Longer than any valid parameter (an emoji of 32 code points, percent-encoded, is 384), so
+    // the route's schema names the parameter that is too long; past this the router refuses.
+    routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
+    // The router's own refusals (a malformed or overlong URL) in the one error shape [PB5].
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const { status, body } = toErrorBody(error);
+      void reply.code(status).send({ error: body });
+    },
+    // What Node's HTTP parser refuses before Fastify sees a request (headers or URL past 16 KiB,
+    // a malformed request line), also in the one error shape [PB5].
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const tooLarge = (error as { code?: unknown }).code === 'HPE_HEADER_OVERFLOW';
+      const status = tooLarge ? 413 : 400;
+      const body = JSON.stringify({
+        error: tooLarge
+          ? { code: 'PAYLOAD_TOO_LARGE', message: 'the URL and headers are too large', field: 'headers' }
+          : { code: 'INVALID_INPUT', message: 'malformed HTTP request' },
+      });
+      socket.end(
+        `HTTP/1.1 ${status} ${tooLarge ? 'Payload Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
+  });
 
   // Uploads arrive as raw bytes of any type; the handler sniffs what they really are. Fastify's
   // own text/plain parser would decode the bytes as a string first, hiding invalid UTF-8.

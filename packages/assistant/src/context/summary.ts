@@ -1,5 +1,5 @@
 import type { Message, Summary, UserSummary } from '@parley/protocol';
-import { SummarySchema } from '@parley/protocol';
+import { SaveSummaryRequestSchema, toStorableText } from '@parley/protocol';
 import type { PromptContext } from './prompt-context.js';
 import { estimateTokens, truncateToTokens } from './token-estimate.js';
 import { renderMessage, speakersOf } from './transcript.js';
@@ -143,10 +143,12 @@ export async function summarise(options: SummariseOptions): Promise<Summary | nu
     const answer = await options.summarizer({ instructions, previousSummary: text, transcript: chunk.map((paragraph) => paragraph.text).join('\n\n') });
     const trimmed = answer.trim();
     if (!trimmed) throw new Error('the summarizer returned an empty summary');
-    text = trimmed.length > maxCharacters ? `${trimmed.slice(0, maxCharacters - 1)}…` : trimmed;
+    // Cut by UTF-16 units, the cut may halve a surrogate pair; the server refuses that, and a
+    // model's U+0000, so both become U+FFFD [PB2].
+    text = toStorableText(trimmed.length > maxCharacters ? `${trimmed.slice(0, maxCharacters - 1)}…` : trimmed);
     uptoSeq = chunk.at(-1)?.seq ?? uptoSeq;
   }
   // Everything before the window is covered now, events that are not messages included.
   uptoSeq = Math.max(uptoSeq, range.beforeSeq - 1);
-  return SummarySchema.parse({ text, uptoSeq });
+  return SaveSummaryRequestSchema.parse({ text, uptoSeq });
 }

@@ -1,4 +1,4 @@
-import type { TurnError } from '@parley/protocol';
+import { type TurnError, toStorableText } from '@parley/protocol';
 import {
   APICallError,
   EmptyResponseBodyError,
@@ -60,7 +60,9 @@ export class ProviderError extends Error {
 
   /** The visible error state of a turn that this failure ended. */
   toTurnError(): TurnError {
-    return { code: this.code, message: this.message, retryable: this.retryable };
+    // A provider's message is its text, not ours: held to what the server stores [PB1]–[PB2].
+    const message = toStorableText(this.message.length > 2000 ? `${this.message.slice(0, 1999)}…` : this.message);
+    return { code: this.code, message, retryable: this.retryable };
   }
 }
 

@@ -6,6 +6,7 @@ import {
   type Message,
   ParleyError,
   type TurnError,
+  toStorableText,
 } from '@parley/protocol';
 import { applyEvent, type ConversationState, type EventStream, type ParleyClient } from '@parley/sdk';
 import { z } from 'zod';
@@ -497,7 +498,9 @@ export class ConversationWorker {
         await client.api.appendTurnDelta({ params: { ...params, turnId: turn.id }, body: { text: delta } }).catch(() => undefined);
       }
     };
-    const send = (delta: string) => {
+    const send = (part: string) => {
+      // The server refuses U+0000 and lone surrogates in text [PB2]; a model may still emit them.
+      const delta = toStorableText(part);
       text += delta;
       unsent += delta;
       if (flushScheduled) return;
@@ -575,7 +578,7 @@ export class ConversationWorker {
       inputSchema: z.object({ fact: z.string().min(1).max(1000) }),
       execute: async (input: never) => {
         const { fact } = input as { fact: string };
-        await client.api.rememberForOwner({ params: { conversationId }, body: { text: fact } });
+        await client.api.rememberForOwner({ params: { conversationId }, body: { text: toStorableText(fact) } });
         return 'saved';
       },
     };

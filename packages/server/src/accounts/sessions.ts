@@ -14,6 +14,8 @@ export interface Auth {
   /** The session's token hash: identifies the session without revealing the token. */
   sessionId: string;
   via: 'cookie' | 'bearer';
+  /** The account's kind: bot-only routes refuse a person on it before reading the body [AS3]. */
+  kind: 'human' | 'bot';
 }
 
 function parseCookies(header: string | undefined): Map<string, string> {
@@ -59,14 +61,15 @@ export async function authenticateHeaders(context: ServerContext, headers: Incom
   const tokenHash = sha256(credentials.token);
   const session = await context.storage.reader
     .selectFrom('sessions')
-    .select(['user_id', 'expires_at'])
-    .where('token_hash', '=', tokenHash)
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select(['sessions.user_id', 'sessions.expires_at', 'users.kind'])
+    .where('sessions.token_hash', '=', tokenHash)
     .executeTakeFirst();
   if (!session || session.expires_at <= context.clock.now().toISOString()) {
     if (credentials.via === 'bearer') throw new ParleyError('UNAUTHENTICATED', 'the token is invalid or expired');
     return null;
   }
-  return { userId: session.user_id, sessionId: tokenHash, via: credentials.via };
+  return { userId: session.user_id, sessionId: tokenHash, via: credentials.via, kind: session.kind };
 }
 
 export function authenticate(context: ServerContext, request: FastifyRequest): Promise<Auth | null> {

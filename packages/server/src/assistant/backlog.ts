@@ -1,4 +1,4 @@
-import { type AssistantBacklog, type AssistantBacklogQuerySchema, ParleyError } from '@parley/protocol';
+import type { AssistantBacklog, AssistantBacklogQuerySchema } from '@parley/protocol';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import { toMessages } from '../messages/views.js';
@@ -6,12 +6,6 @@ import type { Database } from '../storage/schema.js';
 
 /** A message whose event was written this much later than the message is a copy (a fork), not news [AB2]. */
 export const COPIED_MESSAGE_MS = 60_000;
-
-/** FORBIDDEN unless the account is a bot [AB1]. */
-export async function requireBot(db: Kysely<Database>, userId: string): Promise<void> {
-  const user = await db.selectFrom('users').select('kind').where('id', '=', userId).executeTakeFirst();
-  if (user?.kind !== 'bot') throw new ParleyError('FORBIDDEN', 'only a bot (the assistant) may read its backlog');
-}
 
 /**
  * What people said in the bot's conversations that it has not decided on yet [AB2], one bounded

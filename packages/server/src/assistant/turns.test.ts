@@ -333,10 +333,11 @@ describe('turn refusals', () => {
     for (const call of [
       () => stranger.client.api.listTurns({ params: { conversationId: group } }),
       () => stranger.client.api.stopTurn({ params }),
-      () => stranger.client.api.appendTurnDelta({ params, body: { text: 'x' } }),
     ]) {
       expect(await failure(call())).toMatchObject({ code: 'NOT_FOUND' });
     }
+    // A bot-only endpoint refuses any person on who they are, before the body is read [PB4].
+    expect(await failure(stranger.client.api.appendTurnDelta({ params, body: { text: 'x' } }))).toMatchObject({ code: 'FORBIDDEN' });
     const strangerSocket = await rawSocket(server.url, stranger.client.token!);
     count = strangerSocket.frames.length;
     strangerSocket.send(delta(group, turnId, 'fake'));

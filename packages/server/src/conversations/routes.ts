@@ -29,6 +29,9 @@ export async function createConversationIn(
 ): Promise<ConversationRow> {
   const [creator] = options.people;
   if (!creator) throw new Error('a conversation needs its creator');
+  // The assistant takes its own seat in each conversation; it never starts one [AS2]. Starting
+  // one would seat it twice (a unique violation, once a 500).
+  if (creator.id === options.assistantId) throw new ParleyError('FORBIDDEN', 'the assistant joins conversations; it does not start them');
   const hasAssistant = options.kind !== 'direct';
   const row: ConversationRow = {
     id: newId(),

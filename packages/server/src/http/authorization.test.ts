@@ -89,6 +89,15 @@ async function snapshot(world: World): Promise<unknown> {
   return { conversation: view.conversation, members: view.members, messages, invites, turns, decisions };
 }
 
+/**
+ * What a person who is not a member gets: NOT_FOUND, as if the conversation did not exist; on a
+ * bot-only route FORBIDDEN, whatever the conversation, since the caller is refused first [AS3].
+ */
+function refusalOfPerson(name: RouteName): { code: string; status: number } {
+  const route: RouteDefinition = routes[name];
+  return route.caller === 'bot' ? { code: 'FORBIDDEN', status: 403 } : { code: 'NOT_FOUND', status: 404 };
+}
+
 async function refusal(call: Promise<unknown>): Promise<{ code: string; status: number }> {
   try {
     await call;
@@ -117,7 +126,7 @@ describe('authorisation walk', () => {
     const before = await snapshot(world);
     for (const [name, call] of Object.entries(conversationCalls(world))) {
       const result = await refusal(call(stranger.client));
-      expect(result, name).toEqual({ code: 'NOT_FOUND', status: 404 });
+      expect(result, name).toEqual(refusalOfPerson(name as RouteName));
     }
     expect(await snapshot(world)).toEqual(before);
   });
@@ -131,7 +140,7 @@ describe('authorisation walk', () => {
     const before = await snapshot(world);
     for (const [name, call] of Object.entries(conversationCalls(world))) {
       const result = await refusal(call(carol.client));
-      expect(result, name).toEqual({ code: 'NOT_FOUND', status: 404 });
+      expect(result, name).toEqual(refusalOfPerson(name as RouteName));
     }
     expect(await snapshot(world)).toEqual(before);
   });
@@ -227,7 +236,8 @@ describe('malformed input', () => {
         expect(result.status, `${name} with ${label}`).toBeGreaterThanOrEqual(400);
         expect(result.status, `${name} with ${label}`).toBeLessThan(500);
         expect(typeof result.body.error?.code, `${name} with ${label}`).toBe('string');
-        if (label === 'oversized') expect(result.status, name).toBe(413);
+        // A person is refused on a bot-only route before the body is read, whatever its size [AS3].
+        if (label === 'oversized') expect(result.status, name).toBe(route.caller === 'bot' ? 403 : 413);
         if (label === 'wrong types' && result.body.error?.code === 'INVALID_INPUT') {
           expect(result.body.error.field, `${name} names the field`).toMatch(/^body/);
         }

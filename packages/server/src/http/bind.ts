@@ -4,6 +4,7 @@ import {
   type Routes,
   ParleyError,
   errorFromZod,
+  maxJsonBytes,
   routes,
 } from '@parley/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -38,6 +39,19 @@ export type HandlerOutput<N extends RouteName> = Routes[N]['response'] extends z
 export type Handler<N extends RouteName> = (input: HandlerInput<N>) => Promise<HandlerOutput<N>>;
 
 export const JSON_BODY_LIMIT = 256 * 1024;
+/** Room over the largest valid compact JSON of a body, for a client that formats it [PB3]. */
+const BODY_SLACK_BYTES = 1024;
+
+/**
+ * The body limit of a JSON route: the largest valid body its schema allows, plus some slack, so
+ * a body that cannot be valid is refused while it arrives, before it is buffered or parsed [PB3].
+ */
+export function jsonBodyLimit(route: RouteDefinition): number {
+  return (route.body ? maxJsonBytes(route.body) : 0) + BODY_SLACK_BYTES;
+}
+
+/** Who called, found before the body is read: a request refused for its caller is never parsed. */
+const callers = new WeakMap<FastifyRequest, Auth | null>();
 
 function parseWith(schema: z.ZodType | undefined, value: unknown, field: string): unknown {
   if (!schema) return undefined;
@@ -50,29 +64,26 @@ function parseWith(schema: z.ZodType | undefined, value: unknown, field: string)
  * Binds one endpoint of the route table: authenticates, parses params, query and body with the
  * protocol's schemas, runs the handler and checks its answer against the response schema.
  */
-export interface BindOptions {
-  /** Runs right after authentication, before any input is parsed: who may call it at all. */
-  authorize?: (auth: Auth | null) => Promise<void>;
-}
-
-export function bindRoute<N extends RouteName>(
-  app: FastifyInstance,
-  context: ServerContext,
-  name: N,
-  handler: Handler<N>,
-  options: BindOptions = {},
-): void {
+export function bindRoute<N extends RouteName>(app: FastifyInstance, context: ServerContext, name: N, handler: Handler<N>): void {
   const route: RouteDefinition = routes[name];
   app.route({
     method: route.method,
     url: route.path,
-    // Bodies past the limit are refused while they arrive, before they are buffered whole.
-    bodyLimit: route.upload ? (name === 'uploadAvatar' ? context.config.maxAvatarBytes : context.config.maxUploadBytes) : JSON_BODY_LIMIT,
-    handler: async (request, reply) => {
+    // Bodies past the limit are refused while they arrive, before they are buffered whole [PB3].
+    bodyLimit: route.upload ? (name === 'uploadAvatar' ? context.config.maxAvatarBytes : context.config.maxUploadBytes) : jsonBodyLimit(route),
+    // The caller is checked before the body is read, let alone parsed: a request that may not
+    // call the route costs a session lookup, whatever it carries [PB4].
+    onRequest: async (request) => {
       const auth = route.auth === 'none' ? null : await authenticate(context, request);
       if (route.auth === 'required' && !auth) throw new ParleyError('UNAUTHENTICATED', 'sign in first');
       if (auth?.via === 'cookie' && route.method !== 'GET') checkOrigin(context, request);
-      await options.authorize?.(auth);
+      if (route.caller === 'bot' && auth?.kind !== 'bot') {
+        throw new ParleyError('FORBIDDEN', 'only a bot account (the assistant) may do this');
+      }
+      callers.set(request, auth);
+    },
+    handler: async (request, reply) => {
+      const auth = callers.get(request) ?? null;
       const params = parseWith(route.params, request.params, 'params');
       const query = parseWith(route.query, request.query, 'query');
       let body: unknown;

@@ -13,6 +13,10 @@ export function toErrorBody(error: unknown): { status: number; body: ErrorBody; 
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { status: 400, body: { code: 'INVALID_INPUT', message: 'body: not valid JSON', field: 'body' }, unexpected: false };
+    case 'FST_ERR_BAD_URL':
+      return { status: 400, body: { code: 'INVALID_INPUT', message: 'params: not a valid URL component', field: 'params' }, unexpected: false };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { status: 400, body: { code: 'INVALID_INPUT', message: 'params: a path parameter is too long', field: 'params' }, unexpected: false };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { status: 400, body: { code: 'INVALID_INPUT', message: 'invalid content length', field: 'body' }, unexpected: false };
   }

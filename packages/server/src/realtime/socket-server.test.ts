@@ -1,4 +1,4 @@
-import { ParleyError, PROTOCOL_VERSION, type ServerFrame, type ServerFrameOf } from '@parley/protocol';
+import { MAX_HELLO_POSITIONS, ParleyError, PROTOCOL_VERSION, type ServerFrame, type ServerFrameOf } from '@parley/protocol';
 import { ParleyClient } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -190,6 +190,18 @@ describe('frames', () => {
     const welcome = socket.frames.find((frame) => frame.type === 'welcome');
     expect(welcome?.revoked).toHaveLength(5000);
     expect(socket.frames.filter((frame) => frame.type === 'event')).toHaveLength(1);
+    socket.ws.close();
+  });
+
+  it('[PB1] a hello naming more conversations than it may is refused before any position is parsed; the socket stays open', async () => {
+    await using server = await startTestServer();
+    const ann = await server.user();
+    const socket = await rawSocket(server.url, ann.client.token!, false);
+    const positions = Object.fromEntries(Array.from({ length: MAX_HELLO_POSITIONS + 1 }, (_, index) => [`c${index}`, index]));
+    const error = await errorFor(socket, { type: 'hello', protocolVersion: PROTOCOL_VERSION, positions });
+    expect(error.error).toMatchObject({ code: 'INVALID_INPUT', field: 'frame.positions' });
+    socket.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, positions: {} });
+    await socket.frame((frame) => frame.type === 'synced');
     socket.ws.close();
   });
 

@@ -120,7 +120,7 @@ async function lastSeq(storage: Storage, conversationId: string): Promise<number
 
 /**
  * The storage contract: what the server relies on from the database, proven on each backend.
- * The tests are numbered [ST1]–[ST8].
+ * The tests are numbered [ST1]–[ST10].
  */
 export function storageContract(backend: StorageBackend): void {
   describe(`storage contract on ${backend.database}`, () => {
@@ -385,6 +385,77 @@ export function storageContract(backend: StorageBackend): void {
       expect(events.events.map((event) => event.seq)).toEqual(range(1, events.lastSeq));
       const created = new Map(events.events.flatMap((event) => (event.type === 'message-created' ? [[event.message.id, event.seq]] : [])));
       for (const message of stored) expect(created.get(message.id)).toBe(message.seq);
+    });
+
+    it('[ST9] regression: text with U+0000 or a lone surrogate is refused with 400 naming the field, not 500 on PostgreSQL, and nothing is written', async () => {
+      await using server = await startTestServer({ database: backend.database });
+      const ann = await server.user();
+      const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Text' } })).conversation.id;
+      const memory = await ann.client.api.createMemory({ body: { text: 'likes tea' } });
+      const conversations = `/api/conversations/${group}`;
+      const calls: Array<[method: string, path: string, body: (text: string) => unknown, field: string, token?: string]> = [
+        ['POST', `${conversations}/messages`, (text) => ({ id: messageId(), text }), 'body.text'],
+        ['POST', '/api/conversations', (text) => ({ kind: 'group', title: text }), 'body.title'],
+        ['PATCH', conversations, (text) => ({ title: text }), 'body.title'],
+        ['PATCH', conversations, (text) => ({ assistant: { personality: text } }), 'body.assistant.personality'],
+        ['PATCH', '/api/me', (text) => ({ displayName: text }), 'body.displayName'],
+        ['POST', '/api/me/memories', (text) => ({ text }), 'body.text'],
+        ['PATCH', `/api/me/memories/${memory.id}`, (text) => ({ text }), 'body.text'],
+        ['PUT', '/api/me/instructions', (text) => ({ text }), 'body.text'],
+        ['POST', '/api/auth/sign-up', (text) => ({ username: uniqueName(), password: `long enough ${text}` }), 'body.password'],
+        ['PUT', `${conversations}/assistant/summary`, (text) => ({ text, uptoSeq: 0 }), 'body.text', server.assistant.token],
+        ['POST', `${conversations}/assistant/decisions`, (text) => ({ messageId: 'nomessage', action: 'silent', reason: text }), 'body.reason', server.assistant.token],
+      ];
+      const state = async () => {
+        const rows = await sql<Record<string, unknown>>`select
+          (select count(*) from users) as users, (select count(*) from messages) as messages,
+          (select count(*) from conversations) as conversations, (select count(*) from events) as events,
+          (select count(*) from memories) as memories, (select count(*) from user_instructions) as instructions,
+          (select count(*) from conversation_summaries) as summaries, (select count(*) from assistant_decisions) as decisions,
+          (select max(updated_at) from conversations) as conversation_updated, (select max(updated_at) from memories) as memory_updated,
+          (select max(display_name) from users) as display_name`.execute(server.server.context.storage.reader);
+        return rows.rows[0];
+      };
+      const before = await state();
+      for (const [method, path, body, field, token] of calls) {
+        for (const text of ['a\u0000b', 'lone \ud800 high', 'lone \udc00 low', 'reversed \udc00\ud800']) {
+          const response = await fetch(server.url + path, {
+            method,
+            headers: { authorization: `Bearer ${token ?? ann.client.token}`, 'content-type': 'application/json' },
+            body: JSON.stringify(body(text)),
+          });
+          const answer = (await response.json()) as { error?: { code: string; field?: string } };
+          expect({ status: response.status, ...answer.error }, `${method} ${path} ${JSON.stringify(text)}`).toMatchObject({
+            status: 400,
+            code: 'INVALID_INPUT',
+            field,
+          });
+        }
+      }
+      expect(await state()).toEqual(before);
+      // The same text without the bad character is stored and read back alike on both databases.
+      const sent = await ann.client.api.sendMessage({ params: { conversationId: group }, body: { id: messageId(), text: 'a\u0001b \ud83d\ude00 \u200f' } });
+      const page = await ann.client.api.listMessages({ params: { conversationId: group } });
+      expect(page.messages.at(-1)?.text).toBe(sent.text);
+      expect(sent.text).toBe('a\u0001b 😀 \u200f');
+    });
+
+    it('[ST10] regression: a sequence number past the 32-bit columns is refused with 400 naming the field, not 500 on PostgreSQL', async () => {
+      await using server = await startTestServer({ database: backend.database });
+      const ann = await server.user();
+      const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Numbers' } })).conversation.id;
+      const headers = { authorization: `Bearer ${ann.client.token}`, 'content-type': 'application/json' };
+      for (const [method, path, body, field] of [
+        ['GET', `/api/conversations/${group}/events?after=3000000000`, undefined, 'query.after'],
+        ['GET', `/api/conversations/${group}/messages?before=2147483648`, undefined, 'query.before'],
+        ['POST', `/api/conversations/${group}/read`, JSON.stringify({ seq: 2 ** 32 }), 'body.seq'],
+      ] as const) {
+        const response = await fetch(server.url + path, { method, headers, ...(body ? { body } : {}) });
+        const answer = (await response.json()) as { error?: { code: string; field?: string } };
+        expect({ status: response.status, ...answer.error }, path).toMatchObject({ status: 400, code: 'INVALID_INPUT', field });
+      }
+      const page = await ann.client.api.listEvents({ params: { conversationId: group }, query: { after: 2_147_483_647 } });
+      expect(page.events).toEqual([]);
     });
   });
 }
