@@ -41,6 +41,8 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', () => {
     ann = await world.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', colorScheme: 'light' });
     // Bea's browser speaks French: the client follows it [WB20].
     bea = await world.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'fr-FR', colorScheme: 'dark' });
+    ann.setDefaultTimeout(10_000);
+    bea.setDefaultTimeout(10_000);
     annPage = await ann.newPage();
     beaPage = await bea.newPage();
     annProblems = watchProblems(annPage);
@@ -138,10 +140,11 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', () => {
     const beaArticle = messageList(beaPage).locator('article', { hasText: 'Et on réserve quoi ?' });
     await beaArticle.getByRole('button', { name: '🎉 1' }).waitFor({ timeout: 10_000 });
 
-    await beaArticle.hover();
-    await beaArticle.getByRole('button', { name: fr.message.edit }).click();
-    await beaArticle.getByLabel(fr.message.edit).fill('Et on réserve quel chalet ?');
-    await beaArticle.getByRole('button', { name: fr.common.save }).click();
+    const edited = messageList(beaPage).locator(`[data-message-id="${await beaArticle.getAttribute('data-message-id')}"]`);
+    await edited.hover();
+    await edited.getByRole('button', { name: fr.message.edit }).click();
+    await edited.getByLabel(fr.message.edit).fill('Et on réserve quel chalet ?');
+    await edited.getByRole('button', { name: fr.common.save }).click();
     await messageList(annPage).getByText('Et on réserve quel chalet ?').waitFor({ timeout: 10_000 });
     await messageList(annPage).locator('article', { hasText: 'Et on réserve quel chalet ?' }).getByText(en.message.edited).waitFor();
 
@@ -182,9 +185,12 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', () => {
     const failed = beaPage.locator('[data-pending-id][data-status="failed"]');
     await failed.waitFor({ timeout: 10_000 });
     const id = await failed.getAttribute('data-pending-id');
-    await beaPage.getByTestId('connection-banner').waitFor({ timeout: 60_000 });
-    await bea.setOffline(false);
+    await beaPage.getByTestId('connection-banner').waitFor();
+    // Reconnect while still offline cannot succeed: the banner stays.
     await beaPage.getByTestId('connection-banner').getByRole('button', { name: fr.connection.reconnect }).click();
+    await screenshot(beaPage, 'desktop-dark-fr-offline');
+    expect(await beaPage.getByTestId('connection-banner').count()).toBe(1);
+    await bea.setOffline(false);
     await expect.poll(() => beaPage.getByTestId('connection-banner').count(), { timeout: 20_000 }).toBe(0);
     // Meanwhile Ann wrote: the resumed stream brings it.
     await send(annPage, en, 'Are you there?');

@@ -124,6 +124,12 @@ export class Live {
 
   /** Reads the conversation list, then follows the event stream from the positions it read. */
   async start(): Promise<void> {
+    // The browser knows at once when the network goes: say so and reconnect when it is back,
+    // rather than waiting for the keepalive to notice [WB15].
+    if (typeof window !== 'undefined') {
+      window.addEventListener('offline', this.#onOffline);
+      window.addEventListener('online', this.#onOnline);
+    }
     const { conversations } = await this.client.api.listConversations();
     const entries = new Map<string, ConversationEntry>();
     for (const view of conversations) entries.set(view.conversation.id, this.#entryOf(view));
@@ -194,8 +200,17 @@ export class Live {
     this.#stream?.drop();
   }
 
+  #onOffline = () => this.#stream?.drop();
+  #onOnline = () => {
+    if (this.#snapshot.status !== 'open') this.reconnect();
+  };
+
   close(): void {
     this.#closed = true;
+    if (typeof window !== 'undefined') {
+      window.removeEventListener('offline', this.#onOffline);
+      window.removeEventListener('online', this.#onOnline);
+    }
     this.#stream?.close();
     for (const timer of this.#readTimers.values()) clearTimeout(timer);
     clearTimeout(this.#typingTimer);
