@@ -233,6 +233,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', () => {
     await expect.poll(async () => (await sidebar.boundingBox())?.x ?? 0).toBeLessThan(0);
     await screenshot(phonePage, 'phone-dark-fr-conversation');
     await phonePage.getByRole('button', { name: fr.group.details, exact: true }).click();
+    await phonePage.locator('[data-invite-id]').first().waitFor();
     await screenshot(phonePage, 'phone-dark-fr-group-panel');
     const signedOut = await world.browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'fr-FR', colorScheme: 'dark', isMobile: true });
     const signInPage = await signedOut.newPage();

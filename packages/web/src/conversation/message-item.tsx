@@ -20,6 +20,8 @@ export const MessageItem = memo(function MessageItem({ message, author, meId }: 
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.text);
   const [picking, setPicking] = useState(false);
+  // On a touch screen there is no hover: a tap on the message shows its actions.
+  const [tapped, setTapped] = useState(false);
   const mine = message.authorId === meId;
   const deleted = message.deletedAt !== null;
   const params = { conversationId: message.conversationId, messageId: message.id };
@@ -41,7 +43,18 @@ export const MessageItem = memo(function MessageItem({ message, author, meId }: 
   };
 
   return (
-    <article className="group relative flex gap-3 px-4 py-1.5 hover:bg-zinc-50 dark:hover:bg-zinc-900/60" data-message-id={message.id} aria-label={nameOf(author)}>
+    <article
+      className="group relative flex gap-3 px-4 py-1.5 hover:bg-zinc-50 dark:hover:bg-zinc-900/60"
+      data-message-id={message.id}
+      aria-label={nameOf(author)}
+      onClick={(event) => {
+        if (!(event.target as Element).closest('a, button, textarea, input')) setTapped(!tapped);
+      }}
+      onMouseLeave={() => {
+        setTapped(false);
+        setPicking(false);
+      }}
+    >
       <Avatar user={author} id={message.authorId} />
       <div className="min-w-0 flex-1">
         <div className="flex items-baseline gap-2">
@@ -87,7 +100,7 @@ export const MessageItem = memo(function MessageItem({ message, author, meId }: 
         )}
       </div>
       {!deleted && !editing && (
-        <div className="absolute top-0 right-3 flex -translate-y-1/2 gap-0.5 rounded-lg border border-zinc-200 bg-white p-0.5 opacity-0 shadow-sm group-focus-within:opacity-100 group-hover:opacity-100 dark:border-zinc-700 dark:bg-zinc-900 [@media(hover:none)]:opacity-100">
+        <div className={`absolute top-0 right-3 flex -translate-y-1/2 gap-0.5 rounded-lg border border-zinc-200 bg-white p-0.5 shadow-sm dark:border-zinc-700 dark:bg-zinc-900 ${tapped || picking ? 'opacity-100' : 'opacity-0 group-focus-within:opacity-100 [@media(hover:hover)]:group-hover:opacity-100'}`}>
           {picking ? (
             QUICK_REACTIONS.map((emoji) => (
               <button key={emoji} type="button" onClick={() => toggle(emoji)} className="rounded px-1.5 py-0.5 hover:bg-zinc-100 dark:hover:bg-zinc-800" aria-label={t('message.reactWith', { emoji })}>

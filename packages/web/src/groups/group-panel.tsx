@@ -122,7 +122,7 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
           )}
           <ul className="space-y-1">
             {invites.map((invite) => (
-              <li key={invite.id} className="flex items-center justify-between text-xs text-zinc-500">
+              <li key={invite.id} data-invite-id={invite.id} className="flex items-center justify-between text-xs text-zinc-500">
                 <span>{t('group.inviteUses', { count: invite.uses, date: new Date(invite.createdAt).toLocaleDateString() })}</span>
                 <button type="button" onClick={() => void revoke(invite.id)} className="text-red-600 hover:underline">{t('group.revoke')}</button>
               </li>
