@@ -83,6 +83,7 @@ export const en = {
     retry: 'Retry',
     sending: 'Sending…',
   },
+  profile: { title: 'Profile', ask: 'Choose the name others see before you join groups:' },
   prefs: { language: 'Language', theme: 'Theme', system: 'System theme', light: 'Light', dark: 'Dark' },
   shell: {
     notFound: 'This conversation does not exist or you are no longer a member.',

@@ -89,6 +89,7 @@ export const fr: Loose<Dictionary> = {
     retry: 'Réessayer',
     sending: 'Envoi…',
   },
+  profile: { title: 'Profil', ask: 'Choisissez le nom que les autres verront avant de rejoindre des groupes :' },
   prefs: { language: 'Langue', theme: 'Thème', system: 'Thème du système', light: 'Clair', dark: 'Sombre' },
   shell: {
     notFound: 'Cette conversation n’existe pas ou vous n’en êtes plus membre.',

@@ -122,6 +122,11 @@ export class Live {
     this.#set({ conversations });
   }
 
+  /** The account's own profile changed (saved from this client). */
+  setMe(me: Me): void {
+    this.#set({ me });
+  }
+
   /** Reads the conversation list, then follows the event stream from the positions it read. */
   async start(): Promise<void> {
     // The browser knows at once when the network goes: say so and reconnect when it is back,
@@ -129,6 +134,7 @@ export class Live {
     if (typeof window !== 'undefined') {
       window.addEventListener('offline', this.#onOffline);
       window.addEventListener('online', this.#onOnline);
+      document.addEventListener('visibilitychange', this.#onVisible);
     }
     const { conversations } = await this.client.api.listConversations();
     const entries = new Map<string, ConversationEntry>();
@@ -205,11 +211,18 @@ export class Live {
     if (this.#snapshot.status !== 'open') this.reconnect();
   };
 
+  /** Back to a tab left in the background: what arrived meanwhile in the open conversation is read now. */
+  #onVisible = () => {
+    const id = this.#snapshot.activeId;
+    if (id && this.#visible()) void this.open(id);
+  };
+
   close(): void {
     this.#closed = true;
     if (typeof window !== 'undefined') {
       window.removeEventListener('offline', this.#onOffline);
       window.removeEventListener('online', this.#onOnline);
+      document.removeEventListener('visibilitychange', this.#onVisible);
     }
     this.#stream?.close();
     for (const timer of this.#readTimers.values()) clearTimeout(timer);
@@ -241,12 +254,14 @@ export class Live {
     }
   }
 
-  /** Adds a conversation the client learned of from an HTTP answer (created, joined), unless held already. */
+  /**
+   * Adds a conversation the client learned of from an HTTP answer (created, joined). One it holds
+   * already is left alone: its events bring it up to date, and replacing it could skip some.
+   */
   add(view: ConversationView, options: { countUnread?: boolean } = {}): void {
-    const existing = this.#snapshot.conversations.get(view.conversation.id);
-    if (existing && existing.view.conversation.lastSeq >= view.conversation.lastSeq) return;
+    if (this.#snapshot.conversations.has(view.conversation.id)) return;
     const entry = this.#entryOf(view);
-    this.#setEntry(view.conversation.id, existing ? { ...entry, messages: null } : { ...entry, unread: options.countUnread ? entry.unread : 0 });
+    this.#setEntry(view.conversation.id, options.countUnread ? entry : { ...entry, unread: 0 });
   }
 
   #onEvent(event: ConversationEvent): void {
