@@ -109,6 +109,7 @@ function Composer({ conversationId, streaming }: { conversationId: string; strea
     if (text.trim() === '') return;
     live.send(conversationId, text);
     setText('');
+    if (input.current) input.current.style.height = '';
   };
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
@@ -128,6 +129,9 @@ function Composer({ conversationId, streaming }: { conversationId: string; strea
           value={text}
           onChange={(event) => {
             setText(event.target.value);
+            // Grows with its text up to its max-height, then scrolls.
+            event.target.style.height = 'auto';
+            event.target.style.height = `${event.target.scrollHeight + 2}px`;
             if (event.target.value !== '') live.typing(conversationId);
           }}
           onKeyDown={onKeyDown}

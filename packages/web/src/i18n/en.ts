@@ -22,7 +22,7 @@ export const en = {
   conversation: {
     empty: 'No messages yet. Say hello!',
     message: 'Message',
-    placeholder: 'Write a message… (Markdown works)',
+    placeholder: 'Write a message…',
     send: 'Send',
     typing_one: '{{names}} is typing…',
     typing_other: '{{names}} are typing…',

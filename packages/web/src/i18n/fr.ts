@@ -26,7 +26,7 @@ export const fr: Loose<Dictionary> = {
   conversation: {
     empty: 'Aucun message pour l’instant. Dites bonjour !',
     message: 'Message',
-    placeholder: 'Écrivez un message… (Markdown accepté)',
+    placeholder: 'Écrivez un message…',
     send: 'Envoyer',
     typing_one: '{{names}} écrit…',
     typing_other: '{{names}} écrivent…',

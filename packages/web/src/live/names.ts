@@ -24,3 +24,12 @@ export function initialsOf(name: string): string {
 export function memberMap(members: readonly Member[]): Map<string, UserSummary> {
   return new Map(members.map((member) => [member.userId, member.user]));
 }
+
+/** A message as one line of plain text for the sidebar: links by their text, no markdown marks. */
+export function previewOf(text: string): string {
+  return text
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/[*_~`#>|]+/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}

@@ -2,7 +2,7 @@ import type { ConversationKind } from '@parley/protocol';
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ConversationEntry } from '../live/live.js';
-import { nameOf, titleOf } from '../live/names.js';
+import { nameOf, previewOf, titleOf } from '../live/names.js';
 import { useLive, useLiveStore } from '../live/use-live.js';
 import { navigate } from '../router/router.js';
 import { Avatar } from '../shell/avatar.js';
@@ -92,7 +92,7 @@ function Row({ entry, active, onOpen }: { entry: ConversationEntry; active: bool
   const title = titleOf(t, view, me.id);
   const last = view.lastMessage;
   const author = last ? view.members.find((member) => member.userId === last.authorId)?.user : undefined;
-  const preview = !last ? t('sidebar.noMessages') : last.deletedAt ? t('message.deleted') : `${last.authorId === me.id ? t('sidebar.you') : nameOf(author)}: ${last.text}`;
+  const preview = !last ? t('sidebar.noMessages') : last.deletedAt ? t('message.deleted') : `${last.authorId === me.id ? t('sidebar.you') : nameOf(author)}: ${previewOf(last.text)}`;
   const other = view.conversation.kind === 'direct' ? view.members.find((member) => member.userId !== me.id)?.user : undefined;
   return (
     <li>
