@@ -19,7 +19,7 @@ const components: Components = {
  * URLs are dropped. Remote images are not loaded: they would tell a third party who
  * reads the conversation.
  */
-export const Markdown = memo(function Markdown({ text }: { text: string }) {
+const Markdown = memo(function Markdown({ text }: { text: string }) {
   return (
     <div className="markdown">
       <ReactMarkdown remarkPlugins={[remarkGfm]} rehypePlugins={[rehypeSanitize]} components={components}>
@@ -28,3 +28,5 @@ export const Markdown = memo(function Markdown({ text }: { text: string }) {
     </div>
   );
 });
+
+export default Markdown;

@@ -5,7 +5,7 @@ import type { PendingMessage, StreamingTurn } from '../live/live.js';
 import { nameOf } from '../live/names.js';
 import { useLiveStore } from '../live/use-live.js';
 import { Avatar } from '../shell/avatar.js';
-import { Markdown } from './markdown.js';
+import { Markdown } from './lazy-markdown.js';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '🙏'] as const;
 
