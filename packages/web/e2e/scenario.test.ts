@@ -26,7 +26,7 @@ async function send(page: Page, words: typeof en | typeof fr, text: string): Pro
   await page.keyboard.press('Enter');
 }
 
-describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', () => {
+describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout: 90_000 }, () => {
   let world: World;
   let ann: BrowserContext;
   let bea: BrowserContext;
@@ -201,6 +201,36 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', () => {
     expect(await messageList(annPage).getByText('Envoyé hors ligne').count()).toBe(1);
   });
 
+  it('[WB16] [WB17] [WB18] rename, add by username and revoke in the group panel, seen live by the other', async () => {
+    const cid = await ParleyClient.signUp(world.url, { username: `cid_${suffix}`, password, displayName: 'Cid' });
+    await annPage.getByRole('button', { name: en.group.details, exact: true }).click();
+    const panel = annPage.getByRole('complementary', { name: en.group.details });
+    await panel.getByLabel(en.group.name, { exact: true }).fill('Weekend in Chamonix');
+    await panel.getByRole('button', { name: en.group.rename }).click();
+    await beaPage.getByRole('heading', { name: 'Weekend in Chamonix' }).waitFor();
+
+    await panel.getByLabel(en.group.addByUsername).fill(`@cid_${suffix}`);
+    await panel.getByRole('button', { name: en.group.add, exact: true }).click();
+    await panel.getByText(`@cid_${suffix}`).waitFor();
+    await beaPage.getByText(fr.group.memberCount_other.replace('{{count}}', '3')).waitFor();
+    const cidList = await cid.client.api.listConversations();
+    expect(cidList.conversations.map((view) => view.conversation.title)).toContain('Weekend in Chamonix');
+
+    // A second invite; one revoked leaves the list and is revoked on the server.
+    const invites = panel.locator('[data-invite-id]');
+    await invites.first().waitFor();
+    await panel.getByRole('button', { name: en.group.createInvite }).click();
+    await expect.poll(() => invites.count()).toBe(2);
+    const count = await invites.count();
+    const invite = (await cid.client.api.listInvites({ params: { conversationId: groupId } })).invites.find((item) => item.revokedAt === null);
+    expect(invite).toBeDefined();
+    await invites.first().getByRole('button', { name: en.group.revoke }).click();
+    await expect.poll(() => invites.count()).toBe(count - 1);
+    const after = await cid.client.api.listInvites({ params: { conversationId: groupId } });
+    expect(after.invites.filter((item) => item.revokedAt === null)).toHaveLength(count - 1);
+    await panel.getByRole('button', { name: en.common.close, exact: true }).click();
+  });
+
   it('[WB20] [WB21] [WB22] screenshots: desktop and phone, light and dark, English and French', async () => {
     await annPage.bringToFront();
     await screenshot(annPage, 'desktop-light-en-conversation');
@@ -243,6 +273,21 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', () => {
     expect(phoneProblems).toEqual([]);
     await phone.close();
     await signedOut.close();
+  });
+
+  it('[WB4] [WB5] signing out ends the session: this tab and another tab of it go back to sign-in', async () => {
+    const other = await world.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    await other.addCookies(await ann.cookies());
+    const otherPage = await other.newPage();
+    await otherPage.goto(`${world.url}/`);
+    await otherPage.getByRole('navigation', { name: en.sidebar.label }).waitFor();
+    await annPage.getByRole('button', { name: en.auth.signOut }).click();
+    await annPage.getByRole('button', { name: en.auth.signIn, exact: true }).waitFor();
+    await annPage.reload();
+    await annPage.getByRole('button', { name: en.auth.signIn, exact: true }).waitFor();
+    // The server closed the session's socket: the other tab learns it without a click.
+    await otherPage.getByRole('button', { name: en.auth.signIn, exact: true }).waitFor({ timeout: 15_000 });
+    await other.close();
   });
 
   it('[WB1] no script error and no Content-Security-Policy refusal in either tab', () => {
