@@ -29,6 +29,16 @@ export function Shell({ onSignOut, onProfileSaved }: { onSignOut: () => void; on
     setPanel(false);
   }, [live, activeId, entry !== undefined]);
 
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== 'Escape') return;
+      setDrawer(false);
+      setPanel(false);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
   return (
     <div className="flex h-full flex-col">
       <ConnectionBanner />
