@@ -275,6 +275,19 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     await signedOut.close();
   });
 
+  it('[WB6] [WB8] a direct message started by username appears live in the sidebar of the other person', async () => {
+    await beaPage.getByRole('button', { name: fr.sidebar.newDirectShort, exact: true }).click();
+    await beaPage.getByPlaceholder(fr.sidebar.usernamePlaceholder).fill(`ann_${suffix}`);
+    await beaPage.getByRole('button', { name: fr.common.create }).click();
+    await beaPage.getByRole('heading', { name: 'Ann' }).waitFor();
+    await send(beaPage, fr, 'Un mot en privé');
+    const direct = annPage.getByRole('region', { name: en.sidebar.direct });
+    await direct.getByText('Béa', { exact: true }).waitFor({ timeout: 10_000 });
+    await direct.locator('[data-badge="unread"]', { hasText: '1' }).waitFor();
+    await direct.getByText('Béa', { exact: true }).click();
+    await messageList(annPage).getByText('Un mot en privé').waitFor();
+  });
+
   it('[WB4] [WB5] signing out ends the session: this tab and another tab of it go back to sign-in', async () => {
     const other = await world.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
     await other.addCookies(await ann.cookies());

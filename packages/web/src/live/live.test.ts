@@ -99,6 +99,22 @@ describe('Live', () => {
     expect(stored.messages.map((message) => message.text)).toEqual(['first', 'second']);
   });
 
+  it('[WB8] a member removed from a group loses it at once and hears nothing more of it', async () => {
+    const ann = await server.user();
+    const bob = await server.user();
+    const view = await ann.client.api.createConversation({ body: { kind: 'group', usernames: [bob.user.username] } });
+    const group = view.conversation.id;
+    const bobLive = await liveOf(bob);
+    expect(bobLive.getSnapshot().conversations.has(group)).toBe(true);
+    await ann.client.api.removeMember({ params: { conversationId: group, userId: bob.user.id } });
+    await expect.poll(() => bobLive.getSnapshot().conversations.has(group)).toBe(false);
+    await say(ann, group, 'after bob left');
+    const other = await ann.client.api.createConversation({ body: { kind: 'direct', username: bob.user.username } });
+    await say(ann, other.conversation.id, 'still here?');
+    await expect.poll(() => bobLive.getSnapshot().conversations.get(other.conversation.id)?.view.lastMessage?.text).toBe('still here?');
+    expect(bobLive.getSnapshot().conversations.has(group)).toBe(false);
+  });
+
   it('[WB15] after a dropped socket the stream resumes and brings what was missed', async () => {
     const ann = await server.user();
     const bob = await server.user();
