@@ -72,6 +72,10 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     await annPage.getByRole('button', { name: en.group.createInvite }).click();
     const link = await annPage.getByTestId('invite-link').inputValue();
     expect(link).toMatch(new RegExp(`^${world.url}/invite/[A-Za-z0-9_-]{16,}$`));
+    await ann.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: world.url });
+    await annPage.getByRole('button', { name: en.group.copy, exact: true }).click();
+    await annPage.getByRole('button', { name: en.group.copied, exact: true }).waitFor();
+    expect(await annPage.evaluate(() => navigator.clipboard.readText())).toBe(link);
     await screenshot(annPage, 'desktop-light-en-group-panel');
     await annPage.getByRole('button', { name: en.common.close, exact: true }).click();
 
