@@ -22,8 +22,9 @@ import { registerReactionRoutes } from './messages/reaction-routes.js';
 import { registerMessageRoutes } from './messages/routes.js';
 
 /**
- * Answers a GET or HEAD outside `/api` (the web client's files); calls `notFound` for a path it
- * does not serve. A plain Node handler, so the server knows nothing of what it serves.
+ * Answers a GET or HEAD outside `/api` (the web client's files), or calls `notFound` before it
+ * returns for a path it does not serve. A plain Node handler: the server knows nothing of what it
+ * serves.
  */
 export type SiteHandler = (request: IncomingMessage, response: ServerResponse, notFound: () => void) => void;
 

@@ -115,6 +115,23 @@ describe('Live', () => {
     expect(bobLive.getSnapshot().conversations.has(group)).toBe(false);
   });
 
+  it('[WB9] a conversation opens on its newest page and loads older pages in order', async () => {
+    await server[Symbol.asyncDispose]();
+    server = await startTestServer({ config: { floodLimit: { burst: 1000, perMinute: 6000 } } });
+    const ann = await server.user();
+    const view = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Long' } });
+    const group = view.conversation.id;
+    for (let index = 1; index <= 130; index += 1) await say(ann, group, `message ${index}`);
+    const annLive = await liveOf(ann);
+    await annLive.open(group);
+    const texts = () => annLive.getSnapshot().conversations.get(group)?.messages?.map((message) => message.text) ?? [];
+    expect(texts()).toHaveLength(100);
+    expect(texts().at(-1)).toBe('message 130');
+    await annLive.loadOlder(group);
+    expect(texts()).toEqual(Array.from({ length: 130 }, (_, index) => `message ${index + 1}`));
+    expect(annLive.getSnapshot().conversations.get(group)?.olderBefore).toBeNull();
+  });
+
   it('[WB15] after a dropped socket the stream resumes and brings what was missed', async () => {
     const ann = await server.user();
     const bob = await server.user();
