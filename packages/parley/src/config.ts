@@ -26,6 +26,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     host: env.PARLEY_HOST || '127.0.0.1',
     dataDir: path.resolve(env.PARLEY_DATA_DIR || 'data'),
     databaseUrl: env.DATABASE_URL || undefined,
+    redisUrl: env.REDIS_URL || undefined,
+    redisChannel: env.PARLEY_REDIS_CHANNEL || defaults.redisChannel,
     durability,
     allowedOrigins: list(env, 'PARLEY_ALLOWED_ORIGINS'),
     groupMemberLimit: integer(env, 'PARLEY_GROUP_MEMBER_LIMIT', defaults.groupMemberLimit, 1),

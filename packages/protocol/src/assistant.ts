@@ -142,6 +142,8 @@ export const AssistantTurnStartEventSchema = z.object({
   turnId: IdSchema,
   userId: IdSchema,
   triggerMessageId: IdSchema.nullable(),
+  /** The person whose message triggered the answer (null when none did, or a bot did): whoever blocked them is not sent the stream. */
+  triggeredBy: IdSchema.nullable(),
   at: TimestampSchema,
 });
 export type AssistantTurnStartEvent = z.infer<typeof AssistantTurnStartEventSchema>;

@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   GROUP_CHATS_DISABLED: 403,
   BLOCKED: 403,
   CREATOR_CANNOT_BE_REMOVED: 403,
+  /** Removed from the group by a member: no invite link lets them back, only a member adding them by username. */
+  REMOVED_FROM_GROUP: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,

@@ -106,6 +106,20 @@ export const ReadMarkerUpdatedEventSchema = z.object({
   lastReadSeq: SeqSchema,
 });
 
+/**
+ * In place of an event the reader is not shown: one by an account they blocked (a reaction, a
+ * profile change). It keeps its place in the order (the same `seq`), so resume stays exact, and
+ * says nothing of what it stands for, not even who caused it. Never stored: the log holds the
+ * event itself, and each reader gets it or this.
+ */
+export const EventWithheldEventSchema = z.object({
+  type: z.literal('event-withheld'),
+  conversationId: IdSchema,
+  seq: SeqSchema.min(1),
+  at: TimestampSchema,
+});
+export type EventWithheldEvent = z.infer<typeof EventWithheldEventSchema>;
+
 export const ConversationEventSchema = z
   .discriminatedUnion('type', [
     ConversationCreatedEventSchema,
@@ -120,14 +134,17 @@ export const ConversationEventSchema = z
     ReactionAddedEventSchema,
     ReactionRemovedEventSchema,
     ReadMarkerUpdatedEventSchema,
+    EventWithheldEventSchema,
   ])
   .meta({ id: 'ConversationEvent' });
 export type ConversationEvent = z.infer<typeof ConversationEventSchema>;
 export type ConversationEventType = ConversationEvent['type'];
 export type ConversationEventOf<T extends ConversationEventType> = Extract<ConversationEvent, { type: T }>;
+/** What the log stores: every event but the withheld placeholder, which only readers get. */
+export type LoggedConversationEvent = Exclude<ConversationEvent, EventWithheldEvent>;
 /** An event before the log gave it its place. */
-export type NewConversationEvent = ConversationEvent extends infer E
-  ? E extends ConversationEvent
+export type NewConversationEvent = LoggedConversationEvent extends infer E
+  ? E extends LoggedConversationEvent
     ? Omit<E, 'seq' | 'at' | 'conversationId'>
     : never
   : never;
@@ -163,3 +180,15 @@ export const MySettingsUpdatedEventSchema = z.object({
   notifications: NotificationLevelSchema,
 });
 export type MySettingsUpdatedEvent = z.infer<typeof MySettingsUpdatedEventSchema>;
+
+/**
+ * Sent to the account's own sockets only: the accounts it blocks changed (here or on another
+ * device). What was withheld from them may now be shown: a client reloads the conversations and
+ * profiles it holds.
+ */
+export const MyBlocksUpdatedEventSchema = z.object({
+  type: z.literal('my-blocks-updated'),
+  /** Every account the account blocks now. */
+  blocked: z.array(IdSchema),
+});
+export type MyBlocksUpdatedEvent = z.infer<typeof MyBlocksUpdatedEventSchema>;

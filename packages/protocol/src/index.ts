@@ -196,6 +196,8 @@ export {
   ListEventsQuerySchema,
   MemberTypingEventSchema,
   MySettingsUpdatedEventSchema,
+  EventWithheldEventSchema,
+  MyBlocksUpdatedEventSchema,
 } from './events.js';
 export type {
   ConversationEvent,
@@ -205,6 +207,9 @@ export type {
   EventPage,
   MemberTypingEvent,
   MySettingsUpdatedEvent,
+  EventWithheldEvent,
+  LoggedConversationEvent,
+  MyBlocksUpdatedEvent,
 } from './events.js';
 export {
   ClientHelloFrameSchema,

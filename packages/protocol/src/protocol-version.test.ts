@@ -13,6 +13,7 @@ const FINGERPRINTS: Record<number, string> = {
   1: '38e0517c1072653b',
   2: '25ffb5980c92a971',
   3: '3bb2cffb46538bed',
+  4: '528475a333f2b869',
 };
 
 function fingerprint(): string {

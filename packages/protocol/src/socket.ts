@@ -6,7 +6,7 @@ import {
   AssistantTurnEndEventSchema,
   AssistantTurnStartEventSchema,
 } from './assistant.js';
-import { ConversationEventSchema, MemberTypingEventSchema, MySettingsUpdatedEventSchema } from './events.js';
+import { ConversationEventSchema, MemberTypingEventSchema, MyBlocksUpdatedEventSchema, MySettingsUpdatedEventSchema } from './events.js';
 
 /** Frames a client sends on the event socket (`GET /api/socket`). */
 export const ClientHelloFrameSchema = z.object({
@@ -62,6 +62,7 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
   ServerEventFrameSchema,
   MemberTypingEventSchema,
   MySettingsUpdatedEventSchema,
+  MyBlocksUpdatedEventSchema,
   AssistantTurnStartEventSchema,
   AssistantTextDeltaEventSchema,
   AssistantTurnEndEventSchema,

@@ -9,6 +9,10 @@ export interface ServerConfig {
   dataDir: string;
   /** PostgreSQL connection string; SQLite in `dataDir` when absent. */
   databaseUrl: string | undefined;
+  /** Redis for fan-out between nodes (`REDIS_URL`); without it the bus is in process (one node). */
+  redisUrl: string | undefined;
+  /** The Redis pub/sub channel of this installation's nodes (channels are shared by every database of a Redis server). */
+  redisChannel: string;
   durability: Durability;
   /** Origins allowed to open the event socket and to send cookie-authenticated writes, besides the server's own. */
   allowedOrigins: string[];
@@ -56,6 +60,8 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     host: '127.0.0.1',
     dataDir: path.resolve('data'),
     databaseUrl: undefined,
+    redisUrl: undefined,
+    redisChannel: 'parley:bus',
     durability: 'full',
     allowedOrigins: [],
     groupMemberLimit: 20,

@@ -3,13 +3,15 @@ import { type ServerConfig, defaultConfig } from './config.js';
 import type { ServerContext } from './context.js';
 import { buildApp, type SiteHandler } from './app.js';
 import { RateLimiter } from './abuse/rate-limiter.js';
+import { sessionReader } from './accounts/sessions.js';
 import { type AssistantAccount, ensureAssistantAccount } from './assistant/account.js';
 import { Turns } from './assistant/turns.js';
 import { FileStore } from './attachments/file-store.js';
 import { startUnsentUploadSweeper } from './attachments/unsent-uploads.js';
 import { type Clock, EventLog, systemClock } from './events/event-log.js';
 import { type Bus, MemoryBus } from './realtime/bus.js';
-import { Hub, readMemberships } from './realtime/hub.js';
+import { RedisBus } from './realtime/redis-bus.js';
+import { Hub, readBlocks, readMemberships } from './realtime/hub.js';
 import { LiveTurns } from './realtime/live-turns.js';
 import { SocketServer } from './realtime/socket-server.js';
 import { openStorage } from './storage/database.js';
@@ -44,7 +46,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       : { kind: 'sqlite', file: path.join(config.dataDir, 'parley.sqlite'), durability: config.durability },
   );
   const queue = new WriteQueue(storage.writer, { backend: storage.kind, ...(storage.sync ? { sync: storage.sync } : {}) });
-  const bus = options.bus ?? new MemoryBus();
+  const bus = options.bus ?? (config.redisUrl ? await RedisBus.connect({ url: config.redisUrl, channel: config.redisChannel, log: (line) => console.error(line) }) : new MemoryBus());
   const log = new EventLog({ queue, reader: storage.reader, bus, backend: storage.kind, clock });
   const assistant = await ensureAssistantAccount({ log, reader: storage.reader, config });
   const liveTurns = new LiveTurns({ clock });
@@ -85,6 +87,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   };
   const hub = new Hub({
     memberships: readMemberships(storage.reader),
+    blocks: readBlocks(storage.reader),
+    sessions: sessionReader(storage.reader, clock),
     log,
     bus,
     maxBufferedBytes: config.socketMaxBufferedBytes,

@@ -4,6 +4,7 @@ import {
   type AssistantTurnStartEvent,
   type ConversationEvent,
   type MemberTypingEvent,
+  type MyBlocksUpdatedEvent,
   type MySettingsUpdatedEvent,
   ParleyError,
   PROTOCOL_VERSION,
@@ -33,6 +34,11 @@ export interface EventStreamHandlers {
   turn?: (event: AssistantTurnStartEvent | AssistantTextDeltaEvent | AssistantTurnEndEvent) => void;
   typing?: (event: MemberTypingEvent) => void;
   settings?: (event: MySettingsUpdatedEvent) => void;
+  /**
+   * The accounts this account blocks changed. What was withheld from them (profiles, reactions)
+   * may now show: reload the conversations held (`fetchConversationState`) to see them live again.
+   */
+  blocks?: (event: MyBlocksUpdatedEvent) => void;
   welcome?: (frame: ServerFrameOf<'welcome'>) => void;
   /** Caught up after (re)connecting. */
   synced?: (frame: ServerFrameOf<'synced'>) => void;
@@ -286,6 +292,9 @@ export class EventStream {
         return;
       case 'my-settings-updated':
         this.#handlers.settings?.(frame);
+        return;
+      case 'my-blocks-updated':
+        this.#handlers.blocks?.(frame);
         return;
       case 'pong':
         return;

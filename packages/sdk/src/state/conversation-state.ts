@@ -78,6 +78,9 @@ function applyChange(state: ConversationState, event: ConversationEvent): Conver
         ...state,
         members: state.members.map((member) => (member.userId === event.userId ? { ...member, lastReadSeq: event.lastReadSeq } : member)),
       };
+    case 'event-withheld':
+      // Something this reader does not see (from an account they blocked): it only takes its place in the order.
+      return state;
   }
 }
 

@@ -1,8 +1,11 @@
 import { ParleyError } from '@parley/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
+import type { Kysely } from 'kysely';
 import type { ServerContext } from '../context.js';
+import type { Clock } from '../events/event-log.js';
 import { newSecret, sha256 } from '../ids/ids.js';
+import type { Database } from '../storage/schema.js';
 
 export const SESSION_COOKIE = 'parley_session';
 
@@ -39,6 +42,14 @@ function credentialsOf(headers: IncomingMessage['headers']): { token: string; vi
   const cookie = parseCookies(headers.cookie).get(SESSION_COOKIE);
   if (cookie && /^[A-Za-z0-9_-]{16,128}$/.test(cookie)) return { token: cookie, via: 'cookie' };
   return null;
+}
+
+/** Whether a session (by its id, the token's hash) exists and has not expired: for the hub's resync. */
+export function sessionReader(reader: Kysely<Database>, clock: Clock): (sessionId: string) => Promise<boolean> {
+  return async (sessionId) => {
+    const row = await reader.selectFrom('sessions').select('expires_at').where('token_hash', '=', sessionId).executeTakeFirst();
+    return row !== undefined && row.expires_at > clock.now().toISOString();
+  };
 }
 
 /** The session behind a request's bearer token or cookie, or null when there is none. */

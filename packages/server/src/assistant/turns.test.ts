@@ -113,7 +113,7 @@ describe('a streamed answer', () => {
     await untilText(late, turnId, 'Lisbon, because ');
     const frames = turnFrames(late, turnId);
     expect(frames).toEqual([
-      { type: 'assistant-turn-start', conversationId: group, turnId, userId: bot.userId, triggerMessageId: trigger.id, at: expect.any(String) },
+      { type: 'assistant-turn-start', conversationId: group, turnId, userId: bot.userId, triggerMessageId: trigger.id, triggeredBy: ann.user.id, at: expect.any(String) },
       { type: 'assistant-text-delta', conversationId: group, turnId, offset: 0, delta: 'Lisbon, because ' },
     ]);
     // Nothing of the answer before `synced`.

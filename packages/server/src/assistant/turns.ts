@@ -189,7 +189,7 @@ export class Turns {
         throw error;
       }
       write.afterCommit(() => {
-        const event = { conversationId, turnId: row.id, userId, triggerMessageId: row.trigger_message_id, at: now };
+        const event = { conversationId, turnId: row.id, userId, triggerMessageId: row.trigger_message_id, triggeredBy: chargedUserId, at: now };
         this.#live.start(event);
         this.#bus.publish({ kind: 'assistant', event: { type: 'assistant-turn-start', ...event } });
       });
@@ -237,7 +237,7 @@ export class Turns {
     const turn =
       this.#live.get(turnId) ??
       this.#live.start(
-        { conversationId, turnId, userId: row.bot_id, triggerMessageId: row.trigger_message_id, at: row.started_at },
+        { conversationId, turnId, userId: row.bot_id, triggerMessageId: row.trigger_message_id, triggeredBy: row.charged_user_id, at: row.started_at },
         row.text,
       );
     this.#appendLive(turn, userId, text, fields);

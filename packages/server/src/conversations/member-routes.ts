@@ -5,7 +5,7 @@ import { getUserByUsername } from '../accounts/users.js';
 import type { ServerContext } from '../context.js';
 import { bindRoute } from '../http/bind.js';
 import { requireGroup, requireMember } from './access.js';
-import { admitMember } from './membership.js';
+import { admitMember, removeMember } from './membership.js';
 import { loadMembers, unreadCounts } from './views.js';
 
 /** How long a typing indicator shows unless renewed; the socket's `typing` frame uses the same. */
@@ -18,7 +18,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
 
   bindRoute(app, context, 'listMembers', async ({ auth, params }) => {
     await requireMember(reader, params.conversationId, auth.userId);
-    const members = await loadMembers(reader, [params.conversationId]);
+    const members = await loadMembers(reader, [params.conversationId], auth.userId);
     return { members: members.get(params.conversationId) ?? [] };
   });
 
@@ -28,7 +28,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
       requireGroup(conversation);
       const user = await getUserByUsername(write.db, body.username, 'body.username');
       await admitMember(write, { conversation, user, actorId: auth.userId, via: 'username', field: 'body.username' });
-      return loadMembers(write.db, [conversation.id]);
+      return loadMembers(write.db, [conversation.id], auth.userId);
     });
     return { members: members.get(params.conversationId) ?? [] };
   });
@@ -37,39 +37,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
     await context.log.write(async (write) => {
       const { conversation } = await requireMember(write.db, params.conversationId, auth.userId);
       requireGroup(conversation);
-      if (params.userId === auth.userId) {
-        throw new ParleyError('INVALID_INPUT', 'to remove yourself, leave the group instead', { field: 'params.userId' });
-      }
-      const target = await write.db
-        .selectFrom('members')
-        .select(['user_id', 'role'])
-        .where('conversation_id', '=', conversation.id)
-        .where('user_id', '=', params.userId)
-        .executeTakeFirst();
-      if (!target) throw new ParleyError('NOT_FOUND', 'no such member in this group', { field: 'params.userId' });
-      if (target.role === 'assistant') {
-        throw new ParleyError('FORBIDDEN', "the assistant cannot be removed; set the group's assistant to answer only when mentioned instead", {
-          field: 'params.userId',
-        });
-      }
-      // `created_by` as well as the role: a creator who left and came back is still the creator.
-      if (target.role === 'creator' || conversation.created_by === target.user_id) {
-        throw new ParleyError('CREATOR_CANNOT_BE_REMOVED', 'the creator of a group cannot be removed', { field: 'params.userId' });
-      }
-      await write.db
-        .deleteFrom('members')
-        .where('conversation_id', '=', conversation.id)
-        .where('user_id', '=', target.user_id)
-        .execute();
-      // The links a removed member made stop working, so they cannot let themselves back in.
-      await write.db
-        .updateTable('invites')
-        .set({ revoked_at: write.now })
-        .where('conversation_id', '=', conversation.id)
-        .where('created_by', '=', target.user_id)
-        .where('revoked_at', 'is', null)
-        .execute();
-      await write.append(conversation.id, { type: 'member-removed', actorId: auth.userId, userId: target.user_id });
+      await removeMember(write, { conversation, actorId: auth.userId, userId: params.userId });
     });
   });
 

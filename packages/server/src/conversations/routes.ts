@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { getUser, getUserByUsername, requireGroupReady, toUserSummary, type UserRow } from '../accounts/users.js';
 import type { ServerContext } from '../context.js';
 import type { WriteContext } from '../events/event-log.js';
+import { asSeenBy, blockedBy } from '../blocking/withhold.js';
 import { bindRoute } from '../http/bind.js';
 import { newId } from '../ids/ids.js';
 import { isAssistant } from '../assistant/account.js';
@@ -217,7 +218,10 @@ export function registerConversationRoutes(app: FastifyInstance, context: Server
 
   bindRoute(app, context, 'listEvents', async ({ auth, params, query }) => {
     const { conversation } = await requireMember(reader, params.conversationId, auth.userId);
-    const events = await context.log.read(params.conversationId, query.after, query.limit);
+    const logged = await context.log.read(params.conversationId, query.after, query.limit);
+    // What the socket would send this reader: the same seqs, withheld where they blocked the source [EL15].
+    const blocked = await blockedBy(reader, auth.userId);
+    const events = logged.map((event) => asSeenBy(event, blocked));
     return { events, lastSeq: Math.max(conversation.last_seq, events.at(-1)?.seq ?? 0) };
   });
 }

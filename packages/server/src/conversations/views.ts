@@ -1,6 +1,7 @@
 import type { AssistantSettings, Conversation, ConversationView, Member } from '@parley/protocol';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { toUserSummary } from '../accounts/users.js';
+import { type BlockedProfiles, blockedBy, memberAsSeen } from '../blocking/withhold.js';
 import { toMessages } from '../messages/views.js';
 import type { ConversationsTable, Database, MembersTable } from '../storage/schema.js';
 
@@ -34,9 +35,11 @@ export function toConversation(row: ConversationRow): Conversation {
   };
 }
 
-export async function loadMembers(db: Kysely<Database>, conversationIds: string[]): Promise<Map<string, Member[]>> {
+/** Members of conversations; with `viewerId`, as that reader sees them (blocked accounts' profiles as at the block). */
+export async function loadMembers(db: Kysely<Database>, conversationIds: string[], viewerId?: string): Promise<Map<string, Member[]>> {
   const result = new Map<string, Member[]>();
   if (conversationIds.length === 0) return result;
+  const blocked: BlockedProfiles = viewerId === undefined ? new Map() : await blockedBy(db, viewerId);
   const rows = await db
     .selectFrom('members')
     .innerJoin('users', 'users.id', 'members.user_id')
@@ -50,13 +53,8 @@ export async function loadMembers(db: Kysely<Database>, conversationIds: string[
     .execute();
   for (const row of rows) {
     const list = result.get(row.conversation_id) ?? [];
-    list.push({
-      userId: row.id,
-      user: toUserSummary(row),
-      role: row.role,
-      joinedAt: row.joined_at,
-      lastReadSeq: row.last_read_seq,
-    });
+    const member: Member = { userId: row.id, user: toUserSummary(row), role: row.role, joinedAt: row.joined_at, lastReadSeq: row.last_read_seq };
+    list.push(memberAsSeen(member, blocked));
     result.set(row.conversation_id, list);
   }
   return result;
@@ -93,7 +91,7 @@ export async function loadViews(
   memberships: Map<string, MemberRow>,
 ): Promise<ConversationView[]> {
   const ids = conversations.map((row) => row.id);
-  const members = await loadMembers(db, ids);
+  const members = await loadMembers(db, ids, userId);
   const unread = await unreadCounts(db, userId, ids);
   const views: ConversationView[] = [];
   for (const row of conversations) {
@@ -104,7 +102,7 @@ export async function loadViews(
       .orderBy('seq', 'desc')
       .limit(1)
       .executeTakeFirst();
-    const [lastMessage] = lastRow ? await toMessages(db, [lastRow]) : [];
+    const [lastMessage] = lastRow ? await toMessages(db, [lastRow], userId) : [];
     views.push({
       conversation: toConversation(row),
       members: members.get(row.id) ?? [],

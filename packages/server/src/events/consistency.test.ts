@@ -52,6 +52,13 @@ const actions: Record<ConversationEventType, Action> = {
     const view = await ann.client.api.getConversation({ params: { conversationId: group } });
     return ann.client.api.markRead({ params: { conversationId: group }, body: { seq: view.conversation.lastSeq } });
   },
+  // [EL14]–[EL16]: once Ann blocked Bob, his reaction and his new profile take their places as placeholders.
+  'event-withheld': async ({ ann, bob, group, firstMessage }) => {
+    await bob.client.api.removeReaction({ params: { conversationId: group, messageId: firstMessage, emoji: '👍' } });
+    await ann.client.api.blockUser({ params: { userId: bob.user.id } });
+    await bob.client.api.addReaction({ params: { conversationId: group, messageId: firstMessage, emoji: '🎉' } });
+    return bob.client.api.updateMe({ body: { displayName: 'Robert, blocked' } });
+  },
 };
 
 function normalise(state: ConversationState): ConversationState {

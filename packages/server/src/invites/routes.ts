@@ -4,8 +4,9 @@ import type { Kysely, Selectable } from 'kysely';
 import { getUser, requireGroupReady, toUserSummary } from '../accounts/users.js';
 import type { ServerContext } from '../context.js';
 import { requireGroup, requireMember } from '../conversations/access.js';
-import { admitMember, memberCount } from '../conversations/membership.js';
+import { admitMember, memberCount, requireNotRemoved } from '../conversations/membership.js';
 import { loadView } from '../conversations/views.js';
+import { parseSnapshot } from '../blocking/withhold.js';
 import { bindRoute } from '../http/bind.js';
 import { newId, newSecret, sha256 } from '../ids/ids.js';
 import type { Database, InvitesTable } from '../storage/schema.js';
@@ -48,11 +49,13 @@ async function blockedMembers(db: Kysely<Database>, conversationId: string, user
     .innerJoin('blocks', 'blocks.blocked_id', 'members.user_id')
     .innerJoin('users', 'users.id', 'members.user_id')
     .selectAll('users')
+    .select('blocks.profile_snapshot')
     .where('members.conversation_id', '=', conversationId)
     .where('blocks.blocker_id', '=', userId)
     .orderBy('users.username')
     .execute();
-  return rows.map(toUserSummary);
+  // Named as the blocker knows them: by the profile of the block [EL16].
+  return rows.map(({ profile_snapshot, ...user }) => parseSnapshot(profile_snapshot) ?? toUserSummary(user));
 }
 
 async function isMember(db: Kysely<Database>, conversationId: string, userId: string): Promise<boolean> {
@@ -123,6 +126,8 @@ export function registerInviteRoutes(app: FastifyInstance, context: ServerContex
   bindRoute(app, context, 'previewInvite', async ({ auth, params }) => {
     const invite = await findInvite(reader, params.token);
     requireUsable(invite, context.clock.now().toISOString());
+    // Before anything of the group is read out: a removed person learns nothing of it here [MB3].
+    await requireNotRemoved(reader, invite.conversation_id, auth.userId);
     const alreadyMember = await isMember(reader, invite.conversation_id, auth.userId);
     const conversation = await reader.selectFrom('conversations').selectAll().where('id', '=', invite.conversation_id).executeTakeFirstOrThrow();
     return {
@@ -142,6 +147,8 @@ export function registerInviteRoutes(app: FastifyInstance, context: ServerContex
       // Joining twice is a no-op that spends nothing.
       if (await isMember(write.db, invite.conversation_id, auth.userId)) return invite.conversation_id;
       requireUsable(invite, write.now);
+      // Before the blocked-member warning, which would name members [MB1], [MB3].
+      await requireNotRemoved(write.db, invite.conversation_id, auth.userId);
       const conversation = await write.db
         .selectFrom('conversations')
         .selectAll()

@@ -54,7 +54,7 @@ export function registerMessageRoutes(app: FastifyInstance, context: ServerConte
     const page = await rows.orderBy('seq', 'desc').limit(query.limit + 1).execute();
     const more = page.length > query.limit;
     const kept = page.slice(0, query.limit).reverse();
-    return { messages: await toMessages(reader, kept), nextBefore: more && kept[0] ? kept[0].seq : null };
+    return { messages: await toMessages(reader, kept, auth.userId), nextBefore: more && kept[0] ? kept[0].seq : null };
   });
 
   bindRoute(app, context, 'sendMessage', async ({ auth, params, body }) => {

@@ -1,5 +1,6 @@
 import { type Attachment, type Message, type TurnError, TurnErrorSchema } from '@parley/protocol';
 import type { Kysely, Selectable } from 'kysely';
+import { blockedBy, withoutBlocked } from '../blocking/withhold.js';
 import type { AttachmentsTable, Database, MessagesTable } from '../storage/schema.js';
 
 export type MessageRow = Selectable<MessagesTable>;
@@ -15,8 +16,11 @@ export function toAttachment(row: Selectable<AttachmentsTable>): Attachment {
   };
 }
 
-/** Builds full messages (attachments and reactions included) from rows, in the rows' order. */
-export async function toMessages(db: Kysely<Database>, rows: MessageRow[]): Promise<Message[]> {
+/**
+ * Builds full messages (attachments and reactions included) from rows, in the rows' order. With
+ * `viewerId`, as that reader sees them: without the reactions of accounts they blocked [EL15].
+ */
+export async function toMessages(db: Kysely<Database>, rows: MessageRow[], viewerId?: string): Promise<Message[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((row) => row.id);
   const attachmentRows = await db
@@ -47,7 +51,10 @@ export async function toMessages(db: Kysely<Database>, rows: MessageRow[]): Prom
     byEmoji.set(row.emoji, users);
     reactions.set(row.message_id, byEmoji);
   }
-  return rows.map((row) => toMessage(row, attachments.get(row.id) ?? [], reactions.get(row.id)));
+  const messages = rows.map((row) => toMessage(row, attachments.get(row.id) ?? [], reactions.get(row.id)));
+  if (viewerId === undefined) return messages;
+  const blocked = await blockedBy(db, viewerId);
+  return messages.map((message) => (blocked.size === 0 ? message : { ...message, reactions: withoutBlocked(message.reactions, blocked) }));
 }
 
 export function toMessage(row: MessageRow, attachments: Attachment[], reactions?: Map<string, string[]>): Message {

@@ -5,6 +5,7 @@ import type {
   ConversationEvent,
   MemberTypingEvent,
   MySettingsUpdatedEvent,
+  UserSummary,
 } from '@parley/protocol';
 
 /** The ephemeral events of an answer being streamed (no seq): see ../assistant/SPEC.md. */
@@ -16,7 +17,11 @@ export type BusMessage =
   | { kind: 'typing'; event: MemberTypingEvent }
   | { kind: 'assistant'; event: AssistantStreamEvent }
   | { kind: 'user'; userId: string; event: MySettingsUpdatedEvent }
-  | { kind: 'session-ended'; userId: string; sessionId: string };
+  /** An account's blocks changed: every account it blocks now, with the profile it keeps seeing of each. Hubs filter by it and tell the account's sockets. */
+  | { kind: 'blocks'; userId: string; blocked: Array<{ userId: string; profile: UserSummary | null }> }
+  | { kind: 'session-ended'; userId: string; sessionId: string }
+  /** A node that could not publish for a while tells the others to catch up from the log. */
+  | { kind: 'resync' };
 
 /**
  * Fire-and-forget fan-out between nodes. The event log, not the bus, is the source of truth: a
@@ -25,6 +30,12 @@ export type BusMessage =
 export interface Bus {
   publish(message: BusMessage): void;
   subscribe(handler: (message: BusMessage) => void): () => void;
+  /**
+   * Calls `handler` whenever messages may have been lost (the bus reconnected, or a node could
+   * not publish for a while): subscribers then catch up from the log [MN2]. A bus that never
+   * loses a message need not offer it.
+   */
+  onResync?(handler: () => void): () => void;
   close(): Promise<void>;
 }
 

@@ -379,4 +379,47 @@ describe('hub', () => {
     expect(first.socket.closed?.code).toBe(4401);
     expect(other.closed).toBeUndefined();
   });
+
+  it('[EL14] [EL18] a block that commits while hello reads is not undone by the older read; replay and live events are withheld alike', async () => {
+    let blocked = new Map<string, null>();
+    const { bus, commit, log, holdMemberships, hub } = setup({
+      members: { ann: ['c'] },
+      hub: {
+        // As a database read would: the snapshot is taken when the read starts.
+        blocks: async () => new Map(blocked),
+      },
+    });
+    const reaction = (seq: number): ConversationEvent => ({ type: 'reaction-added', conversationId: 'c', seq, at, actorId: 'bob', messageId: 'm', userId: 'bob', emoji: '👍' });
+    log.add(updated('c', 1));
+    log.add(reaction(2));
+    const release = holdMemberships();
+    const socket = new TestSocket();
+    const connection = hub.connect(socket, 'ann', 'session-ann');
+    const hello = hub.hello(connection, { c: 0 });
+    blocked = new Map([['bob', null]]);
+    bus.publish({ kind: 'blocks', userId: 'ann', blocked: [{ userId: 'bob', profile: null }] });
+    release();
+    await hello;
+    commit(reaction(3));
+    await settle();
+    expect(socket.types()).toEqual(['welcome', 'conversation-updated#1', 'event-withheld#2', 'synced', 'event-withheld#3']);
+
+    bus.publish({ kind: 'blocks', userId: 'ann', blocked: [] });
+    commit(reaction(4));
+    await settle();
+    expect(socket.types().slice(-2)).toEqual(['my-blocks-updated', 'reaction-added#4']);
+  });
+
+  it('[EL18] [MN2] a block whose bus message was lost is caught up on resync: the socket is told, and filters from then on', async () => {
+    let blocked = new Map<string, null>();
+    const { commit, open, hub } = setup({ members: { ann: ['c'] }, hub: { blocks: async () => new Map(blocked) } });
+    const { socket } = await open('ann');
+    blocked = new Map([['bob', null]]); // stored, but its message never came
+    await hub.resync();
+    commit({ type: 'reaction-added', conversationId: 'c', seq: 1, at, actorId: 'bob', messageId: 'm', userId: 'bob', emoji: '👍' });
+    await settle();
+    expect(socket.types()).toEqual(['welcome', 'synced', 'my-blocks-updated', 'event-withheld#1']);
+    await hub.resync();
+    expect(socket.types()).toHaveLength(4);
+  });
 });

@@ -5,6 +5,7 @@ import {
   SOCKET_CLOSE,
 } from '@parley/protocol';
 import type { Kysely } from 'kysely';
+import { asSeenBy, type BlockedProfiles, blockedBy } from '../blocking/withhold.js';
 import type { Database } from '../storage/schema.js';
 import type { AssistantStreamEvent, Bus, BusMessage } from './bus.js';
 import { type LiveTurn, LiveTurns } from './live-turns.js';
@@ -29,6 +30,13 @@ export type MembershipReader = (userId: string) => Promise<Membership[]>;
 /** The part of the event log the hub reads: events after `after`, in order, up to `upTo`. */
 export interface EventReader {
   read(conversationId: string, after: number, limit: number, upTo?: number): Promise<ConversationEvent[]>;
+}
+
+/** Reads the accounts an account blocked: what comes from them is withheld from its sockets [EL15]. */
+export type BlockReader = (userId: string) => Promise<BlockedProfiles>;
+
+export function readBlocks(reader: Kysely<Database>): BlockReader {
+  return (userId) => blockedBy(reader, userId);
 }
 
 export function readMemberships(reader: Kysely<Database>): MembershipReader {
@@ -74,10 +82,21 @@ export interface Connection {
   joined: ConversationEvent[] | null;
   /** Conversations this connection saw the account leave, with the seq of that event: a late repeat of an older admission must not reopen them. */
   ended: Map<string, number> | null;
+  /** The accounts this account blocked: nothing of theirs reaches this connection [EL15]. */
+  blocked: BlockedProfiles;
+  /** Set once `my-blocks-updated` came by: newer than what hello reads, which then does not overwrite it. */
+  blocksUpdated: boolean;
 }
+
+/** Whether a session still exists (a sign-out elsewhere may have been missed with the bus). */
+export type SessionReader = (sessionId: string) => Promise<boolean>;
 
 export interface HubOptions {
   memberships: MembershipReader;
+  /** Defaults to nobody blocked. */
+  blocks?: BlockReader;
+  /** Checked for every connection on resync; without it sessions are not checked then. */
+  sessions?: SessionReader;
   log: EventReader;
   bus: Bus;
   /** A socket with more than this queued and unsent is closed with 1013 [EL12]. */
@@ -91,6 +110,12 @@ export interface HubOptions {
 }
 
 const DRAIN_POLL_MS = 10;
+
+function sameAccounts(a: BlockedProfiles, b: BlockedProfiles): boolean {
+  if (a.size !== b.size) return false;
+  for (const id of a.keys()) if (!b.has(id)) return false;
+  return true;
+}
 
 function endsMembership(event: ConversationEvent, userId: string): boolean {
   return (event.type === 'member-removed' || event.type === 'member-left') && event.userId === userId;
@@ -114,6 +139,8 @@ function admitted(event: ConversationEvent): string[] {
  */
 export class Hub {
   readonly #memberships: MembershipReader;
+  readonly #blocks: BlockReader;
+  readonly #sessions: SessionReader | undefined;
   readonly #log: EventReader;
   readonly #maxBufferedBytes: number;
   readonly #pageSize: number;
@@ -129,16 +156,24 @@ export class Hub {
   #reading = 0;
   readonly #unsubscribe: () => void;
   readonly #encoded = new WeakMap<ConversationEvent, string>();
+  readonly #encodedWithheld = new WeakMap<ConversationEvent, string>();
   readonly #liveTurns: LiveTurns;
 
   constructor(options: HubOptions) {
     this.#liveTurns = options.liveTurns ?? new LiveTurns({ clock: { now: () => new Date() } });
     this.#memberships = options.memberships;
+    this.#blocks = options.blocks ?? (async () => new Map());
+    this.#sessions = options.sessions;
     this.#log = options.log;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.#pageSize = options.pageSize ?? 500;
     this.#pendingLimit = options.pendingLimit ?? 1000;
-    this.#unsubscribe = options.bus.subscribe((message) => this.#onBus(message));
+    const unsubscribe = options.bus.subscribe((message) => this.#onBus(message));
+    const unwatch = options.bus.onResync?.(() => void this.resync());
+    this.#unsubscribe = () => {
+      unsubscribe();
+      unwatch?.();
+    };
   }
 
   get connectionCount(): number {
@@ -149,7 +184,18 @@ export class Hub {
 
   /** Registers an authenticated socket; it receives nothing until `hello`. */
   connect(socket: MinimalSocket, userId: string, sessionId: string): Connection {
-    const connection: Connection = { socket, userId, sessionId, cursors: new Map(), state: 'waiting', live: false, joined: null, ended: null };
+    const connection: Connection = {
+      socket,
+      userId,
+      sessionId,
+      cursors: new Map(),
+      state: 'waiting',
+      live: false,
+      joined: null,
+      ended: null,
+      blocked: new Map(),
+      blocksUpdated: false,
+    };
     let set = this.#byUser.get(userId);
     if (!set) this.#byUser.set(userId, (set = new Set()));
     set.add(connection);
@@ -177,9 +223,10 @@ export class Hub {
     this.#reading += 1;
     let fills: Promise<number>[];
     try {
-      const memberships = await this.#memberships(connection.userId);
+      const [memberships, blocked] = await Promise.all([this.#memberships(connection.userId), this.#blocks(connection.userId)]);
       // Closed while reading: nothing to send.
       if (connection.state !== 'reading') return;
+      if (!connection.blocksUpdated) connection.blocked = blocked;
       const joined = connection.joined;
       connection.joined = null;
       connection.state = 'open';
@@ -217,7 +264,7 @@ export class Hub {
     // the live stream, and none was sent before it [AT6].
     connection.live = true;
     for (const turn of this.#liveTurns.all()) {
-      if (connection.cursors.has(turn.conversationId)) this.#sendTurnSoFar(connection, turn);
+      if (connection.cursors.has(turn.conversationId) && !this.#withholdsTurn(connection, turn.triggeredBy)) this.#sendTurnSoFar(connection, turn);
     }
   }
 
@@ -237,6 +284,54 @@ export class Hub {
     }
   }
 
+  /**
+   * Catches up after bus traffic may have been lost (Redis restarted, a network pause) [MN2]:
+   * reads each connected account's conversations again and sends every connection what the log
+   * holds past its cursors. A connection whose memberships changed meanwhile, or whose session
+   * ended, is closed so that its client reconnects (and resumes exactly, or signs in again).
+   * Resolves once every read has been made.
+   */
+  async resync(): Promise<void> {
+    const work: Promise<unknown>[] = [];
+    for (const [userId, connections] of [...this.#byUser]) {
+      work.push(
+        (async () => {
+          const [memberships, blocked] = await Promise.all([this.#memberships(userId), this.#blocks(userId)]);
+          const lastSeq = new Map(memberships.map((row) => [row.conversationId, row.lastSeq]));
+          for (const connection of [...connections]) {
+            if (connection.state !== 'open') continue;
+            if (this.#sessions && !(await this.#sessions(connection.sessionId))) {
+              this.#drop(connection, SOCKET_CLOSE.unauthenticated, 'signed out');
+              continue;
+            }
+            // A block or unblock whose message was lost: filter by what is stored, and say so [EL18].
+            if (!sameAccounts(connection.blocked, blocked)) {
+              connection.blocked = blocked;
+              this.#send(connection, { type: 'my-blocks-updated', blocked: [...blocked.keys()].sort() });
+            }
+            const current = [...connection.cursors.keys()];
+            const changed =
+              current.some((conversationId) => !lastSeq.has(conversationId)) ||
+              memberships.some((row) => !connection.cursors.has(row.conversationId) && (connection.ended?.get(row.conversationId) ?? -1) < row.lastSeq);
+            if (changed) {
+              this.#drop(connection, SOCKET_CLOSE.goingAway, 'memberships changed while this node was cut off; reconnect and resume');
+              continue;
+            }
+            for (const [conversationId, cursor] of connection.cursors) {
+              const newest = lastSeq.get(conversationId) ?? cursor.seq;
+              if (cursor.fill) cursor.fill.upTo = Math.max(cursor.fill.upTo, newest);
+              else if (newest > cursor.seq) work.push(this.#fill(connection, conversationId, cursor, newest, []));
+            }
+          }
+        })().catch(() => {
+          // The database could not be read: these connections resume on their next gap or reconnect.
+        }),
+      );
+    }
+    // Fills started inside the loop are added to `work` as it runs.
+    for (let index = 0; index < work.length; index += 1) await work[index];
+  }
+
   close(): void {
     this.#unsubscribe();
     for (const set of [...this.#byUser.values()]) {
@@ -250,9 +345,9 @@ export class Hub {
         this.#onEvent(message.event);
         return;
       case 'typing':
-        // Ephemeral: no seq, not stored, not to the sender's own sockets [EL9].
+        // Ephemeral: no seq, not stored, not to the sender's own sockets [EL9], nor to whoever blocked the sender [EL15].
         for (const connection of this.#byConversation.get(message.event.conversationId) ?? []) {
-          if (connection.userId !== message.event.userId) this.#send(connection, message.event);
+          if (connection.userId !== message.event.userId && !connection.blocked.has(message.event.userId)) this.#send(connection, message.event);
         }
         return;
       case 'assistant':
@@ -261,8 +356,21 @@ export class Hub {
       case 'user':
         this.sendToUser(message.userId, message.event);
         return;
+      case 'blocks': {
+        // Every connection, open or still in hello: from here on it is the truth [EL18].
+        const blocked: BlockedProfiles = new Map(message.blocked.map((entry) => [entry.userId, entry.profile]));
+        for (const connection of this.#byUser.get(message.userId) ?? []) {
+          connection.blocked = blocked;
+          connection.blocksUpdated = true;
+        }
+        this.sendToUser(message.userId, { type: 'my-blocks-updated', blocked: message.blocked.map((entry) => entry.userId) });
+        return;
+      }
       case 'session-ended':
         this.closeSession(message.userId, message.sessionId);
+        return;
+      case 'resync':
+        void this.resync();
         return;
     }
   }
@@ -273,7 +381,9 @@ export class Hub {
    * The bot streaming a turn is not sent its own text back.
    */
   #onAssistant(event: AssistantStreamEvent): void {
-    const botId = this.#liveTurns.get(event.turnId)?.botId;
+    const held = this.#liveTurns.get(event.turnId);
+    const botId = held?.botId;
+    const triggeredBy = event.type === 'assistant-turn-start' ? event.triggeredBy : (held?.triggeredBy ?? null);
     this.#liveTurns.apply(event);
     const subscribers = this.#byConversation.get(event.conversationId);
     if (!subscribers) return;
@@ -281,8 +391,14 @@ export class Hub {
     for (const connection of subscribers) {
       if (!connection.live) continue;
       if (event.type === 'assistant-text-delta' && connection.userId === botId) continue;
+      if (this.#withholdsTurn(connection, triggeredBy)) continue;
       this.#write(connection, data);
     }
+  }
+
+  /** An answer triggered by someone this account blocked is not streamed to it; the message it ends as is the group's [EL17]. */
+  #withholdsTurn(connection: Connection, triggeredBy: string | null): boolean {
+    return triggeredBy !== null && connection.blocked.has(triggeredBy);
   }
 
   /** The start of a turn in flight and, in one delta at offset 0, all its text so far [AT6]. */
@@ -293,6 +409,7 @@ export class Hub {
       turnId: turn.turnId,
       userId: turn.botId,
       triggerMessageId: turn.triggerMessageId,
+      triggeredBy: turn.triggeredBy,
       at: turn.startedAt,
     });
     if (turn.text !== '' && connection.userId !== turn.botId) {
@@ -331,7 +448,9 @@ export class Hub {
     this.#deliver(connection, event, this.#subscribe(connection, event.conversationId, event.seq - 1));
     // Let in mid-answer: the answer so far follows [AT6].
     const turn = this.#liveTurns.inConversation(event.conversationId);
-    if (turn && connection.live && connection.cursors.has(event.conversationId)) this.#sendTurnSoFar(connection, turn);
+    if (turn && connection.live && connection.cursors.has(event.conversationId) && !this.#withholdsTurn(connection, turn.triggeredBy)) {
+      this.#sendTurnSoFar(connection, turn);
+    }
   }
 
   #subscribe(connection: Connection, conversationId: string, seq: number): Cursor {
@@ -378,6 +497,18 @@ export class Hub {
     if (endsMembership(event, connection.userId)) {
       this.#unsubscribeFrom(connection, event.conversationId);
       (connection.ended ??= new Map()).set(event.conversationId, event.seq);
+    }
+    // What this reader may see of it [EL14]–[EL16]; the same seq either way, so the cursor holds.
+    const seen = asSeenBy(event, connection.blocked);
+    if (seen !== event) {
+      // The placeholder is the same for every reader it is sent to: encoded once per event.
+      let withheld = seen.type === 'event-withheld' ? this.#encodedWithheld.get(event) : undefined;
+      if (withheld === undefined) {
+        withheld = JSON.stringify({ type: 'event', event: seen });
+        if (seen.type === 'event-withheld') this.#encodedWithheld.set(event, withheld);
+      }
+      this.#write(connection, withheld);
+      return;
     }
     let data = this.#encoded.get(event);
     if (data === undefined) {

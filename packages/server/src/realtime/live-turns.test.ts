@@ -7,7 +7,7 @@ const start = (turnId: string, conversationId = `c-${turnId}`) => ({
   conversationId,
   turnId,
   userId: 'bot',
-  triggerMessageId: null,
+  triggerMessageId: null, triggeredBy: null,
   at: new Date(0).toISOString(),
 });
 const delta = (turnId: string, offset: number, text: string) => ({

@@ -9,6 +9,8 @@ export interface LiveTurn {
   /** The bot streaming it. */
   readonly botId: string;
   readonly triggerMessageId: string | null;
+  /** The person whose message triggered it: whoever blocked them is not sent it ([EL17] in ../events/SPEC.md). */
+  readonly triggeredBy: string | null;
   readonly startedAt: string;
   /** The text so far; offsets count its UTF-16 code units, as `String.length` does. */
   text: string;
@@ -70,6 +72,7 @@ export class LiveTurns {
       turnId: event.turnId,
       botId: event.userId,
       triggerMessageId: event.triggerMessageId,
+      triggeredBy: event.triggeredBy,
       startedAt: event.at,
       text,
       lastDeltaAt: this.#clock.now().getTime(),

@@ -8,6 +8,7 @@ import { startCheckpointer } from './checkpointer.js';
 import * as initial from './migrations/001-initial.js';
 import * as assistant from './migrations/002-assistant.js';
 import * as unsentUploads from './migrations/003-unsent-uploads.js';
+import * as removalsAndBlockedProfiles from './migrations/004-removals-and-blocked-profiles.js';
 import type { Database } from './schema.js';
 
 /**
@@ -41,6 +42,7 @@ const migrations: Record<string, Migration> = {
   '001-initial': initial,
   '002-assistant': assistant,
   '003-unsent-uploads': unsentUploads,
+  '004-removals-and-blocked-profiles': removalsAndBlockedProfiles,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

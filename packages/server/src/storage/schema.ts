@@ -8,6 +8,7 @@ export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   blocks: BlocksTable;
+  removals: RemovalsTable;
   guardian_links: GuardianLinksTable;
   conversations: ConversationsTable;
   members: MembersTable;
@@ -51,6 +52,16 @@ export interface BlocksTable {
   blocker_id: string;
   blocked_id: string;
   created_at: string;
+  /** JSON of the blocked account's UserSummary when blocked: what the blocker keeps seeing. Null: shown live. */
+  profile_snapshot: string | null;
+}
+
+/** A person removed from a group by another member, until a member adds them back by username. */
+export interface RemovalsTable {
+  conversation_id: string;
+  user_id: string;
+  removed_by: string;
+  removed_at: string;
 }
 
 export interface GuardianLinksTable {

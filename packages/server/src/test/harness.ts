@@ -54,6 +54,9 @@ export interface RecordingStream {
   events: ConversationEvent[];
   typing: ServerFrameOf<'member-typing'>[];
   settings: ServerFrameOf<'my-settings-updated'>[];
+  blocks: ServerFrameOf<'my-blocks-updated'>[];
+  /** The frames of assistant answers being streamed: start, deltas, end. */
+  turns: ServerFrameOf<'assistant-turn-start' | 'assistant-text-delta' | 'assistant-turn-end'>[];
   welcomes: ServerFrameOf<'welcome'>[];
   errors: Error[];
   /** Resolves when `predicate` holds for the recorded events (checked on every event). */
@@ -122,6 +125,8 @@ export async function startTestServer(options: { database?: TestDatabase; config
       const events: ConversationEvent[] = [];
       const typing: ServerFrameOf<'member-typing'>[] = [];
       const settings: ServerFrameOf<'my-settings-updated'>[] = [];
+      const blocks: ServerFrameOf<'my-blocks-updated'>[] = [];
+      const turns: RecordingStream['turns'] = [];
       const welcomes: ServerFrameOf<'welcome'>[] = [];
       const errors: Error[] = [];
       const waiters = new Set<() => void>();
@@ -140,6 +145,14 @@ export async function startTestServer(options: { database?: TestDatabase; config
             settings.push(event);
             for (const check of [...waiters]) check();
           },
+          blocks: (event) => {
+            blocks.push(event);
+            for (const check of [...waiters]) check();
+          },
+          turn: (event) => {
+            turns.push(event);
+            for (const check of [...waiters]) check();
+          },
           welcome: (frame) => welcomes.push(frame),
           error: (error) => errors.push(error),
         },
@@ -150,6 +163,8 @@ export async function startTestServer(options: { database?: TestDatabase; config
         events,
         typing,
         settings,
+        blocks,
+        turns,
         welcomes,
         errors,
         until(predicate, timeoutMs = 5000) {

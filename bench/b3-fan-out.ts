@@ -1,0 +1,246 @@
+/**
+ * B1 idle sockets and B3 delivery latency (../shared/BENCHMARKS.md), Parley beside two baselines
+ * in the same run: the ceiling (a bare `ws` broadcast server, bench/fanout/ceiling.ts) and the
+ * peer (Socket.IO 4 rooms, bench/fanout/socketio-peer.ts), all driven by one generator
+ * (bench/fanout/generator.ts) in its own process.
+ *
+ * B3: BENCH_GROUPS (500) groups of BENCH_MEMBERS (20), one socket per member; messages sent at
+ * each rate of BENCH_RATES (200,500,1000 msg/s) to the groups in turn for BENCH_SECONDS (10)
+ * after BENCH_WARMUP (3) seconds; every delivery to the 19 other members timed from the moment its
+ * send was scheduled. Parley sends over HTTP (the acknowledged, durable path) and delivers over its
+ * event socket, with `PARLEY_DURABILITY=full` (the default) and `process`.
+ * B1 (BENCH_MODE=idle): the server's resident memory added per connected, authenticated, idle
+ * socket at groups × members connections.
+ *
+ * The server runs pinned to core 0, the generator to core 1 (taskset, when there are two cores).
+ * BENCH_TARGETS (ceiling,socketio,parley,parley-process) and BENCH_RUNS (3) choose what runs;
+ * BENCH_PROFILE=<dir> writes a CPU profile of Parley's main thread there.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PROTOCOL_VERSION } from '@parley/protocol';
+import type { Job, Result, Target } from './fanout/generator.js';
+import { seedParley } from './fanout/seed.js';
+import { format, formatSpread, machine, printSettings, printTable, summarize } from './measure.js';
+import { startServerProcess } from './server-process.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const env = (name: string, fallback: string) => process.env[name] ?? fallback;
+const GROUPS = Number(env('BENCH_GROUPS', '500'));
+const MEMBERS = Number(env('BENCH_MEMBERS', '20'));
+const RATES = env('BENCH_RATES', '200,500,1000').split(',').map(Number);
+const SECONDS = Number(env('BENCH_SECONDS', '10'));
+const WARMUP = Number(env('BENCH_WARMUP', '3'));
+const RUNS = Number(env('BENCH_RUNS', '3'));
+const MODE = env('BENCH_MODE', 'latency') as 'latency' | 'idle';
+const TARGETS = env('BENCH_TARGETS', 'ceiling,socketio,parley,parley-process').split(',') as Array<'ceiling' | 'socketio' | 'parley' | 'parley-process'>;
+const PIN = os.availableParallelism() >= 2 && fs.existsSync('/usr/bin/taskset');
+
+interface Running {
+  url: string;
+  pid: number;
+  groups: { id: string; tokens: string[] }[];
+  stop(): Promise<void>;
+}
+
+/** A baseline server in its own process, pinned like Parley. */
+async function startBaseline(script: string): Promise<Running> {
+  const node = [process.execPath, '--import', 'tsx', path.join(here, 'fanout', script)];
+  const [command, ...args] = PIN ? ['taskset', '-c', '0', ...node] : node;
+  const child: ChildProcess = spawn(command ?? process.execPath, args, { cwd: here, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PORT: '0' } });
+  const port = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (\d+)/.exec(output);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}): ${output}`)));
+  });
+  const groups = Array.from({ length: GROUPS }, (_, index) => ({ id: `room${index}`, tokens: Array.from({ length: MEMBERS }, () => '') }));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid ?? 0,
+    groups,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function startParley(durability: 'full' | 'process'): Promise<Running> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-b3-'));
+  const groups = await seedParley(dataDir, GROUPS, MEMBERS);
+  const server = await startServerProcess({
+    env: {
+      PARLEY_DATA_DIR: dataDir,
+      PARLEY_DURABILITY: durability,
+      PARLEY_ASSISTANT: 'off',
+      // The bench's senders are not flooding: each sends a few messages a second at most.
+      PARLEY_FLOOD_BURST: '1000000',
+      PARLEY_FLOOD_PER_MINUTE: '100000000',
+      // BENCH_PROFILE=<dir>: a CPU profile of the server's main thread, written when it stops.
+      ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}` } : {}),
+    },
+    ...(PIN ? { cpu: 0 } : {}),
+  });
+  return {
+    url: server.url,
+    pid: server.pid,
+    groups,
+    async stop() {
+      await server.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function start(target: (typeof TARGETS)[number]): Promise<Running> {
+  switch (target) {
+    case 'ceiling':
+      return startBaseline('ceiling.ts');
+    case 'socketio':
+      return startBaseline('socketio-peer.ts');
+    case 'parley':
+      return startParley('full');
+    case 'parley-process':
+      return startParley('process');
+  }
+}
+
+interface Generator {
+  result: Promise<string>;
+  /** For idle mode: resolves once every socket is connected. */
+  connected: Promise<number>;
+  stop(): void;
+}
+
+function runGenerator(job: Job): Generator {
+  const node = [process.execPath, '--import', 'tsx', path.join(here, 'fanout', 'generator.ts'), JSON.stringify(job)];
+  const child = spawn(node[0] ?? process.execPath, node.slice(1), { cwd: here, stdio: ['pipe', 'pipe', 'inherit'] });
+  let output = '';
+  let onLine: ((line: string) => void) | undefined;
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    let newline = output.indexOf('\n');
+    while (newline !== -1) {
+      const line = output.slice(0, newline);
+      output = output.slice(newline + 1);
+      onLine?.(line);
+      newline = output.indexOf('\n');
+    }
+  });
+  let lines: string[] = [];
+  const waiters: Array<(line: string) => void> = [];
+  onLine = (line) => {
+    const waiter = waiters.shift();
+    if (waiter) waiter(line);
+    else lines.push(line);
+  };
+  const nextLine = () =>
+    new Promise<string>((resolve, reject) => {
+      const line = lines.shift();
+      if (line !== undefined) return resolve(line);
+      waiters.push(resolve);
+      child.once('exit', (code) => reject(new Error(`the generator exited (${code})`)));
+    });
+  lines = [];
+  const first = nextLine();
+  return {
+    result: first,
+    connected: first.then((line) => (JSON.parse(line) as { connected: number }).connected),
+    stop: () => child.stdin.write('stop\n'),
+  };
+}
+
+/** Resident memory of a process, in bytes (Linux). */
+function rss(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kilobytes = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  return kilobytes * 1024;
+}
+
+const baseJob = (running: Running, target: Target): Job => ({
+  target,
+  url: running.url,
+  groups: running.groups,
+  mode: MODE,
+  rate: 0,
+  seconds: SECONDS,
+  warmupSeconds: WARMUP,
+  protocolVersion: PROTOCOL_VERSION,
+  ...(PIN ? { cpu: 1 } : {}),
+});
+
+const generatorTarget = (target: (typeof TARGETS)[number]): Target => (target.startsWith('parley') ? 'parley' : (target as Target));
+
+async function idle(): Promise<void> {
+  console.log(`## B1 idle sockets: ${GROUPS * MEMBERS} connections\n`);
+  const rows: string[][] = [];
+  for (const target of TARGETS) {
+    const perSocket: number[] = [];
+    for (let run = 0; run < RUNS; run += 1) {
+      const running = await start(target);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const before = rss(running.pid);
+        const generator = runGenerator(baseJob(running, generatorTarget(target)));
+        const connected = await generator.connected;
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        const after = rss(running.pid);
+        perSocket.push((after - before) / connected / 1024);
+        generator.stop();
+      } finally {
+        await running.stop();
+      }
+    }
+    rows.push([target, formatSpread(perSocket)]);
+  }
+  printTable(['server', 'KB per idle socket, median (min–max)'], rows);
+}
+
+async function latency(): Promise<void> {
+  console.log(`## B3 delivery latency: ${GROUPS} groups × ${MEMBERS} members, ${SECONDS} s measured after ${WARMUP} s\n`);
+  const rows: string[][] = [];
+  for (const rate of RATES) {
+    for (const target of TARGETS) {
+      const p50: number[] = [];
+      const p99: number[] = [];
+      const p999: number[] = [];
+      const ack99: number[] = [];
+      const deliveredShare: number[] = [];
+      for (let run = 0; run < RUNS; run += 1) {
+        const running = await start(target);
+        try {
+          const result = JSON.parse(await runGenerator({ ...baseJob(running, generatorTarget(target)), rate }).result) as Result;
+          if (result.sendFailures > 0) console.error(`${target} at ${rate} msg/s: ${result.sendFailures} of ${result.sent} sends failed (${result.firstFailure ?? ''})`);
+          const summary = summarize(result.latencies);
+          p50.push(summary.p50);
+          p99.push(summary.p99);
+          p999.push(summary.p999);
+          ack99.push(summarize(result.acks).p99);
+          deliveredShare.push((100 * result.delivered) / Math.max(1, result.expected));
+        } finally {
+          await running.stop();
+        }
+      }
+      rows.push([`${rate}`, target, formatSpread(p50), formatSpread(p99), formatSpread(p999), formatSpread(ack99), `${format(Math.min(...deliveredShare), 2)}%`]);
+    }
+  }
+  printTable(['msg/s', 'server', 'p50 ms', 'p99 ms', 'p999 ms', 'send ack p99 ms', 'delivered (least run)'], rows);
+}
+
+printSettings({
+  ...machine(),
+  settings: `BENCH_GROUPS=${GROUPS} BENCH_MEMBERS=${MEMBERS} BENCH_RATES=${RATES.join(',')} BENCH_SECONDS=${SECONDS} BENCH_WARMUP=${WARMUP} BENCH_RUNS=${RUNS} pinned=${PIN}`,
+});
+console.log('');
+if (MODE === 'idle') await idle();
+else await latency();
+process.exit(0);

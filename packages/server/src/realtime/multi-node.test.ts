@@ -1,0 +1,204 @@
+/**
+ * Several nodes on one PostgreSQL database and one Redis: events, typing and sign-outs cross
+ * nodes over the Redis bus, and a node cut off from Redis catches up from the log ([MN1]–[MN3] in
+ * ../events/SPEC.md).
+ * Needs the machine's PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379).
+ */
+import crypto from 'node:crypto';
+import { ParleyClient } from '@parley/sdk';
+import { describe, expect, it } from 'vitest';
+import type { ServerConfig } from '../config.js';
+import { createPostgresDatabase, messageId, type RecordingStream, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
+import { startTcpProxy, type TcpProxy } from '../test/tcp-proxy.js';
+
+const REDIS = { host: '127.0.0.1', port: Number(process.env.PARLEY_TEST_REDIS_PORT ?? 6379) };
+
+interface Cluster {
+  a: TestServer;
+  b: TestServer;
+  /** Node B reaches Redis only through this proxy, so it can be cut off. */
+  bLink: TcpProxy;
+  /** Node A's link to Redis, to cut its publishing side. */
+  aLink: TcpProxy;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+async function cluster(config: Partial<ServerConfig> = {}): Promise<Cluster> {
+  const database = await createPostgresDatabase();
+  const aLink = await startTcpProxy(REDIS);
+  const bLink = await startTcpProxy(REDIS);
+  // Channels are global to a Redis server: each test's nodes get their own.
+  const redisChannel = `parley:test:${crypto.randomBytes(6).toString('hex')}`;
+  const assistantToken = crypto.randomBytes(24).toString('base64url');
+  const shared = { databaseUrl: database.url, redisChannel, assistantToken, ...config };
+  const a = await startTestServer({ database: 'sqlite', config: { ...shared, redisUrl: `redis://${aLink.address}` } });
+  const b = await startTestServer({ database: 'sqlite', config: { ...shared, redisUrl: `redis://${bLink.address}` } });
+  return {
+    a,
+    b,
+    aLink,
+    bLink,
+    async [Symbol.asyncDispose]() {
+      await a[Symbol.asyncDispose]();
+      await b[Symbol.asyncDispose]();
+      await aLink.close();
+      await bLink.close();
+      await database.drop();
+    },
+  };
+}
+
+/** The same account, signed in with the same token, as a client of another node. */
+function on(node: TestServer, user: TestUser): ParleyClient {
+  return new ParleyClient({ baseUrl: node.url, token: user.client.token ?? '' });
+}
+
+function texts(stream: RecordingStream, conversationId: string): string[] {
+  return stream.events.flatMap((event) => (event.type === 'message-created' && event.conversationId === conversationId ? [event.message.text] : []));
+}
+
+function seqs(stream: RecordingStream, conversationId: string): number[] {
+  return stream.events.filter((event) => event.conversationId === conversationId).map((event) => event.seq);
+}
+
+async function send(user: TestUser | ParleyClient, conversationId: string, text: string) {
+  const client = user instanceof ParleyClient ? user : user.client;
+  return client.api.sendMessage({ params: { conversationId }, body: { id: messageId(), text } });
+}
+
+async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 8000): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('several nodes over Redis', () => {
+  it('[MN1] a message sent on one node reaches, live and in order, a member connected to another; typing crosses too', async () => {
+    await using nodes = await cluster();
+    const ann = await nodes.a.user();
+    const bob = await nodes.a.user();
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Two nodes', usernames: [bob.user.username] } })).conversation.id;
+    const bobOnB = await nodes.b.connect(on(nodes.b, bob));
+    const annOnA = await nodes.a.connect(ann.client);
+    for (let index = 0; index < 20; index += 1) await send(ann, group, `from A ${index}`);
+    await bobOnB.until(() => texts(bobOnB, group).length === 20);
+    expect(texts(bobOnB, group)).toEqual(Array.from({ length: 20 }, (_, index) => `from A ${index}`));
+    // And the other way.
+    await send(on(nodes.b, bob), group, 'from B');
+    await annOnA.until(() => texts(annOnA, group).includes('from B'));
+    // Typing is ephemeral: it crosses the bus, never the log.
+    annOnA.stream.sendTyping(group);
+    await eventually(() => bobOnB.typing.some((event) => event.conversationId === group && event.userId === ann.user.id), 'typing on node B');
+  });
+
+  it('[MN1] [EL18] a block made through one node filters the blocker’s socket on another at once', async () => {
+    await using nodes = await cluster();
+    const ann = await nodes.a.user();
+    const bob = await nodes.a.user();
+    const cat = await nodes.a.user();
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Block', usernames: [bob.user.username, cat.user.username] } })).conversation.id;
+    const message = await send(cat, group, 'lunch?');
+    const annOnB = await nodes.b.connect(on(nodes.b, ann));
+    await ann.client.api.blockUser({ params: { userId: bob.user.id } });
+    await annOnB.until(() => annOnB.blocks.length === 1);
+    expect(annOnB.blocks[0]?.blocked).toEqual([bob.user.id]);
+
+    await bob.client.api.addReaction({ params: { conversationId: group, messageId: message.id, emoji: '👎' } });
+    await bob.client.api.sendTyping({ params: { conversationId: group } });
+    await cat.client.api.sendTyping({ params: { conversationId: group } });
+    const after = await send(cat, group, 'noon then');
+    await annOnB.until((events) => events.some((event) => event.seq === after.seq));
+    expect(annOnB.events.filter((event) => event.conversationId === group).map((event) => event.type)).toEqual(['event-withheld', 'message-created']);
+    await eventually(() => annOnB.typing.some((event) => event.userId === cat.user.id), 'cat typing on node B');
+    expect(annOnB.typing.map((event) => event.userId)).toEqual([cat.user.id]);
+  });
+
+  it('[MN1] concurrent senders on two nodes get gapless sequence numbers, and both nodes deliver all of them in one order', async () => {
+    await using nodes = await cluster({ floodLimit: { burst: 100, perMinute: 600 } });
+    const ann = await nodes.a.user();
+    const bob = await nodes.a.user();
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Race', usernames: [bob.user.username] } })).conversation.id;
+    const annOnA = await nodes.a.connect(ann.client);
+    const bobOnB = await nodes.b.connect(on(nodes.b, bob));
+    const bobClient = on(nodes.b, bob);
+    const sent = await Promise.all([
+      ...Array.from({ length: 40 }, (_, index) => send(ann, group, `a${index}`)),
+      ...Array.from({ length: 40 }, (_, index) => send(bobClient, group, `b${index}`)),
+    ]);
+    const numbers = sent.map((message) => message.seq).sort((x, y) => x - y);
+    const first = numbers[0] ?? 0;
+    expect(numbers).toEqual(Array.from({ length: 80 }, (_, index) => first + index));
+    await annOnA.until(() => texts(annOnA, group).length === 80);
+    await bobOnB.until(() => texts(bobOnB, group).length === 80);
+    expect(texts(bobOnB, group)).toEqual(texts(annOnA, group));
+    const bSeqs = seqs(bobOnB, group);
+    expect(bSeqs).toEqual([...bSeqs].sort((x, y) => x - y));
+    expect(new Set(bSeqs).size).toBe(bSeqs.length);
+  });
+
+  it('[MN2] a node cut off from Redis catches up from the log when it is back: nothing missed, nothing twice', async () => {
+    await using nodes = await cluster();
+    const ann = await nodes.a.user();
+    const bob = await nodes.a.user();
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Pause', usernames: [bob.user.username] } })).conversation.id;
+    const bobOnB = await nodes.b.connect(on(nodes.b, bob));
+    await send(ann, group, 'before');
+    await bobOnB.until(() => texts(bobOnB, group).includes('before'));
+
+    nodes.bLink.cut();
+    for (let index = 0; index < 5; index += 1) await send(ann, group, `during ${index}`);
+    // Node B cannot have seen them: its link to Redis is down.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(texts(bobOnB, group)).toEqual(['before']);
+
+    nodes.bLink.restore();
+    await bobOnB.until(() => texts(bobOnB, group).length === 6, 10_000);
+    await send(ann, group, 'after');
+    await bobOnB.until(() => texts(bobOnB, group).includes('after'));
+    expect(texts(bobOnB, group)).toEqual(['before', 'during 0', 'during 1', 'during 2', 'during 3', 'during 4', 'after']);
+    const bSeqs = seqs(bobOnB, group);
+    expect(new Set(bSeqs).size).toBe(bSeqs.length);
+    // Bob's socket stayed open throughout: caught up in place, not by reconnecting.
+    expect(bobOnB.welcomes).toHaveLength(1);
+  });
+
+  it('[MN2] a node that could not publish tells the others to catch up once it can again', async () => {
+    await using nodes = await cluster();
+    const ann = await nodes.a.user();
+    const bob = await nodes.a.user();
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Mute', usernames: [bob.user.username] } })).conversation.id;
+    const bobOnB = await nodes.b.connect(on(nodes.b, bob));
+    nodes.aLink.cut();
+    // Acknowledged by node A (stored in the log) while its bus is down.
+    await send(ann, group, 'while A was cut off');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(texts(bobOnB, group)).toEqual([]);
+    nodes.aLink.restore();
+    await bobOnB.until(() => texts(bobOnB, group).includes('while A was cut off'), 10_000);
+  });
+
+  it('[MN3] what a cut-off node cannot patch in place it settles by closing: a new membership, a sign-out', async () => {
+    await using nodes = await cluster();
+    const ann = await nodes.a.user();
+    const bob = await nodes.a.user();
+    const carol = await nodes.a.user();
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Join', usernames: [bob.user.username] } })).conversation.id;
+    const carolOnB = await nodes.b.connect(on(nodes.b, carol));
+    const bobOnB = await nodes.b.connect(on(nodes.b, bob));
+
+    nodes.bLink.cut();
+    await ann.client.api.addMember({ params: { conversationId: group }, body: { username: carol.user.username } });
+    await send(ann, group, 'welcome carol');
+    await bob.client.api.signOut({});
+    nodes.bLink.restore();
+
+    // Carol's socket reconnects and its hello lists the group she was added to meanwhile.
+    await eventually(() => carolOnB.welcomes.some((welcome) => welcome.conversations.some((row) => row.conversationId === group)), "carol's new welcome");
+    await send(ann, group, 'hello again');
+    await carolOnB.until(() => texts(carolOnB, group).includes('hello again'));
+    // Bob signed out on node A while node B could not hear it: node B closes his socket.
+    await eventually(() => bobOnB.errors.some((error) => (error as { code?: string }).code === 'UNAUTHENTICATED'), "bob's socket closed as signed out");
+  });
+});
