@@ -11,7 +11,7 @@ const ALLOWED: Record<string, { source: string[]; tests: string[] }> = {
   sdk: { source: ['protocol'], tests: ['server'] },
   server: { source: ['protocol'], tests: ['sdk'] },
   assistant: { source: ['protocol', 'sdk'], tests: ['server'] },
-  web: { source: ['protocol', 'sdk'], tests: ['server'] },
+  web: { source: ['protocol', 'sdk'], tests: ['server', 'parley'] },
   parley: { source: ['protocol', 'sdk', 'server', 'assistant', 'web'], tests: [] },
 };
 
@@ -52,7 +52,7 @@ describe('architecture', () => {
       const violations: string[] = [];
       const rules = ALLOWED[name] ?? { source: [], tests: [] };
       const packageRoot = path.join(root, 'packages', name);
-      for (const file of sourceFiles(path.join(packageRoot, 'src'))) {
+      for (const file of [...sourceFiles(path.join(packageRoot, 'src')), ...sourceFiles(path.join(packageRoot, 'e2e'))]) {
         const text = fs.readFileSync(file, 'utf8');
         const where = path.relative(root, file);
         if (/^export \*/m.test(text)) violations.push(`${where}: export * (name the exports)`);

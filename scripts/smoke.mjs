@@ -115,6 +115,14 @@ async function main() {
     await until('GET /api/health 200', async () => (await fetch(`${url}/api/health`)).status === 200);
     step(`${url} is healthy`);
 
+    // The first thing a newcomer opens: the web client, with its policy, not an API error.
+    const page = await fetch(`${url}/`);
+    const html = await page.text();
+    if (page.status !== 200 || !html.includes('<div id="root">') || !/script-src 'self'/.test(page.headers.get('content-security-policy') ?? '')) {
+      throw new Error(`GET / answered ${page.status} ${JSON.stringify(html.slice(0, 200))}`);
+    }
+    step('GET / serves the web client');
+
     const suffix = crypto.randomBytes(3).toString('hex');
     const signUp = (name) => call(url, undefined, 'POST', '/api/auth/sign-up', { username: `${name}_${suffix}`, password: 'correct horse battery staple', displayName: name, session: 'token' });
     const ann = await signUp('ann');

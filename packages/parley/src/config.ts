@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { defaultConfig, type ServerConfig } from '@parley/server';
+import { builtWebDir } from './web-site.js';
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
   const raw = env[name];
@@ -50,4 +51,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     secureCookies: env.PARLEY_SECURE_COOKIES === 'true',
     logRequests: env.PARLEY_LOG_REQUESTS === 'true',
   });
+}
+
+/** The folder of the built web client: PARLEY_WEB_DIR, or the build of the `@parley/web` package. */
+export function webDirFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.PARLEY_WEB_DIR ? path.resolve(env.PARLEY_WEB_DIR) : builtWebDir();
 }

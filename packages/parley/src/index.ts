@@ -1,2 +1,3 @@
-export { configFromEnv } from './config.js';
+export { configFromEnv, webDirFromEnv } from './config.js';
+export { CONTENT_SECURITY_POLICY, webSite } from './web-site.js';
 export { type AssistantThread, type AssistantThreadOptions, runAssistantThread, startAssistantThread } from './assistant-thread.js';

@@ -3,7 +3,8 @@ import './require-node.js';
 import { AssistantRuntime, catchUpMinutesOf, loadModels } from '@parley/assistant';
 import { startServer } from '@parley/server';
 import { type AssistantThread, startAssistantThread } from './assistant-thread.js';
-import { configFromEnv } from './config.js';
+import { configFromEnv, webDirFromEnv } from './config.js';
+import { webSite } from './web-site.js';
 
 function describeModels(models: ReturnType<typeof loadModels>): string {
   if (models.status !== 'configured') return 'no model provider configured (set PARLEY_MODEL_PROVIDER and PARLEY_MODEL)';
@@ -34,9 +35,12 @@ async function serve(): Promise<void> {
   const config = configFromEnv();
   // Read here as well as in the thread: a wrong setting stops the start with its message.
   const models = loadModels(process.env);
-  const server = await startServer({ config });
+  const webDir = webDirFromEnv(process.env);
+  const site = webDir ? webSite(webDir) : undefined;
+  const server = await startServer({ config, ...(site ? { site } : {}) });
   const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
   console.log(`Parley is running at ${server.url} (${storage})`);
+  if (!site) console.log(`Web client: no build found in ${webDir ?? 'packages/web/dist'} (run npm run build, or set PARLEY_WEB_DIR)`);
   let assistant: AssistantThread | undefined;
   if (process.env.PARLEY_ASSISTANT !== 'off') {
     assistant = await startAssistantThread({

@@ -1,4 +1,5 @@
 import { buildOpenApiDocument, PROTOCOL_VERSION } from '@parley/protocol';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { registerAccountRoutes } from './accounts/routes.js';
 import { registerAvatarRoutes } from './accounts/avatar-routes.js';
@@ -23,8 +24,15 @@ import { registerMessageRoutes } from './messages/routes.js';
 
 const MAX_PATH_PARAMETER_LENGTH = 1024;
 
+/**
+ * Answers a GET or HEAD outside `/api` (the web client's files), or calls `notFound` before it
+ * returns for a path it does not serve. A plain Node handler: the server knows nothing of what it
+ * serves.
+ */
+export type SiteHandler = (request: IncomingMessage, response: ServerResponse, notFound: () => void) => void;
+
 /** The HTTP API: every endpoint of the protocol's route table, and the OpenAPI document. */
-export function buildApp(context: ServerContext): FastifyInstance {
+export function buildApp(context: ServerContext, options: { site?: SiteHandler } = {}): FastifyInstance {
   const app = Fastify({
     logger: context.config.logRequests,
     bodyLimit: JSON_BODY_LIMIT,
@@ -69,8 +77,18 @@ export function buildApp(context: ServerContext): FastifyInstance {
     if (body.retryAfter !== undefined) reply.header('retry-after', String(body.retryAfter));
     void reply.code(status).send({ error: body });
   });
+  const { site } = options;
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no endpoint ${request.method} ${request.url.split('?')[0]}` } });
+    const path = request.url.split('?')[0] ?? '';
+    const notFound = () => {
+      void reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no endpoint ${request.method} ${path}` } });
+    };
+    if (!site || (request.method !== 'GET' && request.method !== 'HEAD') || path === '/api' || path.startsWith('/api/')) return notFound();
+    // The site writes the response itself unless it has nothing at that path.
+    let answered = true;
+    site(request.raw, reply.raw, () => (answered = false));
+    if (answered) reply.hijack();
+    else notFound();
   });
 
   bindRoute(app, context, 'health', async () => ({ status: 'ok' as const, protocolVersion: PROTOCOL_VERSION }));

@@ -2,6 +2,7 @@ export { defaultConfig } from './config.js';
 export type { ServerConfig } from './config.js';
 export { startServer } from './server.js';
 export type { RunningServer, StartOptions } from './server.js';
+export type { SiteHandler } from './app.js';
 export { MemoryBus } from './realtime/bus.js';
 export type { Bus, BusMessage } from './realtime/bus.js';
 export { openStorage, migrate } from './storage/database.js';

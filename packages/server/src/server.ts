@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { type ServerConfig, defaultConfig } from './config.js';
 import type { ServerContext } from './context.js';
-import { buildApp } from './app.js';
+import { buildApp, type SiteHandler } from './app.js';
 import { RateLimiter } from './abuse/rate-limiter.js';
 import { sessionReader } from './accounts/sessions.js';
 import { type AssistantAccount, ensureAssistantAccount } from './assistant/account.js';
@@ -32,6 +32,8 @@ export interface StartOptions {
   config?: Partial<ServerConfig>;
   clock?: Clock;
   bus?: Bus;
+  /** Serves what is not the API (the web client's files); without it, such paths answer 404. */
+  site?: SiteHandler;
 }
 
 /** Opens storage (migrating it), starts the HTTP API and the event socket, and listens. */
@@ -95,7 +97,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const sockets = new SocketServer(context, hub);
   // Unsent uploads expire keepHours after their upload: looked for every hour (or a quarter of that).
   const sweeper = startUnsentUploadSweeper(context, Math.min(3_600_000, (config.unsentUploads.keepHours * 3_600_000) / 4));
-  const app = buildApp(context);
+  const app = buildApp(context, options.site ? { site: options.site } : {});
   app.server.on('upgrade', (request, socket, head) => sockets.handleUpgrade(request, socket, head));
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();

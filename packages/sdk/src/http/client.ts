@@ -58,7 +58,8 @@ export class ParleyClient {
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/$/, '');
     this.#token = options.token;
-    this.#fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    // The cast: DOM typings do not list Uint8Array as a body, though browsers and Node take it.
+    this.#fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init as RequestInit));
     this.api = new Proxy({} as Api, {
       get: (_target, name) => {
         if (typeof name !== 'string' || !(name in routes)) return undefined;

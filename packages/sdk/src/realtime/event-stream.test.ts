@@ -49,13 +49,19 @@ function event(conversationId: string, seq: number): ConversationEvent {
   return { type: 'conversation-updated', conversationId, seq, at, actorId: 'u2', title: `t${seq}` };
 }
 
-function setup(options: Omit<EventStreamOptions, 'socketFactory'> = {}) {
+/** The HTTP side of the fake server: by default it cannot be reached (a network fault). */
+type FakeFetch = (url: string, init?: unknown) => Promise<Response>;
+const unreachable: FakeFetch = async () => {
+  throw new TypeError('fetch failed');
+};
+
+function setup(options: Omit<EventStreamOptions, 'socketFactory'> = {}, fetch: FakeFetch = unreachable) {
   const sockets: FakeSocket[] = [];
   const opensAt: number[] = [];
   const events: ConversationEvent[] = [];
   const errors: Error[] = [];
   const revoked: string[][] = [];
-  const client = new ParleyClient({ baseUrl: 'http://parley.test', token: 'x'.repeat(32) });
+  const client = new ParleyClient({ baseUrl: 'http://parley.test', token: 'x'.repeat(32), fetch });
   const stream = new EventStream(
     client,
     { event: (value) => events.push(value), error: (error) => errors.push(error), revoked: (ids) => revoked.push(ids) },
@@ -234,5 +240,18 @@ describe('EventStream', () => {
     stream.close();
     await vi.advanceTimersByTimeAsync(1000);
     expect(sockets).toHaveLength(4);
+  });
+
+  it('[EL13] an upgrade refused without a word (as a browser reports a 401) stops once the server says the session ended', async () => {
+    const signedOut: FakeFetch = async () =>
+      new Response(JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'sign in first' } }), { status: 401, headers: { 'content-type': 'application/json' } });
+    const { sockets, latest, errors } = setup({ maxBackoffMs: 100 }, signedOut);
+    await vi.advanceTimersByTimeAsync(0);
+    // A browser gives no status for a failed upgrade: an error without a message, then 1006.
+    latest().onerror?.({});
+    latest().end(1006);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(sockets).toHaveLength(1);
+    expect(errors.at(-1)).toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 });

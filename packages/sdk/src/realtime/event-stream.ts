@@ -171,7 +171,9 @@ export class EventStream {
       return;
     }
     this.#socket = socket;
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       this.#lastHeard = Date.now();
       clearInterval(this.#keepalive);
       // A silent server is a dead one: ping every 20 s, drop after 45 s without a word.
@@ -204,10 +206,28 @@ export class EventStream {
         this.#stop(new ParleyError('UNSUPPORTED_PROTOCOL_VERSION', event.reason || 'the server speaks another protocol version'));
       } else if (refusedWith === '403') {
         this.#stop(new ParleyError('ORIGIN_REFUSED', 'the server refused this origin'));
+      } else if (!opened && refusedWith === undefined) {
+        // A browser does not say why an upgrade failed: a refused session (401) looks like a
+        // network fault. Ask over HTTP before retrying, so a session that ended stops the stream
+        // instead of retrying for ever [EL13].
+        void this.#checkSession();
       } else {
         this.#scheduleReconnect();
       }
     };
+  }
+
+  /** After a failed upgrade: stops on a session the server refuses, else retries as usual. */
+  async #checkSession(): Promise<void> {
+    try {
+      await this.#client.api.getMe();
+    } catch (error) {
+      if (error instanceof ParleyError && error.code === 'UNAUTHENTICATED') {
+        if (!this.#closed) this.#stop(error);
+        return;
+      }
+    }
+    if (!this.#closed) this.#scheduleReconnect();
   }
 
   #stop(error: ParleyError): void {

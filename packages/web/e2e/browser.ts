@@ -1,0 +1,70 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { webSite } from '@parley/parley';
+import { type RunningServer, startServer } from '@parley/server';
+import { type Browser, chromium, type ConsoleMessage, type Page } from 'playwright-core';
+import { build } from 'vite';
+
+export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
+const webRoot = path.resolve(import.meta.dirname, '..');
+/**
+ * Where the screenshots go: a temporary folder, so a test run leaves the tree as it was, or the
+ * folder PARLEY_SCREENSHOTS names (relative to the repository), such as `docs/screenshots` to
+ * refresh README's pictures.
+ */
+export const SCREENSHOTS = process.env.PARLEY_SCREENSHOTS
+  ? path.resolve(webRoot, '../..', process.env.PARLEY_SCREENSHOTS)
+  : fs.mkdtempSync(path.join(os.tmpdir(), 'parley-screenshots-'));
+
+/** Builds the web client from its sources into a fresh folder, as `npm run build` does. */
+export async function buildSite(outDir: string): Promise<void> {
+  await build({ configFile: path.join(webRoot, 'vite.config.ts'), root: webRoot, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+}
+
+export interface World {
+  url: string;
+  server: RunningServer;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+/** A real Parley node on loopback (SQLite in a temp folder) serving a fresh build, and Chromium. */
+export async function startWorld(): Promise<World> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
+  const siteDir = path.join(dataDir, 'site');
+  await buildSite(siteDir);
+  const site = webSite(siteDir);
+  if (!site) throw new Error('the build wrote no index.html');
+  const server = await startServer({ config: { port: 0, host: '127.0.0.1', dataDir, durability: 'process' }, site });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  return {
+    url: server.url,
+    server,
+    browser,
+    close: async () => {
+      await browser.close();
+      await server.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Collects what a page should never show: script errors and Content-Security-Policy refusals. */
+export function watchProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message: ConsoleMessage) => {
+    const text = message.text();
+    if (/Content Security Policy|Refused to/i.test(text)) problems.push(`csp: ${text}`);
+  });
+  return problems;
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+}

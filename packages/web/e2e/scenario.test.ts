@@ -1,0 +1,314 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { ParleyClient } from '@parley/sdk';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { en } from '../src/i18n/en.js';
+import { fr } from '../src/i18n/fr.js';
+import { CHROMIUM, screenshot, startWorld, watchProblems, type World } from './browser.js';
+
+const password = 'correct horse battery staple';
+const suffix = crypto.randomBytes(3).toString('hex');
+
+async function signUp(page: Page, words: typeof en | typeof fr, username: string, displayName: string): Promise<void> {
+  await page.getByRole('button', { name: words.auth.signUp, exact: true }).click();
+  await page.getByLabel(words.auth.username).fill(username);
+  await page.getByLabel(words.auth.displayName).fill(displayName);
+  await page.getByLabel(words.auth.password).fill(password);
+  await page.getByRole('button', { name: words.auth.createAccount }).click();
+  await page.getByRole('navigation', { name: words.sidebar.label }).waitFor();
+}
+
+const messageList = (page: Page) => page.getByTestId('message-list');
+
+async function send(page: Page, words: typeof en | typeof fr, text: string): Promise<void> {
+  await page.getByLabel(words.conversation.message, { exact: true }).fill(text);
+  await page.keyboard.press('Enter');
+}
+
+describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout: 90_000 }, () => {
+  let world: World;
+  let ann: BrowserContext;
+  let bea: BrowserContext;
+  let annPage: Page;
+  let beaPage: Page;
+  let annProblems: string[];
+  let beaProblems: string[];
+  let groupId = '';
+
+  beforeAll(async () => {
+    world = await startWorld();
+    ann = await world.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', colorScheme: 'light' });
+    // Bea's browser speaks French: the client follows it [WB20].
+    bea = await world.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'fr-FR', colorScheme: 'dark' });
+    ann.setDefaultTimeout(10_000);
+    bea.setDefaultTimeout(10_000);
+    annPage = await ann.newPage();
+    beaPage = await bea.newPage();
+    annProblems = watchProblems(annPage);
+    beaProblems = watchProblems(beaPage);
+  }, 120_000);
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('[WB1] [WB4] [WB16] [WB18] Ann signs up, creates a group and makes an invite link', async () => {
+    const response = await annPage.goto(`${world.url}/`);
+    expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+    await annPage.getByRole('button', { name: en.auth.signIn, exact: true }).waitFor();
+    await screenshot(annPage, 'desktop-light-en-sign-in');
+    await signUp(annPage, en, `ann_${suffix}`, 'Ann');
+    // The session is the httpOnly cookie: the page cannot read it.
+    expect(await annPage.evaluate(() => document.cookie)).toBe('');
+
+    await annPage.getByRole('button', { name: en.sidebar.newGroup }).click();
+    await annPage.getByPlaceholder(en.group.namePlaceholder).fill('Weekend trip');
+    await annPage.getByRole('button', { name: en.common.create }).click();
+    await annPage.getByRole('heading', { name: 'Weekend trip' }).waitFor();
+    groupId = new URL(annPage.url()).pathname.split('/')[2] ?? '';
+    expect(groupId).not.toBe('');
+
+    await annPage.getByRole('button', { name: en.group.details, exact: true }).click();
+    await annPage.getByRole('button', { name: en.group.createInvite }).click();
+    const link = await annPage.getByTestId('invite-link').inputValue();
+    expect(link).toMatch(new RegExp(`^${world.url}/invite/[A-Za-z0-9_-]{16,}$`));
+    await ann.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: world.url });
+    await annPage.getByRole('button', { name: en.group.copy, exact: true }).click();
+    await annPage.getByRole('button', { name: en.group.copied, exact: true }).waitFor();
+    expect(await annPage.evaluate(() => navigator.clipboard.readText())).toBe(link);
+    await screenshot(annPage, 'desktop-light-en-group-panel');
+    await annPage.getByRole('button', { name: en.common.close, exact: true }).click();
+
+    // [WB19]: signed out, the link asks to sign in first, then shows the invite.
+    await beaPage.goto(link);
+    await beaPage.getByText(fr.auth.inviteNotice).waitFor();
+    await signUp(beaPage, fr, `bea_${suffix}`, 'Béa');
+    await beaPage.getByRole('heading', { name: 'Weekend trip' }).waitFor();
+    await expect.poll(() => beaPage.getByText(fr.invite.invited).isVisible()).toBe(true);
+    await screenshot(beaPage, 'desktop-dark-fr-invite');
+    await beaPage.getByRole('button', { name: fr.invite.join }).click();
+    await beaPage.waitForURL(`${world.url}/c/${groupId}`);
+    await beaPage.getByRole('heading', { name: 'Weekend trip' }).waitFor();
+  });
+
+  it('[WB8] [WB19] [WB11] a message of Ann reaches Bea live in the tab that joined by invite; her reply reaches Ann', async () => {
+    await send(annPage, en, 'Hello **Bea**, where shall we go?');
+    await messageList(beaPage).getByText('where shall we go?').waitFor({ timeout: 10_000 });
+    await expect.poll(() => messageList(beaPage).locator('strong', { hasText: 'Bea' }).count()).toBe(1);
+
+    await send(beaPage, fr, 'Salut Ann ! The mountains?');
+    await messageList(annPage).getByText('The mountains?').waitFor({ timeout: 10_000 });
+    // Confirmed by the server's event: no copy left pending on Bea's side, one message on Ann's.
+    await expect.poll(() => beaPage.locator('[data-pending-id]').count()).toBe(0);
+    expect(await messageList(annPage).getByText('The mountains?').count()).toBe(1);
+  });
+
+  it('[WB10] markdown with a <script> and a javascript: link renders inert', async () => {
+    await send(annPage, en, 'Look <script>window.pwned = 1</script> [click me](javascript:window.pwned=2) <img src=x onerror="window.pwned=3"> and [the map](https://example.com/map)');
+    const article = messageList(beaPage).locator('article', { hasText: 'Look' });
+    await article.waitFor({ timeout: 10_000 });
+    await article.getByRole('link', { name: 'the map' }).waitFor();
+    const map = article.getByRole('link', { name: 'the map' });
+    expect(await map.getAttribute('target')).toBe('_blank');
+    expect(await map.getAttribute('rel')).toContain('noopener');
+    expect(await article.locator('script, img, iframe').count()).toBe(0);
+    const click = article.getByText('click me');
+    const href = await click.evaluate((element) => element.closest('a')?.getAttribute('href') ?? null);
+    expect(href ?? '').not.toMatch(/javascript:/i);
+    await click.click();
+    expect(await beaPage.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await annPage.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+  });
+
+  it('[WB6] [WB7] unread counts and mention badges grow live and clear on opening', async () => {
+    // Ann looks elsewhere (a chat with the assistant); Bea mentions her in the group.
+    await annPage.getByRole('button', { name: en.sidebar.newAssistant }).click();
+    await annPage.waitForURL((url) => !url.pathname.endsWith(groupId));
+    await send(beaPage, fr, `@ann_${suffix} tu viens ?`);
+    await send(beaPage, fr, 'Et on réserve quoi ?');
+    const row = annPage.locator(`[data-conversation-id="${groupId}"]`);
+    await expect.poll(() => row.locator('[data-badge="unread"]').textContent(), { timeout: 10_000 }).toBe('2');
+    await expect.poll(() => row.locator('[data-badge="mentions"]').textContent()).toBe('@1');
+    // Newest activity first: the group moved above the newer but quieter assistant chat? Groups are their own section.
+    await annPage.getByRole('region', { name: en.sidebar.groups }).waitFor();
+    await row.click();
+    await expect.poll(() => row.locator('[data-badge]').count()).toBe(0);
+    await messageList(annPage).getByText('Et on réserve quoi ?').waitFor();
+  });
+
+  it('[WB13] [WB14] reactions, edit and delete of her own message, seen live by the other', async () => {
+    const annArticle = messageList(annPage).locator('article', { hasText: 'Et on réserve quoi ?' });
+    await annArticle.hover();
+    await annArticle.getByRole('button', { name: en.message.react }).click();
+    await annArticle.getByRole('button', { name: en.message.reactWith.replace('{{emoji}}', '🎉') }).click();
+    const beaArticle = messageList(beaPage).locator('article', { hasText: 'Et on réserve quoi ?' });
+    await beaArticle.getByRole('button', { name: '🎉 1' }).waitFor({ timeout: 10_000 });
+
+    const edited = messageList(beaPage).locator(`[data-message-id="${await beaArticle.getAttribute('data-message-id')}"]`);
+    await edited.hover();
+    await edited.getByRole('button', { name: fr.message.edit }).click();
+    await edited.getByLabel(fr.message.edit).fill('Et on réserve quel chalet ?');
+    await edited.getByRole('button', { name: fr.common.save }).click();
+    await messageList(annPage).getByText('Et on réserve quel chalet ?').waitFor({ timeout: 10_000 });
+    await messageList(annPage).locator('article', { hasText: 'Et on réserve quel chalet ?' }).getByText(en.message.edited).waitFor();
+
+    beaPage.once('dialog', (dialog) => void dialog.accept());
+    const toDelete = messageList(beaPage).locator('article', { hasText: 'tu viens ?' });
+    await toDelete.hover();
+    await toDelete.getByRole('button', { name: fr.message.delete }).click();
+    await messageList(annPage).getByText(en.message.deleted).waitFor({ timeout: 10_000 });
+    expect(await messageList(annPage).getByText('tu viens ?').count()).toBe(0);
+  });
+
+  it('[WB23] typing shows to the other member', async () => {
+    await beaPage.getByLabel(fr.conversation.message, { exact: true }).fill('Je réfléchis');
+    await expect.poll(() => annPage.getByTestId('typing').textContent(), { timeout: 10_000 }).toContain('Béa');
+    await beaPage.getByLabel(fr.conversation.message, { exact: true }).fill('');
+  });
+
+  it('[WB12] the assistant answer streams token by token, and Stop ends it', async () => {
+    const bot = new ParleyClient({ baseUrl: world.url, token: world.server.assistant.token });
+    const turnId = crypto.randomBytes(12).toString('base64url');
+    await bot.api.startTurn({ params: { conversationId: groupId }, body: { id: turnId } });
+    await bot.api.appendTurnDelta({ params: { conversationId: groupId, turnId }, body: { text: 'Chamonix is ' } });
+    const streaming = messageList(beaPage).locator(`[data-turn-id="${turnId}"]`);
+    await streaming.getByText('Chamonix is').waitFor({ timeout: 10_000 });
+    await bot.api.appendTurnDelta({ params: { conversationId: groupId, turnId }, body: { text: 'lovely in **winter**' } });
+    await streaming.locator('strong', { hasText: 'winter' }).waitFor();
+    await screenshot(beaPage, 'desktop-dark-fr-streaming');
+    await annPage.getByRole('button', { name: en.turn.stop }).click();
+    const stopped = messageList(beaPage).locator('article', { hasText: 'Chamonix is lovely in winter' });
+    await stopped.getByText(fr.turn.stopped).waitFor({ timeout: 10_000 });
+    await expect.poll(() => beaPage.locator('[data-turn-id]').count()).toBe(0);
+    await expect.poll(() => beaPage.getByRole('button', { name: fr.turn.stop }).count()).toBe(0);
+  });
+
+  it('[WB11] [WB15] offline: the send fails and stays with Retry; back online, the banner goes, Retry sends it once', async () => {
+    await bea.setOffline(true);
+    await send(beaPage, fr, 'Envoyé hors ligne');
+    const failed = beaPage.locator('[data-pending-id][data-status="failed"]');
+    await failed.waitFor({ timeout: 10_000 });
+    const id = await failed.getAttribute('data-pending-id');
+    await beaPage.getByTestId('connection-banner').waitFor();
+    // Reconnect while still offline cannot succeed: the banner stays.
+    await beaPage.getByTestId('connection-banner').getByRole('button', { name: fr.connection.reconnect }).click();
+    await screenshot(beaPage, 'desktop-dark-fr-offline');
+    expect(await beaPage.getByTestId('connection-banner').count()).toBe(1);
+    await bea.setOffline(false);
+    await expect.poll(() => beaPage.getByTestId('connection-banner').count(), { timeout: 20_000 }).toBe(0);
+    // Meanwhile Ann wrote: the resumed stream brings it.
+    await send(annPage, en, 'Are you there?');
+    await messageList(beaPage).getByText('Are you there?').waitFor({ timeout: 10_000 });
+    await failed.getByRole('button', { name: fr.message.retry }).click();
+    await messageList(annPage).getByText('Envoyé hors ligne').waitFor({ timeout: 10_000 });
+    expect(await beaPage.locator(`[data-message-id="${id}"]`).count()).toBe(1);
+    expect(await messageList(annPage).getByText('Envoyé hors ligne').count()).toBe(1);
+  });
+
+  it('[WB16] [WB17] [WB18] rename, add by username and revoke in the group panel, seen live by the other', async () => {
+    const cid = await ParleyClient.signUp(world.url, { username: `cid_${suffix}`, password, displayName: 'Cid' });
+    await annPage.getByRole('button', { name: en.group.details, exact: true }).click();
+    const panel = annPage.getByRole('complementary', { name: en.group.details });
+    await panel.getByLabel(en.group.name, { exact: true }).fill('Weekend in Chamonix');
+    await panel.getByRole('button', { name: en.group.rename }).click();
+    await beaPage.getByRole('heading', { name: 'Weekend in Chamonix' }).waitFor();
+
+    await panel.getByLabel(en.group.addByUsername).fill(`@cid_${suffix}`);
+    await panel.getByRole('button', { name: en.group.add, exact: true }).click();
+    await panel.getByText(`@cid_${suffix}`).waitFor();
+    await beaPage.getByText(fr.group.memberCount_other.replace('{{count}}', '3')).waitFor();
+    const cidList = await cid.client.api.listConversations();
+    expect(cidList.conversations.map((view) => view.conversation.title)).toContain('Weekend in Chamonix');
+
+    // A second invite; one revoked leaves the list and is revoked on the server.
+    const invites = panel.locator('[data-invite-id]');
+    await invites.first().waitFor();
+    await panel.getByRole('button', { name: en.group.createInvite }).click();
+    await expect.poll(() => invites.count()).toBe(2);
+    const count = await invites.count();
+    const invite = (await cid.client.api.listInvites({ params: { conversationId: groupId } })).invites.find((item) => item.revokedAt === null);
+    expect(invite).toBeDefined();
+    await invites.first().getByRole('button', { name: en.group.revoke }).click();
+    await expect.poll(() => invites.count()).toBe(count - 1);
+    const after = await cid.client.api.listInvites({ params: { conversationId: groupId } });
+    expect(after.invites.filter((item) => item.revokedAt === null)).toHaveLength(count - 1);
+    await panel.getByRole('button', { name: en.common.close, exact: true }).click();
+  });
+
+  it('[WB20] [WB21] [WB22] screenshots: desktop and phone, light and dark, English and French', async () => {
+    await annPage.bringToFront();
+    await screenshot(annPage, 'desktop-light-en-conversation');
+    await beaPage.getByLabel(fr.prefs.theme).selectOption('light');
+    await expect.poll(() => beaPage.evaluate(() => document.documentElement.classList.contains('dark'))).toBe(false);
+    await screenshot(beaPage, 'desktop-light-fr-conversation');
+    await beaPage.getByLabel(fr.prefs.theme).selectOption('dark');
+    await screenshot(beaPage, 'desktop-dark-fr-conversation');
+    await annPage.getByLabel(en.prefs.language).selectOption('fr');
+    await annPage.getByRole('button', { name: fr.auth.signOut }).waitFor();
+    await annPage.getByLabel(fr.prefs.language).selectOption('en');
+    await annPage.getByRole('button', { name: en.auth.signOut }).waitFor();
+
+    const phone = await world.browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-US', colorScheme: 'light', isMobile: true, hasTouch: true });
+    await phone.addCookies(await ann.cookies());
+    const phonePage = await phone.newPage();
+    const phoneProblems = watchProblems(phonePage);
+    await phonePage.goto(`${world.url}/c/${groupId}`);
+    await messageList(phonePage).getByText('Envoyé hors ligne').waitFor({ timeout: 10_000 });
+    // The sidebar is a drawer: off screen until the menu opens it.
+    const sidebar = phonePage.getByTestId('sidebar');
+    await expect.poll(async () => (await sidebar.boundingBox())?.x ?? 0).toBeLessThan(0);
+    await screenshot(phonePage, 'phone-light-en-conversation');
+    await phonePage.getByRole('button', { name: en.shell.openMenu }).click();
+    await expect.poll(async () => (await sidebar.boundingBox())?.x ?? -1).toBe(0);
+    await screenshot(phonePage, 'phone-light-en-drawer');
+    await phonePage.getByLabel(en.prefs.theme).selectOption('dark');
+    await phonePage.getByLabel(en.prefs.language).selectOption('fr');
+    await phonePage.locator(`[data-conversation-id="${groupId}"]`).click();
+    await expect.poll(async () => (await sidebar.boundingBox())?.x ?? 0).toBeLessThan(0);
+    await screenshot(phonePage, 'phone-dark-fr-conversation');
+    await phonePage.getByRole('button', { name: fr.group.details, exact: true }).click();
+    await phonePage.locator('[data-invite-id]').first().waitFor();
+    await screenshot(phonePage, 'phone-dark-fr-group-panel');
+    const signedOut = await world.browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'fr-FR', colorScheme: 'dark', isMobile: true });
+    const signInPage = await signedOut.newPage();
+    await signInPage.goto(`${world.url}/`);
+    await signInPage.getByRole('button', { name: fr.auth.signIn, exact: true }).waitFor();
+    await screenshot(signInPage, 'phone-dark-fr-sign-in');
+    expect(phoneProblems).toEqual([]);
+    await phone.close();
+    await signedOut.close();
+  });
+
+  it('[WB6] [WB8] a direct message started by username appears live in the sidebar of the other person', async () => {
+    await beaPage.getByRole('button', { name: fr.sidebar.newDirectShort, exact: true }).click();
+    await beaPage.getByPlaceholder(fr.sidebar.usernamePlaceholder).fill(`ann_${suffix}`);
+    await beaPage.getByRole('button', { name: fr.common.create }).click();
+    await beaPage.getByRole('heading', { name: 'Ann' }).waitFor();
+    await send(beaPage, fr, 'Un mot en privé');
+    const direct = annPage.getByRole('region', { name: en.sidebar.direct });
+    await direct.getByText('Béa', { exact: true }).waitFor({ timeout: 10_000 });
+    await direct.locator('[data-badge="unread"]', { hasText: '1' }).waitFor();
+    await direct.getByText('Béa', { exact: true }).click();
+    await messageList(annPage).getByText('Un mot en privé').waitFor();
+  });
+
+  it('[WB4] [WB5] signing out ends the session: this tab and another tab of it go back to sign-in', async () => {
+    const other = await world.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    await other.addCookies(await ann.cookies());
+    const otherPage = await other.newPage();
+    await otherPage.goto(`${world.url}/`);
+    await otherPage.getByRole('navigation', { name: en.sidebar.label }).waitFor();
+    await annPage.getByRole('button', { name: en.auth.signOut }).click();
+    await annPage.getByRole('button', { name: en.auth.signIn, exact: true }).waitFor();
+    await annPage.reload();
+    await annPage.getByRole('button', { name: en.auth.signIn, exact: true }).waitFor();
+    // The server closed the session's socket: the other tab learns it without a click.
+    await otherPage.getByRole('button', { name: en.auth.signIn, exact: true }).waitFor({ timeout: 15_000 });
+    await other.close();
+  });
+
+  it('[WB1] no script error and no Content-Security-Policy refusal in either tab', () => {
+    expect(annProblems).toEqual([]);
+    expect(beaProblems).toEqual([]);
+  });
+});

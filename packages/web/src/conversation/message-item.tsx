@@ -1,0 +1,174 @@
+import type { Message, UserSummary } from '@parley/protocol';
+import { type FormEvent, memo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { PendingMessage, StreamingTurn } from '../live/live.js';
+import { nameOf } from '../live/names.js';
+import { useLiveStore } from '../live/use-live.js';
+import { Avatar } from '../shell/avatar.js';
+import { Markdown } from './lazy-markdown.js';
+
+export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '🙏'] as const;
+
+function time(at: string, language: string): string {
+  return new Date(at).toLocaleTimeString(language, { hour: '2-digit', minute: '2-digit' });
+}
+
+/** One message: author, time, safe markdown, reactions, and edit/delete for one's own [WB13]–[WB14]. */
+export const MessageItem = memo(function MessageItem({ message, author, meId }: { message: Message; author: UserSummary | undefined; meId: string }) {
+  const { t, i18n } = useTranslation();
+  const live = useLiveStore();
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(message.text);
+  const [picking, setPicking] = useState(false);
+  // On a touch screen there is no hover: a tap on the message shows its actions.
+  const [tapped, setTapped] = useState(false);
+  const mine = message.authorId === meId;
+  const deleted = message.deletedAt !== null;
+  const params = { conversationId: message.conversationId, messageId: message.id };
+
+  const toggle = (emoji: string) => {
+    setPicking(false);
+    const reacted = message.reactions.some((reaction) => reaction.emoji === emoji && reaction.userIds.includes(meId));
+    const call = reacted ? live.client.api.removeReaction({ params: { ...params, emoji } }) : live.client.api.addReaction({ params: { ...params, emoji } });
+    call.catch(() => undefined);
+  };
+  const saveEdit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (draft.trim() === '' || draft === message.text) return setEditing(false);
+    await live.client.api.editMessage({ params, body: { text: draft } });
+    setEditing(false);
+  };
+  const remove = () => {
+    if (window.confirm(t('message.confirmDelete'))) void live.client.api.deleteMessage({ params });
+  };
+
+  return (
+    <article
+      className="group relative flex gap-3 px-4 py-1.5 hover:bg-zinc-50 dark:hover:bg-zinc-900/60"
+      data-message-id={message.id}
+      aria-label={nameOf(author)}
+      onClick={(event) => {
+        if (!(event.target as Element).closest('a, button, textarea, input')) setTapped(!tapped);
+      }}
+      onMouseLeave={() => {
+        setTapped(false);
+        setPicking(false);
+      }}
+    >
+      <Avatar user={author} id={message.authorId} />
+      <div className="min-w-0 flex-1">
+        <div className="flex items-baseline gap-2">
+          <span className="text-sm font-semibold">{nameOf(author)}</span>
+          <time className="text-xs text-zinc-500" dateTime={message.createdAt}>{time(message.createdAt, i18n.language)}</time>
+          {message.editedAt && !deleted && <span className="text-xs text-zinc-500">{t('message.edited')}</span>}
+        </div>
+        {deleted ? (
+          <p className="text-sm text-zinc-500 italic">{t('message.deleted')}</p>
+        ) : editing ? (
+          <form onSubmit={saveEdit} className="mt-1 space-y-1">
+            <textarea aria-label={t('message.edit')} className="w-full rounded-lg border border-zinc-300 bg-white p-2 text-sm dark:border-zinc-700 dark:bg-zinc-900" value={draft} onChange={(event) => setDraft(event.target.value)} rows={3} />
+            <div className="flex gap-2">
+              <button type="submit" className="rounded-md bg-indigo-600 px-2 py-1 text-xs font-medium text-white">{t('common.save')}</button>
+              <button type="button" onClick={() => setEditing(false)} className="rounded-md px-2 py-1 text-xs hover:bg-zinc-200 dark:hover:bg-zinc-800">{t('common.cancel')}</button>
+            </div>
+          </form>
+        ) : (
+          <div className="text-[0.95rem] leading-relaxed">
+            <Markdown text={message.text} />
+          </div>
+        )}
+        {message.turn && message.turn.status !== 'completed' && (
+          <p className="mt-0.5 text-xs text-amber-700 dark:text-amber-400">{t(`turn.${message.turn.status}`)}{message.turn.error ? ` — ${message.turn.error.message}` : ''}</p>
+        )}
+        {message.reactions.length > 0 && (
+          <div className="mt-1 flex flex-wrap gap-1">
+            {message.reactions.map((reaction) => {
+              const mineToo = reaction.userIds.includes(meId);
+              return (
+                <button
+                  key={reaction.emoji}
+                  type="button"
+                  onClick={() => toggle(reaction.emoji)}
+                  aria-pressed={mineToo}
+                  className={`rounded-full border px-2 py-0.5 text-xs ${mineToo ? 'border-indigo-400 bg-indigo-50 dark:border-indigo-600 dark:bg-indigo-950' : 'border-zinc-300 dark:border-zinc-700'}`}
+                >
+                  {reaction.emoji} {reaction.userIds.length}
+                </button>
+              );
+            })}
+          </div>
+        )}
+      </div>
+      {!deleted && !editing && (
+        <div className={`absolute top-0 right-3 flex -translate-y-1/2 gap-0.5 rounded-lg border border-zinc-200 bg-white p-0.5 shadow-sm dark:border-zinc-700 dark:bg-zinc-900 ${tapped || picking ? 'opacity-100' : 'opacity-0 group-focus-within:opacity-100 [@media(hover:hover)]:group-hover:opacity-100'}`}>
+          {picking ? (
+            QUICK_REACTIONS.map((emoji) => (
+              <button key={emoji} type="button" onClick={() => toggle(emoji)} className="rounded px-1.5 py-0.5 hover:bg-zinc-100 dark:hover:bg-zinc-800" aria-label={t('message.reactWith', { emoji })}>
+                {emoji}
+              </button>
+            ))
+          ) : (
+            <button type="button" onClick={() => setPicking(true)} className="rounded px-1.5 py-0.5 text-sm hover:bg-zinc-100 dark:hover:bg-zinc-800" aria-label={t('message.react')} title={t('message.react')}>
+              ☺
+            </button>
+          )}
+          {mine && !picking && (
+            <>
+              <button type="button" onClick={() => { setDraft(message.text); setEditing(true); }} className="rounded px-1.5 py-0.5 text-xs hover:bg-zinc-100 dark:hover:bg-zinc-800">{t('message.edit')}</button>
+              <button type="button" onClick={remove} className="rounded px-1.5 py-0.5 text-xs text-red-600 hover:bg-zinc-100 dark:hover:bg-zinc-800">{t('message.delete')}</button>
+            </>
+          )}
+        </div>
+      )}
+    </article>
+  );
+});
+
+/** A message sent from here that the server has not put in order yet, or that failed [WB11]. */
+export function PendingItem({ pending, me }: { pending: PendingMessage; me: UserSummary }) {
+  const { t } = useTranslation();
+  const live = useLiveStore();
+  const failed = pending.status === 'failed';
+  return (
+    <article className={`flex gap-3 px-4 py-1.5 ${failed ? '' : 'opacity-60'}`} data-pending-id={pending.id} data-status={pending.status} aria-label={nameOf(me)}>
+      <Avatar user={me} />
+      <div className="min-w-0 flex-1">
+        <div className="flex items-baseline gap-2">
+          <span className="text-sm font-semibold">{nameOf(me)}</span>
+          <span className="text-xs text-zinc-500">{failed ? '' : t('message.sending')}</span>
+        </div>
+        <div className="text-[0.95rem] leading-relaxed">
+          <Markdown text={pending.text} />
+        </div>
+        {failed && (
+          <p className="mt-1 flex items-center gap-2 text-xs text-red-600 dark:text-red-400" role="alert">
+            {t('message.failed')}
+            <button type="button" onClick={() => live.retry(pending.conversationId, pending.id)} className="rounded border border-red-300 px-2 py-0.5 font-medium dark:border-red-800">
+              {t('message.retry')}
+            </button>
+            <button type="button" onClick={() => live.discard(pending.conversationId, pending.id)} className="px-1 text-zinc-500 hover:underline">
+              {t('message.discard')}
+            </button>
+          </p>
+        )}
+      </div>
+    </article>
+  );
+}
+
+/** The assistant's answer as it streams, token by token [WB12]. */
+export function TurnItem({ turn, author }: { turn: StreamingTurn; author: UserSummary | undefined }) {
+  const { t } = useTranslation();
+  return (
+    <article className="flex gap-3 px-4 py-1.5" data-turn-id={turn.turnId} aria-live="polite" aria-label={nameOf(author)}>
+      <Avatar user={author ?? { id: turn.userId, username: 'assistant', displayName: null, avatarUrl: null, kind: 'bot' }} />
+      <div className="min-w-0 flex-1">
+        <div className="flex items-baseline gap-2">
+          <span className="text-sm font-semibold">{author ? nameOf(author) : t('sidebar.assistantChat')}</span>
+          {!turn.ended && <span className="animate-pulse text-xs text-indigo-600 dark:text-indigo-400">{t('turn.streaming')}</span>}
+        </div>
+        <div className="text-[0.95rem] leading-relaxed">{turn.text ? <Markdown text={turn.text} /> : <span className="text-zinc-400">…</span>}</div>
+      </div>
+    </article>
+  );
+}

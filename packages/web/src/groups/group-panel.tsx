@@ -1,0 +1,136 @@
+import type { Invite } from '@parley/protocol';
+import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { ConversationEntry } from '../live/live.js';
+import { nameOf } from '../live/names.js';
+import { useLive, useLiveStore } from '../live/use-live.js';
+import { navigate } from '../router/router.js';
+import { Avatar } from '../shell/avatar.js';
+import { errorText } from '../shell/errors.js';
+
+const field = 'min-w-0 flex-1 rounded-lg border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950';
+const button = 'rounded-lg border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800';
+
+/** A group's panel: rename, members, add by username, invite links (create, copy, revoke) [WB16]–[WB18]. */
+export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClose: () => void }) {
+  const { t } = useTranslation();
+  const live = useLiveStore();
+  const { me } = useLive();
+  const { conversation, members } = entry.view;
+  const id = conversation.id;
+  const [title, setTitle] = useState(conversation.title ?? '');
+  const [username, setUsername] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [invites, setInvites] = useState<Invite[]>([]);
+  const [created, setCreated] = useState<string | null>(null);
+  const [copied, setCopied] = useState(false);
+
+  useEffect(() => setTitle(conversation.title ?? ''), [conversation.title]);
+  const loadInvites = useCallback(async () => {
+    const list = await live.client.api.listInvites({ params: { conversationId: id } });
+    setInvites(list.invites.filter((invite) => invite.revokedAt === null));
+  }, [live, id]);
+  useEffect(() => {
+    void loadInvites().catch(() => undefined);
+  }, [loadInvites]);
+
+  const attempt = (work: () => Promise<unknown>) => async (event?: FormEvent) => {
+    event?.preventDefault();
+    setError(null);
+    try {
+      await work();
+    } catch (caught) {
+      setError(errorText(t, caught));
+    }
+  };
+  const rename = attempt(async () => {
+    if (title.trim() && title.trim() !== conversation.title) await live.client.api.updateConversation({ params: { conversationId: id }, body: { title: title.trim() } });
+  });
+  const add = attempt(async () => {
+    await live.client.api.addMember({ params: { conversationId: id }, body: { username: username.replace(/^@/, '') } });
+    setUsername('');
+  });
+  const createInvite = attempt(async () => {
+    const invite = await live.client.api.createInvite({ params: { conversationId: id }, body: {} });
+    setCreated(invite.token ? `${location.origin}/invite/${invite.token}` : null);
+    setCopied(false);
+    await loadInvites();
+  });
+  const revoke = (inviteId: string) =>
+    attempt(async () => {
+      await live.client.api.revokeInvite({ params: { conversationId: id, inviteId } });
+      if (invites.length <= 1) setCreated(null);
+      await loadInvites();
+    })();
+  const copy = async () => {
+    if (!created) return;
+    await navigator.clipboard.writeText(created).then(() => setCopied(true), () => setCopied(false));
+  };
+  const leave = attempt(async () => {
+    if (!window.confirm(t('group.confirmLeave'))) return;
+    await live.client.api.leaveConversation({ params: { conversationId: id } });
+    navigate('/');
+  });
+  const remove = (userId: string) => attempt(() => live.client.api.removeMember({ params: { conversationId: id, userId } }))();
+
+  return (
+    <aside aria-label={t('group.details')} className="flex h-full w-full flex-col overflow-y-auto border-l border-zinc-200 bg-white md:w-80 dark:border-zinc-800 dark:bg-zinc-950">
+      <div className="flex items-center justify-between border-b border-zinc-200 px-4 py-3 dark:border-zinc-800">
+        <h2 className="font-semibold">{t('group.details')}</h2>
+        <button type="button" onClick={onClose} className="rounded-md px-2 py-1 hover:bg-zinc-100 dark:hover:bg-zinc-800" aria-label={t('common.close')}>✕</button>
+      </div>
+      <div className="space-y-5 p-4">
+        {error && <p role="alert" className="text-sm text-red-600 dark:text-red-400">{error}</p>}
+        <form onSubmit={rename} className="space-y-1">
+          <label htmlFor="group-title" className="text-xs font-semibold text-zinc-500 uppercase">{t('group.name')}</label>
+          <div className="flex gap-2">
+            <input id="group-title" className={field} value={title} onChange={(event) => setTitle(event.target.value)} placeholder={t('group.namePlaceholder')} />
+            <button type="submit" className={button}>{t('group.rename')}</button>
+          </div>
+        </form>
+        <section className="space-y-2">
+          <h3 className="text-xs font-semibold text-zinc-500 uppercase">{t('group.members', { count: members.length })}</h3>
+          <ul className="space-y-1">
+            {members.map((member) => (
+              <li key={member.userId} className="flex items-center gap-2">
+                <Avatar user={member.user} size="sm" />
+                <span className="min-w-0 flex-1 truncate text-sm">
+                  {nameOf(member.user)} <span className="text-zinc-500">@{member.user.username}</span>
+                </span>
+                {member.role !== 'member' && <span className="text-xs text-zinc-500">{t(`group.role.${member.role}`)}</span>}
+                {member.role === 'member' && member.userId !== me.id && (
+                  <button type="button" onClick={() => void remove(member.userId)} className="text-xs text-red-600 hover:underline">{t('group.remove')}</button>
+                )}
+              </li>
+            ))}
+          </ul>
+          <form onSubmit={add} className="flex gap-2">
+            <input className={field} aria-label={t('group.addByUsername')} placeholder={t('group.addByUsername')} autoCapitalize="none" value={username} onChange={(event) => setUsername(event.target.value)} required />
+            <button type="submit" className={button}>{t('group.add')}</button>
+          </form>
+        </section>
+        <section className="space-y-2">
+          <h3 className="text-xs font-semibold text-zinc-500 uppercase">{t('group.inviteLinks')}</h3>
+          <button type="button" onClick={() => void createInvite()} className="w-full rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500">
+            {t('group.createInvite')}
+          </button>
+          {created && (
+            <div className="flex gap-2">
+              <input readOnly className={field} value={created} aria-label={t('group.inviteLink')} data-testid="invite-link" onFocus={(event) => event.target.select()} />
+              <button type="button" onClick={() => void copy()} className={button}>{copied ? t('group.copied') : t('group.copy')}</button>
+            </div>
+          )}
+          <ul className="space-y-1">
+            {invites.map((invite) => (
+              <li key={invite.id} data-invite-id={invite.id} className="flex items-center justify-between text-xs text-zinc-500">
+                <span>{t('group.inviteUses', { count: invite.uses, date: new Date(invite.createdAt).toLocaleDateString() })}</span>
+                <button type="button" onClick={() => void revoke(invite.id)} className="text-red-600 hover:underline">{t('group.revoke')}</button>
+              </li>
+            ))}
+          </ul>
+        </section>
+        <button type="button" onClick={() => void leave()} className="text-sm text-red-600 hover:underline">{t('group.leave')}</button>
+      </div>
+    </aside>
+  );
+}

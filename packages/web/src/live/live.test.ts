@@ -1,0 +1,147 @@
+import { startTestServer, type TestServer } from '@parley/server/test';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ParleyClient, type FetchLike } from '@parley/sdk';
+import { Live } from './live.js';
+
+/** The web client's live state, driven by a real server over loopback (the same code the browser runs). */
+describe('Live', () => {
+  let server: TestServer;
+  const lives: Live[] = [];
+  beforeEach(async () => {
+    server = await startTestServer();
+  });
+  afterEach(async () => {
+    for (const live of lives.splice(0)) live.close();
+    await server[Symbol.asyncDispose]();
+  });
+
+  async function liveOf(person: Awaited<ReturnType<TestServer['user']>>): Promise<Live> {
+    const live = new Live(person.client, person.user);
+    lives.push(live);
+    await live.start();
+    await expect.poll(() => live.getSnapshot().status).toBe('open');
+    return live;
+  }
+  const say = (person: Awaited<ReturnType<TestServer['user']>>, conversationId: string, text: string) =>
+    person.client.api.sendMessage({ params: { conversationId }, body: { id: crypto.randomUUID().replaceAll('-', ''), text } });
+
+  it('[WB8] a group joined by invite link is followed live from the join on', async () => {
+    const ann = await server.user();
+    const bob = await server.user();
+    const bobLive = await liveOf(bob);
+    const view = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Trip' } });
+    const group = view.conversation.id;
+    await say(ann, group, 'before bob');
+    const invite = await ann.client.api.createInvite({ params: { conversationId: group }, body: {} });
+    const joined = await bob.client.api.joinInvite({ params: { token: invite.token ?? '' }, body: {} });
+    bobLive.add(joined);
+    await say(ann, group, 'hello bob');
+    await expect.poll(() => bobLive.getSnapshot().conversations.get(group)?.view.lastMessage?.text).toBe('hello bob');
+    await bobLive.open(group);
+    await expect.poll(() => bobLive.getSnapshot().conversations.get(group)?.messages?.map((message) => message.text)).toEqual(['before bob', 'hello bob']);
+  });
+
+  it('[WB8] [WB7] a group someone adds you to appears, with every message sent while it was fetched counted once', async () => {
+    const ann = await server.user();
+    const bob = await server.user();
+    const bobLive = await liveOf(bob);
+    const view = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Surprise' } });
+    const group = view.conversation.id;
+    await ann.client.api.addMember({ params: { conversationId: group }, body: { username: bob.user.username } });
+    // No wait: these race the fetch the client makes when it first hears of the group.
+    await Promise.all([say(ann, group, 'one'), say(ann, group, `two @${bob.user.username}`)]);
+    await say(ann, group, 'three');
+    await expect.poll(() => bobLive.getSnapshot().conversations.get(group)?.view.lastMessage?.text).toBe('three');
+    const entry = bobLive.getSnapshot().conversations.get(group);
+    expect(entry?.unread).toBe(3);
+    expect(entry?.mentions).toBe(1);
+    await bobLive.open(group);
+    await expect.poll(() => bobLive.getSnapshot().conversations.get(group)?.messages?.length).toBe(3);
+    expect(bobLive.getSnapshot().conversations.get(group)?.unread).toBe(0);
+  });
+
+  it('[WB11] a send that fails stays with Retry; the retry reuses the same id; a lost answer is confirmed by the event, stored once', async () => {
+    const ann = await server.user();
+    let fault: 'none' | 'unsent' | 'answer-lost' = 'unsent';
+    // A flaky network: the request never leaves, or it reaches the server and the answer is lost.
+    const flaky: FetchLike = async (url, init) => {
+      const isSend = init.method === 'POST' && url.endsWith('/messages');
+      const now = isSend ? fault : 'none';
+      if (isSend) fault = 'none';
+      if (now === 'unsent') throw new TypeError('network error');
+      const response = await fetch(url, init as RequestInit);
+      if (now === 'answer-lost') throw new TypeError('network error');
+      return response;
+    };
+    const client = new ParleyClient({ baseUrl: server.url, token: ann.client.token ?? '', fetch: flaky });
+    const annLive = new Live(client, ann.user);
+    lives.push(annLive);
+    await annLive.start();
+    const view = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Notes' } });
+    const group = view.conversation.id;
+    annLive.add(view);
+    await annLive.open(group);
+    const texts = () => annLive.getSnapshot().conversations.get(group)?.messages?.map((message) => message.text);
+
+    annLive.send(group, 'first');
+    expect(annLive.getSnapshot().pending.get(group)?.[0]).toMatchObject({ text: 'first', status: 'sending' });
+    await expect.poll(() => annLive.getSnapshot().pending.get(group)?.[0]?.status).toBe('failed');
+    const id = annLive.getSnapshot().pending.get(group)?.[0]?.id ?? '';
+    annLive.retry(group, id);
+    await expect.poll(() => annLive.getSnapshot().pending.get(group)?.length).toBe(0);
+    expect(annLive.getSnapshot().conversations.get(group)?.messages?.find((message) => message.text === 'first')?.id).toBe(id);
+
+    fault = 'answer-lost';
+    annLive.send(group, 'second');
+    await expect.poll(texts).toEqual(['first', 'second']);
+    await expect.poll(() => annLive.getSnapshot().pending.get(group)?.length).toBe(0);
+    const stored = await ann.client.api.listMessages({ params: { conversationId: group }, query: {} });
+    expect(stored.messages.map((message) => message.text)).toEqual(['first', 'second']);
+  });
+
+  it('[WB8] a member removed from a group loses it at once and hears nothing more of it', async () => {
+    const ann = await server.user();
+    const bob = await server.user();
+    const view = await ann.client.api.createConversation({ body: { kind: 'group', usernames: [bob.user.username] } });
+    const group = view.conversation.id;
+    const bobLive = await liveOf(bob);
+    expect(bobLive.getSnapshot().conversations.has(group)).toBe(true);
+    await ann.client.api.removeMember({ params: { conversationId: group, userId: bob.user.id } });
+    await expect.poll(() => bobLive.getSnapshot().conversations.has(group)).toBe(false);
+    await say(ann, group, 'after bob left');
+    const other = await ann.client.api.createConversation({ body: { kind: 'direct', username: bob.user.username } });
+    await say(ann, other.conversation.id, 'still here?');
+    await expect.poll(() => bobLive.getSnapshot().conversations.get(other.conversation.id)?.view.lastMessage?.text).toBe('still here?');
+    expect(bobLive.getSnapshot().conversations.has(group)).toBe(false);
+  });
+
+  it('[WB9] a conversation opens on its newest page and loads older pages in order', async () => {
+    await server[Symbol.asyncDispose]();
+    server = await startTestServer({ config: { floodLimit: { burst: 1000, perMinute: 6000 } } });
+    const ann = await server.user();
+    const view = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Long' } });
+    const group = view.conversation.id;
+    for (let index = 1; index <= 130; index += 1) await say(ann, group, `message ${index}`);
+    const annLive = await liveOf(ann);
+    await annLive.open(group);
+    const texts = () => annLive.getSnapshot().conversations.get(group)?.messages?.map((message) => message.text) ?? [];
+    expect(texts()).toHaveLength(100);
+    expect(texts().at(-1)).toBe('message 130');
+    await annLive.loadOlder(group);
+    expect(texts()).toEqual(Array.from({ length: 130 }, (_, index) => `message ${index + 1}`));
+    expect(annLive.getSnapshot().conversations.get(group)?.olderBefore).toBeNull();
+  });
+
+  it('[WB15] after a dropped socket the stream resumes and brings what was missed', async () => {
+    const ann = await server.user();
+    const bob = await server.user();
+    const view = await ann.client.api.createConversation({ body: { kind: 'group', usernames: [bob.user.username] } });
+    const group = view.conversation.id;
+    const bobLive = await liveOf(bob);
+    bobLive.dropConnection();
+    await say(ann, group, 'while you were away');
+    bobLive.reconnect();
+    await expect.poll(() => bobLive.getSnapshot().conversations.get(group)?.view.lastMessage?.text).toBe('while you were away');
+    await expect.poll(() => bobLive.getSnapshot().status).toBe('open');
+  });
+});
