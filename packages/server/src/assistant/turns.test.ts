@@ -234,6 +234,30 @@ describe('a streamed answer', () => {
     expect(turns.map((turn) => turn.id)).toEqual([second]);
   });
 
+  it('[AT10] one answer per trigger: a second turn for the same message is refused, even started at the same instant', async () => {
+    await using server = await startTestServer();
+    const { ann, group, trigger, bot } = await world(server);
+    // Two assistant processes see the same message and start at once: exactly one turn.
+    const starts = await Promise.allSettled([
+      bot.client.api.startTurn({ params: { conversationId: group }, body: { id: messageId(), triggerMessageId: trigger.id } }),
+      bot.client.api.startTurn({ params: { conversationId: group }, body: { id: messageId(), triggerMessageId: trigger.id } }),
+    ]);
+    const started = starts.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    expect(started).toHaveLength(1);
+    const turnId = started[0]?.id ?? '';
+    await bot.client.api.endTurn({ params: { conversationId: group, turnId }, body: { status: 'completed', text: 'Chamonix.' } });
+    // Once it is over, another start for that message is refused too, naming the answer.
+    expect(await failure(bot.client.api.startTurn({ params: { conversationId: group }, body: { id: messageId(), triggerMessageId: trigger.id } }))).toMatchObject({
+      code: 'CONFLICT',
+      details: { turnId, reason: 'answered' },
+    });
+    // Another message of the same conversation may be answered.
+    const next = await say(ann.client, group, '@assistant and where do we sleep?');
+    await bot.client.api.startTurn({ params: { conversationId: group }, body: { id: messageId(), triggerMessageId: next.id } });
+    const answers = (await ann.client.api.listMessages({ params: { conversationId: group } })).messages.filter((message) => message.turn !== null);
+    expect(answers.map((message) => message.text)).toEqual(['Chamonix.']);
+  });
+
   it('[AT4] a failed turn with no text still makes a message, in its error state', async () => {
     await using server = await startTestServer();
     const { ann, group, trigger, bot } = await world(server);

@@ -138,6 +138,21 @@ export class Turns {
         // Only people are charged: a bot's message costs no member anything.
         if (trigger.kind === 'human') chargedUserId = trigger.authorId;
       }
+      // [AT10] One answer per trigger, however many assistant processes saw it: two starts in one
+      // conversation collide on the ordinal's unique index, so the second sees the first here.
+      if (request.triggerMessageId !== undefined) {
+        const answered = await db
+          .selectFrom('assistant_turns')
+          .select('id')
+          .where('bot_id', '=', userId)
+          .where('trigger_message_id', '=', request.triggerMessageId)
+          .executeTakeFirst();
+        if (answered) {
+          throw new ParleyError('CONFLICT', 'this message already has an answer of this assistant', {
+            details: { turnId: answered.id, reason: 'answered' },
+          });
+        }
+      }
       const inFlight = await db
         .selectFrom('assistant_turns')
         .select('id')
