@@ -25,10 +25,14 @@ export async function blockedBy(db: Kysely<Database>, userId: string): Promise<M
   return new Map(rows.map((row) => [row.blocked_id, parseSnapshot(row.profile_snapshot)]));
 }
 
-/** A member as the reader sees them: a blocked account with the profile of the block [EL16]. */
+/**
+ * A member as the reader sees them: a blocked account with the profile of the block [EL16], and
+ * nothing of how far they read (a read marker is theirs, not the group's) [EL15].
+ */
 export function memberAsSeen(member: Member, blocked: BlockedProfiles): Member {
+  if (!blocked.has(member.userId)) return member;
   const frozen = blocked.get(member.userId);
-  return frozen ? { ...member, user: frozen } : member;
+  return { ...member, ...(frozen ? { user: frozen } : {}), lastReadSeq: 0 };
 }
 
 /**
@@ -42,6 +46,9 @@ function personalSource(event: ConversationEvent): string | null {
       return event.userId;
     case 'member-updated':
       return event.user.id;
+    // How far they read: "seen by" is theirs too.
+    case 'read-marker-updated':
+      return event.userId;
     default:
       return null;
   }

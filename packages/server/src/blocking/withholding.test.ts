@@ -100,6 +100,25 @@ describe('what a blocker receives from the account they blocked', () => {
     expect(catPage.events.map((event) => event.type)).not.toContain('event-withheld');
   });
 
+  it('[EL15] a blocked account’s read marker is withheld from the blocker, and its member entry shows nothing read', async () => {
+    await using server = await startTestServer();
+    const { ann, bob, cat, group } = await world(server);
+    const annStream = await server.connect(ann.client);
+    await block(ann, bob, annStream);
+    const message = await say(cat.client, group, 'who has read this?');
+    await bob.client.api.markRead({ params: { conversationId: group }, body: { seq: message.seq } });
+    await cat.client.api.markRead({ params: { conversationId: group }, body: { seq: message.seq } });
+    const after = await say(cat.client, group, 'ok');
+    await annStream.until((events) => events.some((event) => event.seq === after.seq && event.conversationId === group));
+    const live = of(annStream, group).filter((event) => event.seq > message.seq && event.seq < after.seq);
+    expect(live.map((event) => event.type)).toEqual(['event-withheld', 'read-marker-updated']);
+    expect(live[1]).toMatchObject({ userId: cat.user.id });
+    const view = await ann.client.api.getConversation({ params: { conversationId: group } });
+    const members = new Map(view.members.map((member) => [member.userId, member.lastReadSeq]));
+    expect(members.get(bob.user.id)).toBe(0);
+    expect(members.get(cat.user.id)).toBe(message.seq);
+  });
+
   it('[EL15] a blocked account’s reactions are left out of the messages the blocker fetches and of others’ reaction lists', async () => {
     await using server = await startTestServer();
     const { ann, bob, cat, group } = await world(server);
