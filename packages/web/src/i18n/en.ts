@@ -67,7 +67,8 @@ export const en = {
     invited: 'You are invited to join',
     join: 'Join group',
     open: 'Open group',
-    size: '{{count}} of {{limit}} people',
+    size_one: '{{count}} of {{limit}} people',
+    size_other: '{{count}} of {{limit}} people',
     blockedWarning: 'This group includes someone you blocked: {{names}}.',
   },
   message: {

@@ -73,7 +73,9 @@ export const fr: Loose<Dictionary> = {
     invited: 'Vous êtes invité à rejoindre',
     join: 'Rejoindre le groupe',
     open: 'Ouvrir le groupe',
-    size: '{{count}} personnes sur {{limit}}',
+    size_one: '{{count}} personne sur {{limit}}',
+    size_other: '{{count}} personnes sur {{limit}}',
+    size_many: '{{count}} personnes sur {{limit}}',
     blockedWarning: 'Ce groupe comprend une personne que vous avez bloquée : {{names}}.',
   },
   message: {
