@@ -122,7 +122,10 @@ interface Generator {
 }
 
 function runGenerator(job: Job): Generator {
-  const node = [process.execPath, '--import', 'tsx', path.join(here, 'fanout', 'generator.ts'), JSON.stringify(job)];
+  // The job (10,000 tokens for Parley) goes in a file: too long for a command line.
+  const jobFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'parley-b3-job-')), 'job.json');
+  fs.writeFileSync(jobFile, JSON.stringify(job));
+  const node = [process.execPath, '--import', 'tsx', path.join(here, 'fanout', 'generator.ts'), jobFile];
   const child = spawn(node[0] ?? process.execPath, node.slice(1), { cwd: here, stdio: ['pipe', 'pipe', 'inherit'] });
   let output = '';
   let onLine: ((line: string) => void) | undefined;

@@ -2,8 +2,9 @@
  * The load generator of the fan-out benchmarks, in its own process (pinned to its own core by
  * the orchestrator): one socket per member, messages sent at a fixed rate to groups in turn, and
  * every delivery timed from the moment its send was *scheduled* (coordinated omission
- * corrected). It reads its job as JSON from argv[2] and prints one JSON result line.
+ * corrected). It reads its job from the JSON file named by argv[2] and prints one JSON result line.
  */
+import fs from 'node:fs';
 import { io, type Socket as IoSocket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { pinSelf } from '../server-process.js';
@@ -44,7 +45,7 @@ interface Member {
   close(): void;
 }
 
-const job = JSON.parse(process.argv[2] ?? '{}') as Job;
+const job = JSON.parse(fs.readFileSync(process.argv[2] ?? '', 'utf8')) as Job;
 if (job.cpu !== undefined) pinSelf(job.cpu);
 
 /** Each message's scheduled send time and its sender (whose own copy, if the server sends one, is not a delivery). */
@@ -225,9 +226,9 @@ async function main(): Promise<void> {
     acks,
     seconds: (performance.now() - start) / 1000,
   };
-  console.log(JSON.stringify(result));
   for (const group of members) for (const member of group) member.close();
-  setTimeout(() => process.exit(0), 200);
+  // A pipe is written asynchronously: exit only once the whole result line is out.
+  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 
 await main();
