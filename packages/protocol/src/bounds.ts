@@ -8,9 +8,10 @@ import { collectionBoundOf } from './common.js';
  * the day it is written.
  */
 
-interface Definition {
+/** The part of a zod schema's internal definition the bounds walker and the fuzz generator read. */
+export interface SchemaDefinition {
   type: string;
-  checks?: ReadonlyArray<{ _zod: { def: { check: string; abort?: boolean; maximum?: number } } }>;
+  checks?: ReadonlyArray<{ _zod: { def: { check: string; abort?: boolean; maximum?: number; minimum?: number; value?: number } } }>;
   innerType?: z.ZodType;
   shape?: Record<string, z.ZodType>;
   catchall?: z.ZodType;
@@ -24,12 +25,13 @@ interface Definition {
   entries?: Record<string, unknown>;
 }
 
-function definitionOf(schema: z.ZodType): Definition {
-  return (schema as unknown as { _zod: { def: Definition } })._zod.def;
+/** A schema's internal definition (zod 4's `_zod.def`; see docs/decisions on request bounds). */
+export function definitionOf(schema: z.ZodType): SchemaDefinition {
+  return (schema as unknown as { _zod: { def: SchemaDefinition } })._zod.def;
 }
 
 /** The bound of a string: its first check must be an aborting `max`, so nothing costlier runs past it. */
-function stringBound(definition: Definition): number | undefined {
+function stringBound(definition: SchemaDefinition): number | undefined {
   const first = definition.checks?.[0]?._zod.def;
   return first?.check === 'max_length' && first.abort === true ? first.maximum : undefined;
 }

@@ -37,7 +37,8 @@ export {
   boundedRecord,
   collectionBoundOf,
 } from './common.js';
-export { unboundedParts, maxJsonBytes } from './bounds.js';
+export { unboundedParts, maxJsonBytes, definitionOf } from './bounds.js';
+export type { SchemaDefinition } from './bounds.js';
 export type {
   AgeBand,
 } from './common.js';

@@ -1,4 +1,4 @@
-import { collectionBoundOf } from '@parley/protocol';
+import { collectionBoundOf, definitionOf, type SchemaDefinition } from '@parley/protocol';
 import fc from 'fast-check';
 import type { z } from 'zod';
 
@@ -9,26 +9,7 @@ import type { z } from 'zod';
  * NaN-ish numbers, prototype keys. Used by the route fuzz test.
  */
 
-interface Definition {
-  type: string;
-  checks?: ReadonlyArray<{ _zod: { def: { check: string; maximum?: number; minimum?: number; value?: number } } }>;
-  innerType?: z.ZodType;
-  shape?: Record<string, z.ZodType>;
-  options?: readonly z.ZodType[];
-  in?: z.ZodType;
-  out?: z.ZodType;
-  element?: z.ZodType;
-  keyType?: z.ZodType;
-  valueType?: z.ZodType;
-  values?: readonly unknown[];
-  entries?: Record<string, unknown>;
-}
-
-function definitionOf(schema: z.ZodType): Definition {
-  return (schema as unknown as { _zod: { def: Definition } })._zod.def;
-}
-
-function checkValue(definition: Definition, check: string): number | undefined {
+function checkValue(definition: SchemaDefinition, check: string): number | undefined {
   for (const entry of definition.checks ?? []) {
     const found = entry._zod.def;
     if (found.check === check) return found.maximum ?? found.minimum ?? found.value;
@@ -75,7 +56,7 @@ export const wrongValue: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 /** A string for a field bounded to `max`: at the bound, just past it, far past it, or made of edge cases. */
-function stringFor(definition: Definition, key: string | undefined, pool: Pool, limit: number): fc.Arbitrary<string> {
+function stringFor(definition: SchemaDefinition, key: string | undefined, pool: Pool, limit: number): fc.Arbitrary<string> {
   const max = Math.min(checkValue(definition, 'max_length') ?? 64, limit);
   const real = key !== undefined ? pool[key] : undefined;
   const choices: Array<fc.WeightedArbitrary<string>> = [
