@@ -107,8 +107,6 @@ export interface RouteDefinition {
 
 const define = <const T extends RouteDefinition>(route: T): T => route;
 
-const ok = z.object({ ok: z.literal(true) });
-
 export const HealthSchema = z.object({ status: z.literal('ok'), protocolVersion: z.number().int() });
 
 export const routes = {

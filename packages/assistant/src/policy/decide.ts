@@ -273,10 +273,6 @@ function nameOf(member: PolicyMember): string {
   return member.displayName ?? `@${member.username}`;
 }
 
-function quote(text: string): string {
-  return `“${text}”`;
-}
-
 function seconds(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
 }

@@ -2,7 +2,7 @@ import type { ServerFrameOf } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
 import { isTurnFrame, messageCreated, say, streamedText, turnFrames, untilText } from '../test/assistant.js';
 import { failure, messageId, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
-import { type RawSocket, rawSocket } from '../test/streams.js';
+import { rawSocket } from '../test/streams.js';
 
 /** A group of ann and bob (and the assistant), with a message of ann's for the assistant to answer. */
 async function world(server: TestServer, extra: TestUser[] = []) {

@@ -152,7 +152,7 @@ describe('removing members', () => {
     await send(bob, group, 'after 2');
     await send(ann, direct.conversation.id, 'still here?');
     await catStream.until((events) => events.some((event) => event.conversationId === direct.conversation.id && event.type === 'message-created'));
-    await annStream.until((events) => eventsOf(annStream, group).filter((event) => event.type === 'message-created').length === 3);
+    await annStream.until(() => eventsOf(annStream, group).filter((event) => event.type === 'message-created').length === 3);
     expect(eventsOf(catStream, group).at(-1)).toEqual(removed);
     expect(catStream.typing.filter((event) => event.conversationId === group)).toEqual([]);
 

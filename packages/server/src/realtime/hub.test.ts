@@ -341,7 +341,7 @@ describe('hub', () => {
   });
 
   it('[EL12] paces a replay by the send buffer instead of queueing it whole', async () => {
-    const { log, open, hub } = setup({ members: { ann: ['c'] }, hub: { maxBufferedBytes: 1000, pageSize: 2 } });
+    const { log, hub } = setup({ members: { ann: ['c'] }, hub: { maxBufferedBytes: 1000, pageSize: 2 } });
     for (let seq = 1; seq <= 6; seq += 1) log.add(updated('c', seq));
     const socket = new TestSocket();
     const connection = hub.connect(socket, 'ann', 'session');
