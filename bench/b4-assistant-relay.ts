@@ -44,7 +44,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startAssistantThread } from '@parley/parley';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { startTestServer } from '@parley/server/test';
+import { silentLogger, startTestServer } from '@parley/server/test';
 import { readRaw } from './b4/sse.js';
 import { formatSpread, machine, printTable, type SendTable, spread, summarize, tokenTimes } from './b4/statistics.js';
 import type { AssistantThreadReply, AssistantThreadRequest } from './b4/assistant-thread.js';
@@ -215,7 +215,7 @@ async function main() {
     publish(message);
   };
   const threadsBefore = new Set(fs.readdirSync('/proc/self/task'));
-  const assistant = await startAssistantThread({ baseUrl: server.url, token: server.assistant.token, entry: new URL('./b4/assistant-thread.ts', import.meta.url) });
+  const assistant = await startAssistantThread({ baseUrl: server.url, token: server.assistant.token, logger: silentLogger(), entry: new URL('./b4/assistant-thread.ts', import.meta.url) });
   const assistantThreads = fs.readdirSync('/proc/self/task').filter((id) => !threadsBefore.has(id));
   const warnings: string[] = [];
   const askAssistant = async <T extends AssistantThreadReply['type']>(request: AssistantThreadRequest, type: T) => {

@@ -44,8 +44,7 @@ parentPort?.on('message', async (message: AssistantThreadRequest) => {
     }
   }
 });
-await runAssistantThread({
-  log: (level, message, detail) => {
-    if (level !== 'info' && warnings.length < 20) warnings.push(`${level}: ${message} ${detail instanceof Error ? detail.message : String(detail ?? '')}`);
-  },
-});
+const warn = (level: string) => (details: object, message: string) => {
+  if (warnings.length < 20) warnings.push(`${level}: ${message} ${JSON.stringify(details)}`);
+};
+await runAssistantThread({ logger: { debug: () => undefined, info: () => undefined, warn: warn('warn'), error: warn('error') } });

@@ -60,3 +60,4 @@ export { estimateTokens, TOKEN_ESTIMATE, truncateToTokens } from './context/toke
 // The runtime: the assistant as a member of every conversation it sits in.
 export { AssistantRuntime, CATCH_UP_LOOKBACK_MS, catchUpMinutesOf, DEFAULT_CATCH_UP_MINUTES, DEFAULT_PROMPT_BUDGET } from './runtime/assistant-runtime.js';
 export type { AssistantRuntimeOptions } from './runtime/assistant-runtime.js';
+export type { Logger } from './runtime/logger.js';

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { silentLogger } from '@parley/server';
 import { startAssistantThread } from './assistant-thread.js';
 
 describe("the assistant's thread", () => {
@@ -12,6 +13,7 @@ describe("the assistant's thread", () => {
     const thread = await startAssistantThread({
       baseUrl: 'http://127.0.0.1:9',
       token: path.join(directory, 'marker'),
+      logger: silentLogger(),
       entry: new URL('./test/crashing-thread.ts', import.meta.url),
       onError: (error) => errors.push(error.message),
     });

@@ -1,5 +1,6 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { AssistantRuntime, type AssistantRuntimeOptions, catchUpMinutesOf, loadModels } from '@parley/assistant';
+import { createLogger, isLogLevel, type Logger } from '@parley/server';
 
 /**
  * The assistant in the server's process, on a thread of its own: reading the provider's tokens,
@@ -10,6 +11,8 @@ import { AssistantRuntime, type AssistantRuntimeOptions, catchUpMinutesOf, loadM
 export interface AssistantThreadOptions {
   baseUrl: string;
   token: string;
+  /** The process's logger: the thread logs at its level (a logger cannot cross to a thread, its level can). */
+  logger: Logger;
   /** The module the thread runs; this one by default (a benchmark passes its own, which imports this one). */
   entry?: URL;
   /** Reports a crash; the thread is started again a second later. */
@@ -26,6 +29,7 @@ export interface AssistantThread {
 interface ThreadData {
   baseUrl: string;
   token: string;
+  logLevel: string;
   /** The thread runs this module itself, which then starts the assistant on load. */
   selfStart: boolean;
 }
@@ -49,7 +53,7 @@ function threadEntry(entry: URL): URL {
 
 /** Starts the thread and waits until the assistant is connected and caught up. */
 export async function startAssistantThread(options: AssistantThreadOptions): Promise<AssistantThread> {
-  const data: ThreadData = { baseUrl: options.baseUrl, token: options.token, selfStart: options.entry === undefined };
+  const data: ThreadData = { baseUrl: options.baseUrl, token: options.token, logLevel: options.logger.level, selfStart: options.entry === undefined };
   let closing = false;
   let worker: Worker;
   let restart: NodeJS.Timeout | undefined;
@@ -99,16 +103,16 @@ export async function startAssistantThread(options: AssistantThreadOptions): Pro
 }
 
 /** The thread's side: runs the assistant until told to close. */
-export async function runAssistantThread(options: Pick<AssistantRuntimeOptions, 'log'> = {}): Promise<void> {
+export async function runAssistantThread(options: Partial<Pick<AssistantRuntimeOptions, 'logger'>> = {}): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('runAssistantThread runs inside a worker thread');
-  const { baseUrl, token } = workerData as ThreadData;
+  const { baseUrl, token, logLevel } = workerData as ThreadData;
   const runtime = new AssistantRuntime({
     baseUrl,
     token,
     models: loadModels(process.env),
     catchUpMinutes: catchUpMinutesOf(process.env),
-    ...(options.log ? { log: options.log } : {}),
+    logger: options.logger ?? createLogger(isLogLevel(logLevel) ? logLevel : 'info').child({ thread: 'assistant' }),
   });
   await runtime.start();
   port.on('message', (message: { type: string }) => {

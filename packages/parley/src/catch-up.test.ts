@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { startScriptedOpenAiServer } from '@parley/assistant/test';
 import type { Message } from '@parley/protocol';
-import { messageId, startTestServer, type TestUser } from '@parley/server/test';
+import { messageId, silentLogger, startTestServer, type TestUser } from '@parley/server/test';
 import { describe, expect, it } from 'vitest';
 import { startAssistantThread } from './assistant-thread.js';
 
@@ -99,7 +99,7 @@ describe("the assistant's thread", () => {
     const errors: string[] = [];
     await send(ann, group, 'Parley, are you up?');
     model.push({ kind: 'text', chunks: ['Yes.'] });
-    const thread = await startAssistantThread({ baseUrl: server.url, token: server.assistant.token, onError: (error) => errors.push(error.message) });
+    const thread = await startAssistantThread({ baseUrl: server.url, token: server.assistant.token, logger: silentLogger(), onError: (error) => errors.push(error.message) });
     try {
       await expect.poll(() => answersIn(bob, group), { timeout: 20_000 }).toEqual(['Yes.']);
       const crashed = thread.worker;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { configFromEnv } from './config.js';
+import { configFromEnv, logLevelFromEnv } from './config.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -21,6 +21,13 @@ describe('configuration', () => {
     expect(configFromEnv({}).unsentUploads).toEqual({ files: 50, bytes: 200 * 1024 * 1024, keepHours: 24 });
     expect(() => configFromEnv({ PARLEY_UNSENT_UPLOAD_HOURS: '0' })).toThrow(/PARLEY_UNSENT_UPLOAD_HOURS must be an integer ≥ 1, got "0"/);
     expect(() => configFromEnv({ PARLEY_UNSENT_UPLOAD_FILES: 'many' })).toThrow(/PARLEY_UNSENT_UPLOAD_FILES/);
+  });
+
+  it('reads PARLEY_LOG_LEVEL, info by default, and names it when its value is not a level', () => {
+    expect(logLevelFromEnv({})).toBe('info');
+    expect(logLevelFromEnv({ PARLEY_LOG_LEVEL: 'debug' })).toBe('debug');
+    expect(logLevelFromEnv({ PARLEY_LOG_LEVEL: 'silent' })).toBe('silent');
+    expect(() => logLevelFromEnv({ PARLEY_LOG_LEVEL: 'loud' })).toThrow(/PARLEY_LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"/);
   });
 
   it('every environment variable the code reads is documented in README.md', () => {

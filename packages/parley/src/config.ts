@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { defaultConfig, type ServerConfig } from '@parley/server';
+import { defaultConfig, isLogLevel, LOG_LEVELS, type ServerConfig } from '@parley/server';
 import { builtWebDir } from './web-site.js';
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
@@ -51,6 +51,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     secureCookies: env.PARLEY_SECURE_COOKIES === 'true',
     logRequests: env.PARLEY_LOG_REQUESTS === 'true',
   });
+}
+
+/** `PARLEY_LOG_LEVEL`: how much the process logs (JSON lines on standard error); `info` by default. */
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): (typeof LOG_LEVELS)[number] {
+  const level = env.PARLEY_LOG_LEVEL || 'info';
+  if (!isLogLevel(level)) throw new Error(`PARLEY_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  return level;
 }
 
 /** The folder of the built web client: PARLEY_WEB_DIR, or the build of the `@parley/web` package. */

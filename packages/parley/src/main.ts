@@ -1,9 +1,9 @@
 // First: on a Node too old, say so before a dependency fails in its own way.
 import './require-node.js';
 import { AssistantRuntime, catchUpMinutesOf, loadModels } from '@parley/assistant';
-import { startServer } from '@parley/server';
+import { createLogger, type Logger, startServer } from '@parley/server';
 import { type AssistantThread, startAssistantThread } from './assistant-thread.js';
-import { configFromEnv, webDirFromEnv } from './config.js';
+import { configFromEnv, logLevelFromEnv, webDirFromEnv } from './config.js';
 import { webSite } from './web-site.js';
 
 function describeModels(models: ReturnType<typeof loadModels>): string {
@@ -12,13 +12,13 @@ function describeModels(models: ReturnType<typeof loadModels>): string {
   return fast === strong ? `${models.models.provider} ${strong.modelId}` : `${models.models.provider} ${fast.modelId} (fast) and ${strong.modelId} (strong)`;
 }
 
-function onSignals(stop: () => Promise<void>): void {
+function onSignals(logger: Logger, stop: () => Promise<void>): void {
   const handle = (signal: string) => {
-    console.log(`${signal}: shutting down`);
+    logger.info({ signal }, 'shutting down');
     stop().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(error);
+        logger.error({ err: error }, 'could not shut down cleanly');
         process.exit(1);
       },
     );
@@ -33,11 +33,12 @@ function onSignals(stop: () => Promise<void>): void {
  */
 async function serve(): Promise<void> {
   const config = configFromEnv();
+  const logger = createLogger(logLevelFromEnv());
   // Read here as well as in the thread: a wrong setting stops the start with its message.
   const models = loadModels(process.env);
   const webDir = webDirFromEnv(process.env);
   const site = webDir ? webSite(webDir) : undefined;
-  const server = await startServer({ config, ...(site ? { site } : {}) });
+  const server = await startServer({ config, logger, ...(site ? { site } : {}) });
   const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
   console.log(`Parley is running at ${server.url} (${storage})`);
   if (!site) console.log(`Web client: no build found in ${webDir ?? 'packages/web/dist'} (run npm run build, or set PARLEY_WEB_DIR)`);
@@ -46,11 +47,12 @@ async function serve(): Promise<void> {
     assistant = await startAssistantThread({
       baseUrl: server.url,
       token: server.assistant.token,
-      onError: (error) => console.error(`[assistant] ${error.message}`),
+      logger,
+      onError: (error) => logger.error({ err: error }, 'the assistant thread failed'),
     });
     console.log(`Assistant: ${describeModels(models)}`);
   }
-  onSignals(async () => {
+  onSignals(logger, async () => {
     await assistant?.close();
     await server.close();
   });
@@ -63,11 +65,12 @@ async function assistantOnly(): Promise<void> {
   if (!baseUrl || !token) {
     throw new Error('set PARLEY_SERVER_URL and PARLEY_ASSISTANT_TOKEN (the token is in the server\'s data folder, file assistant-token)');
   }
+  const logger = createLogger(logLevelFromEnv());
   const models = loadModels(process.env);
-  const assistant = new AssistantRuntime({ baseUrl, token, models, catchUpMinutes: catchUpMinutesOf(process.env) });
+  const assistant = new AssistantRuntime({ baseUrl, token, models, logger, catchUpMinutes: catchUpMinutesOf(process.env) });
   await assistant.start();
   console.log(`Assistant connected to ${baseUrl}: ${describeModels(models)}`);
-  onSignals(() => assistant.close());
+  onSignals(logger, () => assistant.close());
 }
 
 const command = process.argv[2] ?? 'serve';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type RunningServer, startServer } from '@parley/server';
+import { type RunningServer, silentLogger, startServer } from '@parley/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY, webSite } from './web-site.js';
 
@@ -19,7 +19,7 @@ describe('web site', () => {
     fs.writeFileSync(path.join(site, 'assets', 'app-abc123.js'), 'console.log("app")');
     const handler = webSite(site);
     expect(handler).toBeDefined();
-    server = await startServer({ config: { port: 0, host: '127.0.0.1', dataDir, durability: 'process' }, ...(handler ? { site: handler } : {}) });
+    server = await startServer({ config: { port: 0, host: '127.0.0.1', dataDir, durability: 'process' }, logger: silentLogger(), ...(handler ? { site: handler } : {}) });
   });
   afterAll(async () => {
     await server?.close();

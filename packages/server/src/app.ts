@@ -1,6 +1,6 @@
 import { buildOpenApiDocument, PROTOCOL_VERSION } from '@parley/protocol';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { registerAccountRoutes } from './accounts/routes.js';
 import { registerAvatarRoutes } from './accounts/avatar-routes.js';
 import { registerContextRoutes } from './assistant/context-routes.js';
@@ -17,6 +17,7 @@ import { registerMemberRoutes } from './conversations/member-routes.js';
 import { registerGuardianRoutes } from './guardians/routes.js';
 import { bindRoute, JSON_BODY_LIMIT } from './http/bind.js';
 import { toErrorBody } from './http/errors.js';
+import { atLeast } from './logger.js';
 import { registerInviteRoutes } from './invites/routes.js';
 import { registerMessageEditRoutes } from './messages/edit-routes.js';
 import { registerReactionRoutes } from './messages/reaction-routes.js';
@@ -33,8 +34,12 @@ export type SiteHandler = (request: IncomingMessage, response: ServerResponse, n
 
 /** The HTTP API: every endpoint of the protocol's route table, and the OpenAPI document. */
 export function buildApp(context: ServerContext, options: { site?: SiteHandler } = {}): FastifyInstance {
+  // One logger for the process; Fastify's own lines (each request, "listening at") only when
+  // PARLEY_LOG_REQUESTS asks for them, its warnings and errors always.
+  const logger: FastifyBaseLogger = context.config.logRequests ? context.logger : atLeast(context.logger, 'warn');
   const app = Fastify({
-    logger: context.config.logRequests,
+    loggerInstance: logger,
+    disableRequestLogging: !context.config.logRequests,
     bodyLimit: JSON_BODY_LIMIT,
     trustProxy: false,
     // Longer than any valid parameter (an emoji of 32 code points, percent-encoded, is 384), so
@@ -72,8 +77,7 @@ export function buildApp(context: ServerContext, options: { site?: SiteHandler }
 
   app.setErrorHandler((error, request, reply) => {
     const { status, body, unexpected } = toErrorBody(error);
-    if (unexpected) request.log.error(error);
-    if (unexpected && !context.config.logRequests) console.error(error);
+    if (unexpected) request.log.error({ err: error }, 'unexpected error answering a request');
     if (body.retryAfter !== undefined) reply.header('retry-after', String(body.retryAfter));
     void reply.code(status).send({ error: body });
   });

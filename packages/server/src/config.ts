@@ -32,7 +32,7 @@ export interface ServerConfig {
   sessionDays: number;
   /** Set the Secure flag on the session cookie (serve over HTTPS). */
   secureCookies: boolean;
-  /** Log requests to stdout. */
+  /** Log each request, through the process's logger. */
   logRequests: boolean;
   /** An event socket that says no `hello` within this many ms is closed with 4408 (events/SPEC.md [EL10]). */
   socketHelloTimeoutMs: number;

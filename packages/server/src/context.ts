@@ -6,6 +6,7 @@ import type { FileStore } from './attachments/file-store.js';
 import type { RateLimiter } from './abuse/rate-limiter.js';
 import type { AssistantAccount } from './assistant/account.js';
 import type { Turns } from './assistant/turns.js';
+import type { Logger } from './logger.js';
 
 /** Everything a feature needs, handed in rather than reached for. */
 export interface ServerContext {
@@ -14,6 +15,8 @@ export interface ServerContext {
   readonly log: EventLog;
   readonly bus: Bus;
   readonly clock: Clock;
+  /** The process's one logger, handed in by the composition root. */
+  readonly logger: Logger;
   readonly files: FileStore;
   /** The assistant's bot account, a member of every assistant and group conversation. */
   readonly assistant: AssistantAccount;

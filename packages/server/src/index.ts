@@ -1,6 +1,8 @@
 export { defaultConfig } from './config.js';
 export type { ServerConfig } from './config.js';
 export { startServer } from './server.js';
+export { createLogger, isLogLevel, LOG_LEVELS, silentLogger } from './logger.js';
+export type { Logger } from './logger.js';
 export type { RunningServer, StartOptions } from './server.js';
 export type { SiteHandler } from './app.js';
 export { MemoryBus } from './realtime/bus.js';

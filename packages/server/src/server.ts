@@ -9,6 +9,7 @@ import { Turns } from './assistant/turns.js';
 import { FileStore } from './attachments/file-store.js';
 import { startUnsentUploadSweeper } from './attachments/unsent-uploads.js';
 import { type Clock, EventLog, systemClock } from './events/event-log.js';
+import type { Logger } from './logger.js';
 import { type Bus, MemoryBus } from './realtime/bus.js';
 import { RedisBus } from './realtime/redis-bus.js';
 import { Hub, readBlocks, readMemberships } from './realtime/hub.js';
@@ -31,22 +32,25 @@ export interface RunningServer {
 export interface StartOptions {
   config?: Partial<ServerConfig>;
   clock?: Clock;
+  /** The process's logger (`createLogger`); tests pass `silentLogger()` or one that records. */
+  logger: Logger;
   bus?: Bus;
   /** Serves what is not the API (the web client's files); without it, such paths answer 404. */
   site?: SiteHandler;
 }
 
 /** Opens storage (migrating it), starts the HTTP API and the event socket, and listens. */
-export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(options: StartOptions): Promise<RunningServer> {
   const config = defaultConfig(options.config);
   const clock = options.clock ?? systemClock;
+  const { logger } = options;
   const storage = await openStorage(
     config.databaseUrl
-      ? { kind: 'postgres', url: config.databaseUrl }
-      : { kind: 'sqlite', file: path.join(config.dataDir, 'parley.sqlite'), durability: config.durability },
+      ? { kind: 'postgres', url: config.databaseUrl, logger }
+      : { kind: 'sqlite', file: path.join(config.dataDir, 'parley.sqlite'), durability: config.durability, logger },
   );
   const queue = new WriteQueue(storage.writer, { backend: storage.kind, ...(storage.sync ? { sync: storage.sync } : {}) });
-  const bus = options.bus ?? (config.redisUrl ? await RedisBus.connect({ url: config.redisUrl, channel: config.redisChannel, log: (line) => console.error(line) }) : new MemoryBus());
+  const bus = options.bus ?? (config.redisUrl ? await RedisBus.connect({ url: config.redisUrl, channel: config.redisChannel, log: (line) => logger.warn(line) }) : new MemoryBus());
   const log = new EventLog({ queue, reader: storage.reader, bus, backend: storage.kind, clock });
   const assistant = await ensureAssistantAccount({ log, reader: storage.reader, config });
   const liveTurns = new LiveTurns({ clock });
@@ -55,6 +59,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     reader: storage.reader,
     bus,
     clock,
+    logger,
     live: liveTurns,
     rateLimit: config.assistantRateLimit,
     timeoutMs: config.assistantTurnTimeoutMs,
@@ -68,6 +73,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     log,
     bus,
     clock,
+    logger,
     files: new FileStore(config.dataDir),
     assistant,
     turns,

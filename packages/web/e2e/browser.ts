@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { webSite } from '@parley/parley';
-import { type RunningServer, startServer } from '@parley/server';
+import { type RunningServer, silentLogger, startServer } from '@parley/server';
 import { type Browser, chromium, type ConsoleMessage, type Page } from 'playwright-core';
 import { build } from 'vite';
 
@@ -36,7 +36,7 @@ export async function startWorld(): Promise<World> {
   await buildSite(siteDir);
   const site = webSite(siteDir);
   if (!site) throw new Error('the build wrote no index.html');
-  const server = await startServer({ config: { port: 0, host: '127.0.0.1', dataDir, durability: 'process' }, site });
+  const server = await startServer({ config: { port: 0, host: '127.0.0.1', dataDir, durability: 'process' }, logger: silentLogger(), site });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],

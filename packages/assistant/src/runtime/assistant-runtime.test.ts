@@ -1,6 +1,6 @@
 import type { AssistantTextDeltaEvent, AssistantTurnEndEvent, ConversationEvent, Message } from '@parley/protocol';
 import { EventStream, type ParleyClient } from '@parley/sdk';
-import { messageId, startTestServer, type TestServer, type TestUser } from '@parley/server/test';
+import { messageId, silentLogger, startTestServer, type TestServer, type TestUser } from '@parley/server/test';
 import { describe, expect, it } from 'vitest';
 import { loadModels } from '../providers/models.js';
 import { type ScriptedModelServer, startScriptedAnthropicServer, startScriptedOpenAiServer } from '../test/index.js';
@@ -77,7 +77,7 @@ async function scene(options: { provider?: 'openai-compatible' | 'anthropic'; co
           PARLEY_MODEL_TIMEOUT_MS: '1500',
           PARLEY_MODEL_MAX_RETRIES: '0',
         });
-  const assistant = new AssistantRuntime({ baseUrl: server.url, token: server.assistant.token, models, log: () => undefined });
+  const assistant = new AssistantRuntime({ baseUrl: server.url, token: server.assistant.token, models, logger: silentLogger() });
   await assistant.start();
   const ann = await server.user();
   const bob = await server.user();

@@ -3,6 +3,7 @@ import { EventStream, type EventStreamOptions, ParleyClient } from '@parley/sdk'
 import { nodeFetch } from '@parley/sdk/node';
 import type { LoadModelsResult } from '../providers/models.js';
 import { ConversationWorker, type WorkerEnvironment } from './conversation-worker.js';
+import { type Logger, logTo } from './logger.js';
 
 export interface AssistantRuntimeOptions {
   /** The Parley server, such as http://127.0.0.1:3000. */
@@ -13,7 +14,8 @@ export interface AssistantRuntimeOptions {
   /** Tokens a turn's prompt may take. */
   budget?: number;
   now?: () => number;
-  log?: WorkerEnvironment['log'];
+  /** Where it reports what went wrong (the process's pino logger fits). */
+  logger: Logger;
   socketFactory?: EventStreamOptions['socketFactory'];
   /** How old a message addressed to it while it was away may be and still be answered [RC2]. */
   catchUpMinutes?: number;
@@ -65,7 +67,7 @@ export class AssistantRuntime {
   async start(): Promise<void> {
     const me = await this.#client.api.getMe();
     if (me.kind !== 'bot') throw new Error(`the assistant token belongs to @${me.username}, which is not a bot account`);
-    const log = this.#options.log ?? ((level, message, detail) => console[level](`[assistant] ${message}`, detail ?? ''));
+    const log = logTo(this.#options.logger);
     const stream = new EventStream(
       this.#client,
       {

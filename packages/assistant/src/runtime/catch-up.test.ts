@@ -1,5 +1,5 @@
 import type { AssistantDecision, Message } from '@parley/protocol';
-import { messageId, startTestServer, type TestServer, type TestUser } from '@parley/server/test';
+import { messageId, silentLogger, startTestServer, type TestServer, type TestUser } from '@parley/server/test';
 import { describe, expect, it } from 'vitest';
 import { loadModels } from '../providers/models.js';
 import { type ScriptedModelServer, startScriptedOpenAiServer } from '../test/index.js';
@@ -39,7 +39,7 @@ async function scene(): Promise<Scene> {
     bob,
     group: view.conversation.id,
     async assistant(options = {}) {
-      const runtime = new AssistantRuntime({ baseUrl: server.url, token: server.assistant.token, models, log: () => undefined, ...options });
+      const runtime = new AssistantRuntime({ baseUrl: server.url, token: server.assistant.token, models, logger: silentLogger(), ...options });
       runtimes.push(runtime);
       await runtime.start();
       return runtime;

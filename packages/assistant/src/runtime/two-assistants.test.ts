@@ -1,5 +1,5 @@
 import type { Message } from '@parley/protocol';
-import { messageId, startTestServer } from '@parley/server/test';
+import { messageId, silentLogger, startTestServer } from '@parley/server/test';
 import { describe, expect, it } from 'vitest';
 import { loadModels } from '../providers/models.js';
 import { startScriptedOpenAiServer } from '../test/index.js';
@@ -23,7 +23,7 @@ describe('two assistants running at once', () => {
       PARLEY_MODEL_API_KEY: 'test-key',
       PARLEY_MODEL_MAX_RETRIES: '0',
     });
-    const runtimes = [0, 1].map(() => new AssistantRuntime({ baseUrl: server.url, token: server.assistant.token, models, log: () => undefined }));
+    const runtimes = [0, 1].map(() => new AssistantRuntime({ baseUrl: server.url, token: server.assistant.token, models, logger: silentLogger() }));
     try {
       for (const runtime of runtimes) await runtime.start();
       const ann = await server.user();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ParleyClient } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
 import { startServer } from '../server.js';
-import { failure, people, startTestServer } from '../test/harness.js';
+import { failure, people, silentLogger, startTestServer } from '../test/harness.js';
 import { rawSocket } from '../test/streams.js';
 
 describe('[AS1] the assistant account', () => {
@@ -32,12 +32,12 @@ describe('[AS1] the assistant account', () => {
     try {
       const first = 'a'.repeat(40);
       const second = 'b'.repeat(40);
-      let server = await startServer({ config: { ...config, assistantToken: first } });
+      let server = await startServer({ config: { ...config, assistantToken: first }, logger: silentLogger() });
       expect(server.assistant.token).toBe(first);
       const userId = server.assistant.userId;
       expect(fs.existsSync(path.join(dataDir, 'assistant-token'))).toBe(false);
       await server.close();
-      server = await startServer({ config: { ...config, assistantToken: second } });
+      server = await startServer({ config: { ...config, assistantToken: second }, logger: silentLogger() });
       try {
         expect(server.assistant).toEqual({ userId, token: second });
         expect((await new ParleyClient({ baseUrl: server.url, token: second }).api.getMe()).id).toBe(userId);
@@ -45,7 +45,7 @@ describe('[AS1] the assistant account', () => {
       } finally {
         await server.close();
       }
-      await expect(startServer({ config: { ...config, assistantToken: 'short' } })).rejects.toThrow(/PARLEY_ASSISTANT_TOKEN/);
+      await expect(startServer({ config: { ...config, assistantToken: 'short' }, logger: silentLogger() })).rejects.toThrow(/PARLEY_ASSISTANT_TOKEN/);
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }

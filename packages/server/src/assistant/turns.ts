@@ -2,6 +2,7 @@ import { type AssistantTurn, ParleyError, type TurnEndStatus, type TurnError } f
 import type { Kysely, Selectable } from 'kysely';
 import { requireMember } from '../conversations/access.js';
 import type { Clock, EventLog } from '../events/event-log.js';
+import type { Logger } from '../logger.js';
 import { newId } from '../ids/ids.js';
 import { resolveMentions } from '../messages/routes.js';
 import { type MessageRow, parseTurnError, toMessages } from '../messages/views.js';
@@ -67,6 +68,7 @@ export interface TurnsOptions {
   reader: Kysely<Database>;
   bus: Bus;
   clock: Clock;
+  logger: Logger;
   /** Shared with the node's hub, which keeps it up to date from the bus. */
   live: LiveTurns;
   rateLimit: { burst: number; perHour: number };
@@ -85,6 +87,7 @@ export class Turns {
   readonly #reader: Kysely<Database>;
   readonly #bus: Bus;
   readonly #clock: Clock;
+  readonly #logger: Logger;
   readonly #live: LiveTurns;
   readonly #timeoutMs: number;
   readonly #saveIntervalMs: number;
@@ -100,6 +103,7 @@ export class Turns {
     this.#reader = options.reader;
     this.#bus = options.bus;
     this.#clock = options.clock;
+    this.#logger = options.logger;
     this.#live = options.live;
     this.#timeoutMs = options.timeoutMs;
     this.#saveIntervalMs = options.saveIntervalMs ?? SAVE_INTERVAL_MS;
@@ -346,7 +350,7 @@ export class Turns {
       }
     } catch (error) {
       // Storage closing under a sweep, or a passing fault: the next sweep tries again.
-      if (!this.#closed) console.error('assistant turn watchdog:', error);
+      if (!this.#closed) this.#logger.error({ err: error }, 'assistant turn watchdog');
     }
   }
 
@@ -398,7 +402,7 @@ export class Turns {
       }, options);
     } catch (error) {
       // The next save, or the end, writes it.
-      if (!this.#closed) console.error('assistant turn save:', error);
+      if (!this.#closed) this.#logger.error({ err: error, turnId }, 'could not save an assistant turn');
     }
   }
 

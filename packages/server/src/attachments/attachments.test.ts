@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ParleyClient } from '@parley/sdk';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { failure, messageId, startTestServer, type TestServer } from '../test/harness.js';
+import { failure, messageId, recordingLogger, startTestServer, type TestServer } from '../test/harness.js';
 import { sweepUnsentUploads } from './unsent-uploads.js';
 
 function image(format: 'png' | 'jpeg' | 'webp' | 'gif'): Promise<Buffer> {
@@ -327,5 +327,24 @@ describe('unsent uploads', () => {
       code: 'NOT_FOUND',
       field: 'body.attachmentIds.0',
     });
+  });
+
+  it('a file the sweep cannot remove is reported on the server’s logger, and its row still goes', async () => {
+    const { logger, entries } = recordingLogger();
+    await using server = await startTestServer({ logger });
+    const ann = await server.user();
+    const unsent = await ann.client.api.uploadAttachment({ query: { filename: 'unsent.txt' }, upload: text('unsent') });
+    // A directory where the file was: removing it without `recursive` fails, as a real fault would.
+    const file = path.join(server.dataDir, 'attachments', unsent.id);
+    fs.rmSync(file);
+    fs.mkdirSync(file);
+    fs.writeFileSync(path.join(file, 'inside'), 'x');
+    const later = { ...server.server.context, clock: { now: () => new Date(Date.now() + 25 * 3_600_000) } };
+
+    expect(await sweepUnsentUploads(later)).toBe(1);
+    expect((await storedAttachments(server)).rows).toEqual([]);
+    expect(entries.filter((entry) => entry.level === 'error')).toEqual([
+      expect.objectContaining({ msg: 'could not remove an attachment file', attachmentId: unsent.id, err: expect.objectContaining({ message: expect.any(String) }) }),
+    ]);
   });
 });

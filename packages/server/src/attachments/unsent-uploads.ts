@@ -42,7 +42,7 @@ export async function checkUnsentRoom(context: Pick<ServerContext, 'config' | 'c
 }
 
 /** Deletes the unsent uploads older than `keepHours`, a batch at a time; returns how many went. */
-export async function sweepUnsentUploads(context: Pick<ServerContext, 'config' | 'clock' | 'log' | 'files'>): Promise<number> {
+export async function sweepUnsentUploads(context: Pick<ServerContext, 'config' | 'clock' | 'log' | 'files' | 'logger'>): Promise<number> {
   const cutoff = new Date(context.clock.now().getTime() - context.config.unsentUploads.keepHours * 3_600_000).toISOString();
   let removed = 0;
   for (;;) {
@@ -59,17 +59,17 @@ export async function sweepUnsentUploads(context: Pick<ServerContext, 'config' |
       return found;
     });
     // The rows are gone (committed): their bytes can go.
-    for (const id of ids) await context.files.remove('attachments', id).catch((error: unknown) => console.error(`could not remove attachment file ${id}`, error));
+    for (const id of ids) await context.files.remove('attachments', id).catch((error: unknown) => context.logger.error({ err: error, attachmentId: id }, 'could not remove an attachment file'));
     removed += ids.length;
     if (ids.length < 500) return removed;
   }
 }
 
 /** Sweeps every `everyMs` (and once at once) until stopped. */
-export function startUnsentUploadSweeper(context: Pick<ServerContext, 'config' | 'clock' | 'log' | 'files'>, everyMs: number): { stop(): Promise<void> } {
+export function startUnsentUploadSweeper(context: Pick<ServerContext, 'config' | 'clock' | 'log' | 'files' | 'logger'>, everyMs: number): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const sweep = () => {
-    running = running.then(() => sweepUnsentUploads(context)).catch((error: unknown) => console.error('could not sweep unsent uploads', error));
+    running = running.then(() => sweepUnsentUploads(context)).catch((error: unknown) => context.logger.error({ err: error }, 'could not sweep unsent uploads'));
   };
   sweep();
   const timer = setInterval(sweep, everyMs);

@@ -153,7 +153,7 @@ export function registerMessageEditRoutes(app: FastifyInstance, context: ServerC
     // Answered once the bytes are gone too. A failure here leaves an orphan file, which is
     // harmless (nothing points to it), so it is logged rather than reported to the caller.
     for (const id of orphans) {
-      await context.files.remove('attachments', id).catch((error: unknown) => console.error(`could not remove attachment file ${id}`, error));
+      await context.files.remove('attachments', id).catch((error: unknown) => context.logger.error({ err: error, attachmentId: id }, 'could not remove an attachment file'));
     }
   });
 }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import type { Logger } from '../logger.js';
 
 /**
  * The worker's code, as a CommonJS script: it opens its own connection to the database and copies
@@ -37,16 +38,17 @@ export interface Checkpointer {
  * instead, in the background (PASSIVE: it never blocks the writer); the writer's own automatic
  * checkpoint stays as a backstop at a higher limit, for a log the worker cannot keep short.
  */
-export function startCheckpointer(options: { file: string; synchronous: string; intervalMs?: number }): Checkpointer {
+export function startCheckpointer(options: { file: string; synchronous: string; logger: Logger; intervalMs?: number }): Checkpointer {
+  const { logger } = options;
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(source, {
     eval: true,
     workerData: { driver, file: options.file, synchronous: options.synchronous, intervalMs: options.intervalMs ?? 50 },
   });
   worker.on('message', (message: { error?: string }) => {
-    if (message.error) console.error(`sqlite checkpoint failed: ${message.error}`);
+    if (message.error) logger.error({ error: message.error }, 'sqlite checkpoint failed');
   });
-  worker.on('error', (error) => console.error('sqlite checkpointer stopped:', error));
+  worker.on('error', (error) => logger.error({ err: error }, 'sqlite checkpointer stopped'));
   // It must not keep the process alive on its own.
   worker.unref();
   let stopping: Promise<void> | undefined;

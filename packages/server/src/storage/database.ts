@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import pg from 'pg';
+import { createLogger, type Logger } from '../logger.js';
 import { startCheckpointer } from './checkpointer.js';
 import * as initial from './migrations/001-initial.js';
 import * as assistant from './migrations/002-assistant.js';
@@ -19,9 +20,13 @@ import type { Database } from './schema.js';
  */
 export type Durability = 'full' | 'process';
 
-export type StorageOptions =
+export type StorageOptions = (
   | { kind: 'sqlite'; file: string; durability?: Durability }
-  | { kind: 'postgres'; url: string; poolSize?: number };
+  | { kind: 'postgres'; url: string; poolSize?: number }
+) & {
+  /** Where storage reports what it recovers from; by default, warnings and errors on standard error. */
+  logger?: Logger;
+};
 
 export type StorageKind = 'sqlite' | 'postgres';
 
@@ -63,6 +68,7 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
 }
 
 export async function openStorage(options: StorageOptions): Promise<Storage> {
+  const logger = options.logger ?? createLogger('warn');
   if (options.kind === 'postgres') {
     // Integers stay numbers: COUNT(*) and bigint come back as strings otherwise.
     pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
@@ -71,7 +77,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     // on the pool; unhandled, it would crash the process. The pool discards that connection and
     // opens a new one when next needed, so logging it is all there is to do.
     pool.on('error', (error) => {
-      console.warn(`PostgreSQL: an idle connection was closed: ${error.message}`);
+      logger.warn({ err: error }, 'PostgreSQL: an idle connection was closed');
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     await migrate(db);
@@ -105,7 +111,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
   const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: open(false) }) });
   await migrate(writer);
   const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: open(true) }) });
-  const checkpointer = startCheckpointer({ file: options.file, synchronous: durable ? 'FULL' : 'NORMAL' });
+  const checkpointer = startCheckpointer({ file: options.file, synchronous: durable ? 'FULL' : 'NORMAL', logger });
   // The log exists once the writer has written (the migrations did) and stays while it is open:
   // SQLite only truncates or rewrites it in place. Closed after the connections, never before.
   // A plain descriptor and the callback API: the cheapest call on the event loop's side.

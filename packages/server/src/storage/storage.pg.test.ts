@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { newId } from '../ids/ids.js';
 import { startServer } from '../server.js';
-import { createPostgresDatabase, messageId, uniqueName } from '../test/harness.js';
+import { createPostgresDatabase, messageId, silentLogger, uniqueName } from '../test/harness.js';
 import { openStorage, type Storage } from './database.js';
 import { storageContract } from './storage-contract.js';
 import { WriteQueue, type WriteTransaction } from './write-queue.js';
@@ -183,7 +183,7 @@ describe('two server nodes on one PostgreSQL database', () => {
       floodLimit: { burst: 1000, perMinute: 60_000 },
     };
     // Each node has its own MemoryBus: they share only the database, which is what is tested.
-    const nodes = [await startServer({ config }), await startServer({ config })] as const;
+    const nodes = [await startServer({ config, logger: silentLogger() }), await startServer({ config, logger: silentLogger() })] as const;
     try {
       const people = await Promise.all(
         Array.from({ length: 4 }, (_, index) =>

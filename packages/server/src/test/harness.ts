@@ -5,12 +5,34 @@ import path from 'node:path';
 import { type ConversationEvent, type Me, type Member, ParleyError, type ServerFrameOf } from '@parley/protocol';
 import { EventStream, ParleyClient } from '@parley/sdk';
 import pg from 'pg';
+import { pino } from 'pino';
 import type { ServerConfig } from '../config.js';
+import { type Logger, silentLogger } from '../logger.js';
 import { type RunningServer, startServer } from '../server.js';
 
 export const POSTGRES_ADMIN_URL = process.env.PARLEY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export type TestDatabase = 'sqlite' | 'postgres';
+
+export { silentLogger };
+
+/** One line a recording logger was given, as pino wrote it (`level` as its label). */
+export interface LogEntry {
+  level: string;
+  msg: string;
+  err?: { message: string; type: string };
+  [key: string]: unknown;
+}
+
+/** A logger that keeps every line (debug and up) in `entries`, for a test to look at. */
+export function recordingLogger(): { logger: Logger; entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const logger = pino(
+    { level: 'debug', formatters: { level: (label) => ({ level: label }) } },
+    { write: (line: string) => void entries.push(JSON.parse(line) as LogEntry) },
+  );
+  return { logger, entries };
+}
 
 let defaultDatabase: TestDatabase = process.env.PARLEY_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
 
@@ -86,7 +108,8 @@ export function uniqueName(prefix = 'user'): string {
 }
 
 /** Starts a real server on a loopback port, on a fresh SQLite file or PostgreSQL database. */
-export async function startTestServer(options: { database?: TestDatabase; config?: Partial<ServerConfig> } = {}): Promise<TestServer> {
+export async function startTestServer(options: { database?: TestDatabase; config?: Partial<ServerConfig>; logger?: Logger } = {}): Promise<TestServer> {
+  const logger = options.logger ?? silentLogger();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
   const postgres = (options.database ?? defaultDatabase) === 'postgres' ? await createPostgresDatabase() : undefined;
   const config: Partial<ServerConfig> = {
@@ -97,7 +120,7 @@ export async function startTestServer(options: { database?: TestDatabase; config
     durability: 'process',
     ...options.config,
   };
-  let server = await startServer({ config });
+  let server = await startServer({ config, logger });
   const streams = new Set<RecordingStream>();
   const harness: TestServer = {
     get url() {
@@ -197,7 +220,7 @@ export async function startTestServer(options: { database?: TestDatabase; config
       await server.close();
       // Let pooled keep-alive connections see the old server's close, so no request is written onto one.
       await new Promise((resolve) => setTimeout(resolve, 20));
-      server = await startServer({ config: { ...config, port: Number(new URL(server.url).port) } });
+      server = await startServer({ config: { ...config, port: Number(new URL(server.url).port) }, logger });
       // The old server closed the clients' idle keep-alive sockets, but a restart can run without
       // the event loop once polling for I/O: give fetch a few turns to read those closes, so the
       // caller's next request does not go out on a dead socket.
