@@ -27,9 +27,46 @@ function sourceFiles(directory: string): string[] {
 }
 
 function importsOf(text: string): string[] {
-  return [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
-    (match) => match[1] ?? match[2] ?? '',
+  return [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm)].map(
+    (match) => match[1] ?? match[2] ?? match[3] ?? '',
   );
+}
+
+/** The file a relative import names, among `files`: `./x.js` is `./x.ts` (or `.tsx`) in the sources. */
+function resolveRelative(from: string, specifier: string, files: ReadonlySet<string>): string | undefined {
+  const target = path.resolve(path.dirname(from), specifier);
+  const stem = target.replace(/\.(js|jsx|ts|tsx)$/, '');
+  return [`${stem}.ts`, `${stem}.tsx`, path.join(target, 'index.ts'), path.join(target, 'index.tsx')].find((file) => files.has(file));
+}
+
+/** Each import cycle among the files, as the chain of files that closes it (type-only imports count: they tie the files as much). */
+function importCycles(files: string[]): string[][] {
+  const known = new Set(files);
+  const edges = new Map(
+    files.map((file) => [
+      file,
+      importsOf(fs.readFileSync(file, 'utf8'))
+        .filter((specifier) => specifier.startsWith('.'))
+        .flatMap((specifier) => resolveRelative(file, specifier, known) ?? []),
+    ]),
+  );
+  const cycles: string[][] = [];
+  const done = new Set<string>();
+  const chain: string[] = [];
+  const onPath = new Set<string>();
+  const visit = (file: string) => {
+    chain.push(file);
+    onPath.add(file);
+    for (const next of edges.get(file) ?? []) {
+      if (onPath.has(next)) cycles.push([...chain.slice(chain.indexOf(next)), next]);
+      else if (!done.has(next)) visit(next);
+    }
+    chain.pop();
+    onPath.delete(file);
+    done.add(file);
+  };
+  for (const file of files) if (!done.has(file)) visit(file);
+  return cycles;
 }
 
 const isTest = (file: string) => /\.test\.tsx?$/.test(file) || file.includes(`${path.sep}test${path.sep}`) || file.includes(`${path.sep}e2e${path.sep}`);
@@ -73,5 +110,29 @@ describe('architecture', () => {
       }
       expect(violations).toEqual([]);
     });
+
+    it(`${name} has no import cycle among its own files`, () => {
+      const packageRoot = path.join(root, 'packages', name);
+      const files = [...sourceFiles(path.join(packageRoot, 'src')), ...sourceFiles(path.join(packageRoot, 'e2e'))];
+      const cycles = importCycles(files).map((cycle) => cycle.map((file) => path.relative(packageRoot, file)).join(' → '));
+      expect(cycles).toEqual([]);
+    });
   }
+
+  it('server route files only bind: none is imported but by app.ts (messages/SPEC.md [MW1])', () => {
+    const server = path.join(root, 'packages', 'server', 'src');
+    const files = sourceFiles(server).filter((file) => !isTest(file));
+    const known = new Set(files);
+    const isRoutes = (file: string) => /(^|-)routes\.ts$/.test(path.basename(file));
+    const reaching = files.flatMap((file) =>
+      file === path.join(server, 'app.ts')
+        ? []
+        : importsOf(fs.readFileSync(file, 'utf8'))
+            .filter((specifier) => specifier.startsWith('.'))
+            .flatMap((specifier) => resolveRelative(file, specifier, known) ?? [])
+            .filter(isRoutes)
+            .map((target) => `${path.relative(server, file)} imports ${path.relative(server, target)}`),
+    );
+    expect(reaching).toEqual([]);
+  });
 });

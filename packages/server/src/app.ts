@@ -34,12 +34,11 @@ export type SiteHandler = (request: IncomingMessage, response: ServerResponse, n
 
 /** The HTTP API: every endpoint of the protocol's route table, and the OpenAPI document. */
 export function buildApp(context: ServerContext, options: { site?: SiteHandler } = {}): FastifyInstance {
-  // One logger for the process; Fastify's own lines (each request, "listening at") only when
-  // PARLEY_LOG_REQUESTS asks for them, its warnings and errors always.
+  // One logger for the process. Fastify's own lines (each request, "listening at") are at info:
+  // shown only when PARLEY_LOG_REQUESTS asks for them; its warnings and errors always.
   const logger: FastifyBaseLogger = context.config.logRequests ? context.logger : atLeast(context.logger, 'warn');
   const app = Fastify({
     loggerInstance: logger,
-    disableRequestLogging: !context.config.logRequests,
     bodyLimit: JSON_BODY_LIMIT,
     trustProxy: false,
     // Longer than any valid parameter (an emoji of 32 code points, percent-encoded, is 384), so

@@ -4,7 +4,7 @@ import type { ServerContext } from '../context.js';
 import { loadMembers, toConversation } from '../conversations/views.js';
 import { bindRoute } from '../http/bind.js';
 import { requireBotMember } from './access.js';
-import { instructionsOf, listMemoriesOf } from './memory-routes.js';
+import { instructionsOf, listMemoriesOf } from './memories.js';
 
 /** What the assistant may know of a conversation, and the summary it keeps of it [AC1]–[AC3]. */
 export function registerContextRoutes(app: FastifyInstance, context: ServerContext): void {

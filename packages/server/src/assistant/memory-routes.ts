@@ -1,31 +1,16 @@
-import { type Memory, ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley/protocol';
 import type { FastifyInstance } from 'fastify';
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { ServerContext } from '../context.js';
 import type { WriteContext } from '../events/event-log.js';
 import { bindRoute } from '../http/bind.js';
 import { newSortableId } from '../ids/ids.js';
-import type { Database, MemoriesTable } from '../storage/schema.js';
+import type { Database } from '../storage/schema.js';
 import { requireBotMember } from './access.js';
-
-type MemoryRow = Selectable<MemoriesTable>;
+import { instructionsOf, listMemoriesOf, type MemoryRow, toMemory } from './memories.js';
 
 /** Memories one person may hold: bounds what a one-to-one chat's context carries. */
 export const MAX_MEMORIES_PER_USER = 1000;
-
-export function toMemory(row: MemoryRow): Memory {
-  return { id: row.id, text: row.text, source: row.source, createdAt: row.created_at, updatedAt: row.updated_at };
-}
-
-export async function listMemoriesOf(db: Kysely<Database>, userId: string): Promise<Memory[]> {
-  const rows = await db.selectFrom('memories').selectAll().where('user_id', '=', userId).orderBy('id').execute();
-  return rows.map(toMemory);
-}
-
-export async function instructionsOf(db: Kysely<Database>, userId: string): Promise<string> {
-  const row = await db.selectFrom('user_instructions').select('text').where('user_id', '=', userId).executeTakeFirst();
-  return row?.text ?? '';
-}
 
 async function addMemory(write: WriteContext, userId: string, text: string, source: MemoryRow['source']): Promise<MemoryRow> {
   const count = await write.db

@@ -4,8 +4,8 @@ import { requireMember } from '../conversations/access.js';
 import type { Clock, EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
 import { newId } from '../ids/ids.js';
-import { resolveMentions } from '../messages/routes.js';
-import { type MessageRow, parseTurnError, toMessages } from '../messages/views.js';
+import { parseTurnError } from '../messages/views.js';
+import { appendMessages } from '../messages/write.js';
 import type { Bus } from '../realtime/bus.js';
 import type { LiveTurn, LiveTurns } from '../realtime/live-turns.js';
 import type { AssistantTurnsTable, Database } from '../storage/schema.js';
@@ -435,27 +435,9 @@ export class Turns {
         // The answer's seq is last_seq + 1: hold the row so another node cannot take it first.
         await write.lock(row.conversation_id);
         const conversation = await db.selectFrom('conversations').select('last_seq').where('id', '=', row.conversation_id).executeTakeFirstOrThrow();
-        const mentions = await resolveMentions(db, row.conversation_id, text);
-        const messageRow: MessageRow = {
-          id: messageId,
-          conversation_id: row.conversation_id,
-          seq: conversation.last_seq + 1,
-          author_id: row.bot_id,
-          text,
-          mentions: JSON.stringify(mentions),
-          reply_to_id: null,
-          created_at: now,
-          edited_at: null,
-          deleted_at: null,
-          turn_id: turnId,
-          turn_status: ending.status,
-          turn_error: error,
-        };
-        await db.insertInto('messages').values(messageRow).execute();
-        const [message] = await toMessages(db, [messageRow]);
-        if (!message) throw new Error('message just written');
-        const event = await write.append(row.conversation_id, { type: 'message-created', actorId: row.bot_id, message });
-        if (event.seq !== messageRow.seq) throw new Error(`answer seq ${messageRow.seq} does not match its event ${event.seq}`);
+        await appendMessages(write, { id: row.conversation_id, lastSeq: conversation.last_seq }, row.bot_id, [
+          { id: messageId, authorId: row.bot_id, text, replyToId: null, attachments: [], turn: { id: turnId, status: ending.status, error } },
+        ]);
         // Text of the bot's end that no delta carried (frames still on their way over its socket
         // when the end landed over HTTP, and refused since): streamed before the message [AT4].
         write.beforePublish(() => {

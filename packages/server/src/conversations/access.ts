@@ -31,6 +31,20 @@ export function requireGroup(conversation: ConversationRow): void {
   }
 }
 
+/** In a direct conversation, neither person may message the other once either blocked them. */
+export async function requireNotBlockedInDirect(db: Kysely<Database>, conversation: ConversationRow, userId: string): Promise<void> {
+  if (conversation.kind !== 'direct') return;
+  const other = await db
+    .selectFrom('members')
+    .select('user_id')
+    .where('conversation_id', '=', conversation.id)
+    .where('user_id', '!=', userId)
+    .executeTakeFirst();
+  if (other && (await blockedEitherWay(db, userId, other.user_id))) {
+    throw new ParleyError('BLOCKED', 'you cannot message this person');
+  }
+}
+
 /** Whether either of two accounts blocked the other. */
 export async function blockedEitherWay(db: Kysely<Database>, a: string, b: string): Promise<boolean> {
   const row = await db

@@ -2,11 +2,10 @@ import { type Message, ParleyError } from '@parley/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { ServerContext } from '../context.js';
-import { requireMember } from '../conversations/access.js';
+import { requireMember, requireNotBlockedInDirect } from '../conversations/access.js';
 import { bindRoute } from '../http/bind.js';
 import type { Database } from '../storage/schema.js';
-import { chargeFlood, requireMessageRow } from './edit-routes.js';
-import { requireNotBlockedInDirect } from './routes.js';
+import { chargeFlood, requireMessageRow } from './access.js';
 import { loadMessage } from './views.js';
 
 /** Most different emoji one member may put on one message: bounds the rows a script can pile up. */
