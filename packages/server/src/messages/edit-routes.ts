@@ -61,7 +61,7 @@ async function redactLoggedContent(db: Kysely<Database>, conversationId: string,
 
 export function registerMessageEditRoutes(app: FastifyInstance, context: ServerContext): void {
   bindRoute(app, context, 'editMessage', async ({ auth, params, body }) =>
-    context.log.write(async (write) => {
+    context.log.writeTo(params.conversationId, async (write) => {
       const { db } = write;
       const { conversation } = await requireMember(db, params.conversationId, auth.userId);
       const row = await requireMessageRow(db, conversation.id, params.messageId);
@@ -78,7 +78,7 @@ export function registerMessageEditRoutes(app: FastifyInstance, context: ServerC
       const mentionsJson = JSON.stringify(mentions);
       // A retried edit (same text, same mentions) answers the message without a second event.
       if (row.text === body.text && row.mentions === mentionsJson) return messageOf(db, row);
-      chargeFlood(context, auth.userId);
+      await chargeFlood(context, auth.userId);
       await db
         .updateTable('messages')
         .set({ text: body.text, mentions: mentionsJson, edited_at: write.now })
@@ -97,7 +97,7 @@ export function registerMessageEditRoutes(app: FastifyInstance, context: ServerC
   );
 
   bindRoute(app, context, 'deleteMessage', async ({ auth, params }) => {
-    const orphans = await context.log.write(async (write): Promise<string[]> => {
+    const orphans = await context.log.writeTo(params.conversationId, async (write): Promise<string[]> => {
       const { db } = write;
       const { conversation } = await requireMember(db, params.conversationId, auth.userId);
       const row = await requireMessageRow(db, conversation.id, params.messageId);

@@ -28,10 +28,10 @@ export async function sendMessage(context: ServerContext, userId: string, conver
     if (existing) return sameMessage(existing, conversationId, userId);
   }
   // The assistant's own output is limited per member who triggers it, not here [AT9].
-  const wait = userId === context.assistant.userId ? 0 : context.limits.flood.take(userId);
+  const { wait } = userId === context.assistant.userId ? { wait: 0 } : await context.limits.flood.take(userId);
   if (wait > 0) throw new ParleyError('RATE_LIMITED', 'you are sending messages too fast', { retryAfter: wait });
 
-  return context.log.write(async (write) => {
+  return context.log.writeTo(conversationId, async (write) => {
     const { db } = write;
     // Taken first: the message's seq is last_seq + 1, and on PostgreSQL another node's write
     // could otherwise move last_seq between this read and the append. It also makes a retry

@@ -10,6 +10,7 @@ import type { ServerConfig } from '../config.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { type RunningServer, startServer } from '../server.js';
 
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export const POSTGRES_ADMIN_URL = process.env.PARLEY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export type TestDatabase = 'sqlite' | 'postgres';
@@ -118,6 +119,8 @@ export async function startTestServer(options: { database?: TestDatabase; config
     dataDir,
     databaseUrl: postgres?.url,
     durability: 'process',
+    // The same name across restart(), as a node started again under the same name [AT8].
+    nodeId: `test-${crypto.randomBytes(6).toString('hex')}`,
     ...options.config,
   };
   let server = await startServer({ config, logger });
