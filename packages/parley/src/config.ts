@@ -28,6 +28,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     databaseUrl: env.DATABASE_URL || undefined,
     redisUrl: env.REDIS_URL || undefined,
     redisChannel: env.PARLEY_REDIS_CHANNEL || defaults.redisChannel,
+    nodeId: env.PARLEY_NODE_ID || undefined,
     durability,
     allowedOrigins: list(env, 'PARLEY_ALLOWED_ORIGINS'),
     groupMemberLimit: integer(env, 'PARLEY_GROUP_MEMBER_LIMIT', defaults.groupMemberLimit, 1),

@@ -13,6 +13,11 @@ export interface ServerConfig {
   redisUrl: string | undefined;
   /** The Redis pub/sub channel of this installation's nodes (channels are shared by every database of a Redis server). */
   redisChannel: string;
+  /**
+   * This node's name (`PARLEY_NODE_ID`): on the bus, and on the answers it streams, so that a
+   * restart ends only its own. Default: host name and port (a random one with port 0).
+   */
+  nodeId: string | undefined;
   durability: Durability;
   /** Origins allowed to open the event socket and to send cookie-authenticated writes, besides the server's own. */
   allowedOrigins: string[];
@@ -62,6 +67,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     databaseUrl: undefined,
     redisUrl: undefined,
     redisChannel: 'parley:bus',
+    nodeId: undefined,
     durability: 'full',
     allowedOrigins: [],
     groupMemberLimit: 20,

@@ -1,5 +1,6 @@
 import { type AssistantTurn, ParleyError, type TurnEndStatus, type TurnError } from '@parley/protocol';
 import type { Kysely, Selectable } from 'kysely';
+import type { LimitStore } from '../abuse/limits.js';
 import { requireMember } from '../conversations/access.js';
 import type { Clock, EventLog } from '../events/event-log.js';
 import { newId } from '../ids/ids.js';
@@ -70,6 +71,12 @@ export interface TurnsOptions {
   /** Shared with the node's hub, which keeps it up to date from the bus. */
   live: LiveTurns;
   rateLimit: { burst: number; perHour: number };
+  /** Where the assistant limit counts (shared by the nodes of one installation, or this node's). */
+  limits: LimitStore;
+  /** This node's name: a turn records the node that holds it, and a restart ends only its own [AT8]. */
+  nodeId: string;
+  /** True on SQLite, where this node is the only one: a restart ends every answer left streaming. */
+  soleNode: boolean;
   /** A turn without text for this long ends as failed [AT8]. */
   timeoutMs: number;
   saveIntervalMs?: number;
@@ -80,7 +87,9 @@ export interface TurnsOptions {
  * after a restart. The rules are numbered in SPEC.md beside this file.
  */
 export class Turns {
-  readonly limiter: AssistantRateLimiter;
+  readonly #limiter: AssistantRateLimiter;
+  readonly #nodeId: string;
+  readonly #soleNode: boolean;
   readonly #log: EventLog;
   readonly #reader: Kysely<Database>;
   readonly #bus: Bus;
@@ -103,7 +112,9 @@ export class Turns {
     this.#live = options.live;
     this.#timeoutMs = options.timeoutMs;
     this.#saveIntervalMs = options.saveIntervalMs ?? SAVE_INTERVAL_MS;
-    this.limiter = new AssistantRateLimiter({ ...options.rateLimit, clock: options.clock });
+    this.#limiter = new AssistantRateLimiter({ ...options.rateLimit, store: options.limits });
+    this.#nodeId = options.nodeId;
+    this.#soleNode = options.soleNode;
     const every = Math.min(1000, Math.max(10, Math.floor(this.#timeoutMs / 4)));
     this.#watchdog = setInterval(() => void this.sweep(), every);
     this.#watchdog.unref();
@@ -166,7 +177,7 @@ export class Turns {
       }
       // Charged last, once nothing else can refuse the turn.
       if (chargedUserId !== null) {
-        const { wait, notify } = this.limiter.take(chargedUserId);
+        const { wait, notify } = await this.#limiter.take(chargedUserId);
         if (wait > 0) {
           throw new ParleyError('RATE_LIMITED', 'this member has had as many assistant answers as the server allows for now', {
             retryAfter: wait,
@@ -195,6 +206,7 @@ export class Turns {
         last_delta_at: now,
         ended_by: null,
         ordinal: Number(last?.ordinal ?? 0) + 1,
+        node_id: this.#nodeId,
       };
       try {
         await db.insertInto('assistant_turns').values(row).execute();
@@ -315,9 +327,17 @@ export class Turns {
     return found.map((row) => toTurn(row, this.#live.get(row.id)));
   }
 
-  /** [AT8] At startup: turns left streaming by a node that stopped end as interrupted, with the text saved. */
+  /**
+   * [AT8] At startup: turns this node left streaming when it stopped end as interrupted, with the
+   * text saved. Turns held by other nodes go on; the watchdog ends those whose node is gone.
+   */
   async recover(): Promise<number> {
-    const rows = await this.#reader.selectFrom('assistant_turns').select('id').where('status', '=', 'streaming').execute();
+    const rows = await this.#reader
+      .selectFrom('assistant_turns')
+      .select('id')
+      .where('status', '=', 'streaming')
+      .$if(!this.#soleNode, (query) => query.where((eb) => eb.or([eb('node_id', '=', this.#nodeId), eb('node_id', 'is', null)])))
+      .execute();
     for (const { id } of rows) {
       await this.#close(id, (current) => (current.status === 'streaming' ? { status: 'interrupted', error: INTERRUPTED, endedBy: null } : null));
     }
@@ -394,7 +414,7 @@ export class Turns {
     const at = new Date(turn.lastDeltaAt).toISOString();
     try {
       await this.#log.write(async ({ db }) => {
-        await db.updateTable('assistant_turns').set({ text, last_delta_at: at }).where('id', '=', turnId).where('status', '=', 'streaming').execute();
+        await db.updateTable('assistant_turns').set({ text, last_delta_at: at, node_id: this.#nodeId }).where('id', '=', turnId).where('status', '=', 'streaming').execute();
       }, options);
     } catch (error) {
       // The next save, or the end, writes it.

@@ -1,6 +1,6 @@
 import { ParleyError } from '@parley/protocol';
 import type { FastifyInstance } from 'fastify';
-import { RateLimiter } from '../abuse/rate-limiter.js';
+import { LimitStore } from '../abuse/limits.js';
 import { getUserByUsername } from '../accounts/users.js';
 import type { ServerContext } from '../context.js';
 import { bindRoute } from '../http/bind.js';
@@ -14,7 +14,7 @@ const TYPING_TTL_MS = 6_000;
 export function registerMemberRoutes(app: FastifyInstance, context: ServerContext): void {
   const { reader } = context.storage;
   // One typing signal a second per person and conversation: enough for an indicator, too few to flood.
-  const typingLimit = new RateLimiter({ capacity: 1, refillPerSecond: 1, clock: context.clock });
+  const typingLimit = LimitStore.memory().limit('typing', { points: 1, seconds: 1 });
 
   bindRoute(app, context, 'listMembers', async ({ auth, params }) => {
     await requireMember(reader, params.conversationId, auth.userId);
@@ -123,7 +123,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
   bindRoute(app, context, 'sendTyping', async ({ auth, params }) => {
     await requireMember(reader, params.conversationId, auth.userId);
     // Over the limit, the signal is dropped rather than refused: the indicator is still showing.
-    if (typingLimit.take(`${auth.userId}:${params.conversationId}`) > 0) return;
+    if ((await typingLimit.take(`${auth.userId}:${params.conversationId}`)).wait > 0) return;
     const now = context.clock.now().getTime();
     context.bus.publish({
       kind: 'typing',

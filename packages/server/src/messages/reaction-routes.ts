@@ -37,7 +37,7 @@ export function registerReactionRoutes(app: FastifyInstance, context: ServerCont
           field: 'params.emoji',
         });
       }
-      chargeFlood(context, auth.userId);
+      await chargeFlood(context, auth.userId);
       // The event first: the row keeps its seq, which orders reactions as everyone saw them arrive.
       const event = await write.append(conversation.id, {
         type: 'reaction-added',

@@ -67,7 +67,7 @@ export function registerMessageRoutes(app: FastifyInstance, context: ServerConte
       if (existing) return sameMessage(existing, params.conversationId, auth.userId);
     }
     // The assistant's own output is limited per member who triggers it, not here [AT9].
-    const wait = auth.userId === context.assistant.userId ? 0 : context.limits.flood.take(auth.userId);
+    const { wait } = auth.userId === context.assistant.userId ? { wait: 0 } : await context.limits.flood.take(auth.userId);
     if (wait > 0) throw new ParleyError('RATE_LIMITED', 'you are sending messages too fast', { retryAfter: wait });
 
     return context.log.write(async (write) => {
