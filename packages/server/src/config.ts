@@ -19,6 +19,8 @@ export interface ServerConfig {
    */
   nodeId: string | undefined;
   durability: Durability;
+  /** PostgreSQL: write batches committed at once, each on its own connection, writes of one conversation in one lane (`PARLEY_WRITE_LANES`). */
+  writeLanes: number;
   /** Origins allowed to open the event socket and to send cookie-authenticated writes, besides the server's own. */
   allowedOrigins: string[];
   /** Most people in a group (the assistant is not counted). */
@@ -74,6 +76,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     maxUploadBytes: 20 * 1024 * 1024,
     unsentUploads: { files: 50, bytes: 200 * 1024 * 1024, keepHours: 24 },
     maxAvatarBytes: 5 * 1024 * 1024,
+    writeLanes: 4,
     floodLimit: { burst: 30, perMinute: 120 },
     loginThrottle: { perUsername: 10, perAddress: 100, windowSeconds: 15 * 60 },
     sessionDays: 30,

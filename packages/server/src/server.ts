@@ -44,10 +44,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const clock = options.clock ?? systemClock;
   const storage = await openStorage(
     config.databaseUrl
-      ? { kind: 'postgres', url: config.databaseUrl }
+      ? // Each lane holds a connection while its batch runs; reads take the others.
+        { kind: 'postgres', url: config.databaseUrl, poolSize: Math.max(10, config.writeLanes + 6) }
       : { kind: 'sqlite', file: path.join(config.dataDir, 'parley.sqlite'), durability: config.durability },
   );
-  const queue = new WriteQueue(storage.writer, { backend: storage.kind, ...(storage.sync ? { sync: storage.sync } : {}) });
+  const queue = new WriteQueue(storage.writer, {
+    backend: storage.kind,
+    // SQLite has one writer: one batch at a time.
+    lanes: storage.kind === 'postgres' ? config.writeLanes : 1,
+    ...(storage.sync ? { sync: storage.sync } : {}),
+  });
   // A node started again under the same name ends the answers it left streaming [AT8]; with port 0 it cannot be the same node.
   const nodeId = config.nodeId ?? (config.port === 0 ? crypto.randomUUID() : `${os.hostname()}:${config.port}`);
   const bus =

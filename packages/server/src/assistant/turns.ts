@@ -131,7 +131,7 @@ export class Turns {
     };
     const stored = await this.#reader.selectFrom('assistant_turns').selectAll().where('id', '=', request.id).executeTakeFirst();
     if (stored) return same(stored);
-    const outcome = await this.#log.write(async (write) => {
+    const outcome = await this.#log.writeTo(conversationId, async (write) => {
       const { db, now } = write;
       await requireBotMember(db, conversationId, userId);
       const raced = await db.selectFrom('assistant_turns').selectAll().where('id', '=', request.id).executeTakeFirst();
@@ -297,7 +297,7 @@ export class Turns {
       throw new ParleyError('INVALID_INPUT', 'body.error: a completed answer carries no error', { field: 'body.error' });
     }
     const error = request.error ?? (request.status === 'failed' ? FAILED : null);
-    const ended = await this.#close(turnId, (current) => {
+    const ended = await this.#close(conversationId, turnId, (current) => {
       if (current.status === 'streaming') return { status: request.status, text: request.text, error, endedBy: userId };
       // A retry of the end that already happened answers with it.
       if (current.ended_by === userId && current.status === request.status) return null;
@@ -313,7 +313,7 @@ export class Turns {
   async stop(userId: string, conversationId: string, turnId: string): Promise<AssistantTurn> {
     await requireMember(this.#reader, conversationId, userId);
     await this.#requireTurn(conversationId, turnId);
-    const ended = await this.#close(turnId, (current) =>
+    const ended = await this.#close(conversationId, turnId, (current) =>
       current.status === 'streaming' ? { status: 'stopped', error: null, endedBy: userId } : null,
     );
     return toTurn(ended);
@@ -334,12 +334,12 @@ export class Turns {
   async recover(): Promise<number> {
     const rows = await this.#reader
       .selectFrom('assistant_turns')
-      .select('id')
+      .select(['id', 'conversation_id'])
       .where('status', '=', 'streaming')
       .$if(!this.#soleNode, (query) => query.where((eb) => eb.or([eb('node_id', '=', this.#nodeId), eb('node_id', 'is', null)])))
       .execute();
-    for (const { id } of rows) {
-      await this.#close(id, (current) => (current.status === 'streaming' ? { status: 'interrupted', error: INTERRUPTED, endedBy: null } : null));
+    for (const { id, conversation_id: conversationId } of rows) {
+      await this.#close(conversationId, id, (current) => (current.status === 'streaming' ? { status: 'interrupted', error: INTERRUPTED, endedBy: null } : null));
     }
     return rows.length;
   }
@@ -355,14 +355,14 @@ export class Turns {
     try {
       const rows = await this.#reader
         .selectFrom('assistant_turns')
-        .select(['id', 'last_delta_at'])
+        .select(['id', 'conversation_id', 'last_delta_at'])
         .where('status', '=', 'streaming')
         .execute();
       for (const row of rows) {
         if (this.#closed) return;
         const last = Math.max(Date.parse(row.last_delta_at), this.#live.get(row.id)?.lastDeltaAt ?? 0);
         if (this.#clock.now().getTime() - last < this.#timeoutMs) continue;
-        await this.#close(row.id, (current) => (current.status === 'streaming' ? { status: 'failed', error: TIMED_OUT, endedBy: null } : null));
+        await this.#close(row.conversation_id, row.id, (current) => (current.status === 'streaming' ? { status: 'failed', error: TIMED_OUT, endedBy: null } : null));
       }
     } catch (error) {
       // Storage closing under a sweep, or a passing fault: the next sweep tries again.
@@ -413,7 +413,7 @@ export class Turns {
     const { text } = turn;
     const at = new Date(turn.lastDeltaAt).toISOString();
     try {
-      await this.#log.write(async ({ db }) => {
+      await this.#log.writeTo(turn.conversationId, async ({ db }) => {
         await db.updateTable('assistant_turns').set({ text, last_delta_at: at, node_id: this.#nodeId }).where('id', '=', turnId).where('status', '=', 'streaming').execute();
       }, options);
     } catch (error) {
@@ -427,10 +427,10 @@ export class Turns {
    * (with its turn and end status), then publishes `assistant-turn-end` [AT4]. `decide` sees the
    * row as it is inside the write and returns the ending, or null to leave an ended turn as it is.
    */
-  async #close(turnId: string, decide: (row: TurnRow) => Ending | null): Promise<TurnRow> {
+  async #close(conversationId: string, turnId: string, decide: (row: TurnRow) => Ending | null): Promise<TurnRow> {
     this.#ending.add(turnId);
     try {
-      return await this.#log.write(async (write) => {
+      return await this.#log.writeTo(conversationId, async (write) => {
         const { db, now } = write;
         const row = await db.selectFrom('assistant_turns').selectAll().where('id', '=', turnId).executeTakeFirstOrThrow();
         const ending = decide(row);

@@ -23,7 +23,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
   });
 
   bindRoute(app, context, 'addMember', async ({ auth, params, body }) => {
-    const members = await context.log.write(async (write) => {
+    const members = await context.log.writeTo(params.conversationId, async (write) => {
       const { conversation } = await requireMember(write.db, params.conversationId, auth.userId);
       requireGroup(conversation);
       const user = await getUserByUsername(write.db, body.username, 'body.username');
@@ -34,7 +34,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
   });
 
   bindRoute(app, context, 'removeMember', async ({ auth, params }) => {
-    await context.log.write(async (write) => {
+    await context.log.writeTo(params.conversationId, async (write) => {
       const { conversation } = await requireMember(write.db, params.conversationId, auth.userId);
       requireGroup(conversation);
       await removeMember(write, { conversation, actorId: auth.userId, userId: params.userId });
@@ -42,7 +42,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
   });
 
   bindRoute(app, context, 'leaveConversation', async ({ auth, params }) => {
-    await context.log.write(async (write) => {
+    await context.log.writeTo(params.conversationId, async (write) => {
       const { conversation, member } = await requireMember(write.db, params.conversationId, auth.userId);
       requireGroup(conversation);
       if (member.role === 'assistant') throw new ParleyError('FORBIDDEN', 'the assistant does not leave a group');
@@ -56,7 +56,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
   });
 
   bindRoute(app, context, 'updateMySettings', async ({ auth, params, body }) => {
-    return context.log.write(async (write) => {
+    return context.log.writeTo(params.conversationId, async (write) => {
       const { member } = await requireMember(write.db, params.conversationId, auth.userId);
       if (member.notifications !== body.notifications) {
         await write.db
@@ -86,7 +86,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
    * otherwise answer each other's markers for ever.
    */
   bindRoute(app, context, 'markRead', async ({ auth, params, body }) => {
-    return context.log.write(async (write) => {
+    return context.log.writeTo(params.conversationId, async (write) => {
       const { conversation, member } = await requireMember(write.db, params.conversationId, auth.userId);
       if (body.seq > conversation.last_seq) {
         throw new ParleyError('INVALID_INPUT', `body.seq: the conversation ends at ${conversation.last_seq}`, { field: 'body.seq' });

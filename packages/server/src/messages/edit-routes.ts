@@ -84,7 +84,7 @@ async function redactLoggedContent(db: Kysely<Database>, conversationId: string,
 
 export function registerMessageEditRoutes(app: FastifyInstance, context: ServerContext): void {
   bindRoute(app, context, 'editMessage', async ({ auth, params, body }) =>
-    context.log.write(async (write) => {
+    context.log.writeTo(params.conversationId, async (write) => {
       const { db } = write;
       const { conversation } = await requireMember(db, params.conversationId, auth.userId);
       const row = await requireMessageRow(db, conversation.id, params.messageId);
@@ -120,7 +120,7 @@ export function registerMessageEditRoutes(app: FastifyInstance, context: ServerC
   );
 
   bindRoute(app, context, 'deleteMessage', async ({ auth, params }) => {
-    const orphans = await context.log.write(async (write): Promise<string[]> => {
+    const orphans = await context.log.writeTo(params.conversationId, async (write): Promise<string[]> => {
       const { db } = write;
       const { conversation } = await requireMember(db, params.conversationId, auth.userId);
       const row = await requireMessageRow(db, conversation.id, params.messageId);

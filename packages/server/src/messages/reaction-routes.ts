@@ -20,7 +20,7 @@ async function currentMessage(db: Kysely<Database>, conversationId: string, mess
 
 export function registerReactionRoutes(app: FastifyInstance, context: ServerContext): void {
   bindRoute(app, context, 'addReaction', async ({ auth, params }) =>
-    context.log.write(async (write) => {
+    context.log.writeTo(params.conversationId, async (write) => {
       const { db } = write;
       const { conversation } = await requireMember(db, params.conversationId, auth.userId);
       const row = await requireMessageRow(db, conversation.id, params.messageId);
@@ -55,7 +55,7 @@ export function registerReactionRoutes(app: FastifyInstance, context: ServerCont
   );
 
   bindRoute(app, context, 'removeReaction', async ({ auth, params }) =>
-    context.log.write(async (write) => {
+    context.log.writeTo(params.conversationId, async (write) => {
       const { db } = write;
       const { conversation } = await requireMember(db, params.conversationId, auth.userId);
       const row = await requireMessageRow(db, conversation.id, params.messageId);

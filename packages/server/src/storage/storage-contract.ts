@@ -52,7 +52,7 @@ async function insertUser(db: WriteTransaction | Storage['writer'], username?: s
   return row.id;
 }
 
-async function insertConversation(storage: Storage, createdBy: string): Promise<string> {
+export async function insertConversation(storage: Storage, createdBy: string): Promise<string> {
   const now = new Date().toISOString();
   const id = newId();
   await storage.writer
