@@ -1,5 +1,5 @@
 import type { ConversationView, Message } from '@parley/protocol';
-import { forwardRef, type KeyboardEvent, useEffect, useId, useImperativeHandle, useMemo, useRef, useState } from 'react';
+import { forwardRef, type KeyboardEvent, useEffect, useId, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { previewOf } from '../live/names.js';
 import { useLiveStore } from '../live/use-live.js';
@@ -35,6 +35,7 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
   const [active, setActive] = useState(0);
   const [dismissed, setDismissed] = useState<number | null>(null);
   const input = useRef<HTMLTextAreaElement>(null);
+  const placeCaret = useRef<number | null>(null);
   const listId = useId();
   useImperativeHandle(ref, () => ({ focus: () => input.current?.focus() }), []);
   useEffect(() => {
@@ -69,13 +70,18 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
     const after = text.slice(caret).replace(/^\s*/, ' ');
     const value = `${before}@${option.handle}${after}`;
     const at = before.length + option.handle.length + 2;
+    placeCaret.current = at;
     setText(value);
     setCaret(at);
-    requestAnimationFrame(() => {
-      input.current?.setSelectionRange(at, at);
-      input.current?.focus();
-    });
   };
+  // The caret goes after the inserted mention as the new text is committed, before the next key
+  // is handled: a later frame would land it inside what was typed meanwhile.
+  useLayoutEffect(() => {
+    const at = placeCaret.current;
+    if (at === null) return;
+    placeCaret.current = null;
+    input.current?.setSelectionRange(at, at);
+  }, [text]);
   const send = () => {
     if (text.trim() === '') return;
     live.send(conversationId, text, replyTo?.id ?? null);

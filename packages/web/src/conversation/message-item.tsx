@@ -87,7 +87,7 @@ export const MessageItem = memo(function MessageItem({ message, view, author, me
 
   return (
     <article
-      className={`group relative flex gap-3 px-4 py-1.5 transition-colors hover:bg-zinc-50 dark:hover:bg-zinc-900/60 ${highlighted ? 'bg-amber-100 dark:bg-amber-900/40' : ''}`}
+      className={`group relative flex gap-3 px-4 py-1.5 hover:bg-zinc-50 dark:hover:bg-zinc-900/60 ${highlighted ? 'bg-amber-100 dark:bg-amber-900/40' : ''}`}
       data-message-id={message.id}
       data-highlighted={highlighted || undefined}
       aria-label={nameOf(author)}
