@@ -385,9 +385,14 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
 
   it('[WB11] [WB15] offline: the send fails and stays with Retry; back online, the banner goes, Retry sends it once', async () => {
     await bea.setOffline(true);
+    // A reply: the failed copy shows what it answers, and the retry keeps it [WB27].
+    const answered = messageList(beaPage).locator('article', { hasText: 'Chamonix is lovely in winter' });
+    await answered.hover();
+    await answered.getByRole('button', { name: fr.reply.reply, exact: true }).click();
     await send(beaPage, fr, 'Envoyé hors ligne');
     const failed = beaPage.locator('[data-pending-id][data-status="failed"]');
     await failed.waitFor({ timeout: 10_000 });
+    expect(await failed.getByTestId('reply-quote').textContent()).toContain('Chamonix is lovely in winter');
     const id = await failed.getAttribute('data-pending-id');
     await beaPage.getByTestId('connection-banner').waitFor();
     // Reconnect while still offline cannot succeed: the banner stays.
@@ -403,6 +408,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     await messageList(annPage).getByText('Envoyé hors ligne').waitFor({ timeout: 10_000 });
     expect(await beaPage.locator(`[data-message-id="${id}"]`).count()).toBe(1);
     expect(await messageList(annPage).getByText('Envoyé hors ligne').count()).toBe(1);
+    expect(await messageList(annPage).locator('article', { hasText: 'Envoyé hors ligne' }).getByTestId('reply-quote').textContent()).toContain('Chamonix is lovely');
   });
 
   it('[WB16] [WB17] [WB18] rename, add by username and revoke in the group panel, seen live by the other', async () => {

@@ -186,7 +186,9 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
               }
               if (item.kind === 'pending') {
                 const held = pending[item.index];
-                return held ? <PendingItem pending={held} me={snapshot.me} /> : null;
+                if (!held) return null;
+                const original = held.replyToId ? byId.get(held.replyToId) : undefined;
+                return <PendingItem pending={held} me={snapshot.me} original={original} originalAuthor={original ? users.get(original.authorId) : undefined} onJump={jumpTo} />;
               }
               return turn ? <TurnItem turn={turn} author={users.get(turn.userId)} /> : null;
             }}

@@ -106,24 +106,7 @@ export const MessageItem = memo(function MessageItem({ message, view, author, me
           <time className="text-xs text-zinc-600 dark:text-zinc-400" dateTime={message.createdAt}>{time(message.createdAt, i18n.language)}</time>
           {message.editedAt && !deleted && <span className="text-xs text-zinc-600 dark:text-zinc-400">{t('message.edited')}</span>}
         </div>
-        {message.replyToId && !deleted && (
-          <button
-            type="button"
-            onClick={() => onJump(message.replyToId ?? '')}
-            className="mt-0.5 mb-1 flex max-w-full items-baseline gap-1.5 rounded border-l-4 border-zinc-300 bg-zinc-50 px-2 py-0.5 text-left text-xs hover:bg-zinc-100 dark:border-zinc-600 dark:bg-zinc-900 dark:hover:bg-zinc-800"
-            title={t('reply.goToOriginal')}
-            data-testid="reply-quote"
-          >
-            {original ? (
-              <>
-                <span className="shrink-0 font-semibold">{nameOf(originalAuthor)}</span>
-                <span className="truncate text-zinc-600 dark:text-zinc-400">{original.deletedAt ? t('message.deleted') : previewOf(original.text)}</span>
-              </>
-            ) : (
-              <span className="text-zinc-600 italic dark:text-zinc-400">{t('reply.earlier')}</span>
-            )}
-          </button>
-        )}
+        {message.replyToId && !deleted && <ReplyQuote original={original} originalAuthor={originalAuthor} onJump={() => onJump(message.replyToId ?? '')} />}
         {deleted ? (
           <p className="text-sm text-zinc-600 italic dark:text-zinc-400">{t('message.deleted')}</p>
         ) : editing ? (
@@ -203,8 +186,31 @@ export const MessageItem = memo(function MessageItem({ message, view, author, me
   );
 });
 
+/** What a message replies to: its author and first line, or "an earlier message" when it is not loaded; a click goes to it [WB27]. */
+function ReplyQuote({ original, originalAuthor, onJump }: { original: Message | undefined; originalAuthor: UserSummary | undefined; onJump: () => void }) {
+  const { t } = useTranslation();
+  return (
+    <button
+      type="button"
+      onClick={onJump}
+      className="mt-0.5 mb-1 flex max-w-full items-baseline gap-1.5 rounded border-l-4 border-zinc-300 bg-zinc-50 px-2 py-0.5 text-left text-xs hover:bg-zinc-100 dark:border-zinc-600 dark:bg-zinc-900 dark:hover:bg-zinc-800"
+      title={t('reply.goToOriginal')}
+      data-testid="reply-quote"
+    >
+      {original ? (
+        <>
+          <span className="shrink-0 font-semibold">{nameOf(originalAuthor)}</span>
+          <span className="truncate text-zinc-600 dark:text-zinc-400">{original.deletedAt ? t('message.deleted') : previewOf(original.text)}</span>
+        </>
+      ) : (
+        <span className="text-zinc-600 italic dark:text-zinc-400">{t('reply.earlier')}</span>
+      )}
+    </button>
+  );
+}
+
 /** A message sent from here that the server has not put in order yet, or that failed [WB11]. */
-export function PendingItem({ pending, me }: { pending: PendingMessage; me: UserSummary }) {
+export function PendingItem({ pending, me, original, originalAuthor, onJump }: { pending: PendingMessage; me: UserSummary; original: Message | undefined; originalAuthor: UserSummary | undefined; onJump: (messageId: string) => void }) {
   const { t } = useTranslation();
   const live = useLiveStore();
   const failed = pending.status === 'failed';
@@ -216,6 +222,7 @@ export function PendingItem({ pending, me }: { pending: PendingMessage; me: User
           <span className="text-sm font-semibold">{nameOf(me)}</span>
           <span className="text-xs text-zinc-600 dark:text-zinc-400">{failed ? '' : t('message.sending')}</span>
         </div>
+        {pending.replyToId && <ReplyQuote original={original} originalAuthor={originalAuthor} onJump={() => onJump(pending.replyToId ?? '')} />}
         <div className="text-[0.95rem] leading-relaxed">
           <Markdown text={pending.text} />
         </div>
