@@ -14,17 +14,14 @@
  * BENCH_TARGETS (parley,ceiling) and BENCH_RUNS (1) choose what runs.
  */
 import crypto from 'node:crypto';
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EventStream, ParleyClient } from '@parley/sdk';
-import WebSocket from 'ws';
-import type { ClientMessage, ServerMessage } from './fanout/wire.js';
+import { ceilingMember, type Member, parleyMember } from './fanout/clients.js';
 import { seedParley, sqliteIn } from './fanout/seed.js';
 import { format, formatSpread, machine, printSettings, printTable, summarize } from './measure.js';
-import { pinSelf, startServerProcess } from './server-process.js';
+import { pinSelf, startBaselineProcess, startServerProcess } from './server-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
@@ -37,112 +34,6 @@ const DROP_FOR = Number(env('BENCH_DROP_FOR', '2'));
 const RUNS = Number(env('BENCH_RUNS', '1'));
 const TARGETS = env('BENCH_TARGETS', 'parley,ceiling').split(',') as Array<'parley' | 'ceiling'>;
 const PIN = os.availableParallelism() >= 2 && fs.existsSync('/usr/bin/taskset');
-
-/** One member's client: connects, drops and comes back; records what it received. */
-interface Member {
-  connect(): void;
-  drop(): void;
-  send(id: string, text: string): Promise<void>;
-  /** Resolves once connected (and, for Parley, caught up). */
-  ready(): Promise<void>;
-  close(): void;
-  readonly received: Set<string>;
-  duplicates: number;
-  reorders: number;
-  /** Parley: ms from each reconnection to `synced`. */
-  readonly replays: number[];
-}
-
-function parleyMember(url: string, conversationId: string, token: string): Member {
-  const client = new ParleyClient({ baseUrl: url, token });
-  let stream: EventStream | undefined;
-  let positions: Record<string, number> = {};
-  let lastSeq = 0;
-  let connectedAt = 0;
-  const member: Member = {
-    received: new Set(),
-    duplicates: 0,
-    reorders: 0,
-    replays: [],
-    connect() {
-      const first = stream === undefined;
-      connectedAt = performance.now();
-      stream = new EventStream(
-        client,
-        {
-          event: (event) => {
-            if (event.type !== 'message-created' || event.conversationId !== conversationId) return;
-            if (event.seq <= lastSeq) member.reorders += 1;
-            lastSeq = Math.max(lastSeq, event.seq);
-            if (member.received.has(event.message.id)) member.duplicates += 1;
-            member.received.add(event.message.id);
-          },
-          synced: () => {
-            if (!first) member.replays.push(performance.now() - connectedAt);
-          },
-        },
-        { positions, maxBackoffMs: 1000 },
-      );
-    },
-    drop() {
-      if (!stream) return;
-      positions = stream.positions;
-      stream.close();
-    },
-    async send(id, text) {
-      await client.api.sendMessage({ params: { conversationId }, body: { id, text } });
-    },
-    ready: () => stream?.synced() ?? Promise.resolve(),
-    close: () => stream?.close(),
-  };
-  return member;
-}
-
-function ceilingMember(url: string, room: string): Member {
-  let socket: WebSocket | undefined;
-  let joined: Promise<void> = Promise.resolve();
-  const acks = new Map<string, () => void>();
-  const member: Member = {
-    received: new Set(),
-    duplicates: 0,
-    reorders: 0,
-    replays: [],
-    connect() {
-      const current = new WebSocket(url.replace(/^http/, 'ws'), { perMessageDeflate: false });
-      socket = current;
-      joined = new Promise((resolve) => {
-        current.on('open', () => current.send(JSON.stringify({ t: 'join', rooms: [room] } satisfies ClientMessage)));
-        current.on('error', () => resolve());
-        current.on('message', (data) => {
-          const message = JSON.parse(String(data)) as ServerMessage;
-          if (message.t === 'joined') resolve();
-          else if (message.t === 'msg') {
-            if (member.received.has(message.id)) member.duplicates += 1;
-            member.received.add(message.id);
-          } else if (message.t === 'ack') {
-            acks.get(message.id)?.();
-            acks.delete(message.id);
-          }
-        });
-      });
-    },
-    drop() {
-      socket?.close();
-      socket = undefined;
-    },
-    send(id, text) {
-      const current = socket;
-      if (current?.readyState !== WebSocket.OPEN) return Promise.reject(new Error('not connected'));
-      return new Promise<void>((resolve) => {
-        acks.set(id, resolve);
-        current.send(JSON.stringify({ t: 'send', room, id, text } satisfies ClientMessage));
-      });
-    },
-    ready: () => joined,
-    close: () => socket?.close(),
-  };
-  return member;
-}
 
 interface Running {
   url: string;
@@ -169,28 +60,8 @@ async function startParley(): Promise<Running> {
 }
 
 async function startCeiling(): Promise<Running> {
-  const node = [process.execPath, '--import', 'tsx', path.join(here, 'fanout', 'ceiling.ts')];
-  const [command, ...args] = PIN ? ['taskset', '-c', '0', ...node] : node;
-  const child: ChildProcess = spawn(command ?? process.execPath, args, { cwd: here, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PORT: '0' } });
-  const port = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (\d+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`ceiling exited (${code}): ${output}`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    groups: Array.from({ length: GROUPS }, (_, index) => ({ id: `room${index}`, tokens: [] })),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  const server = await startBaselineProcess(path.join(here, 'fanout', 'ceiling.ts'), PIN ? { cpu: 0 } : {});
+  return { url: server.url, groups: Array.from({ length: GROUPS }, (_, index) => ({ id: `room${index}`, tokens: [] })), stop: () => server.stop() };
 }
 
 interface Figures {
