@@ -16,7 +16,7 @@
  * BENCH_TARGETS (ceiling,socketio,parley,parley-process) and BENCH_RUNS (3) choose what runs;
  * BENCH_PROFILE=<dir> writes a CPU profile of Parley's main thread there.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,7 +25,7 @@ import { PROTOCOL_VERSION } from '@parley/protocol';
 import type { Job, Result, Target } from './fanout/generator.js';
 import { seedParley, sqliteIn } from './fanout/seed.js';
 import { format, formatSpread, machine, printSettings, printTable, summarize } from './measure.js';
-import { startServerProcess } from './server-process.js';
+import { startBaselineProcess, startServerProcess } from './server-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
@@ -48,30 +48,9 @@ interface Running {
 
 /** A baseline server in its own process, pinned like Parley. */
 async function startBaseline(script: string): Promise<Running> {
-  const node = [process.execPath, '--import', 'tsx', path.join(here, 'fanout', script)];
-  const [command, ...args] = PIN ? ['taskset', '-c', '0', ...node] : node;
-  const child: ChildProcess = spawn(command ?? process.execPath, args, { cwd: here, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PORT: '0' } });
-  const port = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (\d+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited (${code}): ${output}`)));
-  });
+  const server = await startBaselineProcess(path.join(here, 'fanout', script), PIN ? { cpu: 0 } : {});
   const groups = Array.from({ length: GROUPS }, (_, index) => ({ id: `room${index}`, tokens: Array.from({ length: MEMBERS }, () => '') }));
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid ?? 0,
-    groups,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  return { url: server.url, pid: server.pid, groups, stop: () => server.stop() };
 }
 
 async function startParley(durability: 'full' | 'process'): Promise<Running> {

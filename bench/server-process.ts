@@ -9,7 +9,36 @@ const main = path.join(root, 'packages/parley/src/main.ts');
 export interface ServerProcess {
   readonly url: string;
   readonly pid: number;
+  /** SIGTERM, and waits for the exit. */
   stop(): Promise<void>;
+  /** Sends `signal` (SIGKILL: a crash), and waits for the exit. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** A child process's exit, after `signal`. */
+function ending(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+/** Spawns `node`'s arguments pinned to `cpu` when asked and taskset is there; resolves with the first match of `ready` in its output. */
+async function spawnUntil(node: string[], options: { cpu?: number; env: NodeJS.ProcessEnv; cwd: string }, ready: RegExp): Promise<{ child: ChildProcess; match: string }> {
+  const pinned = options.cpu !== undefined && fs.existsSync('/usr/bin/taskset');
+  const [command, ...args] = pinned ? ['taskset', '-c', String(options.cpu), ...node] : node;
+  const child: ChildProcess = spawn(command ?? process.execPath, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const match = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const found = ready.exec(output);
+      if (found?.[1]) resolve(found[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`${node.at(-1) ?? 'the process'} exited (${code}) before it was ready: ${output}`)));
+  });
+  return { child, match };
 }
 
 /**
@@ -18,33 +47,25 @@ export interface ServerProcess {
  */
 export async function startServerProcess(options: { env: Record<string, string>; cpu?: number }): Promise<ServerProcess> {
   const node = [process.execPath, '--conditions=parley-source', '--import', 'tsx', main];
-  const pinned = options.cpu !== undefined && fs.existsSync('/usr/bin/taskset');
-  const [command, ...args] = pinned ? ['taskset', '-c', String(options.cpu), ...node] : node;
-  const child: ChildProcess = spawn(command ?? process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, PORT: '0', ...options.env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /running at (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`the server exited (${code}) before listening: ${output}`)));
-  });
-  const pid = child.pid ?? 0;
-  return {
-    url,
-    pid,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  const { child, match: url } = await spawnUntil(
+    node,
+    { ...(options.cpu !== undefined ? { cpu: options.cpu } : {}), cwd: root, env: { ...process.env, PORT: '0', ...options.env } },
+    /running at (http:\/\/\S+)/,
+  );
+  return { url, pid: child.pid ?? 0, stop: () => ending(child, 'SIGTERM'), kill: (signal) => ending(child, signal) };
+}
+
+/**
+ * Starts a baseline server of the benchmarks (a script that prints `listening on <port>`), on
+ * `port` or a free one, pinned like Parley.
+ */
+export async function startBaselineProcess(script: string, options: { cpu?: number; port?: string } = {}): Promise<ServerProcess> {
+  const { child, match: port } = await spawnUntil(
+    [process.execPath, '--import', 'tsx', script],
+    { ...(options.cpu !== undefined ? { cpu: options.cpu } : {}), cwd: path.dirname(script), env: { ...process.env, PORT: options.port ?? '0' } },
+    /listening on (\d+)/,
+  );
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0, stop: () => ending(child, 'SIGTERM'), kill: (signal) => ending(child, signal) };
 }
 
 /** Pins this process (the load generator) to one core, when taskset is there. */

@@ -265,5 +265,6 @@ export {
 } from './openapi.js';
 export {
   mentionedUsernames,
+  mentionSpans,
   withoutCode,
 } from './mentions.js';
