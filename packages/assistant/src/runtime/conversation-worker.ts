@@ -293,7 +293,7 @@ export class ConversationWorker {
         this.#recentBuffer = [];
         try {
           const page = await this.#env.client.api.listMessages({ params: { conversationId: this.conversationId }, query: { limit: RECENT_WINDOW } });
-          let state: ConversationState = { conversation: context.conversation, members: [], messages: page.messages };
+          let state: ConversationState = { conversation: context.conversation, members: [], messages: page.messages, apps: [], appCalls: [] };
           for (const event of this.#recentBuffer) state = applyEvent(state, event);
           this.#recent = trimmed(state, page.nextBefore !== null);
         } finally {

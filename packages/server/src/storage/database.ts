@@ -10,6 +10,7 @@ import * as assistant from './migrations/002-assistant.js';
 import * as unsentUploads from './migrations/003-unsent-uploads.js';
 import * as removalsAndBlockedProfiles from './migrations/004-removals-and-blocked-profiles.js';
 import * as assistantBacklog from './migrations/005-assistant-backlog.js';
+import * as apps from './migrations/006-apps.js';
 import type { Database } from './schema.js';
 
 /**
@@ -45,6 +46,7 @@ const migrations: Record<string, Migration> = {
   '003-unsent-uploads': unsentUploads,
   '004-removals-and-blocked-profiles': removalsAndBlockedProfiles,
   '005-assistant-backlog': assistantBacklog,
+  '006-apps': apps,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
