@@ -18,6 +18,8 @@ const RUNS = Number(process.env.B5_RUNS ?? 3);
 const CONCURRENCY = Number(process.env.B5_CONCURRENCY ?? 512);
 const CONVERSATIONS = 100;
 const BACKENDS = (process.env.B5_BACKENDS ?? 'sqlite,postgres').split(',');
+/** PostgreSQL write lanes (batches in flight at once), as PARLEY_WRITE_LANES; SQLite has one. */
+const LANES = Number(process.env.B5_LANES ?? 4);
 const STRATEGIES = (process.env.B5_STRATEGIES ?? 'batched,per-message').split(',') as Strategy[];
 const TEXT = 'A message of ordinary length, about as long as people write in a group chat. 🙂';
 
@@ -156,6 +158,7 @@ function writers(fixture: Fixture, backend: Backend) {
   const batchTimes: number[] = [];
   const queue = new WriteQueue(storage.writer, {
     backend,
+    lanes: LANES,
     ...(storage.sync ? { sync: storage.sync } : {}),
     onCommit: (size, milliseconds) => {
       commits.push(size);
@@ -166,7 +169,7 @@ function writers(fixture: Fixture, backend: Backend) {
   const pick = (index: number) => conversations[index % conversations.length] ?? '';
 
   const batched = (index: number) =>
-    log.write(async (write) => {
+    log.writeTo(pick(index), async (write) => {
       const conversationId = pick(index);
       await write.lock(conversationId);
       const conversation = await write.db.selectFrom('conversations').select('last_seq').where('id', '=', conversationId).executeTakeFirstOrThrow();
@@ -282,7 +285,7 @@ async function main(): Promise<void> {
   const settings: Record<string, string> = {
     ...machine(),
     workload: `per message: lock + read the conversation, insert the message row, append its message-created event (update last_seq, insert the event); ${CONVERSATIONS} conversations, ${TEXT.length}-character text`,
-    batched: 'the real WriteQueue (group commit, a savepoint per work) through EventLog.write',
+    batched: `the real WriteQueue (group commit, a savepoint per work) through EventLog.writeTo, keyed by conversation; PostgreSQL with ${LANES} lanes (batches in flight at once), SQLite one`,
     'per-message (baseline)': 'the same statements in one transaction per message; SQLite one at a time (one connection), PostgreSQL up to 10 at once (the pool)',
     'fixed-rate runs': `${SECONDS} s each; latency from each message's scheduled send time to its acknowledgement (coordinated-omission-correct). At the target ${RATE.toLocaleString('en-US')} msg/s, and at a common rate both ways can sustain (half the slower one's warm-up maximum)`,
     'max-throughput runs': `${CONCURRENCY} writes kept in flight for ${SECONDS} s; p99 from submission`,

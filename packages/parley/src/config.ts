@@ -28,6 +28,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     databaseUrl: env.DATABASE_URL || undefined,
     redisUrl: env.REDIS_URL || undefined,
     redisChannel: env.PARLEY_REDIS_CHANNEL || defaults.redisChannel,
+    nodeId: env.PARLEY_NODE_ID || undefined,
     durability,
     allowedOrigins: list(env, 'PARLEY_ALLOWED_ORIGINS'),
     groupMemberLimit: integer(env, 'PARLEY_GROUP_MEMBER_LIMIT', defaults.groupMemberLimit, 1),
@@ -38,6 +39,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
       keepHours: integer(env, 'PARLEY_UNSENT_UPLOAD_HOURS', defaults.unsentUploads.keepHours, 1),
     },
     maxAvatarBytes: integer(env, 'PARLEY_MAX_AVATAR_BYTES', defaults.maxAvatarBytes, 1),
+    writeLanes: integer(env, 'PARLEY_WRITE_LANES', defaults.writeLanes, 1),
     floodLimit: {
       burst: integer(env, 'PARLEY_FLOOD_BURST', defaults.floodLimit.burst, 1),
       perMinute: integer(env, 'PARLEY_FLOOD_PER_MINUTE', defaults.floodLimit.perMinute, 1),

@@ -13,7 +13,14 @@ export interface ServerConfig {
   redisUrl: string | undefined;
   /** The Redis pub/sub channel of this installation's nodes (channels are shared by every database of a Redis server). */
   redisChannel: string;
+  /**
+   * This node's name (`PARLEY_NODE_ID`): on the bus, and on the answers it streams, so that a
+   * restart ends only its own. Default: host name and port (a random one with port 0).
+   */
+  nodeId: string | undefined;
   durability: Durability;
+  /** PostgreSQL: write batches committed at once, each on its own connection, writes of one conversation in one lane (`PARLEY_WRITE_LANES`). */
+  writeLanes: number;
   /** Origins allowed to open the event socket and to send cookie-authenticated writes, besides the server's own. */
   allowedOrigins: string[];
   /** Most people in a group (the assistant is not counted). */
@@ -68,12 +75,14 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     databaseUrl: undefined,
     redisUrl: undefined,
     redisChannel: 'parley:bus',
+    nodeId: undefined,
     durability: 'full',
     allowedOrigins: [],
     groupMemberLimit: 20,
     maxUploadBytes: 20 * 1024 * 1024,
     unsentUploads: { files: 50, bytes: 200 * 1024 * 1024, keepHours: 24 },
     maxAvatarBytes: 5 * 1024 * 1024,
+    writeLanes: 4,
     floodLimit: { burst: 30, perMinute: 120 },
     loginThrottle: { perUsername: 10, perAddress: 100, windowSeconds: 15 * 60 },
     sessionDays: 30,

@@ -3,7 +3,7 @@ import type { Clock, EventLog } from './events/event-log.js';
 import type { Bus } from './realtime/bus.js';
 import type { Storage } from './storage/database.js';
 import type { FileStore } from './attachments/file-store.js';
-import type { RateLimiter } from './abuse/rate-limiter.js';
+import type { LimitStore, RateLimit } from './abuse/limits.js';
 import type { AssistantAccount } from './assistant/account.js';
 import type { Turns } from './assistant/turns.js';
 import type { AppHost } from './apps/host.js';
@@ -22,9 +22,11 @@ export interface ServerContext {
   readonly turns: Turns;
   /** This node's connections to apps (MCP servers). */
   readonly apps: AppHost;
+  /** Where limits count: in this process, or in Redis for every node (events/SPEC.md [MN5]). */
+  readonly limitStore: LimitStore;
   readonly limits: {
-    readonly flood: RateLimiter;
-    readonly loginByUsername: RateLimiter;
-    readonly loginByAddress: RateLimiter;
+    readonly flood: RateLimit;
+    readonly loginByUsername: RateLimit;
+    readonly loginByAddress: RateLimit;
   };
 }

@@ -1,8 +1,10 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { type ServerConfig, defaultConfig } from './config.js';
 import type { ServerContext } from './context.js';
 import { buildApp, type SiteHandler } from './app.js';
-import { RateLimiter } from './abuse/rate-limiter.js';
+import { LimitStore, windowOf } from './abuse/limits.js';
 import { sessionReader } from './accounts/sessions.js';
 import { type AssistantAccount, ensureAssistantAccount } from './assistant/account.js';
 import { Turns } from './assistant/turns.js';
@@ -45,11 +47,24 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const clock = options.clock ?? systemClock;
   const storage = await openStorage(
     config.databaseUrl
-      ? { kind: 'postgres', url: config.databaseUrl }
+      ? // Each lane holds a connection while its batch runs; reads take the others.
+        { kind: 'postgres', url: config.databaseUrl, poolSize: Math.max(10, config.writeLanes + 6) }
       : { kind: 'sqlite', file: path.join(config.dataDir, 'parley.sqlite'), durability: config.durability },
   );
-  const queue = new WriteQueue(storage.writer, { backend: storage.kind, ...(storage.sync ? { sync: storage.sync } : {}) });
-  const bus = options.bus ?? (config.redisUrl ? await RedisBus.connect({ url: config.redisUrl, channel: config.redisChannel, log: (line) => console.error(line) }) : new MemoryBus());
+  const queue = new WriteQueue(storage.writer, {
+    backend: storage.kind,
+    // SQLite has one writer: one batch at a time.
+    lanes: storage.kind === 'postgres' ? config.writeLanes : 1,
+    ...(storage.sync ? { sync: storage.sync } : {}),
+  });
+  // A node started again under the same name ends the answers it left streaming [AT8]; with port 0 it cannot be the same node.
+  const nodeId = config.nodeId ?? (config.port === 0 ? crypto.randomUUID() : `${os.hostname()}:${config.port}`);
+  const bus =
+    options.bus ??
+    (config.redisUrl ? await RedisBus.connect({ url: config.redisUrl, channel: config.redisChannel, nodeId, log: (line) => console.error(line) }) : new MemoryBus());
+  const limitStore = config.redisUrl
+    ? await LimitStore.redis({ url: config.redisUrl, prefix: config.redisChannel, log: (line) => console.error(line) })
+    : LimitStore.memory();
   const log = new EventLog({ queue, reader: storage.reader, bus, backend: storage.kind, clock });
   const assistant = await ensureAssistantAccount({ log, reader: storage.reader, config });
   const liveTurns = new LiveTurns({ clock });
@@ -60,6 +75,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     clock,
     live: liveTurns,
     rateLimit: config.assistantRateLimit,
+    limits: limitStore,
+    nodeId,
+    soleNode: storage.kind === 'sqlite',
     timeoutMs: config.assistantTurnTimeoutMs,
   });
   // Answers cut off when this node last stopped end now, before anyone can connect [AT8].
@@ -86,18 +104,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     assistant,
     turns,
     apps,
+    limitStore,
     limits: {
-      flood: new RateLimiter({ capacity: config.floodLimit.burst, refillPerSecond: perSecond(config.floodLimit.perMinute), clock }),
-      loginByUsername: new RateLimiter({
-        capacity: config.loginThrottle.perUsername,
-        refillPerSecond: config.loginThrottle.perUsername / config.loginThrottle.windowSeconds,
-        clock,
-      }),
-      loginByAddress: new RateLimiter({
-        capacity: config.loginThrottle.perAddress,
-        refillPerSecond: config.loginThrottle.perAddress / config.loginThrottle.windowSeconds,
-        clock,
-      }),
+      flood: limitStore.limit('flood', windowOf(config.floodLimit.burst, perSecond(config.floodLimit.perMinute))),
+      loginByUsername: limitStore.limit('sign-in-username', { points: config.loginThrottle.perUsername, seconds: config.loginThrottle.windowSeconds }),
+      loginByAddress: limitStore.limit('sign-in-address', { points: config.loginThrottle.perAddress, seconds: config.loginThrottle.windowSeconds }),
     },
   };
   const hub = new Hub({
@@ -133,6 +144,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await apps.close();
       await queue.close();
       await bus.close();
+      await limitStore.close();
       await storage.close();
     })());
   return { url: `http://${host}:${port}`, context, hub, assistant, close, [Symbol.asyncDispose]: close };

@@ -50,8 +50,10 @@ export function registerAccountRoutes(app: FastifyInstance, context: ServerConte
 
   bindRoute(app, context, 'signIn', async ({ body, reply, request }) => {
     const address = request.ip;
-    const waitUser = context.limits.loginByUsername.peek(body.username);
-    const waitAddress = context.limits.loginByAddress.peek(address);
+    const [waitUser, waitAddress] = await Promise.all([
+      context.limits.loginByUsername.peek(body.username),
+      context.limits.loginByAddress.peek(address),
+    ]);
     if (waitUser > 0 || waitAddress > 0) {
       throw new ParleyError('RATE_LIMITED', 'too many failed sign-ins; wait and try again', {
         retryAfter: Math.max(waitUser, waitAddress),
@@ -60,11 +62,10 @@ export function registerAccountRoutes(app: FastifyInstance, context: ServerConte
     const user = await context.storage.reader.selectFrom('users').selectAll().where('username', '=', body.username).executeTakeFirst();
     const valid = await verifyPassword(user?.password_hash ?? (await decoyHash()), body.password);
     if (!user || !valid) {
-      context.limits.loginByUsername.take(body.username);
-      context.limits.loginByAddress.take(address);
+      await Promise.all([context.limits.loginByUsername.take(body.username), context.limits.loginByAddress.take(address)]);
       throw new ParleyError('INVALID_CREDENTIALS', 'wrong username or password');
     }
-    context.limits.loginByUsername.reset(body.username);
+    await context.limits.loginByUsername.reset(body.username);
     const session = await createSession(context, user.id, body.session);
     if (body.session === 'cookie') {
       setSessionCookie(context, reply, session.token, session.expiresAt);

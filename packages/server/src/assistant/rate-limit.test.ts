@@ -2,6 +2,7 @@ import type { ParleyError } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
 import { say } from '../test/assistant.js';
 import { failure, messageId, startTestServer, type TestServer } from '../test/harness.js';
+import { LimitStore } from '../abuse/limits.js';
 import { AssistantRateLimiter } from './rate-limit.js';
 
 /** Answers a message: a turn started for it, ended at once. */
@@ -65,15 +66,15 @@ describe('[AT9] assistant answers are charged to the member whose message trigge
 });
 
 describe('AssistantRateLimiter', () => {
-  it('tells a member again once they had an answer since the last notice', () => {
-    let now = 0;
-    const limiter = new AssistantRateLimiter({ burst: 1, perHour: 3600, clock: { now: () => new Date(now) } });
-    expect(limiter.take('ann')).toEqual({ wait: 0, notify: false });
-    expect(limiter.take('ann')).toEqual({ wait: 1, notify: true });
-    expect(limiter.take('ann')).toEqual({ wait: 1, notify: false });
-    expect(limiter.take('bob')).toEqual({ wait: 0, notify: false });
-    now += 1000;
-    expect(limiter.take('ann')).toEqual({ wait: 0, notify: false });
-    expect(limiter.take('ann')).toEqual({ wait: 1, notify: true });
+  it('tells a member again in the next window', async () => {
+    // burst 1 at 3600 an hour: one answer a second.
+    const limiter = new AssistantRateLimiter({ burst: 1, perHour: 3600, store: LimitStore.memory() });
+    expect(await limiter.take('ann')).toEqual({ wait: 0, notify: false });
+    expect(await limiter.take('ann')).toEqual({ wait: 1, notify: true });
+    expect(await limiter.take('ann')).toEqual({ wait: 1, notify: false });
+    expect(await limiter.take('bob')).toEqual({ wait: 0, notify: false });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(await limiter.take('ann')).toEqual({ wait: 0, notify: false });
+    expect(await limiter.take('ann')).toEqual({ wait: 1, notify: true });
   });
 });

@@ -1,5 +1,6 @@
 import { type AssistantTurn, ParleyError, type TurnEndStatus, type TurnError } from '@parley/protocol';
 import type { Kysely, Selectable } from 'kysely';
+import type { LimitStore } from '../abuse/limits.js';
 import { requireMember } from '../conversations/access.js';
 import type { Clock, EventLog } from '../events/event-log.js';
 import { newId } from '../ids/ids.js';
@@ -70,6 +71,12 @@ export interface TurnsOptions {
   /** Shared with the node's hub, which keeps it up to date from the bus. */
   live: LiveTurns;
   rateLimit: { burst: number; perHour: number };
+  /** Where the assistant limit counts (shared by the nodes of one installation, or this node's). */
+  limits: LimitStore;
+  /** This node's name: a turn records the node that holds it, and a restart ends only its own [AT8]. */
+  nodeId: string;
+  /** True on SQLite, where this node is the only one: a restart ends every answer left streaming. */
+  soleNode: boolean;
   /** A turn without text for this long ends as failed [AT8]. */
   timeoutMs: number;
   saveIntervalMs?: number;
@@ -80,7 +87,9 @@ export interface TurnsOptions {
  * after a restart. The rules are numbered in SPEC.md beside this file.
  */
 export class Turns {
-  readonly limiter: AssistantRateLimiter;
+  readonly #limiter: AssistantRateLimiter;
+  readonly #nodeId: string;
+  readonly #soleNode: boolean;
   readonly #log: EventLog;
   readonly #reader: Kysely<Database>;
   readonly #bus: Bus;
@@ -103,7 +112,9 @@ export class Turns {
     this.#live = options.live;
     this.#timeoutMs = options.timeoutMs;
     this.#saveIntervalMs = options.saveIntervalMs ?? SAVE_INTERVAL_MS;
-    this.limiter = new AssistantRateLimiter({ ...options.rateLimit, clock: options.clock });
+    this.#limiter = new AssistantRateLimiter({ ...options.rateLimit, store: options.limits });
+    this.#nodeId = options.nodeId;
+    this.#soleNode = options.soleNode;
     const every = Math.min(1000, Math.max(10, Math.floor(this.#timeoutMs / 4)));
     this.#watchdog = setInterval(() => void this.sweep(), every);
     this.#watchdog.unref();
@@ -120,7 +131,7 @@ export class Turns {
     };
     const stored = await this.#reader.selectFrom('assistant_turns').selectAll().where('id', '=', request.id).executeTakeFirst();
     if (stored) return same(stored);
-    const outcome = await this.#log.write(async (write) => {
+    const outcome = await this.#log.writeTo(conversationId, async (write) => {
       const { db, now } = write;
       await requireBotMember(db, conversationId, userId);
       const raced = await db.selectFrom('assistant_turns').selectAll().where('id', '=', request.id).executeTakeFirst();
@@ -166,7 +177,7 @@ export class Turns {
       }
       // Charged last, once nothing else can refuse the turn.
       if (chargedUserId !== null) {
-        const { wait, notify } = this.limiter.take(chargedUserId);
+        const { wait, notify } = await this.#limiter.take(chargedUserId);
         if (wait > 0) {
           throw new ParleyError('RATE_LIMITED', 'this member has had as many assistant answers as the server allows for now', {
             retryAfter: wait,
@@ -195,6 +206,7 @@ export class Turns {
         last_delta_at: now,
         ended_by: null,
         ordinal: Number(last?.ordinal ?? 0) + 1,
+        node_id: this.#nodeId,
       };
       try {
         await db.insertInto('assistant_turns').values(row).execute();
@@ -285,7 +297,7 @@ export class Turns {
       throw new ParleyError('INVALID_INPUT', 'body.error: a completed answer carries no error', { field: 'body.error' });
     }
     const error = request.error ?? (request.status === 'failed' ? FAILED : null);
-    const ended = await this.#close(turnId, (current) => {
+    const ended = await this.#close(conversationId, turnId, (current) => {
       if (current.status === 'streaming') return { status: request.status, text: request.text, error, endedBy: userId };
       // A retry of the end that already happened answers with it.
       if (current.ended_by === userId && current.status === request.status) return null;
@@ -301,7 +313,7 @@ export class Turns {
   async stop(userId: string, conversationId: string, turnId: string): Promise<AssistantTurn> {
     await requireMember(this.#reader, conversationId, userId);
     await this.#requireTurn(conversationId, turnId);
-    const ended = await this.#close(turnId, (current) =>
+    const ended = await this.#close(conversationId, turnId, (current) =>
       current.status === 'streaming' ? { status: 'stopped', error: null, endedBy: userId } : null,
     );
     return toTurn(ended);
@@ -315,11 +327,19 @@ export class Turns {
     return found.map((row) => toTurn(row, this.#live.get(row.id)));
   }
 
-  /** [AT8] At startup: turns left streaming by a node that stopped end as interrupted, with the text saved. */
+  /**
+   * [AT8] At startup: turns this node left streaming when it stopped end as interrupted, with the
+   * text saved. Turns held by other nodes go on; the watchdog ends those whose node is gone.
+   */
   async recover(): Promise<number> {
-    const rows = await this.#reader.selectFrom('assistant_turns').select('id').where('status', '=', 'streaming').execute();
-    for (const { id } of rows) {
-      await this.#close(id, (current) => (current.status === 'streaming' ? { status: 'interrupted', error: INTERRUPTED, endedBy: null } : null));
+    const rows = await this.#reader
+      .selectFrom('assistant_turns')
+      .select(['id', 'conversation_id'])
+      .where('status', '=', 'streaming')
+      .$if(!this.#soleNode, (query) => query.where((eb) => eb.or([eb('node_id', '=', this.#nodeId), eb('node_id', 'is', null)])))
+      .execute();
+    for (const { id, conversation_id: conversationId } of rows) {
+      await this.#close(conversationId, id, (current) => (current.status === 'streaming' ? { status: 'interrupted', error: INTERRUPTED, endedBy: null } : null));
     }
     return rows.length;
   }
@@ -335,14 +355,14 @@ export class Turns {
     try {
       const rows = await this.#reader
         .selectFrom('assistant_turns')
-        .select(['id', 'last_delta_at'])
+        .select(['id', 'conversation_id', 'last_delta_at'])
         .where('status', '=', 'streaming')
         .execute();
       for (const row of rows) {
         if (this.#closed) return;
         const last = Math.max(Date.parse(row.last_delta_at), this.#live.get(row.id)?.lastDeltaAt ?? 0);
         if (this.#clock.now().getTime() - last < this.#timeoutMs) continue;
-        await this.#close(row.id, (current) => (current.status === 'streaming' ? { status: 'failed', error: TIMED_OUT, endedBy: null } : null));
+        await this.#close(row.conversation_id, row.id, (current) => (current.status === 'streaming' ? { status: 'failed', error: TIMED_OUT, endedBy: null } : null));
       }
     } catch (error) {
       // Storage closing under a sweep, or a passing fault: the next sweep tries again.
@@ -393,8 +413,8 @@ export class Turns {
     const { text } = turn;
     const at = new Date(turn.lastDeltaAt).toISOString();
     try {
-      await this.#log.write(async ({ db }) => {
-        await db.updateTable('assistant_turns').set({ text, last_delta_at: at }).where('id', '=', turnId).where('status', '=', 'streaming').execute();
+      await this.#log.writeTo(turn.conversationId, async ({ db }) => {
+        await db.updateTable('assistant_turns').set({ text, last_delta_at: at, node_id: this.#nodeId }).where('id', '=', turnId).where('status', '=', 'streaming').execute();
       }, options);
     } catch (error) {
       // The next save, or the end, writes it.
@@ -407,10 +427,10 @@ export class Turns {
    * (with its turn and end status), then publishes `assistant-turn-end` [AT4]. `decide` sees the
    * row as it is inside the write and returns the ending, or null to leave an ended turn as it is.
    */
-  async #close(turnId: string, decide: (row: TurnRow) => Ending | null): Promise<TurnRow> {
+  async #close(conversationId: string, turnId: string, decide: (row: TurnRow) => Ending | null): Promise<TurnRow> {
     this.#ending.add(turnId);
     try {
-      return await this.#log.write(async (write) => {
+      return await this.#log.writeTo(conversationId, async (write) => {
         const { db, now } = write;
         const row = await db.selectFrom('assistant_turns').selectAll().where('id', '=', turnId).executeTakeFirstOrThrow();
         const ending = decide(row);

@@ -1,6 +1,6 @@
 import { ParleyError } from '@parley/protocol';
 import type { FastifyInstance } from 'fastify';
-import { RateLimiter } from '../abuse/rate-limiter.js';
+import { LimitStore } from '../abuse/limits.js';
 import { getUserByUsername } from '../accounts/users.js';
 import type { ServerContext } from '../context.js';
 import { bindRoute } from '../http/bind.js';
@@ -14,7 +14,7 @@ const TYPING_TTL_MS = 6_000;
 export function registerMemberRoutes(app: FastifyInstance, context: ServerContext): void {
   const { reader } = context.storage;
   // One typing signal a second per person and conversation: enough for an indicator, too few to flood.
-  const typingLimit = new RateLimiter({ capacity: 1, refillPerSecond: 1, clock: context.clock });
+  const typingLimit = LimitStore.memory().limit('typing', { points: 1, seconds: 1 });
 
   bindRoute(app, context, 'listMembers', async ({ auth, params }) => {
     await requireMember(reader, params.conversationId, auth.userId);
@@ -23,7 +23,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
   });
 
   bindRoute(app, context, 'addMember', async ({ auth, params, body }) => {
-    const members = await context.log.write(async (write) => {
+    const members = await context.log.writeTo(params.conversationId, async (write) => {
       const { conversation } = await requireMember(write.db, params.conversationId, auth.userId);
       requireGroup(conversation);
       const user = await getUserByUsername(write.db, body.username, 'body.username');
@@ -34,7 +34,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
   });
 
   bindRoute(app, context, 'removeMember', async ({ auth, params }) => {
-    await context.log.write(async (write) => {
+    await context.log.writeTo(params.conversationId, async (write) => {
       const { conversation } = await requireMember(write.db, params.conversationId, auth.userId);
       requireGroup(conversation);
       await removeMember(write, { conversation, actorId: auth.userId, userId: params.userId });
@@ -42,7 +42,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
   });
 
   bindRoute(app, context, 'leaveConversation', async ({ auth, params }) => {
-    await context.log.write(async (write) => {
+    await context.log.writeTo(params.conversationId, async (write) => {
       const { conversation, member } = await requireMember(write.db, params.conversationId, auth.userId);
       requireGroup(conversation);
       if (member.role === 'assistant') throw new ParleyError('FORBIDDEN', 'the assistant does not leave a group');
@@ -56,7 +56,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
   });
 
   bindRoute(app, context, 'updateMySettings', async ({ auth, params, body }) => {
-    return context.log.write(async (write) => {
+    return context.log.writeTo(params.conversationId, async (write) => {
       const { member } = await requireMember(write.db, params.conversationId, auth.userId);
       if (member.notifications !== body.notifications) {
         await write.db
@@ -86,7 +86,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
    * otherwise answer each other's markers for ever.
    */
   bindRoute(app, context, 'markRead', async ({ auth, params, body }) => {
-    return context.log.write(async (write) => {
+    return context.log.writeTo(params.conversationId, async (write) => {
       const { conversation, member } = await requireMember(write.db, params.conversationId, auth.userId);
       if (body.seq > conversation.last_seq) {
         throw new ParleyError('INVALID_INPUT', `body.seq: the conversation ends at ${conversation.last_seq}`, { field: 'body.seq' });
@@ -123,7 +123,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
   bindRoute(app, context, 'sendTyping', async ({ auth, params }) => {
     await requireMember(reader, params.conversationId, auth.userId);
     // Over the limit, the signal is dropped rather than refused: the indicator is still showing.
-    if (typingLimit.take(`${auth.userId}:${params.conversationId}`) > 0) return;
+    if ((await typingLimit.take(`${auth.userId}:${params.conversationId}`)).wait > 0) return;
     const now = context.clock.now().getTime();
     context.bus.publish({
       kind: 'typing',

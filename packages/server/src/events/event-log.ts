@@ -82,6 +82,11 @@ export class EventLog {
     this.#clock = options.clock ?? systemClock;
   }
 
+  /** `write` for a write about one conversation: in its lane of the write queue, beside other conversations' in theirs. */
+  writeTo<T>(conversationId: string, work: (context: WriteContext) => Promise<T>, options: RunOptions = {}): Promise<T> {
+    return this.write(work, { ...options, lane: conversationId });
+  }
+
   async write<T>(work: (context: WriteContext) => Promise<T>, options: RunOptions = {}): Promise<T> {
     let appended: ConversationEvent[] = [];
     let effects: Array<() => void> = [];

@@ -25,10 +25,10 @@ export async function requireMessageRow(db: Kysely<Database>, conversationId: st
  * member's client do work: edits and reactions are events too, and without a charge a script
  * could rewrite one message or toggle one reaction without end.
  */
-export function chargeFlood(context: ServerContext, userId: string): void {
+export async function chargeFlood(context: ServerContext, userId: string): Promise<void> {
   // The assistant reacts across every group: its output is limited per member who triggers it [AT9].
   if (userId === context.assistant.userId) return;
-  const wait = context.limits.flood.take(userId);
+  const { wait } = await context.limits.flood.take(userId);
   if (wait > 0) throw new ParleyError('RATE_LIMITED', 'you are changing messages too fast', { retryAfter: wait });
 }
 
@@ -84,7 +84,7 @@ async function redactLoggedContent(db: Kysely<Database>, conversationId: string,
 
 export function registerMessageEditRoutes(app: FastifyInstance, context: ServerContext): void {
   bindRoute(app, context, 'editMessage', async ({ auth, params, body }) =>
-    context.log.write(async (write) => {
+    context.log.writeTo(params.conversationId, async (write) => {
       const { db } = write;
       const { conversation } = await requireMember(db, params.conversationId, auth.userId);
       const row = await requireMessageRow(db, conversation.id, params.messageId);
@@ -101,7 +101,7 @@ export function registerMessageEditRoutes(app: FastifyInstance, context: ServerC
       const mentionsJson = JSON.stringify(mentions);
       // A retried edit (same text, same mentions) answers the message without a second event.
       if (row.text === body.text && row.mentions === mentionsJson) return messageOf(db, row);
-      chargeFlood(context, auth.userId);
+      await chargeFlood(context, auth.userId);
       await db
         .updateTable('messages')
         .set({ text: body.text, mentions: mentionsJson, edited_at: write.now })
@@ -120,7 +120,7 @@ export function registerMessageEditRoutes(app: FastifyInstance, context: ServerC
   );
 
   bindRoute(app, context, 'deleteMessage', async ({ auth, params }) => {
-    const orphans = await context.log.write(async (write): Promise<string[]> => {
+    const orphans = await context.log.writeTo(params.conversationId, async (write): Promise<string[]> => {
       const { db } = write;
       const { conversation } = await requireMember(db, params.conversationId, auth.userId);
       const row = await requireMessageRow(db, conversation.id, params.messageId);

@@ -20,7 +20,7 @@ async function currentMessage(db: Kysely<Database>, conversationId: string, mess
 
 export function registerReactionRoutes(app: FastifyInstance, context: ServerContext): void {
   bindRoute(app, context, 'addReaction', async ({ auth, params }) =>
-    context.log.write(async (write) => {
+    context.log.writeTo(params.conversationId, async (write) => {
       const { db } = write;
       const { conversation } = await requireMember(db, params.conversationId, auth.userId);
       const row = await requireMessageRow(db, conversation.id, params.messageId);
@@ -37,7 +37,7 @@ export function registerReactionRoutes(app: FastifyInstance, context: ServerCont
           field: 'params.emoji',
         });
       }
-      chargeFlood(context, auth.userId);
+      await chargeFlood(context, auth.userId);
       // The event first: the row keeps its seq, which orders reactions as everyone saw them arrive.
       const event = await write.append(conversation.id, {
         type: 'reaction-added',
@@ -55,7 +55,7 @@ export function registerReactionRoutes(app: FastifyInstance, context: ServerCont
   );
 
   bindRoute(app, context, 'removeReaction', async ({ auth, params }) =>
-    context.log.write(async (write) => {
+    context.log.writeTo(params.conversationId, async (write) => {
       const { db } = write;
       const { conversation } = await requireMember(db, params.conversationId, auth.userId);
       const row = await requireMessageRow(db, conversation.id, params.messageId);

@@ -67,10 +67,10 @@ export function registerMessageRoutes(app: FastifyInstance, context: ServerConte
       if (existing) return sameMessage(existing, params.conversationId, auth.userId);
     }
     // The assistant's own output is limited per member who triggers it, not here [AT9].
-    const wait = auth.userId === context.assistant.userId ? 0 : context.limits.flood.take(auth.userId);
+    const { wait } = auth.userId === context.assistant.userId ? { wait: 0 } : await context.limits.flood.take(auth.userId);
     if (wait > 0) throw new ParleyError('RATE_LIMITED', 'you are sending messages too fast', { retryAfter: wait });
 
-    return context.log.write(async (write) => {
+    return context.log.writeTo(params.conversationId, async (write) => {
       const { db } = write;
       // Taken first: the message's seq is last_seq + 1, and on PostgreSQL another node's write
       // could otherwise move last_seq between this read and the append. It also makes a retry

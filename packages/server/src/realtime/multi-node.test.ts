@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { ParleyClient } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../config.js';
-import { createPostgresDatabase, messageId, type RecordingStream, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
+import { createPostgresDatabase, failure, messageId, type RecordingStream, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
 import { startTcpProxy, type TcpProxy } from '../test/tcp-proxy.js';
 
 const REDIS = { host: '127.0.0.1', port: Number(process.env.PARLEY_TEST_REDIS_PORT ?? 6379) };
@@ -200,5 +200,86 @@ describe('several nodes over Redis', () => {
     await carolOnB.until(() => texts(carolOnB, group).includes('hello again'));
     // Bob signed out on node A while node B could not hear it: node B closes his socket.
     await eventually(() => bobOnB.errors.some((error) => (error as { code?: string }).code === 'UNAUTHENTICATED'), "bob's socket closed as signed out");
+  });
+
+  it('[MN5] the flood limit, the sign-in throttle and the assistant limit hold across nodes', async () => {
+    await using nodes = await cluster({
+      floodLimit: { burst: 4, perMinute: 4 },
+      loginThrottle: { perUsername: 3, perAddress: 1000, windowSeconds: 600 },
+      assistantRateLimit: { burst: 1, perHour: 1 },
+    });
+    const ann = await nodes.a.user();
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Limits' } })).conversation.id;
+    const annOnB = on(nodes.b, ann);
+
+    // One answer for ann, charged through node A: the assistant's start for her next message through node B is refused.
+    const first = await send(ann, group, 'one');
+    const second = await send(annOnB, group, 'two');
+    const bot = nodes.a.assistant.client;
+    const turn = await bot.api.startTurn({ params: { conversationId: group }, body: { id: messageId(), triggerMessageId: first.id } });
+    await bot.api.endTurn({ params: { conversationId: group, turnId: turn.id }, body: { status: 'completed', text: 'Sure.' } });
+    const botOnB = new ParleyClient({ baseUrl: nodes.b.url, token: nodes.b.assistant.token });
+    expect(
+      await failure(botOnB.api.startTurn({ params: { conversationId: group }, body: { id: messageId(), triggerMessageId: second.id } })),
+    ).toMatchObject({ code: 'RATE_LIMITED', details: { userId: ann.user.id, notify: true } });
+
+    // Four messages in all, whichever node they go through; the fifth is refused on either.
+    await send(ann, group, 'three');
+    await send(annOnB, group, 'four');
+    expect(await failure(send(annOnB, group, 'five'))).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(await failure(send(ann, group, 'five'))).toMatchObject({ code: 'RATE_LIMITED' });
+
+    // Three wrong passwords through two nodes: then even the right one is refused, on both.
+    const wrong = { username: ann.user.username, password: 'not the password at all' };
+    for (const node of [nodes.a, nodes.b, nodes.a]) {
+      expect(await failure(ParleyClient.signIn(node.url, wrong))).toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    }
+    const right = { username: ann.user.username, password: 'correct horse battery staple' };
+    expect(await failure(ParleyClient.signIn(nodes.b.url, right))).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(await failure(ParleyClient.signIn(nodes.a.url, right))).toMatchObject({ code: 'RATE_LIMITED' });
+  });
+
+  it('[MN5] a node cut off from Redis counts on its own: nothing is refused or held for want of it', async () => {
+    await using nodes = await cluster({ floodLimit: { burst: 3, perMinute: 3 } });
+    const ann = await nodes.a.user();
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Alone' } })).conversation.id;
+    const annOnB = on(nodes.b, ann);
+    await send(ann, group, 'one');
+    await send(ann, group, 'two');
+    nodes.bLink.cut();
+    // Node B cannot read the shared count (2 of 3): on its own, ann has a full allowance there.
+    const started = Date.now();
+    for (const text of ['three', 'four', 'five']) await send(annOnB, group, text);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await failure(send(annOnB, group, 'six'))).toMatchObject({ code: 'RATE_LIMITED' });
+    // Node A still counts in Redis: ann's one message left there.
+    await send(ann, group, 'seven');
+    expect(await failure(send(ann, group, 'eight'))).toMatchObject({ code: 'RATE_LIMITED' });
+  });
+
+  it('[AT8] a node started again ends only the answers it held, not another node’s', async () => {
+    await using nodes = await cluster();
+    const ann = await nodes.a.user();
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Answers' } })).conversation.id;
+    const onA = nodes.a.assistant.client;
+    const botOnB = new ParleyClient({ baseUrl: nodes.b.url, token: nodes.b.assistant.token });
+    const heldByA = await onA.api.startTurn({ params: { conversationId: group }, body: { id: messageId() } });
+    await onA.api.appendTurnDelta({ params: { conversationId: group, turnId: heldByA.id }, body: { text: 'Half an answer' } });
+    const other = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Other' } })).conversation.id;
+    const heldByB = await botOnB.api.startTurn({ params: { conversationId: other }, body: { id: messageId() } });
+
+    // Node B restarts: its own answer ends as interrupted; node A's goes on streaming.
+    await nodes.b.restart();
+    const statusOf = async (conversationId: string) => (await ann.client.api.listTurns({ params: { conversationId }, query: {} })).turns[0]?.status;
+    expect(await statusOf(other)).toBe('interrupted');
+    expect(await statusOf(group)).toBe('streaming');
+    await onA.api.appendTurnDelta({ params: { conversationId: group, turnId: heldByA.id }, body: { text: ', then the rest.' } });
+    expect(heldByB.id).not.toBe(heldByA.id);
+
+    // Node A restarts: now its answer ends, with the text it had saved.
+    await nodes.a.restart();
+    const [turn] = (await ann.client.api.listTurns({ params: { conversationId: group }, query: {} })).turns;
+    expect(turn).toMatchObject({ id: heldByA.id, status: 'interrupted' });
+    expect(turn?.text).toBe('Half an answer, then the rest.');
   });
 });

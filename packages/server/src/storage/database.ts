@@ -10,7 +10,8 @@ import * as assistant from './migrations/002-assistant.js';
 import * as unsentUploads from './migrations/003-unsent-uploads.js';
 import * as removalsAndBlockedProfiles from './migrations/004-removals-and-blocked-profiles.js';
 import * as assistantBacklog from './migrations/005-assistant-backlog.js';
-import * as apps from './migrations/006-apps.js';
+import * as turnNodes from './migrations/006-turn-nodes.js';
+import * as apps from './migrations/007-apps.js';
 import type { Database } from './schema.js';
 
 /**
@@ -46,7 +47,8 @@ const migrations: Record<string, Migration> = {
   '003-unsent-uploads': unsentUploads,
   '004-removals-and-blocked-profiles': removalsAndBlockedProfiles,
   '005-assistant-backlog': assistantBacklog,
-  '006-apps': apps,
+  '006-turn-nodes': turnNodes,
+  '007-apps': apps,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -200,6 +200,8 @@ export interface AssistantTurnsTable {
   ended_by: string | null;
   /** 1, 2, 3… within the conversation, in the order the turns started. */
   ordinal: number;
+  /** The node holding it while it streams (the last to save its text); null for turns from before migration 006. */
+  node_id: string | null;
 }
 
 export interface AssistantDecisionsTable {

@@ -4,12 +4,14 @@ import path from 'node:path';
 import { ParleyClient } from '@parley/sdk';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { EventLog } from '../events/event-log.js';
 import { newId } from '../ids/ids.js';
+import { MemoryBus } from '../realtime/bus.js';
 import { startServer } from '../server.js';
 import { createPostgresDatabase, messageId, uniqueName } from '../test/harness.js';
 import { openStorage, type Storage } from './database.js';
-import { storageContract } from './storage-contract.js';
-import { WriteQueue, type WriteTransaction } from './write-queue.js';
+import { insertConversation, storageContract } from './storage-contract.js';
+import { laneIndex, WriteQueue, type WriteTransaction } from './write-queue.js';
 
 storageContract({
   database: 'postgres',
@@ -168,6 +170,58 @@ describe('write queue on PostgreSQL', () => {
     await expect(result).rejects.toMatchObject({ code: '23505' });
     expect(tries).toBe(1);
     expect(retries).toEqual([]);
+  });
+
+  it('runs the batches of different lanes at once, each in its own transaction', async () => {
+    await using storage = await openPostgres();
+    const queue = new WriteQueue(storage.writer, { backend: 'postgres', lanes: 4 });
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const first = keys[0]!;
+    const other = keys.find((key) => laneIndex(key, 4) !== laneIndex(first, 4))!;
+    // The first lane's work waits until the other lane's work has run: one batch at a time would never get there.
+    let release: () => void = () => undefined;
+    const otherRan = new Promise<void>((resolve) => (release = resolve));
+    const txid = async (trx: WriteTransaction) => (await sql<{ id: string }>`select txid_current()::text as id`.execute(trx)).rows[0]?.id;
+    const waiting = queue.run(
+      async (trx) => {
+        await otherRan;
+        return txid(trx);
+      },
+      { lane: first },
+    );
+    const prompt = queue.run(
+      async (trx) => {
+        release();
+        return txid(trx);
+      },
+      { lane: other },
+    );
+    const [a, b] = await Promise.all([waiting, prompt]);
+    expect(a).not.toBe(b);
+  });
+
+  it('commits many conversations\' writes in parallel lanes with gapless sequence numbers and no deadlock', async () => {
+    await using storage = await openPostgres();
+    const retries: unknown[] = [];
+    const queue = new WriteQueue(storage.writer, { backend: 'postgres', lanes: 4, onRetry: (_attempt, error) => retries.push(error) });
+    const log = new EventLog({ queue, reader: storage.reader, bus: new MemoryBus(), backend: 'postgres' });
+    const actor = await counter(storage);
+    const conversations = await Promise.all(Array.from({ length: 12 }, () => insertConversation(storage, actor)));
+    const writes = Array.from({ length: 600 }, (_, index) => {
+      const conversationId = conversations[index % conversations.length]!;
+      return log.writeTo(conversationId, async (write) => {
+        await write.lock(conversationId);
+        return write.append(conversationId, { type: 'conversation-updated', actorId: actor, title: `write ${index}` });
+      });
+    });
+    const events = await Promise.all(writes);
+    expect(retries).toEqual([]);
+    for (const conversationId of conversations) {
+      const seqs = events.filter((event) => event.conversationId === conversationId).map((event) => event.seq);
+      expect(seqs.sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, index) => index + 1));
+      const stored = await storage.reader.selectFrom('events').select('seq').where('conversation_id', '=', conversationId).orderBy('seq').execute();
+      expect(stored.map((row) => row.seq)).toEqual(seqs);
+    }
   });
 });
 

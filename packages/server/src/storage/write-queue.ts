@@ -25,6 +25,14 @@ export interface RunOptions {
    * queued ahead of it. For progress snapshots that the next one replaces. Default true.
    */
   durable?: boolean;
+  /**
+   * What the write is about (a conversation id), when it is mostly about one: writes with the
+   * same key go in the same lane, one batch at a time, while other lanes commit theirs in
+   * parallel (`lanes`). Writes without a key share the first lane. Keys only spread the load:
+   * what keeps writes correct is the database's locks, whichever lanes they run in; a batch
+   * that deadlocks with another lane's is run again, as with another node's.
+   */
+  lane?: string;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -37,6 +45,11 @@ export interface WriteQueueOptions {
   backend?: StorageKind;
   /** Most works committed together. */
   maxBatch?: number;
+  /**
+   * Batches in flight at once, each on its own connection. PostgreSQL only (SQLite has a single
+   * writer: always 1). Default 1.
+   */
+  lanes?: number;
   /** Most attempts at a batch that the database aborted for a deadlock or a serialization failure. */
   maxAttempts?: number;
   /** Makes a commit durable (Storage.sync): awaited after each commit, before any work is acknowledged. */
@@ -70,6 +83,22 @@ class RetryBatch extends Error {
   }
 }
 
+/** Works waiting in one lane, and whether a batch of it is running. */
+interface Lane {
+  pending: Pending[];
+  running: boolean;
+}
+
+/** FNV-1a of the key's UTF-16 units: a fixed lane per key, spread evenly. */
+export function laneIndex(key: string, lanes: number): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < key.length; index += 1) {
+    hash ^= key.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % lanes;
+}
+
 /**
  * Group commit. Works that arrive while a batch is committing wait and go together in the next
  * one, and on SQLite one sync of the log (off the event loop, `sync`) acknowledges every batch
@@ -81,6 +110,10 @@ class RetryBatch extends Error {
  * another node's batch. Rolling back one work to its savepoint would not help (the batch still
  * holds the locks of the works before it), so the whole batch is rolled back and run again, a
  * bounded number of times; on the last attempt such a work fails alone like any other.
+ * There one batch at a time would leave the database's other connections idle, so the queue runs
+ * `lanes` batches at once, works keyed by conversation in the lane of their key: batches of
+ * different conversations touch different rows and rarely wait for each other. Works without a
+ * key (accounts, new conversations) share the first lane, so that no two lanes mix them.
  */
 export class WriteQueue {
   readonly #db: Kysely<Database>;
@@ -90,8 +123,7 @@ export class WriteQueue {
   readonly #sync: (() => Promise<void>) | undefined;
   readonly #onCommit: ((size: number, milliseconds: number) => void) | undefined;
   readonly #onRetry: ((attempt: number, error: unknown) => void) | undefined;
-  #pending: Pending[] = [];
-  #running = false;
+  readonly #lanes: Lane[];
   #closed = false;
   #idle: Array<() => void> = [];
   /** Commits waiting for a sync that starts after them; a sync in flight takes none that came later. */
@@ -104,6 +136,8 @@ export class WriteQueue {
     this.#db = db;
     this.#maxBatch = options.maxBatch ?? 512;
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+    const lanes = options.backend === 'postgres' ? Math.max(1, Math.floor(options.lanes ?? 1)) : 1;
+    this.#lanes = Array.from({ length: lanes }, () => ({ pending: [], running: false }));
     this.#combineStatements = options.backend === 'postgres';
     this.#sync = options.sync;
     this.#onCommit = options.onCommit;
@@ -112,11 +146,13 @@ export class WriteQueue {
 
   run<T>(work: Work<T>, options: RunOptions = {}): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('write queue is closed'));
+    const lanes = this.#lanes.length;
+    const lane = this.#lanes[options.lane === undefined || lanes === 1 ? 0 : laneIndex(options.lane, lanes)]!;
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ work: work as Work<unknown>, durable: options.durable !== false, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.#running) {
-        this.#running = true;
-        setImmediate(() => void this.#drain());
+      lane.pending.push({ work: work as Work<unknown>, durable: options.durable !== false, resolve: resolve as (value: unknown) => void, reject });
+      if (!lane.running) {
+        lane.running = true;
+        setImmediate(() => void this.#drain(lane));
       }
     });
   }
@@ -124,21 +160,22 @@ export class WriteQueue {
   /** Waits for queued works to commit and be acknowledged, then refuses new ones. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#running) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    if (this.#lanes.some((lane) => lane.running)) await new Promise<void>((resolve) => this.#idle.push(resolve));
     await this.#acknowledged;
   }
 
   /**
-   * One batch after another on the connection. With a sync, the next batch runs while the one
-   * before waits for its sync (a batch's works are acknowledged in order, never before their
-   * sync), so the fsync is not on the path of the next commit.
+   * One batch after another in a lane. With a sync, the next batch runs while the one before
+   * waits for its sync (a batch's works are acknowledged in order, never before their sync), so
+   * the fsync is not on the path of the next commit.
    */
-  async #drain(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0, this.#maxBatch);
+  async #drain(lane: Lane): Promise<void> {
+    while (lane.pending.length > 0) {
+      const batch = lane.pending.splice(0, this.#maxBatch);
       await this.#commit(batch);
     }
-    this.#running = false;
+    lane.running = false;
+    if (this.#lanes.some((other) => other.running)) return;
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 

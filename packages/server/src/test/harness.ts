@@ -95,6 +95,8 @@ export async function startTestServer(options: { database?: TestDatabase; config
     dataDir,
     databaseUrl: postgres?.url,
     durability: 'process',
+    // The same name across restart(), as a node started again under the same name [AT8].
+    nodeId: `test-${crypto.randomBytes(6).toString('hex')}`,
     ...options.config,
   };
   let server = await startServer({ config });
