@@ -23,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROTOCOL_VERSION } from '@parley/protocol';
 import type { Job, Result, Target } from './fanout/generator.js';
-import { seedParley } from './fanout/seed.js';
+import { seedParley, sqliteIn } from './fanout/seed.js';
 import { format, formatSpread, machine, printSettings, printTable, summarize } from './measure.js';
 import { startServerProcess } from './server-process.js';
 
@@ -76,7 +76,7 @@ async function startBaseline(script: string): Promise<Running> {
 
 async function startParley(durability: 'full' | 'process'): Promise<Running> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-b3-'));
-  const groups = await seedParley(dataDir, GROUPS, MEMBERS);
+  const groups = await seedParley(sqliteIn(dataDir), GROUPS, MEMBERS);
   const server = await startServerProcess({
     env: {
       PARLEY_DATA_DIR: dataDir,

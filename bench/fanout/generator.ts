@@ -16,12 +16,16 @@ export interface Job {
   target: Target;
   /** http://127.0.0.1:port */
   url: string;
+  /** Parley nodes of one installation: member i connects (and sends) to urls[i % length]; default [url]. */
+  urls?: string[];
   /** Per group: its id and one token per member (Parley), or just a size (the baselines). */
   groups: { id: string; tokens: string[] }[];
   mode: 'latency' | 'idle';
   rate: number;
   seconds: number;
   warmupSeconds: number;
+  /** How long deliveries may still arrive after the last send is acknowledged (default 3). */
+  drainSeconds?: number;
   cpu?: number;
   protocolVersion?: number;
 }
@@ -114,8 +118,10 @@ function connectSocketIo(room: string, self: number): Promise<Member> {
 }
 
 function connectParley(token: string, self: number): Promise<Member> {
+  const urls = job.urls ?? [job.url];
+  const url = urls[self % urls.length] ?? job.url;
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${job.url.replace(/^http/, 'ws')}/api/socket`, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+    const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/api/socket`, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
     socket.on('open', () => socket.send(JSON.stringify({ type: 'hello', protocolVersion: job.protocolVersion, positions: {} })));
     socket.on('error', reject);
     socket.on('message', (data) => {
@@ -123,7 +129,7 @@ function connectParley(token: string, self: number): Promise<Member> {
       if (frame.type === 'synced') {
         resolve({
           async send(conversationId, id, text) {
-            const response = await fetch(`${job.url}/api/conversations/${conversationId}/messages`, {
+            const response = await fetch(`${url}/api/conversations/${conversationId}/messages`, {
               method: 'POST',
               headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
               body: JSON.stringify({ id, text }),
@@ -213,7 +219,7 @@ async function main(): Promise<void> {
   });
   const expected = total * (groupSize - 1);
   // Deliveries still under way when the last send is acknowledged: a little time to arrive.
-  const drainUntil = performance.now() + 3000;
+  const drainUntil = performance.now() + 1000 * (job.drainSeconds ?? 3);
   while (delivered < expected && performance.now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 20));
   const result: Result = {
     connected,

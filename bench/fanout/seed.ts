@@ -1,12 +1,12 @@
 /**
- * A Parley data folder for the fan-out benchmarks, written straight into storage (signing 10,000
+ * A Parley database for the fan-out benchmarks, written straight into storage (signing 10,000
  * people up through the API would spend minutes hashing passwords): `groups` groups of `members`
  * people each, every person in one group, each with a bearer token. The server then starts on it
- * as people run it.
+ * as people run it. A SQLite file in a data folder, or a PostgreSQL database.
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { openStorage } from '@parley/server';
+import { openStorage, type StorageOptions } from '@parley/server';
 
 export interface SeededGroup {
   id: string;
@@ -14,8 +14,13 @@ export interface SeededGroup {
   tokens: string[];
 }
 
-export async function seedParley(dataDir: string, groups: number, members: number): Promise<SeededGroup[]> {
-  const storage = await openStorage({ kind: 'sqlite', file: path.join(dataDir, 'parley.sqlite'), durability: 'process' });
+/** The SQLite database of a data folder, as the server opens it there. */
+export function sqliteIn(dataDir: string): StorageOptions {
+  return { kind: 'sqlite', file: path.join(dataDir, 'parley.sqlite'), durability: 'process' };
+}
+
+export async function seedParley(where: StorageOptions, groups: number, members: number): Promise<SeededGroup[]> {
+  const storage = await openStorage(where);
   const now = new Date().toISOString();
   const expires = new Date(Date.now() + 7 * 86_400_000).toISOString();
   const seeded: SeededGroup[] = [];

@@ -189,6 +189,24 @@ describe('EventStream', () => {
     stream.close();
   });
 
+  it('[EL13] hands on nothing after close, even frames the socket receives before its close handshake ends', async () => {
+    const { stream, latest, greet, events } = setup();
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = greet([{ conversationId: 'c1', lastSeq: 1 }]);
+    socket.receive({ type: 'event', event: event('c1', 2) });
+    // A real socket closes asynchronously: frames already received still arrive meanwhile.
+    socket.close = (code = 1000) => {
+      socket.closedWith ??= code;
+    };
+    stream.close();
+    socket.receive({ type: 'event', event: event('c1', 3) });
+    expect(events.map((value) => value.seq)).toEqual([2]);
+    // A client resuming from the positions it held gets event 3 once, from its next stream.
+    expect(stream.positions).toEqual({ c1: 2 });
+    expect(socket.closedWith).toBe(1000);
+    socket.end(1000);
+  });
+
   it('[EL7] the account leaving a conversation forgets its position', async () => {
     const { stream, greet } = setup();
     await vi.advanceTimersByTimeAsync(0);

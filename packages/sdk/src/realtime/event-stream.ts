@@ -138,11 +138,16 @@ export class EventStream {
     this.#socket?.close(4000, 'dropped by the client');
   }
 
+  /** Stops the stream: no handler is called after this, even for frames already on their way. */
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
     clearInterval(this.#keepalive);
-    this.#socket?.close(1000, 'closed by the client');
+    // Detached first: a socket delivers what it had received until its close handshake ends, and a
+    // client that resumes elsewhere from `positions` would otherwise get those events twice.
+    const socket = this.#socket;
+    this.#socket = undefined;
+    socket?.close(1000, 'closed by the client');
     this.#handlers.status?.('closed');
     for (const waiter of this.#syncedWaiters.splice(0)) waiter.reject(new Error('the event stream is closed'));
   }

@@ -8,6 +8,7 @@ import pg from 'pg';
 import type { ServerConfig } from '../config.js';
 import { type RunningServer, startServer } from '../server.js';
 
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export const POSTGRES_ADMIN_URL = process.env.PARLEY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export type TestDatabase = 'sqlite' | 'postgres';
