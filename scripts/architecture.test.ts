@@ -11,7 +11,7 @@ const ALLOWED: Record<string, { source: string[]; tests: string[] }> = {
   apps: { source: [], tests: [] },
   sdk: { source: ['protocol'], tests: ['server'] },
   server: { source: ['protocol', 'apps'], tests: ['sdk'] },
-  assistant: { source: ['protocol', 'sdk'], tests: ['server'] },
+  assistant: { source: ['protocol', 'sdk'], tests: ['server', 'apps'] },
   web: { source: ['protocol', 'sdk'], tests: ['server', 'parley'] },
   parley: { source: ['protocol', 'apps', 'sdk', 'server', 'assistant', 'web'], tests: [] },
 };
