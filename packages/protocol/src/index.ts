@@ -269,6 +269,7 @@ export {
 } from './openapi.js';
 export {
   mentionedUsernames,
+  mentionSpans,
   withoutCode,
 } from './mentions.js';
 export {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mentionedUsernames, withoutCode } from './mentions.js';
+import { mentionedUsernames, mentionSpans, withoutCode } from './mentions.js';
 
 describe('mentionedUsernames', () => {
   it('finds @usernames in order, lower-cased, once each; an e-mail address is none', () => {
@@ -29,5 +29,17 @@ describe('withoutCode', () => {
     expect(blanked).toHaveLength(text.length);
     expect(blanked.split('\n')).toHaveLength(text.split('\n').length);
     expect(blanked).toBe('a     c\n   \n \n   \ne');
+  });
+});
+
+describe('mentionSpans', () => {
+  it('gives the offsets of each @name in plain text, by the same rule as mentionedUsernames', () => {
+    const text = 'hi @Bob, mail ann@example.com or @ann_2';
+    expect(mentionSpans(text)).toEqual([
+      { start: 3, end: 7, username: 'bob' },
+      { start: 33, end: 39, username: 'ann_2' },
+    ]);
+    expect(mentionSpans(text).map((span) => span.username)).toEqual(mentionedUsernames(text));
+    expect(mentionSpans('@ab is too short')).toEqual([]);
   });
 });

@@ -78,6 +78,15 @@ function blank(segment: string): string {
 }
 
 /**
+ * Where `@name` is written in a run of plain text (code already left out, as in a rendered text
+ * node): each span's start and end offsets and its username, lower-cased. The same pattern as
+ * `mentionedUsernames`, so a client highlights exactly what notifies.
+ */
+export function mentionSpans(text: string): { start: number; end: number; username: string }[] {
+  return [...text.matchAll(USERNAME_MENTION)].map((match) => ({ start: match.index, end: match.index + match[0].length, username: match[1]!.toLowerCase() }));
+}
+
+/**
  * Usernames written as `@name` outside code, lower-cased, in order of first appearance. An `@`
  * inside a word (an e-mail address such as `ann@example.com`) is not a mention.
  */

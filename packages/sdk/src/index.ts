@@ -5,3 +5,4 @@ export type { EventStreamHandlers, EventStreamOptions, SocketFactory, SocketLike
 export { applyEvent, unreadCount } from './state/conversation-state.js';
 export type { ConversationState } from './state/conversation-state.js';
 export { fetchConversationState } from './state/fetch-state.js';
+export { firstUnread, seenBy } from './state/read-markers.js';

@@ -5,7 +5,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { en } from '../src/i18n/en.js';
 import { fr } from '../src/i18n/fr.js';
-import { CHROMIUM, screenshot, startWorld, watchProblems, type World } from './browser.js';
+import { allowAxe, CHROMIUM, screenshot, seriousViolations, startWorld, watchProblems, type World } from './browser.js';
 
 const password = 'correct horse battery staple';
 const suffix = crypto.randomBytes(3).toString('hex');
@@ -28,6 +28,10 @@ async function send(page: Page, words: typeof en | typeof fr, text: string): Pro
 
 describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout: 90_000 }, () => {
   let world: World;
+  /** No serious or critical accessibility violation on the screen as it is [WB30]. */
+  const expectAccessible = async (page: Page, screen: string) => {
+    expect(await seriousViolations(page, world.url), screen).toEqual([]);
+  };
   let ann: BrowserContext;
   let bea: BrowserContext;
   let annPage: Page;
@@ -47,6 +51,8 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     beaPage = await bea.newPage();
     annProblems = watchProblems(annPage);
     beaProblems = watchProblems(beaPage);
+    await allowAxe(ann, world.url);
+    await allowAxe(bea, world.url);
   }, 120_000);
   afterAll(async () => {
     await world?.close();
@@ -57,6 +63,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
     await annPage.getByRole('button', { name: en.auth.signIn, exact: true }).waitFor();
     await screenshot(annPage, 'desktop-light-en-sign-in');
+    await expectAccessible(annPage, 'sign-in');
     await signUp(annPage, en, `ann_${suffix}`, 'Ann');
     // The session is the httpOnly cookie: the page cannot read it.
     expect(await annPage.evaluate(() => document.cookie)).toBe('');
@@ -77,6 +84,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     await annPage.getByRole('button', { name: en.group.copied, exact: true }).waitFor();
     expect(await annPage.evaluate(() => navigator.clipboard.readText())).toBe(link);
     await screenshot(annPage, 'desktop-light-en-group-panel');
+    await expectAccessible(annPage, 'group panel');
     await annPage.getByRole('button', { name: en.common.close, exact: true }).click();
 
     // [WB19]: signed out, the link asks to sign in first, then shows the invite.
@@ -86,6 +94,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     await beaPage.getByRole('heading', { name: 'Weekend trip' }).waitFor();
     await expect.poll(() => beaPage.getByText(fr.invite.invited).isVisible()).toBe(true);
     await screenshot(beaPage, 'desktop-dark-fr-invite');
+    await expectAccessible(beaPage, 'invite');
     await beaPage.getByRole('button', { name: fr.invite.join }).click();
     await beaPage.waitForURL(`${world.url}/c/${groupId}`);
     await beaPage.getByRole('heading', { name: 'Weekend trip' }).waitFor();
@@ -131,9 +140,37 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     await expect.poll(() => row.locator('[data-badge="mentions"]').textContent()).toBe('@1');
     // Newest activity first: the group moved above the newer but quieter assistant chat? Groups are their own section.
     await annPage.getByRole('region', { name: en.sidebar.groups }).waitFor();
+    await expectAccessible(annPage, 'assistant chat with badges in the sidebar');
     await row.click();
     await expect.poll(() => row.locator('[data-badge]').count()).toBe(0);
     await messageList(annPage).getByText('Et on réserve quoi ?').waitFor();
+  });
+
+  it('[WB26] [WB28] a "new messages" divider stands before the first unread message; the other sees who read it', async () => {
+    const divider = messageList(annPage).getByTestId('new-messages');
+    await divider.waitFor();
+    expect(await divider.textContent()).toBe(en.conversation.newMessages);
+    // In the list's order: what Ann had read, the divider, then Bea's two new messages.
+    const order = await messageList(annPage).evaluate((list) =>
+      [...list.querySelectorAll('article, [data-testid="new-messages"]')].map((node) => (node.matches('article') ? (node.textContent ?? '') : '--divider--')),
+    );
+    const at = order.indexOf('--divider--');
+    expect(order[at + 1]).toContain('tu viens ?');
+    expect(order[at - 1]).toContain('the map');
+    // Bea had the group open while those came: nothing was unread when she opened it, no divider.
+    expect(await messageList(beaPage).getByTestId('new-messages').count()).toBe(0);
+    // Ann's read marker moved to the end: under Bea's last message, Bea sees Ann's avatar.
+    const seen = messageList(beaPage).locator('article', { hasText: 'Et on réserve quoi ?' }).getByTestId('seen-by');
+    await expect.poll(() => seen.getAttribute('aria-label'), { timeout: 10_000 }).toBe(fr.message.seenBy.replace('{{names}}', 'Ann'));
+    expect(await messageList(beaPage).getByTestId('seen-by').count()).toBe(1);
+    await screenshot(annPage, 'desktop-light-en-new-messages');
+    await expectAccessible(annPage, 'conversation with the new-messages divider');
+    // Opened again later, it holds no unread message: no divider.
+    await annPage.getByRole('button', { name: en.sidebar.newAssistant }).click();
+    await annPage.waitForURL((url) => !url.pathname.endsWith(groupId));
+    await annPage.locator(`[data-conversation-id="${groupId}"]`).click();
+    await messageList(annPage).getByText('Et on réserve quoi ?').waitFor();
+    expect(await divider.count()).toBe(0);
   });
 
   it('[WB13] [WB14] reactions, edit and delete of her own message, seen live by the other', async () => {
@@ -158,6 +195,169 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     await toDelete.getByRole('button', { name: fr.message.delete }).click();
     await messageList(annPage).getByText(en.message.deleted).waitFor({ timeout: 10_000 });
     expect(await messageList(annPage).getByText('tu viens ?').count()).toBe(0);
+  });
+
+  it('[WB27] a reply quotes its original; clicking the quote goes to it', async () => {
+    const original = messageList(beaPage).locator('article', { hasText: 'where shall we go?' });
+    await original.hover();
+    await original.getByRole('button', { name: fr.reply.reply, exact: true }).click();
+    await beaPage.getByTestId('replying-to').getByText(fr.reply.replyingTo.replace('{{name}}', 'Ann')).waitFor();
+    // Escape cancels a reply; Reply again and send.
+    await beaPage.keyboard.press('Escape');
+    expect(await beaPage.getByTestId('replying-to').count()).toBe(0);
+    await original.hover();
+    await original.getByRole('button', { name: fr.reply.reply, exact: true }).click();
+    await send(beaPage, fr, 'Les Alpes, évidemment');
+    const reply = messageList(annPage).locator('article', { hasText: 'Les Alpes, évidemment' });
+    const quote = reply.getByTestId('reply-quote');
+    await quote.waitFor({ timeout: 10_000 });
+    expect(await quote.textContent()).toContain('Ann');
+    expect(await quote.textContent()).toContain('Hello Bea, where shall we go?');
+    await quote.click();
+    const target = messageList(annPage).locator('article[data-highlighted]');
+    await expect.poll(() => target.textContent()).toContain('where shall we go?');
+    expect(await beaPage.getByTestId('replying-to').count()).toBe(0);
+    await screenshot(annPage, 'desktop-light-en-reply');
+  });
+
+  it('[WB27] the quote of a reply to a message beyond the loaded pages loads them and scrolls to it', async () => {
+    const annApi = (await ParleyClient.signIn(world.url, { username: `ann_${suffix}`, password })).client;
+    const created = await annApi.api.createConversation({ body: { kind: 'group', title: 'Long history' } });
+    const longId = created.conversation.id;
+    // The assistant's account is not held to the flood limit: it writes the history.
+    const bot = new ParleyClient({ baseUrl: world.url, token: world.server.assistant.token });
+    const write = (text: string, replyToId?: string) =>
+      bot.api.sendMessage({ params: { conversationId: longId }, body: { id: crypto.randomBytes(12).toString('base64url'), text, ...(replyToId ? { replyToId } : {}) } });
+    const first = await write('The very first plan: a cabin by the lake');
+    for (let index = 0; index < 130; index += 1) await write(`filler ${index}`);
+    await write('Back to the cabin idea', first.id);
+    await annPage.locator(`[data-conversation-id="${longId}"]`).click();
+    try {
+      await farReply(first.id);
+    } finally {
+      await annPage.locator(`[data-conversation-id="${groupId}"]`).click();
+      await messageList(annPage).getByText('Les Alpes, évidemment').waitFor();
+    }
+  });
+
+  async function farReply(firstId: string): Promise<void> {
+    const reply = messageList(annPage).locator('article', { hasText: 'Back to the cabin idea' });
+    const quote = reply.getByTestId('reply-quote');
+    await quote.waitFor({ timeout: 10_000 });
+    // Not loaded yet: the quote says so, and the original is not in the page.
+    expect(await quote.textContent()).toBe(en.reply.earlier);
+    await quote.click();
+    const original = messageList(annPage).locator(`[data-message-id="${firstId}"]`);
+    await original.waitFor({ timeout: 10_000 });
+    await expect.poll(() => original.getAttribute('data-highlighted')).toBe('true');
+    await expect.poll(() => original.isVisible()).toBe(true);
+    const box = await original.boundingBox();
+    const list = await messageList(annPage).boundingBox();
+    expect(box && list && box.y >= list.y && box.y + box.height <= list.y + list.height).toBe(true);
+  }
+
+  it('[WB24] typing @ offers the members and the assistant; arrows, Enter, Tab and Escape; mentions show as chips, not in code', async () => {
+    const composer = annPage.getByRole('combobox', { name: en.conversation.message });
+    await composer.fill('');
+    await composer.pressSequentially('Hi @');
+    const list = annPage.getByRole('listbox', { name: en.mention.list });
+    await list.waitFor();
+    expect(await composer.getAttribute('aria-expanded')).toBe('true');
+    const options = list.getByRole('option');
+    // People first, then the assistant by its current name.
+    const texts = await options.allTextContents();
+    expect(texts).toHaveLength(2);
+    expect(texts[0]).toContain(`Béa@bea_${suffix}`);
+    expect(texts[1]).toContain('Parley@Parley');
+    await expectAccessible(annPage, 'mention list');
+    await screenshot(annPage, 'desktop-light-en-mentions');
+    // The first is chosen; the down arrow moves to the assistant; the active one is announced.
+    expect(await options.first().getAttribute('aria-selected')).toBe('true');
+    await annPage.keyboard.press('ArrowDown');
+    expect(await options.nth(1).getAttribute('aria-selected')).toBe('true');
+    expect(await composer.getAttribute('aria-activedescendant')).toBe(await options.nth(1).getAttribute('id'));
+    await annPage.keyboard.press('ArrowDown');
+    expect(await options.first().getAttribute('aria-selected')).toBe('true');
+    await annPage.keyboard.press('Enter');
+    await expect.poll(() => composer.inputValue()).toBe(`Hi @bea_${suffix} `);
+    expect(await list.count()).toBe(0);
+    // Escape closes the list and keeps what was typed; Tab picks.
+    await composer.pressSequentially('and @Par');
+    await list.waitFor();
+    await annPage.keyboard.press('Escape');
+    expect(await list.count()).toBe(0);
+    expect(await composer.inputValue()).toBe(`Hi @bea_${suffix} and @Par`);
+    await composer.pressSequentially(' or @par');
+    await list.waitFor();
+    await annPage.keyboard.press('Tab');
+    await expect.poll(() => composer.inputValue()).toBe(`Hi @bea_${suffix} and @Par or @Parley `);
+    await composer.pressSequentially(`but not \`@bea_${suffix}\``);
+    await annPage.keyboard.press('Enter');
+    const sent = messageList(beaPage).locator('article', { hasText: 'but not' });
+    await sent.waitFor({ timeout: 10_000 });
+    // Chips for Béa and the assistant by its name; the code span is code (and notifies nobody).
+    await expect.poll(() => sent.locator('.mention').allTextContents()).toEqual([`@bea_${suffix}`, '@Parley']);
+    expect(await sent.locator('code').textContent()).toBe(`@bea_${suffix}`);
+    expect(await sent.locator('code .mention').count()).toBe(0);
+  });
+
+  it('[WB25] the up arrow in an empty composer edits the last own message; Escape cancels, Enter saves', async () => {
+    const composer = annPage.getByRole('combobox', { name: en.conversation.message });
+    await composer.fill('');
+    await composer.focus();
+    await annPage.keyboard.press('ArrowUp');
+    const editor = messageList(annPage).getByLabel(en.message.edit, { exact: true });
+    await editor.waitFor();
+    expect(await editor.evaluate((element) => element === document.activeElement)).toBe(true);
+    expect(await editor.inputValue()).toContain('but not');
+    await annPage.keyboard.press('Escape');
+    expect(await editor.count()).toBe(0);
+    expect(await composer.evaluate((element) => element === document.activeElement)).toBe(true);
+    // Not empty: the up arrow moves in the text, it edits nothing.
+    await composer.fill('draft');
+    await annPage.keyboard.press('ArrowUp');
+    expect(await editor.count()).toBe(0);
+    await composer.fill('');
+    await annPage.keyboard.press('ArrowUp');
+    await editor.waitFor();
+    await editor.fill('Edited with the up arrow');
+    await annPage.keyboard.press('Enter');
+    await messageList(beaPage).getByText('Edited with the up arrow').waitFor({ timeout: 10_000 });
+    await expect.poll(() => editor.count()).toBe(0);
+  });
+
+  it('[WB29] the emoji picker searches every emoji by name with data this server ships; no other origin is asked', async () => {
+    const elsewhere: string[] = [];
+    const onRequest = (request: { url: () => string }) => {
+      if (!request.url().startsWith(world.url) && !request.url().startsWith('data:') && !request.url().startsWith('blob:')) elsewhere.push(request.url());
+    };
+    beaPage.on('request', onRequest);
+    const data = await fetch(`${world.url}/emojibase/fr/data.json`);
+    expect(data.status).toBe(200);
+    expect(((await data.json()) as unknown[]).length).toBeGreaterThan(1000);
+
+    const article = messageList(beaPage).locator('article', { hasText: 'Edited with the up arrow' });
+    await article.hover();
+    await article.getByRole('button', { name: fr.message.react }).click();
+    await article.getByRole('button', { name: fr.emoji.more }).click();
+    const dialog = beaPage.getByRole('dialog', { name: fr.emoji.title });
+    await dialog.waitFor();
+    await dialog.getByRole('gridcell').first().waitFor({ timeout: 15_000 });
+    await expectAccessible(beaPage, 'emoji picker');
+    await screenshot(beaPage, 'desktop-dark-fr-emoji-picker');
+    // Escape closes it.
+    await beaPage.keyboard.press('Escape');
+    expect(await dialog.count()).toBe(0);
+    await article.hover();
+    await article.getByRole('button', { name: fr.message.react }).click();
+    await article.getByRole('button', { name: fr.emoji.more }).click();
+    // French names, from the French data.
+    await dialog.getByLabel(fr.emoji.search).fill('fusée');
+    await dialog.getByRole('gridcell', { name: /^fusée$/i }).click();
+    expect(await dialog.count()).toBe(0);
+    await messageList(annPage).locator('article', { hasText: 'Edited with the up arrow' }).getByRole('button', { name: '🚀 1' }).waitFor({ timeout: 10_000 });
+    beaPage.off('request', onRequest);
+    expect(elsewhere).toEqual([]);
   });
 
   it('[WB23] typing shows to the other member', async () => {
@@ -185,9 +385,14 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
 
   it('[WB11] [WB15] offline: the send fails and stays with Retry; back online, the banner goes, Retry sends it once', async () => {
     await bea.setOffline(true);
+    // A reply: the failed copy shows what it answers, and the retry keeps it [WB27].
+    const answered = messageList(beaPage).locator('article', { hasText: 'Chamonix is lovely in winter' });
+    await answered.hover();
+    await answered.getByRole('button', { name: fr.reply.reply, exact: true }).click();
     await send(beaPage, fr, 'Envoyé hors ligne');
     const failed = beaPage.locator('[data-pending-id][data-status="failed"]');
     await failed.waitFor({ timeout: 10_000 });
+    expect(await failed.getByTestId('reply-quote').textContent()).toContain('Chamonix is lovely in winter');
     const id = await failed.getAttribute('data-pending-id');
     await beaPage.getByTestId('connection-banner').waitFor();
     // Reconnect while still offline cannot succeed: the banner stays.
@@ -203,6 +408,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     await messageList(annPage).getByText('Envoyé hors ligne').waitFor({ timeout: 10_000 });
     expect(await beaPage.locator(`[data-message-id="${id}"]`).count()).toBe(1);
     expect(await messageList(annPage).getByText('Envoyé hors ligne').count()).toBe(1);
+    expect(await messageList(annPage).locator('article', { hasText: 'Envoyé hors ligne' }).getByTestId('reply-quote').textContent()).toContain('Chamonix is lovely');
   });
 
   it('[WB16] [WB17] [WB18] rename, add by username and revoke in the group panel, seen live by the other', async () => {
@@ -243,6 +449,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     await screenshot(beaPage, 'desktop-light-fr-conversation');
     await beaPage.getByLabel(fr.prefs.theme).selectOption('dark');
     await screenshot(beaPage, 'desktop-dark-fr-conversation');
+    await expectAccessible(beaPage, 'conversation, dark, French');
     await annPage.getByLabel(en.prefs.language).selectOption('fr');
     await annPage.getByRole('button', { name: fr.auth.signOut }).waitFor();
     await annPage.getByLabel(fr.prefs.language).selectOption('en');
@@ -256,24 +463,35 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     await messageList(phonePage).getByText('Envoyé hors ligne').waitFor({ timeout: 10_000 });
     // The sidebar is a drawer: off screen until the menu opens it.
     const sidebar = phonePage.getByTestId('sidebar');
-    await expect.poll(async () => (await sidebar.boundingBox())?.x ?? 0).toBeLessThan(0);
+    // Wholly off screen, not halfway through its slide.
+    await expect.poll(async () => { const box = await sidebar.boundingBox(); return box ? box.x + box.width : 1; }).toBeLessThanOrEqual(0);
     await screenshot(phonePage, 'phone-light-en-conversation');
+    await allowAxe(phone, world.url);
+    await expectAccessible(phonePage, 'phone conversation');
     await phonePage.getByRole('button', { name: en.shell.openMenu }).click();
     await expect.poll(async () => (await sidebar.boundingBox())?.x ?? -1).toBe(0);
     await screenshot(phonePage, 'phone-light-en-drawer');
+    await expectAccessible(phonePage, 'phone drawer');
     await phonePage.getByLabel(en.prefs.theme).selectOption('dark');
     await phonePage.getByLabel(en.prefs.language).selectOption('fr');
     await phonePage.locator(`[data-conversation-id="${groupId}"]`).click();
-    await expect.poll(async () => (await sidebar.boundingBox())?.x ?? 0).toBeLessThan(0);
+    // Wholly off screen, not halfway through its slide.
+    await expect.poll(async () => { const box = await sidebar.boundingBox(); return box ? box.x + box.width : 1; }).toBeLessThanOrEqual(0);
     await screenshot(phonePage, 'phone-dark-fr-conversation');
     await phonePage.getByRole('button', { name: fr.group.details, exact: true }).click();
     await phonePage.locator('[data-invite-id]').first().waitFor();
+    // Dates in the person's language: French day/month/year, not the American month first.
+    const day = new Date().toLocaleDateString('fr');
+    expect(await phonePage.locator('[data-invite-id]').first().textContent()).toContain(`créé le ${day}`);
     await screenshot(phonePage, 'phone-dark-fr-group-panel');
+    await expectAccessible(phonePage, 'phone group panel, dark, French');
     const signedOut = await world.browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'fr-FR', colorScheme: 'dark', isMobile: true });
     const signInPage = await signedOut.newPage();
     await signInPage.goto(`${world.url}/`);
     await signInPage.getByRole('button', { name: fr.auth.signIn, exact: true }).waitFor();
     await screenshot(signInPage, 'phone-dark-fr-sign-in');
+    await allowAxe(signedOut, world.url);
+    await expectAccessible(signInPage, 'phone sign-in, dark, French');
     expect(phoneProblems).toEqual([]);
     await phone.close();
     await signedOut.close();

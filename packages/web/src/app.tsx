@@ -43,8 +43,8 @@ export function App() {
     if (me && (route.name === 'sign-in' || route.name === 'sign-up')) navigate('/', { replace: true });
   }, [me, route.name]);
 
-  if (failure) return <p className="p-6 text-red-600" role="alert">{t('errors.start', { message: failure })}</p>;
-  if (me === undefined) return <p className="p-6 text-zinc-500">{t('common.loading')}</p>;
+  if (failure) return <p className="p-6 text-red-700 dark:text-red-400" role="alert">{t('errors.start', { message: failure })}</p>;
+  if (me === undefined) return <p className="p-6 text-zinc-600 dark:text-zinc-400">{t('common.loading')}</p>;
   if (!me) {
     return <AuthPage client={client} initialMode={route.name === 'sign-up' ? 'sign-up' : 'sign-in'} onSignedIn={setMe} inviteNotice={route.name === 'invite'} />;
   }
@@ -53,7 +53,7 @@ export function App() {
     setMe(null);
     navigate('/sign-in', { replace: true });
   };
-  if (!live) return <p className="p-6 text-zinc-500">{t('common.loading')}</p>;
+  if (!live) return <p className="p-6 text-zinc-600 dark:text-zinc-400">{t('common.loading')}</p>;
   return (
     <LiveContext value={live}>
       <Shell onSignOut={() => void signOut()} onProfileSaved={(saved) => live.setMe(saved)} />

@@ -1,52 +1,131 @@
-import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from 'react';
+import type { Member, Message } from '@parley/protocol';
+import { firstUnread, seenBy } from '@parley/sdk';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Virtuoso, type VirtuosoHandle } from 'react-virtuoso';
 import type { ConversationEntry } from '../live/live.js';
 import { memberMap, nameOf, titleOf } from '../live/names.js';
 import { useLive, useLiveStore } from '../live/use-live.js';
+import { Composer, type ComposerHandle } from './composer.js';
 import { MessageItem, PendingItem, TurnItem } from './message-item.js';
+
+const EmojiPickerDialog = lazy(() => import('./emoji-picker.js'));
 
 type Item =
   | { kind: 'message'; key: string; index: number }
+  | { kind: 'divider'; key: string }
   | { kind: 'pending'; key: string; index: number }
   | { kind: 'turn'; key: string };
 
 /** The first index Virtuoso counts from, so that loading older messages keeps the view still. */
 const FIRST = 1_000_000;
+const NO_SEEN: Member[] = [];
 
-/** One conversation, live: its messages in order, what is pending or streaming, who types, and the composer [WB9]–[WB14]. */
+/** One conversation, live: its messages in order, what is pending or streaming, who types, and the composer [WB9]–[WB14], [WB24]–[WB28]. */
 export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: ConversationEntry; onOpenMenu: () => void; onTogglePanel: () => void }) {
   const { t } = useTranslation();
   const live = useLiveStore();
   const snapshot = useLive();
   const { view } = entry;
   const id = view.conversation.id;
+  const meId = snapshot.me.id;
   const users = useMemo(() => memberMap(view.members), [view.members]);
-  const messages = entry.messages ?? [];
+  const messages = useMemo(() => entry.messages ?? [], [entry.messages]);
   const pending = snapshot.pending.get(id) ?? [];
   const turn = snapshot.turns.get(id);
   const typing = [...(snapshot.typing.get(id)?.keys() ?? [])].map((userId) => nameOf(users.get(userId)));
   const virtuoso = useRef<VirtuosoHandle>(null);
+  const composer = useRef<ComposerHandle>(null);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [editingId, setEditingId] = useState<string | null>(null);
+  const [pickerFor, setPickerFor] = useState<string | null>(null);
+  const [highlight, setHighlight] = useState<string | null>(null);
+  useEffect(() => {
+    setReplyTo(null);
+    setEditingId(null);
+    setPickerFor(null);
+  }, [id]);
+
+  const byId = useMemo(() => new Map(messages.map((message) => [message.id, message])), [messages]);
+  const readFrom = snapshot.readFrom.get(id);
+  // The "new messages" divider: before the first message of someone else after the marker held when the conversation was opened [WB26].
+  const unreadAtOpen = readFrom === undefined ? undefined : firstUnread(messages, readFrom.lastReadSeq, meId);
+  const dividerBefore = readFrom && unreadAtOpen && unreadAtOpen.seq <= readFrom.lastSeq ? unreadAtOpen.id : undefined;
+  // "Seen by": each other person under the newest message their read marker reached [WB28].
+  const seen = useMemo(() => {
+    const except = new Set([meId, ...view.members.filter((member) => member.role === 'assistant').map((member) => member.userId)]);
+    return seenBy(messages, view.members, except);
+  }, [messages, view.members, meId]);
 
   const items = useMemo<Item[]>(() => {
-    const list: Item[] = messages.map((message, index) => ({ kind: 'message', key: message.id, index }));
+    const list: Item[] = [];
+    messages.forEach((message, index) => {
+      if (message.id === dividerBefore) list.push({ kind: 'divider', key: 'divider' });
+      list.push({ kind: 'message', key: message.id, index });
+    });
     pending.forEach((item, index) => list.push({ kind: 'pending', key: `pending-${item.id}`, index }));
     if (turn) list.push({ kind: 'turn', key: `turn-${turn.turnId}` });
     return list;
-  }, [messages, pending, turn]);
+  }, [messages, pending, turn, dividerBefore]);
 
   const firstItemIndex = FIRST - messages.length;
   const memberCount = view.members.filter((member) => member.role !== 'assistant').length;
 
+  /** Scrolls to a message (the original of a reply), loading older pages until it is held [WB27]. */
+  const [jump, setJump] = useState<{ messageId: string; tries: number } | null>(null);
+  const jumpTo = useCallback(
+    async (messageId: string) => {
+      if (await live.loadUntil(id, messageId)) setJump({ messageId, tries: 0 });
+    },
+    [live, id],
+  );
+  // Once the list holds the message: scroll to it, and again if the list was still settling
+  // (pages just prepended) and it is not on screen yet.
+  useEffect(() => {
+    if (!jump) return;
+    const index = items.findIndex((item) => item.key === jump.messageId);
+    if (index === -1) return;
+    virtuoso.current?.scrollToIndex({ index, align: 'center' });
+    setHighlight(jump.messageId);
+    const check = setTimeout(() => {
+      const shown = document.querySelector(`[data-message-id="${CSS.escape(jump.messageId)}"]`);
+      setJump(shown || jump.tries >= 5 ? null : { messageId: jump.messageId, tries: jump.tries + 1 });
+    }, 250);
+    return () => clearTimeout(check);
+  }, [jump, items]);
+  useEffect(() => {
+    if (!highlight) return;
+    const timer = setTimeout(() => setHighlight(null), 2500);
+    return () => clearTimeout(timer);
+  }, [highlight]);
+
+  /** Up arrow in an empty composer: the newest own message that is not deleted opens for editing [WB25]. */
+  const editLast = () => {
+    for (let index = messages.length - 1; index >= 0; index -= 1) {
+      const message = messages[index];
+      if (message && message.authorId === meId && message.deletedAt === null && message.turn === null) {
+        setEditingId(message.id);
+        const item = items.findIndex((candidate) => candidate.kind === 'message' && candidate.index === index);
+        virtuoso.current?.scrollToIndex({ index: item, align: 'end' });
+        return true;
+      }
+    }
+    return false;
+  };
+  const endEdit = useCallback(() => {
+    setEditingId(null);
+    composer.current?.focus();
+  }, []);
+
   return (
-    <section className="flex h-full min-w-0 flex-1 flex-col" aria-label={titleOf(t, view, snapshot.me.id)}>
+    <section className="flex h-full min-w-0 flex-1 flex-col" aria-label={titleOf(t, view, meId)}>
       <header className="flex items-center gap-2 border-b border-zinc-200 px-3 py-2 dark:border-zinc-800">
         <button type="button" onClick={onOpenMenu} className="rounded-md p-2 hover:bg-zinc-100 md:hidden dark:hover:bg-zinc-800" aria-label={t('shell.openMenu')}>
           ☰
         </button>
         <div className="min-w-0 flex-1">
-          <h1 className="truncate text-base font-semibold">{titleOf(t, view, snapshot.me.id)}</h1>
-          {view.conversation.kind === 'group' && <p className="text-xs text-zinc-500">{t('group.memberCount', { count: memberCount })}</p>}
+          <h1 className="truncate text-base font-semibold">{titleOf(t, view, meId)}</h1>
+          {view.conversation.kind === 'group' && <p className="text-xs text-zinc-600 dark:text-zinc-400">{t('group.memberCount', { count: memberCount })}</p>}
         </div>
         {view.conversation.kind === 'group' && (
           <button type="button" onClick={onTogglePanel} className="rounded-md border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800">
@@ -56,9 +135,9 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
       </header>
       <div className="min-h-0 flex-1" data-testid="message-list">
         {entry.messages === null ? (
-          <p className="p-6 text-center text-sm text-zinc-500">{t('common.loading')}</p>
+          <p className="p-6 text-center text-sm text-zinc-600 dark:text-zinc-400">{t('common.loading')}</p>
         ) : items.length === 0 ? (
-          <p className="p-6 text-center text-sm text-zinc-500">{t('conversation.empty')}</p>
+          <p className="p-6 text-center text-sm text-zinc-600 dark:text-zinc-400">{t('conversation.empty')}</p>
         ) : (
           <Virtuoso
             key={id}
@@ -75,11 +154,41 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
             itemContent={(_index, item) => {
               if (item.kind === 'message') {
                 const message = messages[item.index];
-                return message ? <MessageItem message={message} author={users.get(message.authorId)} meId={snapshot.me.id} /> : null;
+                if (!message) return null;
+                const original = message.replyToId ? byId.get(message.replyToId) : undefined;
+                return (
+                  <MessageItem
+                    message={message}
+                    view={view}
+                    author={users.get(message.authorId)}
+                    meId={meId}
+                    original={original}
+                    originalAuthor={original ? users.get(original.authorId) : undefined}
+                    seenBy={seen.get(message.id) ?? NO_SEEN}
+                    editing={editingId === message.id}
+                    highlighted={highlight === message.id}
+                    onEdit={setEditingId}
+                    onEndEdit={endEdit}
+                    onReply={setReplyTo}
+                    onJump={jumpTo}
+                    onMoreEmoji={setPickerFor}
+                  />
+                );
+              }
+              if (item.kind === 'divider') {
+                return (
+                  <div className="flex items-center gap-3 px-4 py-1 text-xs font-semibold text-red-700 dark:text-red-400" role="separator" aria-label={t('conversation.newMessages')} data-testid="new-messages">
+                    <span className="h-px flex-1 bg-red-300 dark:bg-red-800" />
+                    {t('conversation.newMessages')}
+                    <span className="h-px flex-1 bg-red-300 dark:bg-red-800" />
+                  </div>
+                );
               }
               if (item.kind === 'pending') {
                 const held = pending[item.index];
-                return held ? <PendingItem pending={held} me={snapshot.me} /> : null;
+                if (!held) return null;
+                const original = held.replyToId ? byId.get(held.replyToId) : undefined;
+                return <PendingItem pending={held} me={snapshot.me} original={original} originalAuthor={original ? users.get(original.authorId) : undefined} onJump={jumpTo} />;
               }
               return turn ? <TurnItem turn={turn} author={users.get(turn.userId)} /> : null;
             }}
@@ -87,64 +196,33 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
           />
         )}
       </div>
-      <div className="h-5 px-4 text-xs text-zinc-500" aria-live="polite" data-testid="typing">
+      <div className="h-5 px-4 text-xs text-zinc-600 dark:text-zinc-400" aria-live="polite" data-testid="typing">
         {typing.length > 0 && t('conversation.typing', { names: typing.join(', '), count: typing.length })}
       </div>
-      <Composer conversationId={id} streaming={turn !== undefined && !turn.ended} />
+      <Composer
+        ref={composer}
+        view={view}
+        meId={meId}
+        streaming={turn !== undefined && !turn.ended}
+        replyTo={replyTo}
+        replyAuthor={replyTo ? nameOf(users.get(replyTo.authorId)) : ''}
+        onCancelReply={() => setReplyTo(null)}
+        onEditLast={editLast}
+      />
+      {pickerFor && (
+        <Suspense fallback={null}>
+          <EmojiPickerDialog
+            onClose={() => setPickerFor(null)}
+            onPick={(emoji) => {
+              const message = byId.get(pickerFor);
+              setPickerFor(null);
+              if (message && !message.reactions.some((reaction) => reaction.emoji === emoji && reaction.userIds.includes(meId))) {
+                live.client.api.addReaction({ params: { conversationId: id, messageId: message.id, emoji } }).catch(() => undefined);
+              }
+            }}
+          />
+        </Suspense>
+      )}
     </section>
-  );
-}
-
-function Composer({ conversationId, streaming }: { conversationId: string; streaming: boolean }) {
-  const { t } = useTranslation();
-  const live = useLiveStore();
-  const [text, setText] = useState('');
-  const input = useRef<HTMLTextAreaElement>(null);
-  useEffect(() => {
-    setText('');
-    if (window.matchMedia('(hover: hover)').matches) input.current?.focus();
-  }, [conversationId]);
-
-  const send = () => {
-    if (text.trim() === '') return;
-    live.send(conversationId, text);
-    setText('');
-    if (input.current) input.current.style.height = '';
-  };
-  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
-      event.preventDefault();
-      send();
-    }
-  };
-  return (
-    <div className="border-t border-zinc-200 p-3 dark:border-zinc-800">
-      <div className="flex items-end gap-2">
-        <textarea
-          ref={input}
-          aria-label={t('conversation.message')}
-          placeholder={t('conversation.placeholder')}
-          rows={1}
-          className="max-h-40 min-h-10 flex-1 resize-none rounded-xl border border-zinc-300 bg-white px-3 py-2 text-base outline-none focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/30 dark:border-zinc-700 dark:bg-zinc-900"
-          value={text}
-          onChange={(event) => {
-            setText(event.target.value);
-            // Grows with its text up to its max-height, then scrolls.
-            event.target.style.height = 'auto';
-            event.target.style.height = `${event.target.scrollHeight + 2}px`;
-            if (event.target.value !== '') live.typing(conversationId);
-          }}
-          onKeyDown={onKeyDown}
-        />
-        {streaming && (
-          <button type="button" onClick={() => void live.stopTurn(conversationId)} className="rounded-xl border border-zinc-300 px-3 py-2 text-sm font-medium hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800">
-            {t('turn.stop')}
-          </button>
-        )}
-        <button type="button" onClick={send} disabled={text.trim() === ''} className="rounded-xl bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-50">
-          {t('conversation.send')}
-        </button>
-      </div>
-    </div>
   );
 }

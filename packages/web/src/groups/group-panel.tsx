@@ -13,7 +13,7 @@ const button = 'rounded-lg border border-zinc-300 px-3 py-1.5 text-sm hover:bg-z
 
 /** A group's panel: rename, members, add by username, invite links (create, copy, revoke) [WB16]–[WB18]. */
 export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClose: () => void }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const live = useLiveStore();
   const { me } = useLive();
   const { conversation, members } = entry.view;
@@ -82,24 +82,24 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
       <div className="space-y-5 p-4">
         {error && <p role="alert" className="text-sm text-red-600 dark:text-red-400">{error}</p>}
         <form onSubmit={rename} className="space-y-1">
-          <label htmlFor="group-title" className="text-xs font-semibold text-zinc-500 uppercase">{t('group.name')}</label>
+          <label htmlFor="group-title" className="text-xs font-semibold text-zinc-600 dark:text-zinc-400 uppercase">{t('group.name')}</label>
           <div className="flex gap-2">
             <input id="group-title" className={field} value={title} onChange={(event) => setTitle(event.target.value)} placeholder={t('group.namePlaceholder')} />
             <button type="submit" className={button}>{t('group.rename')}</button>
           </div>
         </form>
         <section className="space-y-2">
-          <h3 className="text-xs font-semibold text-zinc-500 uppercase">{t('group.members', { count: members.length })}</h3>
+          <h3 className="text-xs font-semibold text-zinc-600 dark:text-zinc-400 uppercase">{t('group.members', { count: members.length })}</h3>
           <ul className="space-y-1">
             {members.map((member) => (
               <li key={member.userId} className="flex items-center gap-2">
                 <Avatar user={member.user} size="sm" />
                 <span className="min-w-0 flex-1 truncate text-sm">
-                  {nameOf(member.user)} <span className="text-zinc-500">@{member.user.username}</span>
+                  {nameOf(member.user)} <span className="text-zinc-600 dark:text-zinc-400">@{member.user.username}</span>
                 </span>
-                {member.role !== 'member' && <span className="text-xs text-zinc-500">{t(`group.role.${member.role}`)}</span>}
+                {member.role !== 'member' && <span className="text-xs text-zinc-600 dark:text-zinc-400">{t(`group.role.${member.role}`)}</span>}
                 {member.role === 'member' && member.userId !== me.id && (
-                  <button type="button" onClick={() => void remove(member.userId)} className="text-xs text-red-600 hover:underline">{t('group.remove')}</button>
+                  <button type="button" onClick={() => void remove(member.userId)} className="text-xs text-red-700 dark:text-red-400 hover:underline">{t('group.remove')}</button>
                 )}
               </li>
             ))}
@@ -110,7 +110,7 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
           </form>
         </section>
         <section className="space-y-2">
-          <h3 className="text-xs font-semibold text-zinc-500 uppercase">{t('group.inviteLinks')}</h3>
+          <h3 className="text-xs font-semibold text-zinc-600 dark:text-zinc-400 uppercase">{t('group.inviteLinks')}</h3>
           <button type="button" onClick={() => void createInvite()} className="w-full rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500">
             {t('group.createInvite')}
           </button>
@@ -122,14 +122,14 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
           )}
           <ul className="space-y-1">
             {invites.map((invite) => (
-              <li key={invite.id} data-invite-id={invite.id} className="flex items-center justify-between text-xs text-zinc-500">
-                <span>{t('group.inviteUses', { count: invite.uses, date: new Date(invite.createdAt).toLocaleDateString() })}</span>
-                <button type="button" onClick={() => void revoke(invite.id)} className="text-red-600 hover:underline">{t('group.revoke')}</button>
+              <li key={invite.id} data-invite-id={invite.id} className="flex items-center justify-between text-xs text-zinc-600 dark:text-zinc-400">
+                <span>{t('group.inviteUses', { count: invite.uses, date: new Date(invite.createdAt).toLocaleDateString(i18n.language) })}</span>
+                <button type="button" onClick={() => void revoke(invite.id)} className="text-red-700 dark:text-red-400 hover:underline">{t('group.revoke')}</button>
               </li>
             ))}
           </ul>
         </section>
-        <button type="button" onClick={() => void leave()} className="text-sm text-red-600 hover:underline">{t('group.leave')}</button>
+        <button type="button" onClick={() => void leave()} className="text-sm text-red-700 dark:text-red-400 hover:underline">{t('group.leave')}</button>
       </div>
     </aside>
   );

@@ -43,12 +43,12 @@ export function InvitePage({ token, onOpenMenu }: { token: string; onOpenMenu: (
           {error ? (
             <p role="alert" className="text-red-600 dark:text-red-400">{error}</p>
           ) : !preview ? (
-            <p className="text-zinc-500">{t('common.loading')}</p>
+            <p className="text-zinc-600 dark:text-zinc-400">{t('common.loading')}</p>
           ) : (
             <>
-              <p className="text-sm text-zinc-500">{t('invite.invited')}</p>
+              <p className="text-sm text-zinc-600 dark:text-zinc-400">{t('invite.invited')}</p>
               <h1 className="mt-1 text-xl font-semibold">{preview.title ?? t('sidebar.untitledGroup')}</h1>
-              <p className="mt-1 text-sm text-zinc-500">{t('invite.size', { count: preview.memberCount, limit: preview.memberLimit })}</p>
+              <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{t('invite.size', { count: preview.memberCount, limit: preview.memberLimit })}</p>
               {preview.blockedMembers.length > 0 && (
                 <p className="mt-3 rounded-lg bg-amber-50 p-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-200" role="alert">
                   {t('invite.blockedWarning', { names: preview.blockedMembers.map((user) => nameOf(user)).join(', ') })}

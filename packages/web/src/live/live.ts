@@ -17,6 +17,8 @@ export interface PendingMessage {
   id: string;
   conversationId: string;
   text: string;
+  /** The message this one answers, if any. */
+  replyToId: string | null;
   /** `sent`: the server answered; the event that puts it in order is on its way. */
   status: 'sending' | 'sent' | 'failed';
   error: string | null;
@@ -61,6 +63,12 @@ export interface LiveSnapshot {
   turns: ReadonlyMap<string, StreamingTurn>;
   /** Per conversation: who is typing, until when (ms since the epoch). */
   typing: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /**
+   * Per conversation: the signed-in member's read marker and the conversation's last sequence
+   * number when it was opened, so the "new messages" divider stays where it was while the marker
+   * moves on, and marks only what was unread then, not what arrives while it is open [WB26].
+   */
+  readFrom: ReadonlyMap<string, { lastReadSeq: number; lastSeq: number }>;
 }
 
 const PAGE = 100;
@@ -83,6 +91,8 @@ export class Live {
   #adopting = new Map<string, ConversationEvent[]>();
   /** Conversations whose history is being loaded: events meanwhile are applied to it afterwards. */
   #loading = new Map<string, ConversationEvent[]>();
+  /** Older pages being read: one at a time per conversation, so a scroll and a jump do not read one twice. */
+  #loadingOlder = new Map<string, Promise<void>>();
   #readTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #typingTimer: ReturnType<typeof setTimeout> | undefined;
   #typingSent = new Map<string, number>();
@@ -100,6 +110,7 @@ export class Live {
       pending: new Map(),
       turns: new Map(),
       typing: new Map(),
+      readFrom: new Map(),
     };
   }
 
@@ -336,10 +347,17 @@ export class Live {
 
   /** Shows a conversation: loads its newest messages once and marks it read. */
   async open(conversationId: string | null): Promise<void> {
+    const switched = conversationId !== this.#snapshot.activeId;
     this.#set({ activeId: conversationId });
     if (!conversationId) return;
     const entry = this.#snapshot.conversations.get(conversationId);
     if (!entry) return;
+    if (switched) {
+      const marker = entry.view.members.find((member) => member.userId === this.#snapshot.me.id)?.lastReadSeq ?? 0;
+      const readFrom = new Map(this.#snapshot.readFrom);
+      readFrom.set(conversationId, { lastReadSeq: marker, lastSeq: entry.view.conversation.lastSeq });
+      this.#set({ readFrom });
+    }
     if (entry.unread > 0 || entry.mentions > 0) this.#setEntry(conversationId, { ...entry, unread: 0, mentions: 0 });
     this.#markReadSoon(conversationId);
     if (entry.messages !== null || this.#loading.has(conversationId)) return;
@@ -360,11 +378,33 @@ export class Live {
     }
   }
 
+  /**
+   * Loads older pages until the message is held (the original of a reply further up), or the
+   * start of the conversation is reached. True when it is held.
+   */
+  async loadUntil(conversationId: string, messageId: string): Promise<boolean> {
+    for (;;) {
+      const entry = this.#snapshot.conversations.get(conversationId);
+      if (!entry?.messages) return false;
+      if (entry.messages.some((message) => message.id === messageId)) return true;
+      if (entry.olderBefore === null) return false;
+      await this.loadOlder(conversationId);
+    }
+  }
+
   /** Loads the page of messages before the oldest one held. */
   async loadOlder(conversationId: string): Promise<void> {
     const entry = this.#snapshot.conversations.get(conversationId);
     if (!entry?.messages || entry.olderBefore === null) return;
-    const page = await this.client.api.listMessages({ params: { conversationId }, query: { limit: PAGE, before: entry.olderBefore } });
+    const running = this.#loadingOlder.get(conversationId);
+    if (running) return running;
+    const work = this.#loadOlderPage(conversationId, entry.olderBefore).finally(() => this.#loadingOlder.delete(conversationId));
+    this.#loadingOlder.set(conversationId, work);
+    return work;
+  }
+
+  async #loadOlderPage(conversationId: string, before: number): Promise<void> {
+    const page = await this.client.api.listMessages({ params: { conversationId }, query: { limit: PAGE, before } });
     const current = this.#snapshot.conversations.get(conversationId);
     if (!current?.messages) return;
     const known = new Set(current.messages.map((message) => message.id));
@@ -392,8 +432,8 @@ export class Live {
   }
 
   /** Sends a message at once as pending; the server's event confirms it [WB11]. */
-  send(conversationId: string, text: string): void {
-    const item: PendingMessage = { id: newClientId(), conversationId, text, status: 'sending', error: null, createdAt: new Date().toISOString() };
+  send(conversationId: string, text: string, replyToId: string | null = null): void {
+    const item: PendingMessage = { id: newClientId(), conversationId, text, replyToId, status: 'sending', error: null, createdAt: new Date().toISOString() };
     this.#setPending(conversationId, [...(this.#snapshot.pending.get(conversationId) ?? []), item]);
     void this.#deliver(item);
   }
@@ -412,7 +452,7 @@ export class Live {
 
   async #deliver(item: PendingMessage): Promise<void> {
     try {
-      const message = await this.client.api.sendMessage({ params: { conversationId: item.conversationId }, body: { id: item.id, text: item.text } });
+      const message = await this.client.api.sendMessage({ params: { conversationId: item.conversationId }, body: { id: item.id, text: item.text, ...(item.replyToId ? { replyToId: item.replyToId } : {}) } });
       const entry = this.#snapshot.conversations.get(item.conversationId);
       const arrived = entry?.messages?.some((held) => held.id === message.id) ?? false;
       if (arrived) this.discard(item.conversationId, item.id);

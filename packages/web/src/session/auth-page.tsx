@@ -56,7 +56,7 @@ export function AuthPage({ client, initialMode, onSignedIn, inviteNotice }: {
         <div className="mb-6 text-center">
           <img src="/favicon.svg" alt="" className="mx-auto mb-3 h-12 w-12" />
           <h1 className="text-2xl font-semibold">Parley</h1>
-          <p className="mt-1 text-sm text-zinc-500 dark:text-zinc-400">{t('auth.tagline')}</p>
+          <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{t('auth.tagline')}</p>
         </div>
         <form onSubmit={submit} className="space-y-3 rounded-2xl border border-zinc-200 bg-white p-6 shadow-sm dark:border-zinc-800 dark:bg-zinc-900" aria-label={signUp ? t('auth.signUp') : t('auth.signIn')}>
           <h2 className="text-lg font-medium">{signUp ? t('auth.signUp') : t('auth.signIn')}</h2>
@@ -79,7 +79,7 @@ export function AuthPage({ client, initialMode, onSignedIn, inviteNotice }: {
           <button type="submit" disabled={busy} className="w-full rounded-lg bg-indigo-600 px-3 py-2 font-medium text-white hover:bg-indigo-500 disabled:opacity-60">
             {signUp ? t('auth.createAccount') : t('auth.signIn')}
           </button>
-          <p className="text-center text-sm text-zinc-500 dark:text-zinc-400">
+          <p className="text-center text-sm text-zinc-600 dark:text-zinc-400">
             {signUp ? t('auth.haveAccount') : t('auth.noAccount')}{' '}
             <button type="button" onClick={switchMode} className="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
               {signUp ? t('auth.signIn') : t('auth.signUp')}

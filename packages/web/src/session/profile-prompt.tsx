@@ -23,7 +23,7 @@ export function ProfilePrompt({ onSaved }: { onSaved: (me: Me) => void }) {
       <span>{t('profile.ask')}</span>
       <input aria-label={t('auth.displayName')} required value={displayName} onChange={(event) => setDisplayName(event.target.value)} className="rounded-md border border-zinc-300 bg-white px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900" />
       <button type="submit" className="rounded-md bg-indigo-600 px-3 py-1 font-medium text-white">{t('common.save')}</button>
-      {error && <span role="alert" className="text-red-600">{error}</span>}
+      {error && <span role="alert" className="text-red-700 dark:text-red-400">{error}</span>}
     </form>
   );
 }

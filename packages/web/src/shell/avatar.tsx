@@ -1,7 +1,7 @@
 import type { UserSummary } from '@parley/protocol';
 import { initialsOf, nameOf } from '../live/names.js';
 
-const palette = ['bg-rose-500', 'bg-amber-500', 'bg-emerald-500', 'bg-sky-500', 'bg-violet-500', 'bg-fuchsia-500', 'bg-teal-500', 'bg-orange-500'];
+const palette = ['bg-rose-700', 'bg-amber-700', 'bg-emerald-700', 'bg-sky-700', 'bg-violet-700', 'bg-fuchsia-700', 'bg-teal-700', 'bg-orange-700'];
 
 function colorOf(id: string): string {
   let hash = 0;
@@ -9,9 +9,9 @@ function colorOf(id: string): string {
   return palette[Math.abs(hash) % palette.length] ?? 'bg-zinc-500';
 }
 
-export function Avatar({ user, label, id, size = 'md' }: { user?: UserSummary | undefined; label?: string; id?: string; size?: 'sm' | 'md' }) {
+export function Avatar({ user, label, id, size = 'md' }: { user?: UserSummary | undefined; label?: string; id?: string; size?: 'xs' | 'sm' | 'md' }) {
   const name = label ?? nameOf(user);
-  const box = size === 'sm' ? 'h-7 w-7 text-[0.65rem]' : 'h-9 w-9 text-xs';
+  const box = size === 'xs' ? 'h-4 w-4 text-[0.45rem]' : size === 'sm' ? 'h-7 w-7 text-[0.65rem]' : 'h-9 w-9 text-xs';
   if (user?.avatarUrl) return <img src={user.avatarUrl} alt="" className={`${box} shrink-0 rounded-full object-cover`} />;
   const bot = user?.kind === 'bot';
   return (

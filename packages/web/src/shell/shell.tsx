@@ -80,7 +80,7 @@ function Welcome({ missing, onOpenMenu }: { missing: boolean; onOpenMenu: () => 
         <button type="button" onClick={onOpenMenu} className="rounded-md p-2 hover:bg-zinc-100 dark:hover:bg-zinc-800" aria-label={t('shell.openMenu')}>☰</button>
         <span className="ml-2 font-semibold">Parley</span>
       </header>
-      <div className="flex flex-1 flex-col items-center justify-center gap-2 p-6 text-center text-zinc-500">
+      <div className="flex flex-1 flex-col items-center justify-center gap-2 p-6 text-center text-zinc-600 dark:text-zinc-400">
         <img src="/favicon.svg" alt="" className="h-12 w-12 opacity-80" />
         <p>{missing ? t('shell.notFound') : t('shell.welcome')}</p>
       </div>

@@ -54,11 +54,11 @@ export function Sidebar({ activeId, onSignOut, onNavigate }: { activeId: string 
       </div>
       {creating && <CreateForm kind={creating} onDone={(id) => { setCreating(null); if (id) open(id); }} />}
       <div className="min-h-0 flex-1 overflow-y-auto px-2 py-2">
-        {snapshot.conversations.size === 0 && <p className="px-2 py-6 text-center text-sm text-zinc-500">{t('sidebar.empty')}</p>}
+        {snapshot.conversations.size === 0 && <p className="px-2 py-6 text-center text-sm text-zinc-600 dark:text-zinc-400">{t('sidebar.empty')}</p>}
         {SECTION_ORDER.map((kind) =>
           sections[kind].length === 0 ? null : (
             <section key={kind} aria-label={t(SECTION_TITLE[kind])} className="mb-3">
-              <h2 className="px-2 pb-1 text-xs font-semibold tracking-wide text-zinc-500 uppercase dark:text-zinc-400">{t(SECTION_TITLE[kind])}</h2>
+              <h2 className="px-2 pb-1 text-xs font-semibold tracking-wide text-zinc-600 dark:text-zinc-400 uppercase dark:text-zinc-400">{t(SECTION_TITLE[kind])}</h2>
               <ul>
                 {sections[kind].map((entry) => (
                   <Row key={entry.view.conversation.id} entry={entry} active={entry.view.conversation.id === activeId} onOpen={open} />
@@ -73,7 +73,7 @@ export function Sidebar({ activeId, onSignOut, onNavigate }: { activeId: string 
           <Avatar user={snapshot.me} size="sm" />
           <div className="min-w-0 flex-1">
             <div className="truncate text-sm font-medium">{nameOf(snapshot.me)}</div>
-            <div className="truncate text-xs text-zinc-500">@{snapshot.me.username}</div>
+            <div className="truncate text-xs text-zinc-600 dark:text-zinc-400">@{snapshot.me.username}</div>
           </div>
           <button type="button" onClick={onSignOut} className="rounded-md px-2 py-1 text-sm text-zinc-600 hover:bg-zinc-200 dark:text-zinc-300 dark:hover:bg-zinc-800">
             {t('auth.signOut')}
@@ -112,7 +112,7 @@ function Row({ entry, active, onOpen }: { entry: ConversationEntry; active: bool
         )}
         <span className="min-w-0 flex-1">
           <span className={`block truncate text-sm ${entry.unread > 0 ? 'font-semibold' : 'font-medium'}`}>{title}</span>
-          <span className="block truncate text-xs text-zinc-500 dark:text-zinc-400">{preview}</span>
+          <span className="block truncate text-xs text-zinc-600 dark:text-zinc-400">{preview}</span>
         </span>
         {entry.mentions > 0 && (
           <span className="rounded-full bg-rose-600 px-1.5 py-0.5 text-xs font-semibold text-white" aria-label={t('sidebar.mentions', { count: entry.mentions })} data-badge="mentions">

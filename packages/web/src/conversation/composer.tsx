@@ -1,0 +1,199 @@
+import type { ConversationView, Message } from '@parley/protocol';
+import { forwardRef, type KeyboardEvent, useEffect, useId, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { previewOf } from '../live/names.js';
+import { useLiveStore } from '../live/use-live.js';
+import { Avatar } from '../shell/avatar.js';
+import { mentionCandidates, mentionQuery, suggest } from './mentions.js';
+
+export interface ComposerHandle {
+  focus(): void;
+}
+
+interface ComposerProps {
+  view: ConversationView;
+  meId: string;
+  streaming: boolean;
+  replyTo: Message | null;
+  replyAuthor: string;
+  onCancelReply: () => void;
+  /** The composer is empty and the person pressed the up arrow: edit their last message [WB25]. */
+  onEditLast: () => boolean;
+}
+
+/**
+ * Writes and sends a message: Enter sends, Shift+Enter breaks the line; `@` opens the mention list
+ * (an ARIA combobox: arrows move, Enter or Tab picks, Escape closes) [WB24]; a reply shows what it
+ * answers above the field [WB27].
+ */
+export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Composer({ view, meId, streaming, replyTo, replyAuthor, onCancelReply, onEditLast }, ref) {
+  const { t } = useTranslation();
+  const live = useLiveStore();
+  const conversationId = view.conversation.id;
+  const [text, setText] = useState('');
+  const [caret, setCaret] = useState(0);
+  const [active, setActive] = useState(0);
+  const [dismissed, setDismissed] = useState<number | null>(null);
+  const input = useRef<HTMLTextAreaElement>(null);
+  const placeCaret = useRef<number | null>(null);
+  const listId = useId();
+  useImperativeHandle(ref, () => ({ focus: () => input.current?.focus() }), []);
+  useEffect(() => {
+    setText('');
+    if (window.matchMedia('(hover: hover)').matches) input.current?.focus();
+  }, [conversationId]);
+  useEffect(() => {
+    if (replyTo) input.current?.focus();
+  }, [replyTo]);
+
+  const candidates = useMemo(() => mentionCandidates(view, meId), [view, meId]);
+  const query = mentionQuery(text, caret);
+  const options = query && dismissed !== query.start ? suggest(candidates, query.query) : [];
+  const open = options.length > 0;
+  const current = Math.min(active, Math.max(0, options.length - 1));
+
+  const resize = (element: HTMLTextAreaElement) => {
+    // Grows with its text up to its max-height, then scrolls.
+    element.style.height = 'auto';
+    element.style.height = `${element.scrollHeight + 2}px`;
+  };
+  const change = (value: string, at: number) => {
+    setText(value);
+    setCaret(at);
+    setActive(0);
+    if (value !== '') live.typing(conversationId);
+  };
+  const pick = (index: number) => {
+    const option = options[index];
+    if (!option || !query) return;
+    const before = text.slice(0, query.start);
+    const after = text.slice(caret).replace(/^\s*/, ' ');
+    const value = `${before}@${option.handle}${after}`;
+    const at = before.length + option.handle.length + 2;
+    placeCaret.current = at;
+    setText(value);
+    setCaret(at);
+  };
+  // The caret goes after the inserted mention as the new text is committed, before the next key
+  // is handled: a later frame would land it inside what was typed meanwhile.
+  useLayoutEffect(() => {
+    const at = placeCaret.current;
+    if (at === null) return;
+    placeCaret.current = null;
+    input.current?.setSelectionRange(at, at);
+  }, [text]);
+  const send = () => {
+    if (text.trim() === '') return;
+    live.send(conversationId, text, replyTo?.id ?? null);
+    setText('');
+    setCaret(0);
+    onCancelReply();
+    if (input.current) input.current.style.height = '';
+  };
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (event.nativeEvent.isComposing) return;
+    if (open) {
+      if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+        event.preventDefault();
+        const step = event.key === 'ArrowDown' ? 1 : -1;
+        setActive((current + step + options.length) % options.length);
+        return;
+      }
+      if (event.key === 'Enter' || event.key === 'Tab') {
+        event.preventDefault();
+        pick(current);
+        return;
+      }
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        setDismissed(query?.start ?? null);
+        return;
+      }
+    }
+    if (event.key === 'Escape' && replyTo) {
+      event.preventDefault();
+      onCancelReply();
+      return;
+    }
+    if (event.key === 'ArrowUp' && text === '' && !event.shiftKey && !event.altKey && !event.metaKey && !event.ctrlKey) {
+      if (onEditLast()) event.preventDefault();
+      return;
+    }
+    if (event.key === 'Enter' && !event.shiftKey) {
+      event.preventDefault();
+      send();
+    }
+  };
+  const optionId = (index: number) => `${listId}-option-${index}`;
+
+  return (
+    <div className="border-t border-zinc-200 p-3 dark:border-zinc-800">
+      {replyTo && (
+        <div className="mb-2 flex items-center gap-2 rounded-lg border-l-4 border-indigo-400 bg-zinc-50 px-3 py-1.5 text-sm dark:bg-zinc-900" data-testid="replying-to">
+          <span className="min-w-0 flex-1 truncate">
+            <span className="font-semibold">{t('reply.replyingTo', { name: replyAuthor })}</span>{' '}
+            <span className="text-zinc-600 dark:text-zinc-400">{previewOf(replyTo.text)}</span>
+          </span>
+          <button type="button" onClick={onCancelReply} className="rounded px-1.5 hover:bg-zinc-200 dark:hover:bg-zinc-800" aria-label={t('reply.cancel')}>
+            ✕
+          </button>
+        </div>
+      )}
+      <div className="relative flex items-end gap-2">
+        {open && (
+          <ul id={listId} role="listbox" aria-label={t('mention.list')} className="absolute bottom-full left-0 z-20 mb-2 max-h-64 w-72 max-w-full overflow-y-auto rounded-xl border border-zinc-200 bg-white p-1 shadow-lg dark:border-zinc-700 dark:bg-zinc-900">
+            {options.map((option, index) => (
+              <li
+                key={option.userId}
+                id={optionId(index)}
+                role="option"
+                aria-selected={index === current}
+                className={`flex cursor-pointer items-center gap-2 rounded-lg px-2 py-1.5 text-sm ${index === current ? 'bg-indigo-100 dark:bg-indigo-900/60' : ''}`}
+                onMouseDown={(event) => {
+                  // Keep the focus in the field.
+                  event.preventDefault();
+                  pick(index);
+                }}
+                onMouseEnter={() => setActive(index)}
+              >
+                <Avatar user={option.member.user} size="sm" />
+                <span className="min-w-0 flex-1 truncate">{option.label}</span>
+                <span className="text-xs text-zinc-600 dark:text-zinc-400">@{option.handle}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+        <textarea
+          ref={input}
+          role="combobox"
+          aria-expanded={open}
+          aria-controls={open ? listId : undefined}
+          aria-autocomplete="list"
+          aria-activedescendant={open ? optionId(current) : undefined}
+          aria-label={t('conversation.message')}
+          placeholder={t('conversation.placeholder')}
+          rows={1}
+          className="max-h-40 min-h-10 flex-1 resize-none rounded-xl border border-zinc-300 bg-white px-3 py-2 text-base outline-none focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/30 dark:border-zinc-700 dark:bg-zinc-900"
+          value={text}
+          onChange={(event) => {
+            change(event.target.value, event.target.selectionStart);
+            resize(event.target);
+          }}
+          onSelect={(event) => setCaret(event.currentTarget.selectionStart)}
+          onBlur={() => setDismissed(query?.start ?? null)}
+          onFocus={() => setDismissed(null)}
+          onKeyDown={onKeyDown}
+        />
+        {streaming && (
+          <button type="button" onClick={() => void live.stopTurn(conversationId)} className="rounded-xl border border-zinc-300 px-3 py-2 text-sm font-medium hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800">
+            {t('turn.stop')}
+          </button>
+        )}
+        <button type="button" onClick={send} disabled={text.trim() === ''} className="rounded-xl bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-50">
+          {t('conversation.send')}
+        </button>
+      </div>
+    </div>
+  );
+});
+
