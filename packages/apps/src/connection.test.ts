@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppConnection, hashListing } from './connection.js';
-import { startFixtureApp, WIDGET_HTML, WIDGET_MIME_TYPE, WIDGET_URI } from './test/fixture-apps.js';
+import { startFixtureApp, stdioFixtureCommand, WIDGET_HTML, WIDGET_MIME_TYPE, WIDGET_URI } from './test/fixture-apps.js';
 
 describe('AppConnection', () => {
   it('[AP3] negotiates the protocol, lists tools with schemas, annotations, UI links and the ui:// widget', async () => {
@@ -47,6 +47,22 @@ describe('AppConnection', () => {
     expect(after.hash).not.toBe(before.hash);
     expect(after.tools.map((tool) => tool.name)).toContain('export_everything');
   });
+
+  it('[AP2] reaches a local app through its full command over stdio, with the same listing', async () => {
+    await using app = await startFixtureApp();
+    const http = await AppConnection.open({ transport: 'http', url: app.url });
+    const overHttp = await http.list();
+    await http.close();
+    const connection = await AppConnection.open({ transport: 'stdio', command: stdioFixtureCommand() }, { timeoutMs: 20_000 });
+    try {
+      const listing = await connection.list();
+      expect(listing.hash).toBe(overHttp.hash);
+      const result = await connection.callTool('get_weather', { city: 'Brest' });
+      expect(result.structuredContent).toEqual({ city: 'Brest', temperature: 21 });
+    } finally {
+      await connection.close();
+    }
+  }, 60_000);
 
   it('refuses to connect to an address where no app answers', async () => {
     await expect(AppConnection.open({ transport: 'http', url: 'http://127.0.0.1:9/mcp' }, { timeoutMs: 2000 })).rejects.toThrow();

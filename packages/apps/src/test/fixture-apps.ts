@@ -32,7 +32,8 @@ export interface FixtureApp extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-function buildServer(state: { drifted: boolean; calls: FixtureCall[] }): McpServer {
+/** The fixture app's MCP server (also served over stdio by `stdio-fixture-app.ts`). */
+export function buildFixtureServer(state: { drifted: boolean; calls: FixtureCall[] }): McpServer {
   const server = new McpServer({ name: 'fixture-weather', version: '1.0.0' }, { instructions: 'Weather and notes for tests.' });
   server.registerTool(
     'get_weather',
@@ -135,7 +136,7 @@ async function toWebRequest(request: http.IncomingMessage, origin: string): Prom
 /** Starts the fixture app on a loopback port; its MCP endpoint is `/mcp`. */
 export async function startFixtureApp(): Promise<FixtureApp> {
   const state = { drifted: false, calls: [] as FixtureCall[] };
-  const handler = createMcpHandler(() => buildServer(state));
+  const handler = createMcpHandler(() => buildFixtureServer(state));
   let origin = '';
   const server = http.createServer((request, response) => {
     if (!request.url?.startsWith('/mcp')) {
@@ -172,4 +173,9 @@ export async function startFixtureApp(): Promise<FixtureApp> {
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** The full command that runs the fixture app over stdio (a child process of the test), for `transport: 'stdio'`. */
+export function stdioFixtureCommand(): string[] {
+  return [process.execPath, '--import', 'tsx', new URL('./stdio-fixture-app.ts', import.meta.url).pathname];
 }

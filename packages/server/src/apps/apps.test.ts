@@ -1,4 +1,4 @@
-import { startFixtureApp, WIDGET_HTML, WIDGET_MIME_TYPE, WIDGET_URI, type FixtureApp } from '@parley/apps/test';
+import { startFixtureApp, stdioFixtureCommand, WIDGET_HTML, WIDGET_MIME_TYPE, WIDGET_URI, type FixtureApp } from '@parley/apps/test';
 import { type AdminApp, type RouteDefinition, type RouteName, routes } from '@parley/protocol';
 import { applyEvent, fetchConversationState } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
@@ -136,6 +136,24 @@ describe('the directory', () => {
     expect(error).toMatchObject({ code: 'FORBIDDEN', field: 'body.command' });
     expect((await ann.client.api.listAdminApps()).apps).toEqual([]);
   });
+
+  it('[AP2] with PARLEY_APPS_STDIO=on an administrator adds a local app by its full command, and it is called like any other', async () => {
+    await using server = await startTestServer({ config: { appsStdio: true } });
+    const ann = await server.user();
+    const relative = await failure(ann.client.api.createApp({ body: { name: 'Local', command: ['node', 'server.js'] } }));
+    expect(relative).toMatchObject({ code: 'INVALID_INPUT', field: 'body.command.0' });
+    const added = await ann.client.api.createApp({ body: { name: 'Local weather', command: stdioFixtureCommand() } });
+    expect(added).toMatchObject({ transport: 'stdio', url: null, command: stdioFixtureCommand(), status: 'review', error: null });
+    await ann.client.api.reviewApp({ params: { appId: added.id }, body: { decision: 'approve', hash: added.listing!.hash } });
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Local' } })).conversation.id;
+    await ann.client.api.setConversationApp({ params: { conversationId: group, appId: added.id }, body: { enabled: true } });
+    const turn = await turnFor(server, ann, group);
+    const done = await server.assistant.client.api.callAppTool({
+      params: { conversationId: group, appId: added.id },
+      body: { id: messageId(), tool: 'get_weather', arguments: '{"city":"Brest"}', turnId: turn.id },
+    });
+    expect(done).toMatchObject({ status: 'completed', result: { structuredContent: { city: 'Brest', temperature: 21 } } });
+  }, 60_000);
 
   it('[AP4] an approved app whose tools change goes back to review and is offered nowhere until approved again', async () => {
     await using server = await startTestServer();
@@ -296,6 +314,18 @@ describe('tool calls', () => {
     expect((await call('delete_note', { id: 'n2' })).status).toBe('pending');
     const twice = await failure(bob.client.api.decideAppCall({ params: { conversationId: group, callId: pending.id }, body: { decision: 'deny' } }));
     expect(twice.code).toBe('CONFLICT');
+  });
+
+  it('[AP9] a call of an answer that was stopped can no longer be approved, only denied', async () => {
+    await using server = await startTestServer();
+    await using app = await startFixtureApp();
+    const { bob, group, call, turn } = await enabledWorld(server, app);
+    const pending = await call('delete_note', { id: 'n1' });
+    await bob.client.api.stopTurn({ params: { conversationId: group, turnId: turn.id } });
+    const refused = await failure(bob.client.api.decideAppCall({ params: { conversationId: group, callId: pending.id }, body: { decision: 'approve-once' } }));
+    expect(refused).toMatchObject({ code: 'CONFLICT', field: 'params.callId' });
+    expect(app.calls).toEqual([]);
+    expect((await bob.client.api.decideAppCall({ params: { conversationId: group, callId: pending.id }, body: { decision: 'deny' } })).status).toBe('denied');
   });
 
   it('[AP9] a denial runs nothing and is what the assistant reads back', async () => {

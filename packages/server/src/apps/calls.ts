@@ -240,7 +240,17 @@ export function registerAppCallRoutes(app: FastifyInstance, context: ServerConte
       if (call.asked_by !== auth.userId) throw new ParleyError('FORBIDDEN', 'only the member who asked may confirm or deny this call', { field: 'params.callId' });
       if (call.status !== 'pending') throw new ParleyError('CONFLICT', `this call is already ${call.status}`, { field: 'params.callId' });
       let appRow: AppRow | undefined;
-      if (body.decision !== 'deny') appRow = await requireEnabledApp(write.db, params.conversationId, call.app_id);
+      if (body.decision !== 'deny') {
+        appRow = await requireEnabledApp(write.db, params.conversationId, call.app_id);
+        // The answer that asked for it must still be waiting for it: approving a call of a
+        // stopped or ended answer would run a tool nobody waits for [AP9].
+        if (call.turn_id !== null) {
+          const turn = await write.db.selectFrom('assistant_turns').select('status').where('id', '=', call.turn_id).executeTakeFirst();
+          if (turn?.status !== 'streaming') {
+            throw new ParleyError('CONFLICT', 'the answer that asked for this call has ended: it can only be denied', { field: 'params.callId' });
+          }
+        }
+      }
       const approval = body.decision === 'approve-conversation' ? ('conversation' as const) : ('once' as const);
       await write.db
         .updateTable('app_calls')
