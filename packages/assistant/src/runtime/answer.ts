@@ -3,6 +3,7 @@ import { type AssistantContext, isParleyError, type Message, type TurnError, toS
 import { buildPrompt } from '../context/build-prompt.js';
 import { loadContext, type RecentMessages } from '../context/load-context.js';
 import type { Decision } from '../policy/types.js';
+import type { AnyChatTool } from '../providers/chat-model.js';
 import { classifyTurn } from '../providers/model-choice.js';
 import { toProviderError } from '../providers/provider-error.js';
 import { summariseAfterAnswer } from './summarise.js';
@@ -35,6 +36,8 @@ export interface AnswerJob {
   readonly heldContext: () => Promise<AssistantContext>;
   /** The held context if any, without reading it (for the members' names). */
   readonly peekContext: () => AssistantContext | undefined;
+  /** The tools of the conversation's apps; a call may first need the turn started. */
+  readonly appTools: (ensureStarted: () => Promise<boolean>) => Promise<Record<string, AnyChatTool>>;
   readonly recent: (context: AssistantContext) => Promise<RecentMessages>;
   /** A new summary was saved after the answer. */
   readonly onSummary: (summary: NonNullable<AssistantContext['summary']>) => void;
@@ -157,13 +160,13 @@ export async function streamAnswer(job: AnswerJob): Promise<void> {
       budget: env.budget,
       people: loaded.people,
     });
-    const tools = answerTools(client, job.conversationId, context);
+    const tools = { ...answerTools(client, job.conversationId, context), ...(await job.appTools(async () => started || (await start()))) };
     let finishReason: string | undefined;
     for await (const part of models.models.pick({ hard }).stream({
       system: prompt.system,
       messages: prompt.messages,
       abortSignal: turn.abort.signal,
-      ...(tools ? { tools } : {}),
+      ...(Object.keys(tools).length > 0 ? { tools } : {}),
     })) {
       if (part.type === 'text' && part.text !== '' && !started && !(await start())) {
         // Dropped before its first token: nothing was sent, no turn exists [RC5].

@@ -1,10 +1,12 @@
 import crypto from 'node:crypto';
-import type { AssistantContext, ConversationEvent, Message } from '@parley/protocol';
+import type { AppCall, AssistantContext, ConversationEvent, Message } from '@parley/protocol';
 import { decide } from '../policy/decide.js';
 import { callOf } from '../policy/calls.js';
 import { isQuietRequest } from '../policy/quiet.js';
 import type { AskModel, Decision } from '../policy/types.js';
+import type { AnyChatTool } from '../providers/chat-model.js';
 import { streamAnswer, type Turn } from './answer.js';
+import { loadAppTools } from './app-tools.js';
 import { answeredBy, askModelOf, policyMembers, recordDecision } from './decisions.js';
 import { MessageWindow, toPolicyMessage } from './message-window.js';
 import type { WorkerEnvironment } from './worker-environment.js';
@@ -50,6 +52,8 @@ export class ConversationWorker {
   #turn: Turn | undefined;
   #reconsider: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Tool calls an answer waits on (for the asker's confirmation, or the app), by call id. */
+  readonly #callWaiters = new Map<string, (call: AppCall) => void>();
 
   constructor(conversationId: string, env: WorkerEnvironment) {
     this.conversationId = conversationId;
@@ -60,6 +64,9 @@ export class ConversationWorker {
   /** Applies one event of the conversation, in order. */
   onEvent(event: ConversationEvent): void {
     this.#window.apply(event);
+    if (event.type === 'app-call-updated' && event.call.status !== 'pending' && event.call.status !== 'running') {
+      this.#callWaiters.get(event.call.id)?.(event.call);
+    }
     switch (event.type) {
       case 'message-created': {
         const message = event.message;
@@ -279,6 +286,7 @@ export class ConversationWorker {
       record: (message, decision) => this.#record(message, decision),
       heldContext: () => this.#loadContext(),
       peekContext: () => this.#context,
+      appTools: (ensureStarted) => this.#appTools(turn, ensureStarted),
       recent: (held) => this.#window.recent(held),
       onSummary: (summary) => {
         // The held context carries the summary: the next answer uses the new one.
@@ -289,5 +297,45 @@ export class ConversationWorker {
       .finally(() => {
         if (this.#turn === turn) this.#turn = undefined;
       });
+  }
+
+  /** The tools of the apps switched on here ([RT-AP1]); none when they cannot be read. */
+  async #appTools(turn: Turn, ensureStarted: () => Promise<boolean>): Promise<Record<string, AnyChatTool>> {
+    try {
+      return await loadAppTools({
+        client: this.#env.client,
+        conversationId: this.conversationId,
+        turnId: turn.id,
+        ensureStarted,
+        settled: (call, signal) => this.#settled(call, signal),
+      });
+    } catch (error) {
+      this.#env.log('warn', 'could not read the apps of a conversation', error);
+      return {};
+    }
+  }
+
+  /** Waits for a call to be decided and run, from the events (read once too, in case it already was) [RT-AP2]. */
+  #settled(call: AppCall, signal: AbortSignal): Promise<AppCall> {
+    return new Promise<AppCall>((resolve, reject) => {
+      const done = (settled: AppCall) => {
+        this.#callWaiters.delete(call.id);
+        signal.removeEventListener('abort', aborted);
+        resolve(settled);
+      };
+      const aborted = () => {
+        this.#callWaiters.delete(call.id);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('the answer was stopped'));
+      };
+      if (signal.aborted) return aborted();
+      signal.addEventListener('abort', aborted, { once: true });
+      this.#callWaiters.set(call.id, done);
+      this.#env.client.api
+        .getAppCall({ params: { conversationId: this.conversationId, callId: call.id } })
+        .then((current) => {
+          if (current.status !== 'pending' && current.status !== 'running' && this.#callWaiters.get(call.id) === done) done(current);
+        })
+        .catch(() => undefined);
+    });
   }
 }

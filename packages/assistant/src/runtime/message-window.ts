@@ -69,7 +69,7 @@ export class MessageWindow {
       this.#buffer = [];
       try {
         const page = await this.#client.api.listMessages({ params: { conversationId: this.#conversationId }, query: { limit: WINDOW } });
-        let state: ConversationState = { conversation: context.conversation, members: [], messages: page.messages };
+        let state: ConversationState = { conversation: context.conversation, members: [], messages: page.messages, apps: [], appCalls: [] };
         for (const event of this.#buffer) state = applyEvent(state, event);
         this.#window = trimmed(state, page.nextBefore !== null);
       } finally {
