@@ -11,6 +11,11 @@
  * event socket, with `PARLEY_DURABILITY=full` (the default) and `process`.
  * B1 (BENCH_MODE=idle): the server's resident memory added per connected, authenticated, idle
  * socket at groups × members connections.
+ * B2 (BENCH_MODE=saturation): the offered rate raised through BENCH_SATURATION_RATES
+ * (250,500,…,16000 msg/s), BENCH_SECONDS each on one server, until a step is not sustained: less
+ * than 99.9% of the deliveries arrived, or the delivery p99 passed BENCH_SATURATION_P99 (1000 ms).
+ * The highest sustained step is the server's maximum, with its persisted messages/s and
+ * deliveries/s. The generator has one core too: past some rate it, not the server, is the limit.
  *
  * The server runs pinned to core 0, the generator to core 1 (taskset, when there are two cores).
  * BENCH_TARGETS (ceiling,socketio,parley,parley-process) and BENCH_RUNS (3) choose what runs;
@@ -35,7 +40,9 @@ const RATES = env('BENCH_RATES', '200,500,1000').split(',').map(Number);
 const SECONDS = Number(env('BENCH_SECONDS', '10'));
 const WARMUP = Number(env('BENCH_WARMUP', '3'));
 const RUNS = Number(env('BENCH_RUNS', '3'));
-const MODE = env('BENCH_MODE', 'latency') as 'latency' | 'idle';
+const MODE = env('BENCH_MODE', 'latency') as 'latency' | 'idle' | 'saturation';
+const SATURATION_RATES = env('BENCH_SATURATION_RATES', '250,500,1000,2000,4000,8000,16000').split(',').map(Number);
+const SATURATION_P99 = Number(env('BENCH_SATURATION_P99', '1000'));
 const TARGETS = env('BENCH_TARGETS', 'ceiling,socketio,parley,parley-process').split(',') as Array<'ceiling' | 'socketio' | 'parley' | 'parley-process'>;
 const PIN = os.availableParallelism() >= 2 && fs.existsSync('/usr/bin/taskset');
 
@@ -152,7 +159,7 @@ const baseJob = (running: Running, target: Target): Job => ({
   target,
   url: running.url,
   groups: running.groups,
-  mode: MODE,
+  mode: MODE === 'idle' ? 'idle' : 'latency',
   rate: 0,
   seconds: SECONDS,
   warmupSeconds: WARMUP,
@@ -218,11 +225,49 @@ async function latency(): Promise<void> {
   printTable(['msg/s', 'server', 'p50 ms', 'p99 ms', 'p999 ms', 'send ack p99 ms', 'delivered (least run)'], rows);
 }
 
+async function saturation(): Promise<void> {
+  console.log(`## B2 saturation: ${GROUPS} groups × ${MEMBERS} members, ${SECONDS} s per step after ${WARMUP} s, sustained = ≥ 99.9% delivered and p99 ≤ ${SATURATION_P99} ms\n`);
+  const rows: string[][] = [];
+  for (const target of TARGETS) {
+    const maxima: number[] = [];
+    const deliveries: number[] = [];
+    const stops: string[] = [];
+    for (let run = 0; run < RUNS; run += 1) {
+      const running = await start(target);
+      let best = 0;
+      let bestDeliveries = 0;
+      let stop = 'every step sustained';
+      try {
+        for (const rate of SATURATION_RATES) {
+          const result = JSON.parse(await runGenerator({ ...baseJob(running, generatorTarget(target)), rate }).result) as Result;
+          const share = result.delivered / Math.max(1, result.expected);
+          const p99 = summarize(result.latencies).p99;
+          console.error(`${target} run ${run + 1} at ${rate} msg/s: ${format(100 * share, 2)}% delivered, p99 ${format(p99)} ms, ${result.sendFailures} send failures`);
+          if (share < 0.999 || !(p99 <= SATURATION_P99) || result.sendFailures > 0) {
+            stop = `${rate}: ${format(100 * share, 1)}% delivered, p99 ${format(p99, 0)} ms`;
+            break;
+          }
+          best = rate;
+          bestDeliveries = rate * (MEMBERS - 1) * share;
+        }
+      } finally {
+        await running.stop();
+      }
+      maxima.push(best);
+      deliveries.push(bestDeliveries);
+      stops.push(stop);
+    }
+    rows.push([target, formatSpread(maxima, 0), formatSpread(deliveries, 0), stops.join('; ')]);
+  }
+  printTable(['server', 'max sustained msg/s (persisted, for Parley)', 'deliveries/s at it', 'first step not sustained'], rows);
+}
+
 printSettings({
   ...machine(),
   settings: `BENCH_GROUPS=${GROUPS} BENCH_MEMBERS=${MEMBERS} BENCH_RATES=${RATES.join(',')} BENCH_SECONDS=${SECONDS} BENCH_WARMUP=${WARMUP} BENCH_RUNS=${RUNS} pinned=${PIN}`,
 });
 console.log('');
 if (MODE === 'idle') await idle();
+else if (MODE === 'saturation') await saturation();
 else await latency();
 process.exit(0);

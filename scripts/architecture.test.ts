@@ -8,11 +8,12 @@ import { describe, expect, it } from 'vitest';
  */
 const ALLOWED: Record<string, { source: string[]; tests: string[] }> = {
   protocol: { source: [], tests: [] },
+  apps: { source: [], tests: [] },
   sdk: { source: ['protocol'], tests: ['server'] },
-  server: { source: ['protocol'], tests: ['sdk'] },
-  assistant: { source: ['protocol', 'sdk'], tests: ['server'] },
+  server: { source: ['protocol', 'apps'], tests: ['sdk'] },
+  assistant: { source: ['protocol', 'sdk'], tests: ['server', 'apps'] },
   web: { source: ['protocol', 'sdk'], tests: ['server', 'parley'] },
-  parley: { source: ['protocol', 'sdk', 'server', 'assistant', 'web'], tests: [] },
+  parley: { source: ['protocol', 'apps', 'sdk', 'server', 'assistant', 'web'], tests: [] },
 };
 
 const root = path.resolve(import.meta.dirname, '..');

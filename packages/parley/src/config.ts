@@ -50,6 +50,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
       perHour: integer(env, 'PARLEY_ASSISTANT_RATE_PER_HOUR', defaults.assistantRateLimit.perHour, 1),
     },
     assistantTurnTimeoutMs: integer(env, 'PARLEY_ASSISTANT_TURN_TIMEOUT_MS', defaults.assistantTurnTimeoutMs, 1000),
+    admins: list(env, 'PARLEY_ADMINS').map((username) => username.replace(/^@/, '').toLowerCase()),
+    appsStdio: env.PARLEY_APPS_STDIO === 'on',
+    appTimeoutMs: integer(env, 'PARLEY_APP_TIMEOUT_MS', defaults.appTimeoutMs, 100),
     secureCookies: env.PARLEY_SECURE_COOKIES === 'true',
     logRequests: env.PARLEY_LOG_REQUESTS === 'true',
   });

@@ -1,7 +1,7 @@
 // First: on a Node too old, say so before a dependency fails in its own way.
 import './require-node.js';
 import { AssistantRuntime, catchUpMinutesOf, loadModels } from '@parley/assistant';
-import { startServer } from '@parley/server';
+import { setAdministrator, startServer } from '@parley/server';
 import { type AssistantThread, startAssistantThread } from './assistant-thread.js';
 import { configFromEnv, webDirFromEnv } from './config.js';
 import { webSite } from './web-site.js';
@@ -70,10 +70,19 @@ async function assistantOnly(): Promise<void> {
   onSignals(() => assistant.close());
 }
 
+/** `parley admin add|remove USERNAME`: makes an account an administrator of this installation, or no longer one. */
+async function admin(): Promise<void> {
+  const [action, username] = process.argv.slice(3);
+  if ((action !== 'add' && action !== 'remove') || !username) throw new Error('usage: parley admin add|remove USERNAME');
+  const found = await setAdministrator(configFromEnv(), username, action === 'add');
+  if (!found) throw new Error(`no person with the username ${username}`);
+  console.log(action === 'add' ? `@${username} is an administrator` : `@${username} is no longer an administrator (unless PARLEY_ADMINS names them)`);
+}
+
 const command = process.argv[2] ?? 'serve';
-const run = command === 'assistant' ? assistantOnly : command === 'serve' ? serve : undefined;
+const run = command === 'assistant' ? assistantOnly : command === 'serve' ? serve : command === 'admin' ? admin : undefined;
 if (!run) {
-  console.error(`unknown command "${command}": use "serve" (the default) or "assistant"`);
+  console.error(`unknown command "${command}": use "serve" (the default), "assistant" or "admin add|remove USERNAME"`);
   process.exit(2);
 }
 run().catch((error: unknown) => {

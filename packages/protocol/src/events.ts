@@ -3,6 +3,7 @@ import { IdSchema, MAX_STORED_INTEGER, SeqSchema, TimestampSchema } from './comm
 import { AssistantSettingsSchema, ConversationSchema, MemberSchema, NotificationLevelSchema } from './conversations.js';
 import { MessageSchema, ReactionSchema } from './messages.js';
 import { UserSummarySchema } from './users.js';
+import { AppCallSchema, EnabledAppSchema } from './apps.js';
 
 /**
  * Events of a conversation's log. Each carries the conversation's next gapless sequence
@@ -106,6 +107,34 @@ export const ReadMarkerUpdatedEventSchema = z.object({
   lastReadSeq: SeqSchema,
 });
 
+/** A member switched an approved app on for the conversation: the assistant may call its tools here. */
+export const AppEnabledEventSchema = z.object({
+  ...envelope,
+  type: z.literal('app-enabled'),
+  app: EnabledAppSchema,
+});
+
+/** A member switched an app off for the conversation. */
+export const AppDisabledEventSchema = z.object({
+  ...envelope,
+  type: z.literal('app-disabled'),
+  appId: IdSchema,
+});
+
+/** A tool call began: `pending` is the confirmation card for its asker; a read-only call is already `running`. */
+export const AppCallCreatedEventSchema = z.object({
+  ...envelope,
+  type: z.literal('app-call-created'),
+  call: AppCallSchema,
+});
+
+/** A tool call changed: approved (`running`), denied, completed or failed. Carries the whole call. */
+export const AppCallUpdatedEventSchema = z.object({
+  ...envelope,
+  type: z.literal('app-call-updated'),
+  call: AppCallSchema,
+});
+
 /**
  * In place of an event the reader is not shown: one by an account they blocked (a reaction, a
  * profile change). It keeps its place in the order (the same `seq`), so resume stays exact, and
@@ -134,6 +163,10 @@ export const ConversationEventSchema = z
     ReactionAddedEventSchema,
     ReactionRemovedEventSchema,
     ReadMarkerUpdatedEventSchema,
+    AppEnabledEventSchema,
+    AppDisabledEventSchema,
+    AppCallCreatedEventSchema,
+    AppCallUpdatedEventSchema,
     EventWithheldEventSchema,
   ])
   .meta({ id: 'ConversationEvent' });

@@ -14,6 +14,7 @@ const FINGERPRINTS: Record<number, string> = {
   2: '25ffb5980c92a971',
   3: '3bb2cffb46538bed',
   4: 'f9162763d9dd9b4c',
+  5: '9650e94fdc04d262',
 };
 
 function fingerprint(): string {

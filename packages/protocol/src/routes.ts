@@ -45,6 +45,23 @@ import {
   TurnListSchema,
   TurnParamsSchema,
 } from './assistant.js';
+import {
+  AdminAppListSchema,
+  AdminAppSchema,
+  AppCallListSchema,
+  AppCallParamsSchema,
+  AppCallSchema,
+  AppListSchema,
+  AppParamsSchema,
+  CallAppToolRequestSchema,
+  ConversationAppListSchema,
+  ConversationAppParamsSchema,
+  CreateAppRequestSchema,
+  DecideAppCallRequestSchema,
+  EnabledAppSchema,
+  ReviewAppRequestSchema,
+  SetConversationAppRequestSchema,
+} from './apps.js';
 import { EventPageSchema, ListEventsQuerySchema } from './events.js';
 import {
   AttachmentParamsSchema,
@@ -92,8 +109,11 @@ export interface RouteDefinition {
   readonly tag: string;
   /** `none`: public; `optional`: works signed out, says more signed in; `required`: needs a session. */
   readonly auth: 'none' | 'optional' | 'required';
-  /** `bot`: only a bot account may call it; a person is refused before the body is read [AS3]. */
-  readonly caller?: 'bot';
+  /**
+   * `bot`: only a bot account may call it; a person is refused before the body is read [AS3].
+   * `admin`: only an administrator may; anyone else is refused 403 before the body is read [AP1].
+   */
+  readonly caller?: 'bot' | 'admin';
   readonly params?: z.ZodType;
   readonly query?: z.ZodType;
   /** JSON body. */
@@ -415,13 +435,78 @@ export const routes = {
     summary: "As the bot in a one-to-one assistant chat, save a memory for its owner. Refused in any other conversation.",
     params: ConversationParamsSchema, body: MemoryTextSchema, response: MemorySchema,
   }),
+
+  // Apps (MCP): the directory, for administrators [AP1]
+  listAdminApps: define({
+    method: 'GET', path: '/api/admin/apps', tag: 'apps', auth: 'required', caller: 'admin',
+    summary: 'Every app of the directory, in review, approved or rejected, with its last listing.', response: AdminAppListSchema,
+  }),
+  createApp: define({
+    method: 'POST', path: '/api/admin/apps', tag: 'apps', auth: 'required', caller: 'admin', status: 201,
+    summary: 'Add an app (a remote MCP server URL, or a full local command): Parley connects, lists its tools and UI resources, and puts it in review.',
+    body: CreateAppRequestSchema, response: AdminAppSchema,
+  }),
+  getAdminApp: define({
+    method: 'GET', path: '/api/admin/apps/:appId', tag: 'apps', auth: 'required', caller: 'admin',
+    summary: 'One app of the directory.', params: AppParamsSchema, response: AdminAppSchema,
+  }),
+  refreshApp: define({
+    method: 'POST', path: '/api/admin/apps/:appId/refresh', tag: 'apps', auth: 'required', caller: 'admin',
+    summary: 'Connect again and list the app\'s tools; an approved app whose tools changed goes back to review.',
+    params: AppParamsSchema, response: AdminAppSchema,
+  }),
+  reviewApp: define({
+    method: 'POST', path: '/api/admin/apps/:appId/review', tag: 'apps', auth: 'required', caller: 'admin',
+    summary: 'Approve or reject the listing with the given hash (CONFLICT when the tools changed since it was read).',
+    params: AppParamsSchema, body: ReviewAppRequestSchema, response: AdminAppSchema,
+  }),
+  deleteApp: define({
+    method: 'DELETE', path: '/api/admin/apps/:appId', tag: 'apps', auth: 'required', caller: 'admin',
+    summary: 'Remove an app from the directory; it is switched off everywhere.', params: AppParamsSchema, response: null,
+  }),
+
+  // Apps for members
+  listApps: define({
+    method: 'GET', path: '/api/apps', tag: 'apps', auth: 'required',
+    summary: 'The approved apps, which any member may switch on for a conversation.', response: AppListSchema,
+  }),
+  listConversationApps: define({
+    method: 'GET', path: '/api/conversations/:conversationId/apps', tag: 'apps', auth: 'required',
+    summary: 'The apps switched on in a conversation.', params: ConversationParamsSchema, response: ConversationAppListSchema,
+  }),
+  setConversationApp: define({
+    method: 'PUT', path: '/api/conversations/:conversationId/apps/:appId', tag: 'apps', auth: 'required',
+    summary: 'Switch an approved app on or off for the conversation (an `app-enabled` or `app-disabled` event).',
+    params: ConversationAppParamsSchema, body: SetConversationAppRequestSchema, response: z.object({ enabled: z.array(EnabledAppSchema) }),
+  }),
+  callAppTool: define({
+    method: 'POST', path: '/api/conversations/:conversationId/apps/:appId/calls', tag: 'apps', auth: 'required', status: 201,
+    summary: 'Call a tool of an enabled app: a read-only tool runs at once; any other call waits for its asker\'s confirmation.',
+    params: ConversationAppParamsSchema, body: CallAppToolRequestSchema, response: AppCallSchema,
+  }),
+  listAppCalls: define({
+    method: 'GET', path: '/api/conversations/:conversationId/app-calls', tag: 'apps', auth: 'required',
+    summary: 'Every tool call of the conversation, oldest first: who asked, who approved, arguments, result size, duration.',
+    params: ConversationParamsSchema, response: AppCallListSchema,
+  }),
+  getAppCall: define({
+    method: 'GET', path: '/api/conversations/:conversationId/app-calls/:callId', tag: 'apps', auth: 'required',
+    summary: 'One tool call, with its result once it ran.', params: AppCallParamsSchema, response: AppCallSchema,
+  }),
+  decideAppCall: define({
+    method: 'POST', path: '/api/conversations/:conversationId/app-calls/:callId/decision', tag: 'apps', auth: 'required',
+    summary: 'The asker approves a pending call (once, or this tool for the conversation) or denies it; anyone else is refused.',
+    params: AppCallParamsSchema, body: DecideAppCallRequestSchema, response: AppCallSchema,
+  }),
 } as const;
 
 export type Routes = typeof routes;
 export type RouteName = keyof Routes;
 
 type InputOf<S> = S extends z.ZodType ? z.input<S> : never;
-type Field<R, K extends string, Key extends string> = R extends { readonly [P in K]: infer S }
+// Not distributive (`[R]`): for one route it is the same, and for the union of all routes (what
+// a generic caller's constraint is) it stays small instead of a union too complex to represent.
+type Field<R, K extends string, Key extends string> = [R] extends [{ readonly [P in K]: infer S }]
   ? undefined extends InputOf<S>
     ? { [P in Key]?: InputOf<S> }
     : {} extends InputOf<S>

@@ -30,6 +30,8 @@ export const MeSchema = UserSummarySchema.extend({
   profileComplete: z.boolean(),
   /** False when a guardian switched group chats off for this (teen) account. */
   groupChatsAllowed: z.boolean(),
+  /** An administrator of this installation: may add, review and remove apps. */
+  admin: z.boolean(),
   createdAt: TimestampSchema,
 }).meta({ id: 'Me' });
 export type Me = z.infer<typeof MeSchema>;

@@ -15,5 +15,9 @@
  *   missing: ids, usernames, invite tokens; sequence numbers at most 2^31 - 1); text refuses U+0000 and lone
  *   surrogates (request schemas apart from the served ones where they were shared: instructions, summary,
  *   assistant settings); bot-only routes say so.
+ * - 5 (2026-12-02): apps (MCP): `Me.admin`; the directory for administrators (`/api/admin/apps…`,
+ *   routes marked `caller: 'admin'`); approved apps for members (`/api/apps`); apps switched on per
+ *   conversation (`app-enabled`, `app-disabled` events); tool calls with confirmations
+ *   (`…/apps/:appId/calls`, `…/app-calls`, `app-call-created`, `app-call-updated` events).
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;

@@ -8,6 +8,8 @@ import { registerBacklogRoutes } from './assistant/backlog-routes.js';
 import { registerDecisionRoutes } from './assistant/decision-routes.js';
 import { registerMemoryRoutes } from './assistant/memory-routes.js';
 import { registerTurnRoutes } from './assistant/turn-routes.js';
+import { registerAppCallRoutes } from './apps/calls.js';
+import { registerAppRoutes } from './apps/routes.js';
 import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerBlockingRoutes } from './blocking/routes.js';
 import type { ServerContext } from './context.js';
@@ -111,5 +113,7 @@ export function buildApp(context: ServerContext, options: { site?: SiteHandler }
   registerBacklogRoutes(app, context);
   registerContextRoutes(app, context);
   registerMemoryRoutes(app, context);
+  registerAppRoutes(app, context);
+  registerAppCallRoutes(app, context);
   return app;
 }

@@ -59,6 +59,12 @@ export interface ServerConfig {
   assistantRateLimit: { burst: number; perHour: number };
   /** A turn that receives no text for this long ends as failed (`assistant_timeout`): never a stuck "typing". */
   assistantTurnTimeoutMs: number;
+  /** Usernames that are administrators (`PARLEY_ADMINS`), besides the accounts marked so in the database [AP1]. */
+  admins: string[];
+  /** Whether administrators may add local (stdio) apps, which run a command on this machine (`PARLEY_APPS_STDIO=on`) [AP2]. */
+  appsStdio: boolean;
+  /** Longest wait for an app: connecting, listing, and each tool call. */
+  appTimeoutMs: number;
 }
 
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -88,6 +94,9 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     assistantToken: undefined,
     assistantRateLimit: { burst: 20, perHour: 60 },
     assistantTurnTimeoutMs: 120_000,
+    admins: [],
+    appsStdio: false,
+    appTimeoutMs: 30_000,
     ...overrides,
   };
 }

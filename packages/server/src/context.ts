@@ -6,6 +6,7 @@ import type { FileStore } from './attachments/file-store.js';
 import type { LimitStore, RateLimit } from './abuse/limits.js';
 import type { AssistantAccount } from './assistant/account.js';
 import type { Turns } from './assistant/turns.js';
+import type { AppHost } from './apps/host.js';
 
 /** Everything a feature needs, handed in rather than reached for. */
 export interface ServerContext {
@@ -19,6 +20,8 @@ export interface ServerContext {
   readonly assistant: AssistantAccount;
   /** The assistant's streamed answers on this node. */
   readonly turns: Turns;
+  /** This node's connections to apps (MCP servers). */
+  readonly apps: AppHost;
   /** Where limits count: in this process, or in Redis for every node (events/SPEC.md [MN5]). */
   readonly limitStore: LimitStore;
   readonly limits: {

@@ -11,3 +11,4 @@ export { WriteQueue } from './storage/write-queue.js';
 export { EventLog, systemClock } from './events/event-log.js';
 export type { Clock } from './events/event-log.js';
 export type { AssistantAccount } from './assistant/account.js';
+export { setAdministrator } from './accounts/admins.js';

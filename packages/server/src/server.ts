@@ -8,6 +8,9 @@ import { LimitStore, windowOf } from './abuse/limits.js';
 import { sessionReader } from './accounts/sessions.js';
 import { type AssistantAccount, ensureAssistantAccount } from './assistant/account.js';
 import { Turns } from './assistant/turns.js';
+import { AppHost } from './apps/host.js';
+import { isOffered, recordListing } from './apps/directory.js';
+import { ParleyError } from '@parley/protocol';
 import { FileStore } from './attachments/file-store.js';
 import { startUnsentUploadSweeper } from './attachments/unsent-uploads.js';
 import { type Clock, EventLog, systemClock } from './events/event-log.js';
@@ -79,6 +82,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   });
   // Answers cut off when this node last stopped end now, before anyone can connect [AT8].
   await turns.recover();
+  // Every connection to an app lists it first: an app whose tools changed since its approval
+  // goes back to review and is not used [AP4].
+  const apps = new AppHost({
+    timeoutMs: config.appTimeoutMs,
+    onConnect: async (appId, listing) => {
+      const row = await log.write((write) => recordListing(write, appId, listing));
+      if (!isOffered(row)) {
+        throw new ParleyError('CONFLICT', "this app's tools changed since it was approved: it waits for an administrator's review", { field: 'params.appId' });
+      }
+    },
+  });
   const perSecond = (perMinute: number) => perMinute / 60;
   const context: ServerContext = {
     config,
@@ -89,6 +103,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     files: new FileStore(config.dataDir),
     assistant,
     turns,
+    apps,
     limitStore,
     limits: {
       flood: limitStore.limit('flood', windowOf(config.floodLimit.burst, perSecond(config.floodLimit.perMinute))),
@@ -126,6 +141,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await app.close().finally(() => clearInterval(reaper));
       await sweeper.stop();
       await turns.close();
+      await apps.close();
       await queue.close();
       await bus.close();
       await limitStore.close();

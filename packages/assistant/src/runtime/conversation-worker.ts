@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import {
+  type AppCall,
   type AssistantContext,
   type ConversationEvent,
   isParleyError,
@@ -20,6 +21,7 @@ import { isQuietRequest } from '../policy/quiet.js';
 import type { AskModel, Decision, PolicyMember, PolicyMessage } from '../policy/types.js';
 import type { AnyChatTool } from '../providers/chat-model.js';
 import { classifyTurn } from '../providers/model-choice.js';
+import { loadAppTools } from './app-tools.js';
 import type { LoadModelsResult } from '../providers/models.js';
 import { toProviderError } from '../providers/provider-error.js';
 
@@ -123,6 +125,8 @@ export class ConversationWorker {
   #turn: Turn | undefined;
   #reconsider: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Tool calls an answer waits on (for the asker's confirmation, or the app), by call id. */
+  readonly #callWaiters = new Map<string, (call: AppCall) => void>();
 
   constructor(conversationId: string, env: WorkerEnvironment) {
     this.conversationId = conversationId;
@@ -132,6 +136,9 @@ export class ConversationWorker {
   /** Applies one event of the conversation, in order. */
   onEvent(event: ConversationEvent): void {
     this.#applyToRecent(event);
+    if (event.type === 'app-call-updated' && event.call.status !== 'pending' && event.call.status !== 'running') {
+      this.#callWaiters.get(event.call.id)?.(event.call);
+    }
     switch (event.type) {
       case 'message-created': {
         const message = event.message;
@@ -293,7 +300,7 @@ export class ConversationWorker {
         this.#recentBuffer = [];
         try {
           const page = await this.#env.client.api.listMessages({ params: { conversationId: this.conversationId }, query: { limit: RECENT_WINDOW } });
-          let state: ConversationState = { conversation: context.conversation, members: [], messages: page.messages };
+          let state: ConversationState = { conversation: context.conversation, members: [], messages: page.messages, apps: [], appCalls: [] };
           for (const event of this.#recentBuffer) state = applyEvent(state, event);
           this.#recent = trimmed(state, page.nextBefore !== null);
         } finally {
@@ -531,13 +538,13 @@ export class ConversationWorker {
         budget: this.#env.budget,
         people: loaded.people,
       });
-      const tools = this.#tools(context);
+      const tools = { ...this.#tools(context), ...(await this.#appTools(turn, async () => started || (await start()))) };
       let finishReason: string | undefined;
       for await (const part of models.models.pick({ hard }).stream({
         system: prompt.system,
         messages: prompt.messages,
         abortSignal: turn.abort.signal,
-        ...(tools ? { tools } : {}),
+        ...(Object.keys(tools).length > 0 ? { tools } : {}),
       })) {
         if (part.type === 'text' && part.text !== '' && !started && !(await start())) {
           // Dropped before its first token: nothing was sent, no turn exists [RC5].
@@ -568,9 +575,49 @@ export class ConversationWorker {
     }
   }
 
+  /** The tools of the apps switched on here ([RT-AP1]); none when they cannot be read. */
+  async #appTools(turn: Turn, ensureStarted: () => Promise<boolean>): Promise<Record<string, AnyChatTool>> {
+    try {
+      return await loadAppTools({
+        client: this.#env.client,
+        conversationId: this.conversationId,
+        turnId: turn.id,
+        ensureStarted,
+        settled: (call, signal) => this.#settled(call, signal),
+      });
+    } catch (error) {
+      this.#env.log('warn', 'could not read the apps of a conversation', error);
+      return {};
+    }
+  }
+
+  /** Waits for a call to be decided and run, from the events (read once too, in case it already was) [RT-AP2]. */
+  #settled(call: AppCall, signal: AbortSignal): Promise<AppCall> {
+    return new Promise<AppCall>((resolve, reject) => {
+      const done = (settled: AppCall) => {
+        this.#callWaiters.delete(call.id);
+        signal.removeEventListener('abort', aborted);
+        resolve(settled);
+      };
+      const aborted = () => {
+        this.#callWaiters.delete(call.id);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('the answer was stopped'));
+      };
+      if (signal.aborted) return aborted();
+      signal.addEventListener('abort', aborted, { once: true });
+      this.#callWaiters.set(call.id, done);
+      this.#env.client.api
+        .getAppCall({ params: { conversationId: this.conversationId, callId: call.id } })
+        .then((current) => {
+          if (current.status !== 'pending' && current.status !== 'running' && this.#callWaiters.get(call.id) === done) done(current);
+        })
+        .catch(() => undefined);
+    });
+  }
+
   /** In a one-to-one chat the model may save what the person asks it to remember; never in a group. */
-  #tools(context: AssistantContext): Record<string, AnyChatTool> | undefined {
-    if (context.conversation.kind !== 'assistant') return undefined;
+  #tools(context: AssistantContext): Record<string, AnyChatTool> {
+    if (context.conversation.kind !== 'assistant') return {};
     const client = this.#env.client;
     const conversationId = this.conversationId;
     const remember: AnyChatTool = {

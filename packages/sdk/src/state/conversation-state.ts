@@ -1,4 +1,4 @@
-import type { Conversation, ConversationEvent, Member, Message } from '@parley/protocol';
+import type { AppCall, Conversation, ConversationEvent, EnabledApp, Member, Message } from '@parley/protocol';
 
 /** What a member holds of one conversation, kept current by applying its events in order. */
 export interface ConversationState {
@@ -6,6 +6,10 @@ export interface ConversationState {
   members: Member[];
   /** In sequence order. */
   messages: Message[];
+  /** The apps switched on, oldest first. */
+  apps: EnabledApp[];
+  /** Tool calls of apps, oldest first: pending ones are confirmation cards. */
+  appCalls: AppCall[];
 }
 
 function updateMessage(state: ConversationState, messageId: string, change: (message: Message) => Message): ConversationState {
@@ -24,7 +28,7 @@ export function applyEvent(state: ConversationState, event: ConversationEvent): 
 function applyChange(state: ConversationState, event: ConversationEvent): ConversationState {
   switch (event.type) {
     case 'conversation-created':
-      return { conversation: event.conversation, members: event.members, messages: [] };
+      return { conversation: event.conversation, members: event.members, messages: [], apps: [], appCalls: [] };
     case 'conversation-updated':
       return {
         ...state,
@@ -78,6 +82,15 @@ function applyChange(state: ConversationState, event: ConversationEvent): Conver
         ...state,
         members: state.members.map((member) => (member.userId === event.userId ? { ...member, lastReadSeq: event.lastReadSeq } : member)),
       };
+    case 'app-enabled':
+      return { ...state, apps: [...state.apps.filter((app) => app.appId !== event.app.appId), event.app] };
+    case 'app-disabled':
+      return { ...state, apps: state.apps.filter((app) => app.appId !== event.appId) };
+    case 'app-call-created':
+      if (state.appCalls.some((call) => call.id === event.call.id)) return state;
+      return { ...state, appCalls: [...state.appCalls, event.call] };
+    case 'app-call-updated':
+      return { ...state, appCalls: state.appCalls.map((call) => (call.id === event.call.id ? event.call : call)) };
     case 'event-withheld':
       // Something this reader does not see (from an account they blocked): it only takes its place in the order.
       return state;

@@ -2,7 +2,7 @@ import type { Message } from '@parley/protocol';
 import type { ParleyClient } from '../http/client.js';
 import type { ConversationState } from './conversation-state.js';
 
-/** Reads a conversation's whole state over HTTP: the conversation, its members and every message. */
+/** Reads a conversation's whole state over HTTP: the conversation, its members, every message, its apps and their calls. */
 export async function fetchConversationState(client: ParleyClient, conversationId: string): Promise<ConversationState> {
   const view = await client.api.getConversation({ params: { conversationId } });
   const messages: Message[] = [];
@@ -16,5 +16,9 @@ export async function fetchConversationState(client: ParleyClient, conversationI
     if (page.nextBefore === null) break;
     before = page.nextBefore;
   }
-  return { conversation: view.conversation, members: view.members, messages };
+  const [apps, calls] = await Promise.all([
+    client.api.listConversationApps({ params: { conversationId } }),
+    client.api.listAppCalls({ params: { conversationId } }),
+  ]);
+  return { conversation: view.conversation, members: view.members, messages, apps: apps.enabled, appCalls: calls.calls };
 }

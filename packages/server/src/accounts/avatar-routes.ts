@@ -91,7 +91,7 @@ export function registerAvatarRoutes(app: FastifyInstance, context: ServerContex
         await context.files.remove('avatars', avatarId).catch(() => {});
         throw error;
       });
-    return toMe(user);
+    return toMe(user, context.config);
   });
 
   bindRoute(app, context, 'deleteAvatar', async ({ auth }) => {
@@ -106,7 +106,7 @@ export function registerAvatarRoutes(app: FastifyInstance, context: ServerContex
       await announceProfile(write, before, after);
       return after;
     });
-    return toMe(user);
+    return toMe(user, context.config);
   });
 
   bindRoute(app, context, 'getAvatar', async ({ params }) => {

@@ -21,6 +21,9 @@ export function registerAccountRoutes(app: FastifyInstance, context: ServerConte
       refuseReserved(body.username);
       const taken = await db.selectFrom('users').select('id').where('username', '=', body.username).executeTakeFirst();
       if (taken) throw new ParleyError('USERNAME_TAKEN', `@${body.username} is taken`, { field: 'body.username' });
+      // The first person of a fresh install administers it [AP1]. Writes run one at a time, so two
+      // first sign-ups cannot both see an empty install.
+      const anyone = await db.selectFrom('users').select('id').where('kind', '=', 'human').limit(1).executeTakeFirst();
       const row = {
         id,
         username: body.username,
@@ -31,6 +34,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: ServerConte
         avatar_id: null,
         profile_complete: body.displayName ? 1 : 0,
         group_chats_allowed: 1,
+        admin: anyone ? 0 : 1,
         created_at: now,
       };
       await db.insertInto('users').values(row).execute();
@@ -39,9 +43,9 @@ export function registerAccountRoutes(app: FastifyInstance, context: ServerConte
     const session = await createSession(context, id, body.session);
     if (body.session === 'cookie') {
       setSessionCookie(context, reply, session.token, session.expiresAt);
-      return { user: toMe(user) };
+      return { user: toMe(user, context.config) };
     }
-    return { user: toMe(user), token: session.token };
+    return { user: toMe(user, context.config), token: session.token };
   });
 
   bindRoute(app, context, 'signIn', async ({ body, reply, request }) => {
@@ -65,9 +69,9 @@ export function registerAccountRoutes(app: FastifyInstance, context: ServerConte
     const session = await createSession(context, user.id, body.session);
     if (body.session === 'cookie') {
       setSessionCookie(context, reply, session.token, session.expiresAt);
-      return { user: toMe(user) };
+      return { user: toMe(user, context.config) };
     }
-    return { user: toMe(user), token: session.token };
+    return { user: toMe(user, context.config), token: session.token };
   });
 
   bindRoute(app, context, 'signOut', async ({ auth, reply }) => {
@@ -75,7 +79,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: ServerConte
     clearSessionCookie(context, reply);
   });
 
-  bindRoute(app, context, 'getMe', async ({ auth }) => toMe(await getUser(context.storage.reader, auth.userId)));
+  bindRoute(app, context, 'getMe', async ({ auth }) => toMe(await getUser(context.storage.reader, auth.userId), context.config));
 
   bindRoute(app, context, 'updateMe', async ({ auth, body }) => {
     const user = await context.log.write(async (write) => {
@@ -103,7 +107,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: ServerConte
       await announceProfile(write, before, after);
       return after;
     });
-    return toMe(user);
+    return toMe(user, context.config);
   });
 
   bindRoute(app, context, 'getUser', async ({ params }) => toUserSummary(await getUser(context.storage.reader, params.userId)));

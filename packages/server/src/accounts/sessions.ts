@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Kysely } from 'kysely';
 import type { ServerContext } from '../context.js';
+import { isAdmin } from './admins.js';
 import type { Clock } from '../events/event-log.js';
 import { newSecret, sha256 } from '../ids/ids.js';
 import type { Database } from '../storage/schema.js';
@@ -16,6 +17,8 @@ export interface Auth {
   via: 'cookie' | 'bearer';
   /** The account's kind: bot-only routes refuse a person on it before reading the body [AS3]. */
   kind: 'human' | 'bot';
+  /** An administrator: admin-only routes refuse anyone else before reading the body [AP1]. */
+  admin: boolean;
 }
 
 function parseCookies(header: string | undefined): Map<string, string> {
@@ -62,14 +65,14 @@ export async function authenticateHeaders(context: ServerContext, headers: Incom
   const session = await context.storage.reader
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['sessions.user_id', 'sessions.expires_at', 'users.kind'])
+    .select(['sessions.user_id', 'sessions.expires_at', 'users.kind', 'users.admin', 'users.username'])
     .where('sessions.token_hash', '=', tokenHash)
     .executeTakeFirst();
   if (!session || session.expires_at <= context.clock.now().toISOString()) {
     if (credentials.via === 'bearer') throw new ParleyError('UNAUTHENTICATED', 'the token is invalid or expired');
     return null;
   }
-  return { userId: session.user_id, sessionId: tokenHash, via: credentials.via, kind: session.kind };
+  return { userId: session.user_id, sessionId: tokenHash, via: credentials.via, kind: session.kind, admin: isAdmin(context.config, session) };
 }
 
 export function authenticate(context: ServerContext, request: FastifyRequest): Promise<Auth | null> {

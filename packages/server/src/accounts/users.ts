@@ -1,6 +1,8 @@
 import { type Me, ParleyError, type UserSummary } from '@parley/protocol';
 import type { Kysely, Selectable } from 'kysely';
+import type { ServerConfig } from '../config.js';
 import type { WriteContext } from '../events/event-log.js';
+import { isAdmin } from './admins.js';
 import type { Database, UsersTable } from '../storage/schema.js';
 
 export type UserRow = Selectable<UsersTable>;
@@ -19,12 +21,13 @@ export function toUserSummary(row: UserRow): UserSummary {
   };
 }
 
-export function toMe(row: UserRow): Me {
+export function toMe(row: UserRow, config: Pick<ServerConfig, 'admins'>): Me {
   return {
     ...toUserSummary(row),
     ageBand: row.age_band,
     profileComplete: row.profile_complete === 1,
     groupChatsAllowed: row.group_chats_allowed === 1,
+    admin: isAdmin(config, row),
     createdAt: row.created_at,
   };
 }

@@ -90,6 +90,7 @@ export async function ensureAssistantAccount(
       avatar_id: null,
       profile_complete: 1,
       group_chats_allowed: 1,
+      admin: 0,
       created_at: new Date().toISOString(),
     };
     try {

@@ -1,6 +1,7 @@
 import { type ConversationEvent, type ConversationEventType, ConversationEventSchema } from '@parley/protocol';
 import { applyEvent, type ConversationState, fetchConversationState, unreadCount } from '@parley/sdk';
-import { describe, expect, it } from 'vitest';
+import { startFixtureApp, type FixtureApp } from '@parley/apps/test';
+import { afterAll, describe, expect, it } from 'vitest';
 import { messageId, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
 
 /**
@@ -53,6 +54,32 @@ const actions: Record<ConversationEventType, Action> = {
     return ann.client.api.markRead({ params: { conversationId: group }, body: { seq: view.conversation.lastSeq } });
   },
   // [EL14]–[EL16]: once Ann blocked Bob, his reaction and his new profile take their places as placeholders.
+  // The app events: Ann (the first account, an administrator) adds and approves the fixture app.
+  'app-enabled': async ({ ann, bob, group }) => {
+    const appId = await approvedApp(ann);
+    return bob.client.api.setConversationApp({ params: { conversationId: group, appId }, body: { enabled: true } });
+  },
+  'app-disabled': async ({ ann, bob, group }) => {
+    const appId = await approvedApp(ann);
+    await ann.client.api.setConversationApp({ params: { conversationId: group, appId }, body: { enabled: true } });
+    return bob.client.api.setConversationApp({ params: { conversationId: group, appId }, body: { enabled: false } });
+  },
+  'app-call-created': async ({ ann, bob, group }) => {
+    const appId = await approvedApp(ann);
+    await ann.client.api.setConversationApp({ params: { conversationId: group, appId }, body: { enabled: true } });
+    return bob.client.api.callAppTool({ params: { conversationId: group, appId }, body: { id: messageId(), tool: 'refresh_card' } });
+  },
+  'app-call-updated': async ({ ann, server, group }) => {
+    const appId = await approvedApp(ann);
+    await ann.client.api.setConversationApp({ params: { conversationId: group, appId }, body: { enabled: true } });
+    const trigger = await ann.client.api.sendMessage({ params: { conversationId: group }, body: { id: messageId(), text: '@assistant delete it' } });
+    const turn = await server.assistant.client.api.startTurn({ params: { conversationId: group }, body: { id: messageId(), triggerMessageId: trigger.id } });
+    const pending = await server.assistant.client.api.callAppTool({
+      params: { conversationId: group, appId },
+      body: { id: messageId(), tool: 'delete_note', arguments: '{"id":"n1"}', turnId: turn.id },
+    });
+    return ann.client.api.decideAppCall({ params: { conversationId: group, callId: pending.id }, body: { decision: 'deny' } });
+  },
   'event-withheld': async ({ ann, bob, group, firstMessage }) => {
     await bob.client.api.removeReaction({ params: { conversationId: group, messageId: firstMessage, emoji: '👍' } });
     await ann.client.api.blockUser({ params: { userId: bob.user.id } });
@@ -60,6 +87,16 @@ const actions: Record<ConversationEventType, Action> = {
     return bob.client.api.updateMe({ body: { displayName: 'Robert, blocked' } });
   },
 };
+
+let fixtureApp: FixtureApp | undefined;
+afterAll(async () => fixtureApp?.close());
+
+async function approvedApp(admin: TestUser): Promise<string> {
+  fixtureApp ??= await startFixtureApp();
+  const added = await admin.client.api.createApp({ body: { name: 'Weather', url: fixtureApp.url } });
+  await admin.client.api.reviewApp({ params: { appId: added.id }, body: { decision: 'approve', hash: added.listing!.hash } });
+  return added.id;
+}
 
 function normalise(state: ConversationState): ConversationState {
   return { ...state, members: [...state.members].sort((a, b) => a.userId.localeCompare(b.userId)) };

@@ -1,6 +1,7 @@
 import { type RouteDefinition, type RouteName, routes } from '@parley/protocol';
 import type { ParleyClient } from '@parley/sdk';
-import { describe, expect, it } from 'vitest';
+import { startFixtureApp, type FixtureApp } from '@parley/apps/test';
+import { afterAll, describe, expect, it } from 'vitest';
 import { messageId, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
 
 /**
@@ -19,7 +20,14 @@ interface World {
   attachmentId: string;
   /** An answer the assistant is streaming in the group. */
   turnId: string;
+  /** The fixture app, approved by Ann (the first account: an administrator) and switched on in the group. */
+  appId: string;
+  /** A call of its write tool, waiting for Ann's confirmation. */
+  callId: string;
 }
+
+let fixtureApp: FixtureApp | undefined;
+afterAll(async () => fixtureApp?.close());
 
 async function buildWorld(server: TestServer): Promise<World> {
   const ann = await server.user();
@@ -36,7 +44,15 @@ async function buildWorld(server: TestServer): Promise<World> {
   });
   const invite = await ann.client.api.createInvite({ params: { conversationId: group }, body: {} });
   const turn = await server.assistant.client.api.startTurn({ params: { conversationId: group }, body: { id: messageId(), triggerMessageId: message.id } });
-  return { server, ann, bob, group, messageId: message.id, inviteId: invite.id, attachmentId: attachment.id, turnId: turn.id };
+  fixtureApp ??= await startFixtureApp();
+  const added = await ann.client.api.createApp({ body: { name: 'Weather', url: fixtureApp.url } });
+  await ann.client.api.reviewApp({ params: { appId: added.id }, body: { decision: 'approve', hash: added.listing!.hash } });
+  await ann.client.api.setConversationApp({ params: { conversationId: group, appId: added.id }, body: { enabled: true } });
+  const call = await server.assistant.client.api.callAppTool({
+    params: { conversationId: group, appId: added.id },
+    body: { id: messageId(), tool: 'delete_note', arguments: '{"id":"n1"}', turnId: turn.id },
+  });
+  return { server, ann, bob, group, messageId: message.id, inviteId: invite.id, attachmentId: attachment.id, turnId: turn.id, appId: added.id, callId: call.id };
 }
 
 /** A valid call of each endpoint that concerns the world's group. */
@@ -77,6 +93,13 @@ function conversationCalls(world: World): Partial<Record<RouteName, (client: Par
     getAssistantContext: (client) => client.api.getAssistantContext({ params: { conversationId } }),
     saveSummary: (client) => client.api.saveSummary({ params: { conversationId }, body: { text: 'rewritten', uptoSeq: 1 } }),
     rememberForOwner: (client) => client.api.rememberForOwner({ params: { conversationId }, body: { text: 'a false memory' } }),
+    listConversationApps: (client) => client.api.listConversationApps({ params: { conversationId } }),
+    setConversationApp: (client) => client.api.setConversationApp({ params: { conversationId, appId: world.appId }, body: { enabled: false } }),
+    callAppTool: (client) =>
+      client.api.callAppTool({ params: { conversationId, appId: world.appId }, body: { id: messageId(), tool: 'get_weather', arguments: '{"city":"Oslo"}' } }),
+    listAppCalls: (client) => client.api.listAppCalls({ params: { conversationId } }),
+    getAppCall: (client) => client.api.getAppCall({ params: { conversationId, callId: world.callId } }),
+    decideAppCall: (client) => client.api.decideAppCall({ params: { conversationId, callId: world.callId }, body: { decision: 'approve-once' } }),
   };
 }
 
@@ -86,7 +109,9 @@ async function snapshot(world: World): Promise<unknown> {
   const invites = await world.ann.client.api.listInvites({ params: { conversationId: world.group } });
   const turns = await world.ann.client.api.listTurns({ params: { conversationId: world.group } });
   const decisions = await world.ann.client.api.listDecisions({ params: { conversationId: world.group } });
-  return { conversation: view.conversation, members: view.members, messages, invites, turns, decisions };
+  const apps = await world.ann.client.api.listConversationApps({ params: { conversationId: world.group } });
+  const calls = await world.ann.client.api.listAppCalls({ params: { conversationId: world.group } });
+  return { conversation: view.conversation, members: view.members, messages, invites, turns, decisions, apps, calls };
 }
 
 /**
@@ -110,7 +135,7 @@ async function refusal(call: Promise<unknown>): Promise<{ code: string; status: 
 
 describe('authorisation walk', () => {
   it('covers every endpoint that takes a conversation or one of its parts', () => {
-    const world = { group: 'g', messageId: 'm', inviteId: 'i', attachmentId: 'a', turnId: 't' } as unknown as World;
+    const world = { group: 'g', messageId: 'm', inviteId: 'i', attachmentId: 'a', turnId: 't', appId: 'p', callId: 'c' } as unknown as World;
     const covered = Object.keys(conversationCalls(world));
     const expected = (Object.keys(routes) as RouteName[]).filter((name) => {
       const path: string = routes[name].path;
@@ -158,6 +183,30 @@ describe('authorisation walk', () => {
       expect(response.status, name).toBe(401);
       expect(((await response.json()) as { error: { code: string } }).error.code, name).toBe('UNAUTHENTICATED');
     }
+  });
+
+  it('[AP1] refuses every admin endpoint to a person who is not an administrator and to the assistant, before reading the body, and nothing changes', async () => {
+    await using server = await startTestServer();
+    const world = await buildWorld(server);
+    const before = await snapshot(world);
+    const directory = await world.ann.client.api.listAdminApps();
+    const adminRoutes = (Object.entries(routes) as [string, RouteDefinition][]).filter(([, route]) => route.caller === 'admin');
+    expect(adminRoutes.length).toBeGreaterThan(0);
+    for (const token of [world.bob.client.token, server.assistant.token]) {
+      for (const [name, route] of adminRoutes) {
+        const path = route.path.replace(':appId', world.appId);
+        const response = await fetch(server.url + path, {
+          method: route.method,
+          headers: { authorization: `Bearer ${token}`, ...(route.body ? { 'content-type': 'application/json' } : {}) },
+          // Oversized: refused for the caller before the body is read [PB4].
+          ...(route.body ? { body: JSON.stringify({ name: 'x'.repeat(300 * 1024) }) } : {}),
+        });
+        expect(response.status, name).toBe(403);
+        expect(((await response.json()) as { error: { code: string } }).error.code, name).toBe('FORBIDDEN');
+      }
+    }
+    expect(await world.ann.client.api.listAdminApps()).toEqual(directory);
+    expect(await snapshot(world)).toEqual(before);
   });
 
   it('refuses what a blocked account may not do', async () => {
@@ -220,7 +269,9 @@ describe('malformed input', () => {
         .replace(':username', world.bob.user.username)
         .replace(':avatarId', 'noavatar')
         .replace(':turnId', world.turnId)
-        .replace(':memoryId', 'nomemory');
+        .replace(':memoryId', 'nomemory')
+        .replace(':appId', world.appId)
+        .replace(':callId', world.callId);
     for (const [name, route] of Object.entries(routes) as [string, RouteDefinition][]) {
       if (!route.body || name === 'signOut') continue;
       const path = fill(route.path);

@@ -80,6 +80,7 @@ export function bindRoute<N extends RouteName>(app: FastifyInstance, context: Se
       if (route.caller === 'bot' && auth?.kind !== 'bot') {
         throw new ParleyError('FORBIDDEN', 'only a bot account (the assistant) may do this');
       }
+      if (route.caller === 'admin' && !auth?.admin) throw new ParleyError('FORBIDDEN', 'only an administrator may do this');
       callers.set(request, auth);
     },
     handler: async (request, reply) => {

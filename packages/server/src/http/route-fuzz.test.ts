@@ -1,6 +1,7 @@
 import { type RouteDefinition, type RouteName, routes } from '@parley/protocol';
 import fc from 'fast-check';
 import { sql } from 'kysely';
+import { startFixtureApp, type FixtureApp } from '@parley/apps/test';
 import { describe, expect, it } from 'vitest';
 import { encodeHostile, type Pool, valuesFor, wrongValue } from '../test/hostile-input.js';
 import { messageId, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
@@ -20,10 +21,10 @@ const BATCH = 500;
 const LANES = Number(process.env.PARLEY_FUZZ_LANES ?? 4);
 const SEED = process.env.PARLEY_FUZZ_SEED === undefined ? undefined : Number(process.env.PARLEY_FUZZ_SEED);
 
-type Actor = 'creator' | 'member' | 'stranger' | 'bot' | 'nobody' | 'malformed';
+type Actor = 'admin' | 'creator' | 'member' | 'stranger' | 'bot' | 'nobody' | 'malformed';
 
 interface World {
-  actors: Record<'creator' | 'member' | 'stranger', TestUser>;
+  actors: Record<'admin' | 'creator' | 'member' | 'stranger', TestUser>;
   pool: Pool;
 }
 
@@ -35,7 +36,11 @@ interface FuzzRequest {
   body: { kind: 'json'; value: unknown } | { kind: 'raw'; text: string; contentType: string } | { kind: 'none' };
 }
 
-async function buildWorld(server: TestServer): Promise<World> {
+/**
+ * `admin` is the server's first account (an administrator) in every world; the fixture app is
+ * added and approved anew in each, switched on in the group, with a call waiting for the creator.
+ */
+async function buildWorld(server: TestServer, admin: TestUser, fixture: FixtureApp): Promise<World> {
   const [creator, member, stranger] = [await server.user(), await server.user(), await server.user()];
   const bot = server.assistant;
   const group = (await creator.client.api.createConversation({ body: { kind: 'group', title: 'Fuzz', usernames: [member.user.username] } })).conversation.id;
@@ -50,10 +55,17 @@ async function buildWorld(server: TestServer): Promise<World> {
   const invite = await creator.client.api.createInvite({ params: { conversationId: group }, body: {} });
   const turn = await bot.client.api.startTurn({ params: { conversationId: group }, body: { id: messageId(), triggerMessageId: message.id } });
   const memory = await creator.client.api.createMemory({ body: { text: 'likes tea' } });
+  const app = await admin.client.api.createApp({ body: { name: 'Weather', url: fixture.url } });
+  await admin.client.api.reviewApp({ params: { appId: app.id }, body: { decision: 'approve', hash: app.listing!.hash } });
+  await creator.client.api.setConversationApp({ params: { conversationId: group, appId: app.id }, body: { enabled: true } });
+  const call = await bot.client.api.callAppTool({
+    params: { conversationId: group, appId: app.id },
+    body: { id: messageId(), tool: 'delete_note', arguments: '{"id":"n1"}', turnId: turn.id },
+  });
   const usernames = [creator, member, stranger].map((person) => person.user.username);
   const ids = Array.from({ length: 4 }, () => messageId());
   return {
-    actors: { creator, member, stranger },
+    actors: { admin, creator, member, stranger },
     pool: {
       conversationId: [group, group, direct, chat, 'not-a-conversation'],
       messageId: [message.id, 'nomessage'],
@@ -75,6 +87,13 @@ async function buildWorld(server: TestServer): Promise<World> {
       uptoSeq: [0, 1],
       text: ['hello', 'a fine text'],
       kind: ['group', 'assistant', 'direct'],
+      appId: [app.id, app.id, 'noapp123'],
+      callId: [call.id],
+      tool: ['get_weather', 'delete_note', 'refresh_card'],
+      arguments: ['{"city":"Oslo"}', '{"id":"n2"}', '{}'],
+      hash: [app.listing!.hash],
+      url: [fixture.url],
+      name: ['Weather'],
     },
   };
 }
@@ -108,7 +127,7 @@ function requestsFor(world: World): fc.Arbitrary<FuzzRequest> {
   return fc.constantFrom(...names).chain((name) => {
     const route: RouteDefinition = routes[name];
     // Signing out would end the world's sessions: it is driven without a valid one.
-    const actors: Actor[] = name === 'signOut' ? ['nobody', 'malformed'] : ['creator', 'creator', 'member', 'stranger', 'bot', 'bot', 'nobody', 'malformed'];
+    const actors: Actor[] = name === 'signOut' ? ['nobody', 'malformed'] : ['admin', 'creator', 'creator', 'member', 'stranger', 'bot', 'bot', 'nobody', 'malformed'];
     const body: fc.Arbitrary<FuzzRequest['body']> = route.body
       ? fc.oneof(
           // Strings reach just past the body limit: longer ones are refused the same way, at more cost to the test.
@@ -179,7 +198,13 @@ async function snapshot(server: TestServer): Promise<unknown> {
     (select count(*) from memories) as memories,
     (select max(updated_at) from memories) as memories_updated,
     (select max(updated_at) from user_instructions) as instructions_updated,
-    (select max(updated_at) from conversation_summaries) as summaries_updated`.execute(server.server.context.storage.reader);
+    (select max(updated_at) from conversation_summaries) as summaries_updated,
+    (select count(*) from apps) as apps,
+    (select max(updated_at) from apps) as apps_updated,
+    (select count(*) from conversation_apps) as conversation_apps,
+    (select count(*) from app_calls) as app_calls,
+    (select max(decided_at) from app_calls) as app_calls_decided,
+    (select count(*) from app_call_grants) as app_call_grants`.execute(server.server.context.storage.reader);
   return result.rows[0];
 }
 
@@ -246,8 +271,12 @@ describe('route fuzz', () => {
         floodLimit: { burst: 1_000_000, perMinute: 1_000_000 },
         // A turn left streaming would be ended by the server mid-run, a change no request made.
         assistantTurnTimeoutMs: 3_600_000,
+        // A generated URL that is valid but leads nowhere is given up on soon.
+        appTimeoutMs: 2000,
       },
     });
+    await using fixture = await startFixtureApp();
+    const admin = await server.user();
     const started = performance.now();
     const statuses = new Map<number | 'cut off', number>();
     const routesSeen = new Set<RouteName>();
@@ -257,7 +286,7 @@ describe('route fuzz', () => {
     const firstSeed = SEED ?? Math.floor(Math.random() * 2 ** 31);
     let seed = firstSeed;
     while (sent < REQUESTS) {
-      const world = await buildWorld(server);
+      const world = await buildWorld(server, admin, fixture);
       let before = await snapshot(server);
       const runs = Math.ceil(Math.min(BATCH, REQUESTS - sent) / LANES);
       await fc.assert(

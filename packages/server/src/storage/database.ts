@@ -11,6 +11,7 @@ import * as unsentUploads from './migrations/003-unsent-uploads.js';
 import * as removalsAndBlockedProfiles from './migrations/004-removals-and-blocked-profiles.js';
 import * as assistantBacklog from './migrations/005-assistant-backlog.js';
 import * as turnNodes from './migrations/006-turn-nodes.js';
+import * as apps from './migrations/007-apps.js';
 import type { Database } from './schema.js';
 
 /**
@@ -47,6 +48,7 @@ const migrations: Record<string, Migration> = {
   '004-removals-and-blocked-profiles': removalsAndBlockedProfiles,
   '005-assistant-backlog': assistantBacklog,
   '006-turn-nodes': turnNodes,
+  '007-apps': apps,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -23,6 +23,10 @@ export interface Database {
   memories: MemoriesTable;
   user_instructions: UserInstructionsTable;
   conversation_summaries: ConversationSummariesTable;
+  apps: AppsTable;
+  conversation_apps: ConversationAppsTable;
+  app_calls: AppCallsTable;
+  app_call_grants: AppCallGrantsTable;
 }
 
 export interface UsersTable {
@@ -36,6 +40,8 @@ export interface UsersTable {
   avatar_id: string | null;
   profile_complete: number;
   group_chats_allowed: number;
+  /** 1: an administrator (the first account of an install, or made one with `parley admin add`). */
+  admin: Generated<number>;
   created_at: string;
 }
 
@@ -235,6 +241,72 @@ export interface ConversationSummariesTable {
   /** The summary covers the messages up to this sequence number. */
   upto_seq: number;
   updated_at: string;
+}
+
+/** An app (MCP server) of the directory. See ../apps/SPEC.md. */
+export interface AppsTable {
+  id: string;
+  name: string;
+  transport: 'http' | 'stdio';
+  url: string | null;
+  /** JSON array: the executable, then its arguments. */
+  command: string | null;
+  status: 'review' | 'approved' | 'rejected';
+  /** JSON of the last AppListing. */
+  listing: string | null;
+  listing_hash: string | null;
+  /** The listing hash an administrator approved. */
+  approved_hash: string | null;
+  error: string | null;
+  added_by: string;
+  reviewed_by: string | null;
+  reviewed_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ConversationAppsTable {
+  conversation_id: string;
+  app_id: string;
+  enabled_by: string;
+  enabled_at: string;
+}
+
+export interface AppCallsTable {
+  id: string;
+  /** The caller's own id for the call (idempotency). */
+  client_id: string;
+  conversation_id: string;
+  app_id: string;
+  app_name: string;
+  tool: string;
+  /** JSON object. */
+  arguments: string;
+  status: 'pending' | 'running' | 'completed' | 'failed' | 'denied';
+  asked_by: string;
+  requested_by: string;
+  turn_id: string | null;
+  read_only: number;
+  approval: 'read-only' | 'once' | 'conversation' | null;
+  decided_by: string | null;
+  decided_at: string | null;
+  /** JSON of the CallToolResult. */
+  result: string | null;
+  is_error: number;
+  result_bytes: number | null;
+  error: string | null;
+  duration_ms: number | null;
+  created_at: string;
+  ended_at: string | null;
+  ordinal: number;
+}
+
+export interface AppCallGrantsTable {
+  conversation_id: string;
+  app_id: string;
+  tool: string;
+  user_id: string;
+  granted_at: string;
 }
 
 export type { Generated };

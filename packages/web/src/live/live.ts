@@ -9,7 +9,7 @@ import type {
   Message,
 } from '@parley/protocol';
 import { ParleyError } from '@parley/protocol';
-import { applyEvent, EventStream, type ParleyClient } from '@parley/sdk';
+import { applyEvent, type ConversationState, EventStream, type ParleyClient } from '@parley/sdk';
 import { newClientId } from './client-id.js';
 
 /** A message this client sent that the server's event has not confirmed yet [WB11]. */
@@ -295,7 +295,8 @@ export class Live {
     this.#loading.get(id)?.push(event);
     const loaded = entry.messages !== null && !this.#loading.has(id);
     const base = loaded ? (entry.messages ?? []) : entry.view.lastMessage ? [entry.view.lastMessage] : [];
-    const next = applyEvent({ conversation: entry.view.conversation, members: entry.view.members, messages: base }, event);
+    // The web client shows no apps yet: their part of the state starts empty here.
+    const next = applyEvent({ conversation: entry.view.conversation, members: entry.view.members, messages: base, apps: [], appCalls: [] }, event);
     const lastMessage = next.messages.at(-1) ?? null;
     let { unread, mentions, lastActivity } = entry;
     if (event.type === 'message-created') {
@@ -367,7 +368,7 @@ export class Live {
       this.#loading.delete(conversationId);
       const current = this.#snapshot.conversations.get(conversationId);
       if (!current) return;
-      let state = { conversation: current.view.conversation, members: current.view.members, messages: page.messages };
+      let state = { conversation: current.view.conversation, members: current.view.members, messages: page.messages, apps: [], appCalls: [] } as ConversationState;
       const newest = page.messages.at(-1)?.seq ?? 0;
       // Events that came while the page was read: those after it change the history too.
       for (const event of held) if (event.seq > newest) state = applyEvent(state, event);

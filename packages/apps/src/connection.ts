@@ -1,0 +1,218 @@
+import crypto from 'node:crypto';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { CallToolResult, Resource, Tool } from '@modelcontextprotocol/client';
+
+/** Where an app is: a remote MCP endpoint (Streamable HTTP), or a full command an administrator configured (stdio). */
+export type AppSource = { readonly transport: 'http'; readonly url: string } | { readonly transport: 'stdio'; readonly command: readonly string[] };
+
+export type ToolVisibility = 'model' | 'app';
+
+/** One tool as the app lists it. */
+export interface ListedTool {
+  name: string;
+  title: string | null;
+  description: string | null;
+  inputSchema: Record<string, unknown>;
+  outputSchema: Record<string, unknown> | null;
+  annotations: { title?: string; readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean };
+  uiResourceUri: string | null;
+  visibility: ToolVisibility[];
+}
+
+/** A `ui://` resource of the app, with its content. */
+export interface ListedUiResource {
+  uri: string;
+  name: string | null;
+  mimeType: string | null;
+  text: string | null;
+  meta: Record<string, unknown> | null;
+}
+
+/** What an app offers, as read at one connection. */
+export interface AppListing {
+  protocolEra: 'modern' | 'legacy';
+  server: { name: string; version: string } | null;
+  instructions: string | null;
+  tools: ListedTool[];
+  uiResources: ListedUiResource[];
+  /** SHA-256 of the tools and UI resources, see `hashListing`. */
+  hash: string;
+}
+
+export interface ConnectOptions {
+  /** Longest wait for each request to the app, connecting included. */
+  timeoutMs?: number;
+  /** For stdio apps: environment of the child (by default only PATH and HOME, never Parley's own settings). */
+  env?: Record<string, string>;
+}
+
+export const CLIENT_INFO = { name: 'parley', version: '0.1.0' } as const;
+/** Most tools and UI resources read from one app: a listing past them is refused as it is paged. */
+export const MAX_LISTED_ITEMS = 500;
+/** Largest UI resource kept for review and serving. */
+export const MAX_UI_RESOURCE_CHARACTERS = 1_000_000;
+
+function objectOrNull(value: unknown): Record<string, unknown> | null {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+/** `_meta.ui` of a tool or resource (MCP Apps), also read from the older flat key `ui/resourceUri`. */
+function uiMetaOf(meta: unknown): Record<string, unknown> {
+  const object = objectOrNull(meta) ?? {};
+  const ui = objectOrNull(object.ui) ?? {};
+  const legacyUri = object['ui/resourceUri'];
+  return typeof ui.resourceUri !== 'string' && typeof legacyUri === 'string' ? { ...ui, resourceUri: legacyUri } : ui;
+}
+
+function toListedTool(tool: Tool): ListedTool {
+  const ui = uiMetaOf(tool._meta);
+  const declared = Array.isArray(ui.visibility) ? ui.visibility.filter((item): item is ToolVisibility => item === 'model' || item === 'app') : [];
+  const annotations = tool.annotations ?? {};
+  return {
+    name: tool.name,
+    title: tool.title ?? annotations.title ?? null,
+    description: tool.description ?? null,
+    inputSchema: tool.inputSchema as Record<string, unknown>,
+    outputSchema: (tool.outputSchema as Record<string, unknown> | undefined) ?? null,
+    annotations: {
+      ...(annotations.title !== undefined ? { title: annotations.title } : {}),
+      ...(annotations.readOnlyHint !== undefined ? { readOnlyHint: annotations.readOnlyHint } : {}),
+      ...(annotations.destructiveHint !== undefined ? { destructiveHint: annotations.destructiveHint } : {}),
+      ...(annotations.idempotentHint !== undefined ? { idempotentHint: annotations.idempotentHint } : {}),
+      ...(annotations.openWorldHint !== undefined ? { openWorldHint: annotations.openWorldHint } : {}),
+    },
+    uiResourceUri: typeof ui.resourceUri === 'string' ? ui.resourceUri : null,
+    visibility: declared.length > 0 ? [...new Set(declared)].sort() : ['app', 'model'],
+  };
+}
+
+/** JSON with object keys sorted at every level: the same value always gives the same text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * The hash an approval is bound to: SHA-256 over the tools (names, descriptions, schemas,
+ * annotations, UI links, visibility) and the UI resources (with their documents), in name and
+ * URI order. Anything the model or a member could be shown differently changes it.
+ */
+export function hashListing(listing: Pick<AppListing, 'tools' | 'uiResources'>): string {
+  const tools = [...listing.tools].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const uiResources = [...listing.uiResources].sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+  return crypto.createHash('sha256').update(canonicalJson({ tools, uiResources })).digest('hex');
+}
+
+function transportFor(source: AppSource, options: ConnectOptions) {
+  if (source.transport === 'http') return new StreamableHTTPClientTransport(new URL(source.url));
+  const [command, ...args] = source.command;
+  if (!command) throw new Error('an app command needs its executable');
+  return new StdioClientTransport({
+    command,
+    args,
+    env: options.env ?? { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    stderr: 'ignore',
+  });
+}
+
+/** A connection to one app: an MCP client, negotiated in auto mode (the current protocol, or a 2025 server's `initialize`). */
+export class AppConnection {
+  readonly #client: Client;
+  readonly #timeoutMs: number;
+
+  private constructor(client: Client, timeoutMs: number) {
+    this.#client = client;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  static async open(source: AppSource, options: ConnectOptions = {}): Promise<AppConnection> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const client = new Client(CLIENT_INFO, { versionNegotiation: { mode: 'auto', probe: { timeoutMs } } });
+    try {
+      await client.connect(transportFor(source, options), { timeout: timeoutMs });
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+    return new AppConnection(client, timeoutMs);
+  }
+
+  get protocolEra(): 'modern' | 'legacy' {
+    return this.#client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
+  }
+
+  /** Lists every tool, and every `ui://` resource (those listed and those the tools link to) with its document. */
+  async list(): Promise<AppListing> {
+    const capabilities = this.#client.getServerCapabilities() ?? {};
+    const tools: Tool[] = [];
+    if (capabilities.tools) {
+      let cursor: string | undefined;
+      do {
+        const page = await this.#client.listTools(cursor ? { cursor } : undefined, { timeout: this.#timeoutMs });
+        tools.push(...page.tools);
+        if (tools.length > MAX_LISTED_ITEMS) throw new Error(`the app lists more than ${MAX_LISTED_ITEMS} tools`);
+        cursor = page.nextCursor;
+      } while (cursor);
+    }
+    const listedResources: Resource[] = [];
+    if (capabilities.resources) {
+      let cursor: string | undefined;
+      do {
+        const page = await this.#client.listResources(cursor ? { cursor } : undefined, { timeout: this.#timeoutMs });
+        listedResources.push(...page.resources.filter((resource) => resource.uri.startsWith('ui://')));
+        if (listedResources.length > MAX_LISTED_ITEMS) throw new Error(`the app lists more than ${MAX_LISTED_ITEMS} UI resources`);
+        cursor = page.nextCursor;
+      } while (cursor);
+    }
+    const listedTools = tools.map(toListedTool);
+    const uris = new Set([...listedResources.map((resource) => resource.uri), ...listedTools.flatMap((tool) => (tool.uiResourceUri?.startsWith('ui://') ? [tool.uiResourceUri] : []))]);
+    const uiResources: ListedUiResource[] = [];
+    for (const uri of [...uris].sort()) {
+      const listed = listedResources.find((resource) => resource.uri === uri);
+      uiResources.push(await this.#readUiResource(uri, listed));
+    }
+    const server = this.#client.getServerVersion();
+    const listing = {
+      protocolEra: this.protocolEra,
+      server: server ? { name: server.name, version: server.version } : null,
+      instructions: this.#client.getInstructions() ?? null,
+      tools: listedTools,
+      uiResources,
+    };
+    return { ...listing, hash: hashListing(listing) };
+  }
+
+  async #readUiResource(uri: string, listed: Resource | undefined): Promise<ListedUiResource> {
+    const base = { uri, name: listed?.name ?? null, mimeType: listed?.mimeType ?? null };
+    try {
+      const result = await this.#client.readResource({ uri }, { timeout: this.#timeoutMs });
+      const content = result.contents.find((item) => item.uri === uri) ?? result.contents[0];
+      const text = content && 'text' in content && typeof content.text === 'string' ? content.text : null;
+      if (text !== null && text.length > MAX_UI_RESOURCE_CHARACTERS) throw new Error(`${uri} is larger than ${MAX_UI_RESOURCE_CHARACTERS} characters`);
+      const meta = uiMetaOf(content?._meta ?? listed?._meta);
+      return { ...base, mimeType: content?.mimeType ?? base.mimeType, text, meta: Object.keys(meta).length > 0 ? meta : null };
+    } catch (error) {
+      if (error instanceof Error && error.message.includes('larger than')) throw error;
+      return { ...base, text: null, meta: null };
+    }
+  }
+
+  /** Calls a tool; `signal` cancels it (the app is told). */
+  async callTool(name: string, args: Record<string, unknown>, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<CallToolResult> {
+    return this.#client.callTool(
+      { name, arguments: args },
+      { timeout: options.timeoutMs ?? this.#timeoutMs, ...(options.signal ? { signal: options.signal } : {}) },
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#client.close();
+  }
+}

@@ -1,0 +1,278 @@
+import { type AppCall, type AppTool, ParleyError } from '@parley/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely, Selectable } from 'kysely';
+import type { ServerContext } from '../context.js';
+import { requireMember } from '../conversations/access.js';
+import { bindRoute } from '../http/bind.js';
+import { newId } from '../ids/ids.js';
+import type { AppCallsTable, Database } from '../storage/schema.js';
+import { type AppRow, isOffered, listingOf, sourceOf } from './directory.js';
+
+type CallRow = Selectable<AppCallsTable>;
+
+/** Largest tool result kept (and handed to the model): past it the call fails [AP10]. */
+export const MAX_RESULT_BYTES = 1024 * 1024;
+
+function parseObject(text: string | null): Record<string, unknown> | null {
+  if (text === null) return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function toAppCall(row: CallRow): AppCall {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    appId: row.app_id,
+    appName: row.app_name,
+    tool: row.tool,
+    arguments: parseObject(row.arguments) ?? {},
+    status: row.status,
+    askedBy: row.asked_by,
+    requestedBy: row.requested_by,
+    turnId: row.turn_id,
+    readOnly: row.read_only === 1,
+    approval: row.approval,
+    decidedBy: row.decided_by,
+    decidedAt: row.decided_at,
+    result: parseObject(row.result),
+    isError: row.is_error === 1,
+    resultBytes: row.result_bytes,
+    error: row.error,
+    durationMs: row.duration_ms,
+    createdAt: row.created_at,
+    endedAt: row.ended_at,
+  };
+}
+
+async function findCall(db: Kysely<Database>, conversationId: string, callId: string): Promise<CallRow> {
+  const row = await db.selectFrom('app_calls').selectAll().where('id', '=', callId).where('conversation_id', '=', conversationId).executeTakeFirst();
+  if (!row) throw new ParleyError('NOT_FOUND', 'no such call', { field: 'params.callId' });
+  return row;
+}
+
+/** The app, switched on in the conversation and offered (approved, its tools unchanged) [AP7]. */
+async function requireEnabledApp(db: Kysely<Database>, conversationId: string, appId: string): Promise<AppRow> {
+  const row = await db
+    .selectFrom('apps')
+    .innerJoin('conversation_apps', 'conversation_apps.app_id', 'apps.id')
+    .selectAll('apps')
+    .where('conversation_apps.conversation_id', '=', conversationId)
+    .where('apps.id', '=', appId)
+    .executeTakeFirst();
+  if (!row) throw new ParleyError('FORBIDDEN', 'this app is not switched on in this conversation', { field: 'params.appId' });
+  if (!isOffered(row)) throw new ParleyError('FORBIDDEN', "this app's tools changed since it was approved: it waits for an administrator's review", { field: 'params.appId' });
+  return row;
+}
+
+function parseArguments(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ParleyError('INVALID_INPUT', 'body.arguments: must be JSON text', { field: 'body.arguments' });
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ParleyError('INVALID_INPUT', 'body.arguments: must be a JSON object', { field: 'body.arguments' });
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Runs a call that may run (read-only, or approved) and records its end: the result, its size
+ * and the time it took, as an `app-call-updated` event [AP10]. Never throws: a failure is the
+ * call's `failed` status.
+ */
+async function runCall(context: ServerContext, call: CallRow, app: AppRow): Promise<CallRow> {
+  const started = performance.now();
+  let update: Partial<CallRow>;
+  try {
+    const result = await context.apps.call({ id: app.id, source: sourceOf(app) }, call.tool, parseObject(call.arguments) ?? {});
+    const text = JSON.stringify(result);
+    const bytes = Buffer.byteLength(text);
+    update =
+      bytes > MAX_RESULT_BYTES
+        ? { status: 'failed', error: `the result was larger than ${MAX_RESULT_BYTES} bytes`, result_bytes: bytes }
+        : { status: 'completed', result: text, result_bytes: bytes, is_error: result.isError === true ? 1 : 0 };
+  } catch (error) {
+    update = { status: 'failed', error: (error instanceof Error ? error.message : String(error)).slice(0, 2000) };
+  }
+  const durationMs = Math.round(performance.now() - started);
+  return context.log.write(async (write) => {
+    await write.db
+      .updateTable('app_calls')
+      .set({ ...update, duration_ms: durationMs, ended_at: write.now })
+      .where('id', '=', call.id)
+      .execute();
+    const row = await findCall(write.db, call.conversation_id, call.id);
+    await write.append(call.conversation_id, { type: 'app-call-updated', actorId: call.requested_by, call: toAppCall(row) });
+    return row;
+  });
+}
+
+/** Tool calls of enabled apps, with confirmation by the member who asked. Rules [AP7]–[AP10] in SPEC.md. */
+export function registerAppCallRoutes(app: FastifyInstance, context: ServerContext): void {
+  bindRoute(app, context, 'callAppTool', async ({ auth, params, body }) => {
+    const db = context.storage.reader;
+    await requireMember(db, params.conversationId, auth.userId);
+    const existing = await db
+      .selectFrom('app_calls')
+      .selectAll()
+      .where('conversation_id', '=', params.conversationId)
+      .where('requested_by', '=', auth.userId)
+      .where('client_id', '=', body.id)
+      .executeTakeFirst();
+    if (existing) return toAppCall(existing);
+
+    const appRow = await requireEnabledApp(db, params.conversationId, params.appId);
+    const tool: AppTool | undefined = listingOf(appRow)?.tools.find((item) => item.name === body.tool);
+    if (!tool) throw new ParleyError('INVALID_INPUT', `body.tool: ${appRow.name} has no tool "${body.tool}"`, { field: 'body.tool' });
+    // The assistant sees and calls only tools meant for the model; a member (a widget) only tools meant for the app [AP8].
+    const visibility = auth.kind === 'bot' ? 'model' : 'app';
+    if (!tool.visibility.includes(visibility)) {
+      throw new ParleyError('FORBIDDEN', `${body.tool} is not offered to ${auth.kind === 'bot' ? 'the assistant' : "the app's widget"}`, { field: 'body.tool' });
+    }
+    const args = parseArguments(body.arguments);
+
+    let askedBy = auth.userId;
+    if (auth.kind === 'bot') {
+      if (!body.turnId) throw new ParleyError('INVALID_INPUT', 'body.turnId: the assistant calls a tool within a turn', { field: 'body.turnId' });
+      const turn = await db
+        .selectFrom('assistant_turns')
+        .select(['charged_user_id', 'bot_id', 'status'])
+        .where('id', '=', body.turnId)
+        .where('conversation_id', '=', params.conversationId)
+        .executeTakeFirst();
+      if (!turn || turn.bot_id !== auth.userId) throw new ParleyError('NOT_FOUND', 'no such turn', { field: 'body.turnId' });
+      if (turn.status !== 'streaming') throw new ParleyError('CONFLICT', `the turn is ${turn.status}: tools are called within a turn in flight`, { field: 'body.turnId' });
+      // The member whose message started the turn is the one who confirms [AP9].
+      if (!turn.charged_user_id) throw new ParleyError('INVALID_INPUT', 'body.turnId: this turn has no member who asked', { field: 'body.turnId' });
+      askedBy = turn.charged_user_id;
+    }
+
+    const readOnly = tool.annotations.readOnlyHint === true;
+    const granted = readOnly
+      ? undefined
+      : await db
+          .selectFrom('app_call_grants')
+          .select('user_id')
+          .where('conversation_id', '=', params.conversationId)
+          .where('app_id', '=', appRow.id)
+          .where('tool', '=', tool.name)
+          .where('user_id', '=', askedBy)
+          .executeTakeFirst();
+    const runsNow = readOnly || granted !== undefined;
+    // Reach the app before recording anything: connecting lists it, and a changed tool list puts
+    // it back in review instead of making a call or a confirmation card [AP4].
+    await context.apps.ensure({ id: appRow.id, source: sourceOf(appRow) });
+    const call = await context.log.write(async (write) => {
+      await write.lock(params.conversationId);
+      await requireMember(write.db, params.conversationId, auth.userId);
+      const again = await write.db
+        .selectFrom('app_calls')
+        .selectAll()
+        .where('conversation_id', '=', params.conversationId)
+        .where('requested_by', '=', auth.userId)
+        .where('client_id', '=', body.id)
+        .executeTakeFirst();
+      if (again) return { row: again, created: false };
+      const last = await write.db
+        .selectFrom('app_calls')
+        .select((eb) => eb.fn.max('ordinal').as('ordinal'))
+        .where('conversation_id', '=', params.conversationId)
+        .executeTakeFirst();
+      const row: CallRow = {
+        id: newId(),
+        client_id: body.id,
+        conversation_id: params.conversationId,
+        app_id: appRow.id,
+        app_name: appRow.name,
+        tool: tool.name,
+        arguments: JSON.stringify(args),
+        status: runsNow ? 'running' : 'pending',
+        asked_by: askedBy,
+        requested_by: auth.userId,
+        turn_id: body.turnId ?? null,
+        read_only: readOnly ? 1 : 0,
+        approval: readOnly ? 'read-only' : granted ? 'conversation' : null,
+        decided_by: granted ? askedBy : null,
+        decided_at: granted ? write.now : null,
+        result: null,
+        is_error: 0,
+        result_bytes: null,
+        error: null,
+        duration_ms: null,
+        created_at: write.now,
+        ended_at: null,
+        ordinal: Number(last?.ordinal ?? 0) + 1,
+      };
+      await write.db.insertInto('app_calls').values(row).execute();
+      await write.append(params.conversationId, { type: 'app-call-created', actorId: auth.userId, call: toAppCall(row) });
+      return { row, created: true };
+    });
+    if (!call.created || !runsNow) return toAppCall(call.row);
+    return toAppCall(await runCall(context, call.row, appRow));
+  });
+
+  bindRoute(app, context, 'listAppCalls', async ({ auth, params }) => {
+    const db = context.storage.reader;
+    await requireMember(db, params.conversationId, auth.userId);
+    const rows = await db.selectFrom('app_calls').selectAll().where('conversation_id', '=', params.conversationId).orderBy('ordinal').execute();
+    return { calls: rows.map(toAppCall) };
+  });
+
+  bindRoute(app, context, 'getAppCall', async ({ auth, params }) => {
+    const db = context.storage.reader;
+    await requireMember(db, params.conversationId, auth.userId);
+    return toAppCall(await findCall(db, params.conversationId, params.callId));
+  });
+
+  bindRoute(app, context, 'decideAppCall', async ({ auth, params, body }) => {
+    const decided = await context.log.write(async (write) => {
+      await write.lock(params.conversationId);
+      await requireMember(write.db, params.conversationId, auth.userId);
+      const call = await findCall(write.db, params.conversationId, params.callId);
+      // Only the member who asked confirms; anyone else, another member or the assistant, is refused [AP9].
+      if (call.asked_by !== auth.userId) throw new ParleyError('FORBIDDEN', 'only the member who asked may confirm or deny this call', { field: 'params.callId' });
+      if (call.status !== 'pending') throw new ParleyError('CONFLICT', `this call is already ${call.status}`, { field: 'params.callId' });
+      let appRow: AppRow | undefined;
+      if (body.decision !== 'deny') {
+        appRow = await requireEnabledApp(write.db, params.conversationId, call.app_id);
+        // The answer that asked for it must still be waiting for it: approving a call of a
+        // stopped or ended answer would run a tool nobody waits for [AP9].
+        if (call.turn_id !== null) {
+          const turn = await write.db.selectFrom('assistant_turns').select('status').where('id', '=', call.turn_id).executeTakeFirst();
+          if (turn?.status !== 'streaming') {
+            throw new ParleyError('CONFLICT', 'the answer that asked for this call has ended: it can only be denied', { field: 'params.callId' });
+          }
+        }
+      }
+      const approval = body.decision === 'approve-conversation' ? ('conversation' as const) : ('once' as const);
+      await write.db
+        .updateTable('app_calls')
+        .set(
+          body.decision === 'deny'
+            ? { status: 'denied', decided_by: auth.userId, decided_at: write.now, ended_at: write.now }
+            : { status: 'running', approval, decided_by: auth.userId, decided_at: write.now },
+        )
+        .where('id', '=', call.id)
+        .execute();
+      if (body.decision === 'approve-conversation') {
+        await write.db
+          .insertInto('app_call_grants')
+          .values({ conversation_id: call.conversation_id, app_id: call.app_id, tool: call.tool, user_id: auth.userId, granted_at: write.now })
+          .onConflict((conflict) => conflict.doNothing())
+          .execute();
+      }
+      const row = await findCall(write.db, params.conversationId, call.id);
+      await write.append(params.conversationId, { type: 'app-call-updated', actorId: auth.userId, call: toAppCall(row) });
+      return { row, appRow };
+    });
+    if (!decided.appRow) return toAppCall(decided.row);
+    return toAppCall(await runCall(context, decided.row, decided.appRow));
+  });
+}

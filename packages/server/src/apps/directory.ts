@@ -1,0 +1,107 @@
+import { type AdminApp, type App, type AppListing as WireListing, AppListingSchema, ParleyError } from '@parley/protocol';
+import type { AppListing, AppSource } from '@parley/apps';
+import type { Kysely, Selectable } from 'kysely';
+import type { WriteContext } from '../events/event-log.js';
+import type { AppsTable, Database } from '../storage/schema.js';
+
+export type AppRow = Selectable<AppsTable>;
+
+/** Reads JSON this server wrote itself; a row that does not parse is treated as having none. */
+function parseStored<T>(text: string | null, parse: (value: unknown) => T | undefined): T | null {
+  if (text === null) return null;
+  try {
+    return parse(JSON.parse(text)) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function listingOf(row: AppRow): WireListing | null {
+  return parseStored(row.listing, (value) => {
+    const parsed = AppListingSchema.safeParse(value);
+    return parsed.success ? parsed.data : undefined;
+  });
+}
+
+export function commandOf(row: AppRow): string[] | null {
+  return parseStored(row.command, (value) => (Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : undefined));
+}
+
+export function sourceOf(row: AppRow): AppSource {
+  if (row.transport === 'stdio') return { transport: 'stdio', command: commandOf(row) ?? [] };
+  return { transport: 'http', url: row.url ?? '' };
+}
+
+export function toAdminApp(row: AppRow): AdminApp {
+  return {
+    id: row.id,
+    name: row.name,
+    transport: row.transport,
+    url: row.url,
+    command: commandOf(row),
+    status: row.status,
+    listing: listingOf(row),
+    approvedHash: row.approved_hash,
+    error: row.error,
+    addedBy: row.added_by,
+    reviewedBy: row.reviewed_by,
+    reviewedAt: row.reviewed_at,
+    createdAt: row.created_at,
+  };
+}
+
+/** An approved app as members see it [AP5]. */
+export function toApp(row: AppRow): App {
+  const listing = listingOf(row);
+  return {
+    id: row.id,
+    name: row.name,
+    tools: listing?.tools ?? [],
+    uiResources: (listing?.uiResources ?? []).map(({ uri, name, mimeType }) => ({ uri, name, mimeType })),
+  };
+}
+
+export function toWireListing(listing: AppListing, listedAt: string): WireListing {
+  return { ...listing, listedAt };
+}
+
+export async function findApp(db: Kysely<Database>, appId: string): Promise<AppRow> {
+  const row = await db.selectFrom('apps').selectAll().where('id', '=', appId).executeTakeFirst();
+  if (!row) throw new ParleyError('NOT_FOUND', 'no such app', { field: 'params.appId' });
+  return row;
+}
+
+/** An app members may use: approved, and its current listing the one approved [AP5]. */
+export function isOffered(row: AppRow): boolean {
+  return row.status === 'approved' && row.approved_hash !== null && row.approved_hash === row.listing_hash;
+}
+
+/**
+ * Records a new listing of an app. An approved app whose listing differs from the one approved
+ * goes back to review, and is offered nowhere until an administrator approves it again [AP4].
+ * Returns the row as written.
+ */
+export async function recordListing(write: WriteContext, appId: string, listing: AppListing): Promise<AppRow> {
+  const row = await findApp(write.db, appId);
+  const drifted = row.status === 'approved' && row.approved_hash !== listing.hash;
+  if (row.listing_hash === listing.hash && !drifted && row.error === null) return row;
+  await write.db
+    .updateTable('apps')
+    .set({
+      listing: JSON.stringify(toWireListing(listing, write.now)),
+      listing_hash: listing.hash,
+      error: null,
+      updated_at: write.now,
+      ...(drifted ? { status: 'review' as const } : {}),
+    })
+    .where('id', '=', appId)
+    .execute();
+  return findApp(write.db, appId);
+}
+
+/** Records why Parley could not list an app (it keeps its last listing and status). */
+export async function recordListingError(write: WriteContext, appId: string, error: unknown): Promise<AppRow> {
+  const message = (error instanceof Error ? error.message : String(error)).slice(0, 2000);
+  await write.db.updateTable('apps').set({ error: message, updated_at: write.now }).where('id', '=', appId).execute();
+  return findApp(write.db, appId);
+}

@@ -1,0 +1,99 @@
+import { ParleyError } from '@parley/protocol';
+import { AppConnection, type AppListing, type AppSource, type ToolResult } from '@parley/apps';
+
+/** What the host needs of an app's row to reach it. */
+export interface AppTarget {
+  id: string;
+  source: AppSource;
+}
+
+export interface AppHostOptions {
+  timeoutMs: number;
+  /**
+   * Told the listing read when a connection to an app opens (first use, or again after a
+   * failure); it decides whether the app may still be used [AP4]. A throw refuses the connection.
+   */
+  onConnect: (appId: string, listing: AppListing) => Promise<void>;
+}
+
+/**
+ * This node's connections to apps, one per app, opened when first needed and dropped when a
+ * call fails, so the next use connects again and lists the tools again (where drift is found).
+ */
+export class AppHost {
+  readonly #options: AppHostOptions;
+  readonly #connections = new Map<string, Promise<AppConnection>>();
+  #closed = false;
+
+  constructor(options: AppHostOptions) {
+    this.#options = options;
+  }
+
+  /** Connects once and lists what the app offers, without keeping the connection. */
+  async list(source: AppSource): Promise<AppListing> {
+    const connection = await AppConnection.open(source, { timeoutMs: this.#options.timeoutMs });
+    try {
+      return await connection.list();
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  }
+
+  async #connection(target: AppTarget): Promise<AppConnection> {
+    if (this.#closed) throw new Error('the app host is closed');
+    let pending = this.#connections.get(target.id);
+    if (!pending) {
+      pending = (async () => {
+        const connection = await AppConnection.open(target.source, { timeoutMs: this.#options.timeoutMs });
+        try {
+          await this.#options.onConnect(target.id, await connection.list());
+        } catch (error) {
+          await connection.close().catch(() => undefined);
+          throw error;
+        }
+        return connection;
+      })();
+      this.#connections.set(target.id, pending);
+      pending.catch(() => this.#connections.delete(target.id));
+    }
+    return pending;
+  }
+
+  /**
+   * Opens the app's connection if it has none (listing the app, which may find drift [AP4]).
+   * A failure to reach the app is `UNAVAILABLE`; drift is what `onConnect` throws.
+   */
+  async ensure(target: AppTarget): Promise<void> {
+    try {
+      await this.#connection(target);
+    } catch (error) {
+      if (error instanceof ParleyError) throw error;
+      throw new ParleyError('UNAVAILABLE', `the app could not be reached: ${error instanceof Error ? error.message : String(error)}`.slice(0, 2000));
+    }
+  }
+
+  /** Calls a tool on the app's connection; a failure drops the connection. */
+  async call(target: AppTarget, tool: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<ToolResult> {
+    const connection = await this.#connection(target);
+    try {
+      return await connection.callTool(tool, args, { timeoutMs: this.#options.timeoutMs, ...(signal ? { signal } : {}) });
+    } catch (error) {
+      this.forget(target.id);
+      throw error;
+    }
+  }
+
+  /** Drops the app's connection (it was changed, refreshed or removed). */
+  forget(appId: string): void {
+    const pending = this.#connections.get(appId);
+    this.#connections.delete(appId);
+    void pending?.then((connection) => connection.close()).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#connections.values()];
+    this.#connections.clear();
+    await Promise.all(all.map((pending) => pending.then((connection) => connection.close()).catch(() => undefined)));
+  }
+}
