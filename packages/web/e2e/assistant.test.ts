@@ -102,6 +102,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the assistant's screens in the browse
     expect(await beaForm.getByLabel(fr.assistantSettings.personality).inputValue()).toBe('Warm, brief, loves science fiction.');
     expect(await beaForm.getByRole('radio', { name: fr.assistantSettings.mentions }).isChecked()).toBe(true);
     expect(await beaForm.getByRole('slider', { name: fr.assistantSettings.talkativeness }).inputValue()).toBe('30');
+    // In this group the assistant goes by its new name, in the member list too.
+    const beaPanel = beaPage.getByRole('complementary', { name: fr.group.details });
+    expect(await beaPanel.locator('li', { hasText: '@assistant' }).textContent()).toContain('Sage');
     await screenshot(beaPage, 'desktop-dark-fr-assistant-settings');
     await expectAccessible(beaPage, 'assistant settings, dark, French');
 

@@ -30,7 +30,7 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
   const { view } = entry;
   const id = view.conversation.id;
   const meId = snapshot.me.id;
-  const users = useMemo(() => memberMap(view.members), [view.members]);
+  const users = useMemo(() => memberMap(view.members, view.conversation.assistant?.name), [view.members, view.conversation.assistant?.name]);
   const messages = useMemo(() => entry.messages ?? [], [entry.messages]);
   const pending = snapshot.pending.get(id) ?? [];
   const turn = snapshot.turns.get(id);

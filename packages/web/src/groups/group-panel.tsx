@@ -2,7 +2,7 @@ import type { Invite } from '@parley/protocol';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ConversationEntry } from '../live/live.js';
-import { nameOf } from '../live/names.js';
+import { memberUser, nameOf } from '../live/names.js';
 import { useLive, useLiveStore } from '../live/use-live.js';
 import { navigate } from '../router/router.js';
 import { Avatar } from '../shell/avatar.js';
@@ -97,7 +97,7 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
               <li key={member.userId} className="flex items-center gap-2">
                 <Avatar user={member.user} size="sm" />
                 <span className="min-w-0 flex-1 truncate text-sm">
-                  {nameOf(member.user)} <span className="text-zinc-600 dark:text-zinc-400">@{member.user.username}</span>
+                  {nameOf(memberUser(member, conversation.assistant?.name))} <span className="text-zinc-600 dark:text-zinc-400">@{member.user.username}</span>
                 </span>
                 {member.role !== 'member' && <span className="text-xs text-zinc-600 dark:text-zinc-400">{t(`group.role.${member.role}`)}</span>}
                 {member.role === 'member' && member.userId !== me.id && (
