@@ -8,6 +8,7 @@ import { memberMap, nameOf, titleOf } from '../live/names.js';
 import { useLive, useLiveStore } from '../live/use-live.js';
 import { Composer, type ComposerHandle } from './composer.js';
 import { MessageItem, PendingItem, TurnItem } from './message-item.js';
+import { WhyDialog } from './why-dialog.js';
 
 const EmojiPickerDialog = lazy(() => import('./emoji-picker.js'));
 
@@ -29,7 +30,7 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
   const { view } = entry;
   const id = view.conversation.id;
   const meId = snapshot.me.id;
-  const users = useMemo(() => memberMap(view.members), [view.members]);
+  const users = useMemo(() => memberMap(view.members, view.conversation.assistant?.name), [view.members, view.conversation.assistant?.name]);
   const messages = useMemo(() => entry.messages ?? [], [entry.messages]);
   const pending = snapshot.pending.get(id) ?? [];
   const turn = snapshot.turns.get(id);
@@ -39,11 +40,14 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editingId, setEditingId] = useState<string | null>(null);
   const [pickerFor, setPickerFor] = useState<string | null>(null);
+  const [whyFor, setWhyFor] = useState<string | null>(null);
+  const closeWhy = useCallback(() => setWhyFor(null), []);
   const [highlight, setHighlight] = useState<string | null>(null);
   useEffect(() => {
     setReplyTo(null);
     setEditingId(null);
     setPickerFor(null);
+    setWhyFor(null);
   }, [id]);
 
   const byId = useMemo(() => new Map(messages.map((message) => [message.id, message])), [messages]);
@@ -172,6 +176,7 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
                     onReply={setReplyTo}
                     onJump={jumpTo}
                     onMoreEmoji={setPickerFor}
+                    onWhy={setWhyFor}
                   />
                 );
               }
@@ -209,6 +214,7 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
         onCancelReply={() => setReplyTo(null)}
         onEditLast={editLast}
       />
+      {whyFor && <WhyDialog conversationId={id} messageId={whyFor} onClose={closeWhy} />}
       {pickerFor && (
         <Suspense fallback={null}>
           <EmojiPickerDialog

@@ -31,10 +31,12 @@ interface MessageItemProps {
   onReply: (message: Message) => void;
   onJump: (messageId: string) => void;
   onMoreEmoji: (messageId: string) => void;
+  /** Opens why the assistant answered, reacted or kept quiet after this message [WB32]. */
+  onWhy: (messageId: string) => void;
 }
 
-/** One message: author, time, what it replies to, safe markdown with mention chips, reactions, "seen by", and edit/delete for one's own [WB13]–[WB14], [WB24]–[WB28]. */
-export const MessageItem = memo(function MessageItem({ message, view, author, meId, original, originalAuthor, seenBy, editing, highlighted, onEdit, onEndEdit, onReply, onJump, onMoreEmoji }: MessageItemProps) {
+/** One message: author, time, what it replies to, safe markdown with mention chips, reactions, "seen by", and edit/delete for one's own [WB13]–[WB14], [WB24]–[WB28], [WB32]. */
+export const MessageItem = memo(function MessageItem({ message, view, author, meId, original, originalAuthor, seenBy, editing, highlighted, onEdit, onEndEdit, onReply, onJump, onMoreEmoji, onWhy }: MessageItemProps) {
   const { t, i18n } = useTranslation();
   const live = useLiveStore();
   const [draft, setDraft] = useState(message.text);
@@ -172,6 +174,11 @@ export const MessageItem = memo(function MessageItem({ message, view, author, me
                 ☺
               </button>
               <button type="button" onClick={() => onReply(message)} className="rounded px-1.5 py-0.5 text-xs hover:bg-zinc-100 dark:hover:bg-zinc-800">{t('reply.reply')}</button>
+              {author?.kind !== 'bot' && view.conversation.assistant && (
+                <button type="button" onClick={() => onWhy(message.id)} className="rounded px-1.5 py-0.5 text-xs hover:bg-zinc-100 dark:hover:bg-zinc-800" title={t('why.openLabel')}>
+                  {t('why.open')}
+                </button>
+              )}
             </>
           )}
           {mine && !picking && (

@@ -2,16 +2,17 @@ import type { Invite } from '@parley/protocol';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ConversationEntry } from '../live/live.js';
-import { nameOf } from '../live/names.js';
+import { memberUser, nameOf } from '../live/names.js';
 import { useLive, useLiveStore } from '../live/use-live.js';
 import { navigate } from '../router/router.js';
 import { Avatar } from '../shell/avatar.js';
 import { errorText } from '../shell/errors.js';
+import { AssistantSettingsForm } from './assistant-settings.js';
 
 const field = 'min-w-0 flex-1 rounded-lg border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950';
 const button = 'rounded-lg border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800';
 
-/** A group's panel: rename, members, add by username, invite links (create, copy, revoke) [WB16]–[WB18]. */
+/** A group's panel: rename, the assistant's settings, members, add by username, invite links (create, copy, revoke) [WB16]–[WB18], [WB31]. */
 export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClose: () => void }) {
   const { t, i18n } = useTranslation();
   const live = useLiveStore();
@@ -88,6 +89,7 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
             <button type="submit" className={button}>{t('group.rename')}</button>
           </div>
         </form>
+        {conversation.assistant && <AssistantSettingsForm conversationId={id} settings={conversation.assistant} />}
         <section className="space-y-2">
           <h3 className="text-xs font-semibold text-zinc-600 dark:text-zinc-400 uppercase">{t('group.members', { count: members.length })}</h3>
           <ul className="space-y-1">
@@ -95,7 +97,7 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
               <li key={member.userId} className="flex items-center gap-2">
                 <Avatar user={member.user} size="sm" />
                 <span className="min-w-0 flex-1 truncate text-sm">
-                  {nameOf(member.user)} <span className="text-zinc-600 dark:text-zinc-400">@{member.user.username}</span>
+                  {nameOf(memberUser(member, conversation.assistant?.name))} <span className="text-zinc-600 dark:text-zinc-400">@{member.user.username}</span>
                 </span>
                 {member.role !== 'member' && <span className="text-xs text-zinc-600 dark:text-zinc-400">{t(`group.role.${member.role}`)}</span>}
                 {member.role === 'member' && member.userId !== me.id && (

@@ -21,8 +21,16 @@ export function initialsOf(name: string): string {
   return (words.length > 1 ? (words[0]?.[0] ?? '') + (words[1]?.[0] ?? '') : name.replace(/^@/, '').slice(0, 2)).toUpperCase();
 }
 
-export function memberMap(members: readonly Member[]): Map<string, UserSummary> {
-  return new Map(members.map((member) => [member.userId, member.user]));
+/**
+ * Each member's user by id. The assistant goes by the name this conversation gives it [WB31]: its
+ * messages and its row in the member list say that name, not the bot account's.
+ */
+export function memberMap(members: readonly Member[], assistantName?: string): Map<string, UserSummary> {
+  return new Map(members.map((member) => [member.userId, memberUser(member, assistantName)]));
+}
+
+export function memberUser(member: Member, assistantName?: string): UserSummary {
+  return member.role === 'assistant' && assistantName ? { ...member.user, displayName: assistantName } : member.user;
 }
 
 /** A message as one line of plain text for the sidebar: links by their text, no markdown marks. */

@@ -7,6 +7,7 @@ export type Route =
   | { name: 'invite'; token: string }
   | { name: 'sign-in' }
   | { name: 'sign-up' }
+  | { name: 'settings' }
   | { name: 'not-found' };
 
 export function parseRoute(pathname: string): Route {
@@ -17,6 +18,7 @@ export function parseRoute(pathname: string): Route {
   if (first === 'invite' && second && parts.length === 2) return { name: 'invite', token: second };
   if (first === 'sign-in' && parts.length === 1) return { name: 'sign-in' };
   if (first === 'sign-up' && parts.length === 1) return { name: 'sign-up' };
+  if (first === 'settings' && parts.length === 1) return { name: 'settings' };
   return { name: 'not-found' };
 }
 
@@ -33,6 +35,8 @@ export function pathOf(route: Route): string {
       return '/sign-in';
     case 'sign-up':
       return '/sign-up';
+    case 'settings':
+      return '/settings';
   }
 }
 

@@ -7,6 +7,7 @@ import { GroupPanel } from '../groups/group-panel.js';
 import { InvitePage } from '../groups/invite-page.js';
 import { useLive, useLiveStore } from '../live/use-live.js';
 import { useRoute } from '../router/router.js';
+import { SettingsPage } from '../settings/settings-page.js';
 import { Sidebar } from '../sidebar/sidebar.js';
 import { ConnectionBanner } from './connection-banner.js';
 
@@ -49,11 +50,13 @@ export function Shell({ onSignOut, onProfileSaved }: { onSignOut: () => void; on
           data-testid="sidebar"
           className={`fixed inset-y-0 left-0 z-30 w-80 max-w-[85vw] border-r border-zinc-200 transition-transform md:static md:z-auto md:translate-x-0 dark:border-zinc-800 ${drawer ? 'translate-x-0' : '-translate-x-full'}`}
         >
-          <Sidebar activeId={activeId} onSignOut={onSignOut} onNavigate={() => setDrawer(false)} />
+          <Sidebar activeId={activeId} settingsOpen={route.name === 'settings'} onSignOut={onSignOut} onNavigate={() => setDrawer(false)} />
         </div>
         <main className="flex min-w-0 flex-1">
           {route.name === 'invite' ? (
             <InvitePage token={route.token} onOpenMenu={() => setDrawer(true)} />
+          ) : route.name === 'settings' ? (
+            <SettingsPage onOpenMenu={() => setDrawer(true)} />
           ) : entry ? (
             <>
               <ConversationView entry={entry} onOpenMenu={() => setDrawer(true)} onTogglePanel={() => setPanel(!panel)} />

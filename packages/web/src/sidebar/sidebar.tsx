@@ -17,7 +17,7 @@ const SECTION_TITLE: Record<ConversationKind, string> = {
 };
 
 /** Every conversation of the account, live: sections, order, unread counts and mention badges [WB6]–[WB7]. */
-export function Sidebar({ activeId, onSignOut, onNavigate }: { activeId: string | null; onSignOut: () => void; onNavigate: () => void }) {
+export function Sidebar({ activeId, settingsOpen, onSignOut, onNavigate }: { activeId: string | null; settingsOpen: boolean; onSignOut: () => void; onNavigate: () => void }) {
   const { t } = useTranslation();
   const live = useLiveStore();
   const snapshot = useLive();
@@ -75,6 +75,17 @@ export function Sidebar({ activeId, onSignOut, onNavigate }: { activeId: string 
             <div className="truncate text-sm font-medium">{nameOf(snapshot.me)}</div>
             <div className="truncate text-xs text-zinc-600 dark:text-zinc-400">@{snapshot.me.username}</div>
           </div>
+          <button
+            type="button"
+            onClick={() => {
+              navigate('/settings');
+              onNavigate();
+            }}
+            aria-current={settingsOpen ? 'page' : undefined}
+            className={`rounded-md px-2 py-1 text-sm text-zinc-600 hover:bg-zinc-200 dark:text-zinc-300 dark:hover:bg-zinc-800 ${settingsOpen ? 'bg-indigo-100 dark:bg-indigo-950' : ''}`}
+          >
+            {t('settings.open')}
+          </button>
           <button type="button" onClick={onSignOut} className="rounded-md px-2 py-1 text-sm text-zinc-600 hover:bg-zinc-200 dark:text-zinc-300 dark:hover:bg-zinc-800">
             {t('auth.signOut')}
           </button>
