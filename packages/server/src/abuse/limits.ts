@@ -83,8 +83,9 @@ export class LimitStore {
       points: rule.points,
       duration: rule.seconds,
       keyPrefix: `${this.#prefix}:limit:${name}`,
-      insuranceLimiter: memory,
     });
+    // The insurance is the wrapper's alone: were the Redis limiter insured too, a command that
+    // timed out and then failed would be counted twice in memory.
     return new RateLimit(rule, new RLWrapperTimeouts({ limiter: shared, timeoutMs: REDIS_TIMEOUT_MS, insuranceLimiter: memory }));
   }
 

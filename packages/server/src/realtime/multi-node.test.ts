@@ -255,6 +255,7 @@ describe('several nodes over Redis', () => {
     // Node A still counts in Redis: ann's one message left there.
     await send(ann, group, 'seven');
     expect(await failure(send(ann, group, 'eight'))).toMatchObject({ code: 'RATE_LIMITED' });
+    nodes.bLink.restore();
   });
 
   it('[AT8] a node started again ends only the answers it held, not another node’s', async () => {

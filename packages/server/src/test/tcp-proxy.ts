@@ -8,6 +8,9 @@ export interface TcpProxy {
   /** Drops every open connection and refuses new ones until `restore`. */
   cut(): void;
   restore(): void;
+  /** Stops passing bytes either way on open connections, which stay up: a peer that is there but silent. */
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -43,6 +46,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     restore() {
       down = false;
+    },
+    pause() {
+      for (const socket of open) socket.pause();
+    },
+    resume() {
+      for (const socket of open) socket.resume();
     },
     close: () =>
       new Promise<void>((resolve) => {
