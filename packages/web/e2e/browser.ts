@@ -6,6 +6,8 @@ import { webSite } from '@parley/parley';
 import { type RunningServer, silentLogger, startServer } from '@parley/server';
 import { type Browser, type BrowserContext, chromium, type ConsoleMessage, type Page } from 'playwright-core';
 import { build } from 'vite';
+import type { en } from '../src/i18n/en.js';
+import type { fr } from '../src/i18n/fr.js';
 
 export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
 const webRoot = path.resolve(import.meta.dirname, '..');
@@ -103,4 +105,25 @@ export async function seriousViolations(page: Page, url: string): Promise<string
   return violations
     .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
     .map((violation) => `${violation.impact} ${violation.id} (${violation.help}): ${violation.nodes.map((node) => `${node.target.join(' ')} — ${node.failureSummary ?? ''}`).join(' | ')}`);
+}
+
+/** The password of every account the browser tests make. */
+export const password = 'correct horse battery staple';
+
+/** Signs a new account up through the page, in the language of `words`, and waits for the sidebar. */
+export async function signUp(page: Page, words: typeof en | typeof fr, username: string, displayName: string): Promise<void> {
+  await page.getByRole('button', { name: words.auth.signUp, exact: true }).click();
+  await page.getByLabel(words.auth.username).fill(username);
+  await page.getByLabel(words.auth.displayName).fill(displayName);
+  await page.getByLabel(words.auth.password).fill(password);
+  await page.getByRole('button', { name: words.auth.createAccount }).click();
+  await page.getByRole('navigation', { name: words.sidebar.label }).waitFor();
+}
+
+export const messageList = (page: Page) => page.getByTestId('message-list');
+
+/** Types `text` in the composer and sends it with Enter. */
+export async function send(page: Page, words: typeof en | typeof fr, text: string): Promise<void> {
+  await page.getByLabel(words.conversation.message, { exact: true }).fill(text);
+  await page.keyboard.press('Enter');
 }

@@ -5,26 +5,9 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { en } from '../src/i18n/en.js';
 import { fr } from '../src/i18n/fr.js';
-import { allowAxe, CHROMIUM, screenshot, seriousViolations, startWorld, watchProblems, type World } from './browser.js';
+import { allowAxe, CHROMIUM, messageList, password, screenshot, send, seriousViolations, signUp, startWorld, watchProblems, type World } from './browser.js';
 
-const password = 'correct horse battery staple';
 const suffix = crypto.randomBytes(3).toString('hex');
-
-async function signUp(page: Page, words: typeof en | typeof fr, username: string, displayName: string): Promise<void> {
-  await page.getByRole('button', { name: words.auth.signUp, exact: true }).click();
-  await page.getByLabel(words.auth.username).fill(username);
-  await page.getByLabel(words.auth.displayName).fill(displayName);
-  await page.getByLabel(words.auth.password).fill(password);
-  await page.getByRole('button', { name: words.auth.createAccount }).click();
-  await page.getByRole('navigation', { name: words.sidebar.label }).waitFor();
-}
-
-const messageList = (page: Page) => page.getByTestId('message-list');
-
-async function send(page: Page, words: typeof en | typeof fr, text: string): Promise<void> {
-  await page.getByLabel(words.conversation.message, { exact: true }).fill(text);
-  await page.keyboard.press('Enter');
-}
 
 describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout: 90_000 }, () => {
   let world: World;
