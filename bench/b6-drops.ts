@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ceilingMember, type Member, parleyMember } from './fanout/clients.js';
+import { ceilingMember, connectAll, deliveriesOf, type Member, parleyMember } from './fanout/clients.js';
 import { seedParley, sqliteIn } from './fanout/seed.js';
 import { format, formatSpread, machine, printSettings, printTable, summarize } from './measure.js';
 import { pinSelf, startBaselineProcess, startServerProcess } from './server-process.js';
@@ -83,13 +83,8 @@ async function measure(target: 'parley' | 'ceiling'): Promise<Figures> {
     ),
   );
   try {
-    // A few hundred handshakes at a time, as clients arrive in life.
     const all = members.flat();
-    for (let start = 0; start < all.length; start += 200) {
-      const slice = all.slice(start, start + 200);
-      for (const member of slice) member.connect();
-      await Promise.all(slice.map((member) => member.ready()));
-    }
+    await connectAll(all);
     const acknowledged = new Map<string, number>();
     let sent = 0;
     const sends: Promise<void>[] = [];
@@ -141,13 +136,7 @@ async function measure(target: 'parley' | 'ceiling'): Promise<Figures> {
     for (const member of away) member.connect();
     await Promise.all(all.map((member) => member.ready()));
     await sleep(3000);
-    let delivered = 0;
-    for (const [id, sender] of acknowledged) {
-      const group = Math.floor(sender / MEMBERS);
-      members[group]?.forEach((member, position) => {
-        if (group * MEMBERS + position !== sender && member.received.has(id)) delivered += 1;
-      });
-    }
+    const delivered = deliveriesOf(members, acknowledged);
     return {
       sent,
       acknowledged: acknowledged.size,

@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ParleyClient } from '@parley/sdk';
-import { ceilingMember, type Member, parleyMember } from './fanout/clients.js';
+import { ceilingMember, connectAll, deliveriesOf, type Member, parleyMember } from './fanout/clients.js';
 import { seedParley, sqliteIn } from './fanout/seed.js';
 import { formatSpread, machine, percentile, printSettings, printTable, summarize } from './measure.js';
 import { pinSelf, type ServerProcess, startBaselineProcess, startServerProcess } from './server-process.js';
@@ -116,11 +116,7 @@ async function measure(target: 'parley' | 'ceiling'): Promise<Figures> {
   );
   const all = members.flat();
   try {
-    for (let start = 0; start < all.length; start += 200) {
-      const slice = all.slice(start, start + 200);
-      for (const member of slice) member.connect();
-      await Promise.all(slice.map((member) => member.ready()));
-    }
+    await connectAll(all);
     // An answer streaming in the first group when the node dies (Parley).
     const bot = node.assistantToken ? new ParleyClient({ baseUrl: node.url, token: node.assistantToken }) : undefined;
     const firstGroup = node.groups[0]?.id ?? '';
@@ -184,13 +180,7 @@ async function measure(target: 'parley' | 'ceiling'): Promise<Figures> {
       const at = member.syncedAt.find((time) => time > killedAt);
       return at === undefined ? [] : [at - killedAt];
     });
-    let missing = 0;
-    for (const [id, sender] of acknowledged) {
-      const group = Math.floor(sender / MEMBERS);
-      members[group]?.forEach((member, position) => {
-        if (group * MEMBERS + position !== sender && !member.received.has(id)) missing += 1;
-      });
-    }
+    const missing = acknowledged.size * (MEMBERS - 1) - deliveriesOf(members, acknowledged);
     let answerStatus = '—';
     if (bot && turnId) {
       const reader = new ParleyClient({ baseUrl: node.url, token: node.groups[0]?.tokens[0] ?? '' });

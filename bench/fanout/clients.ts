@@ -146,3 +146,28 @@ export function ceilingMember(url: string, room: string, options: { reconnect?: 
   };
   return member;
 }
+
+/** Connects every member, a few hundred handshakes at a time as clients arrive in life, each caught up before the next batch. */
+export async function connectAll(members: readonly Member[], batch = 200): Promise<void> {
+  for (let start = 0; start < members.length; start += batch) {
+    const slice = members.slice(start, start + batch);
+    for (const member of slice) member.connect();
+    await Promise.all(slice.map((member) => member.ready()));
+  }
+}
+
+/**
+ * Of every acknowledged message (id → its sender's index, group × size + position), the
+ * deliveries to the group's other members that arrived.
+ */
+export function deliveriesOf(groups: readonly (readonly Member[])[], acknowledged: ReadonlyMap<string, number>): number {
+  const size = groups[0]?.length ?? 0;
+  let delivered = 0;
+  for (const [id, sender] of acknowledged) {
+    const group = Math.floor(sender / size);
+    groups[group]?.forEach((member, position) => {
+      if (group * size + position !== sender && member.received.has(id)) delivered += 1;
+    });
+  }
+  return delivered;
+}
