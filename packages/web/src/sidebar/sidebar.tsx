@@ -69,12 +69,14 @@ export function Sidebar({ activeId, settingsOpen, onSignOut, onNavigate }: { act
         )}
       </div>
       <div className="space-y-2 border-t border-zinc-200 p-3 dark:border-zinc-800">
-        <div className="flex items-center gap-2">
+        {/* The buttons move under the name as one when both do not fit beside it (longer words in French). */}
+        <div className="flex flex-wrap items-center gap-x-2 gap-y-1">
           <Avatar user={snapshot.me} size="sm" />
-          <div className="min-w-0 flex-1">
+          <div className="min-w-0 flex-1 basis-24">
             <div className="truncate text-sm font-medium">{nameOf(snapshot.me)}</div>
             <div className="truncate text-xs text-zinc-600 dark:text-zinc-400">@{snapshot.me.username}</div>
           </div>
+          <div className="flex shrink-0 items-center gap-2">
           <button
             type="button"
             onClick={() => {
@@ -89,6 +91,7 @@ export function Sidebar({ activeId, settingsOpen, onSignOut, onNavigate }: { act
           <button type="button" onClick={onSignOut} className="rounded-md px-2 py-1 text-sm text-zinc-600 hover:bg-zinc-200 dark:text-zinc-300 dark:hover:bg-zinc-800">
             {t('auth.signOut')}
           </button>
+          </div>
         </div>
         <Preferences />
       </div>
