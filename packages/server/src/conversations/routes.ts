@@ -92,7 +92,8 @@ export function registerConversationRoutes(app: FastifyInstance, context: Server
               name: patch.name ?? current.name,
               personality: patch.personality ?? current.personality,
               mode: patch.mode ?? current.mode,
-              talkativeness: patch.talkativeness ?? current.talkativeness,
+              // To 1/10,000: PostgreSQL's \`real\` cannot hold what a double can (8.4e-323 underflows), SQLite's can; both store the same.
+              talkativeness: patch.talkativeness === undefined ? current.talkativeness : Math.round(patch.talkativeness * 10_000) / 10_000,
             }
           : undefined;
       await write.db

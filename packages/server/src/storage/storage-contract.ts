@@ -120,7 +120,7 @@ async function lastSeq(storage: Storage, conversationId: string): Promise<number
 
 /**
  * The storage contract: what the server relies on from the database, proven on each backend.
- * The tests are numbered [ST1]–[ST10].
+ * The tests are numbered [ST1]–[ST11].
  */
 export function storageContract(backend: StorageBackend): void {
   describe(`storage contract on ${backend.database}`, () => {
@@ -438,6 +438,17 @@ export function storageContract(backend: StorageBackend): void {
       const page = await ann.client.api.listMessages({ params: { conversationId: group } });
       expect(page.messages.at(-1)?.text).toBe(sent.text);
       expect(sent.text).toBe('a\u0001b 😀 \u200f');
+    });
+
+    it('[ST11] regression: a talkativeness too small for PostgreSQL\'s real is stored as 0, not a 500; both databases keep 4 decimals', async () => {
+      await using server = await startTestServer({ database: backend.database });
+      const ann = await server.user();
+      const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Tiny' } })).conversation.id;
+      const update = (talkativeness: number) => ann.client.api.updateConversation({ params: { conversationId: group }, body: { assistant: { talkativeness } } });
+      expect((await update(8.4e-323)).conversation.assistant?.talkativeness).toBe(0);
+      expect((await update(0.123456)).conversation.assistant?.talkativeness).toBeCloseTo(0.1235, 6);
+      const { conversation } = await ann.client.api.getConversation({ params: { conversationId: group } });
+      expect(conversation.assistant?.talkativeness).toBeCloseTo(0.1235, 6);
     });
 
     it('[ST10] regression: a sequence number past the 32-bit columns is refused with 400 naming the field, not 500 on PostgreSQL', async () => {
