@@ -15,6 +15,7 @@ const FINGERPRINTS: Record<number, string> = {
   3: '3bb2cffb46538bed',
   4: 'f9162763d9dd9b4c',
   5: '9650e94fdc04d262',
+  6: '80f01b0142f589a3',
 };
 
 function fingerprint(): string {

@@ -6,6 +6,7 @@ import {
   AssistantTurnEndEventSchema,
   AssistantTurnStartEventSchema,
 } from './assistant.js';
+import { TurnEndStatusSchema, TurnErrorSchema } from './messages.js';
 import { ConversationEventSchema, MemberTypingEventSchema, MyBlocksUpdatedEventSchema, MySettingsUpdatedEventSchema } from './events.js';
 
 /** Most conversations one `hello` may name: thousands fit, a flood of keys is refused before any is parsed [PB1]. */
@@ -32,11 +33,25 @@ export const ClientTurnDeltaFrameSchema = z.object({
   text: textSchema({ max: 16_000, min: 1 }),
 });
 
+/**
+ * A bot ends the turn it streams on the same socket as its deltas, so the end comes after every
+ * one of them: the answer is the text streamed. The server answers `turn-ended`, or an `error`
+ * frame whose `details` name the turn and `frame: 'turn-end'`. HTTP has `endTurn`, with the text.
+ */
+export const ClientTurnEndFrameSchema = z.object({
+  type: z.literal('turn-end'),
+  conversationId: IdSchema,
+  turnId: IdSchema,
+  status: z.enum(['completed', 'stopped', 'failed']),
+  error: TurnErrorSchema.optional(),
+});
+
 export const ClientFrameSchema = z.discriminatedUnion('type', [
   ClientHelloFrameSchema,
   ClientPingFrameSchema,
   ClientTypingFrameSchema,
   ClientTurnDeltaFrameSchema,
+  ClientTurnEndFrameSchema,
 ]);
 export type ClientFrame = z.input<typeof ClientFrameSchema>;
 
@@ -57,6 +72,15 @@ export const ServerSyncedFrameSchema = z.object({
 });
 export const ServerEventFrameSchema = z.object({ type: z.literal('event'), event: ConversationEventSchema });
 export const ServerPongFrameSchema = z.object({ type: z.literal('pong'), nonce: z.string().optional() });
+/** To the bot alone: its `turn-end` frame ended the turn (or repeated the end that did). */
+export const ServerTurnEndedFrameSchema = z.object({
+  type: z.literal('turn-ended'),
+  conversationId: IdSchema,
+  turnId: IdSchema,
+  status: TurnEndStatusSchema,
+  /** The answer's message. */
+  messageId: IdSchema,
+});
 export const ServerErrorFrameSchema = z.object({ type: z.literal('error'), error: ErrorBodySchema });
 
 export const ServerFrameSchema = z.discriminatedUnion('type', [
@@ -70,6 +94,7 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
   AssistantTextDeltaEventSchema,
   AssistantTurnEndEventSchema,
   ServerPongFrameSchema,
+  ServerTurnEndedFrameSchema,
   ServerErrorFrameSchema,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;

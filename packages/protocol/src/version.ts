@@ -19,5 +19,7 @@
  *   routes marked `caller: 'admin'`); approved apps for members (`/api/apps`); apps switched on per
  *   conversation (`app-enabled`, `app-disabled` events); tool calls with confirmations
  *   (`…/apps/:appId/calls`, `…/app-calls`, `app-call-created`, `app-call-updated` events).
+ * - 6 (2026-12-02): the socket frame `turn-end` (and its answer `turn-ended`): a bot ends its turn on
+ *   the socket that carried its deltas, so the end cannot overtake them.
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;

@@ -101,15 +101,24 @@ export async function streamAnswer(job: AnswerJob): Promise<void> {
     }
   };
   if (!unprompted && !(await start())) return;
-  const end = (status: 'completed' | 'stopped' | 'failed', text: string, error?: TurnError) => {
-    if (turn.endedByServer) return Promise.resolve();
-    return client.api
-      .endTurn({ params: { ...params, turnId: turn.id }, body: { status, text, ...(error ? { error } : {}) } })
-      .then(() => undefined)
-      .catch((failure: unknown) => {
-        // CONFLICT: a member stopped it first, or the server timed it out; it is over either way.
-        if (!(isParleyError(failure) && failure.code === 'CONFLICT')) env.log('warn', 'could not end a turn', failure);
-      });
+  // The socket the turn's deltas went out on: undefined before the first, null once two carried them.
+  let deltasOn: number | null | undefined;
+  /**
+   * Ends the turn on the socket that carried its deltas, so the end comes after them and the answer
+   * is the text streamed [AT4]; over HTTP with the whole text when that socket is gone.
+   */
+  const end = async (status: 'completed' | 'stopped' | 'failed', text: string, error?: TurnError): Promise<void> => {
+    if (turn.endedByServer) return;
+    const body = { status, ...(error ? { error } : {}) };
+    try {
+      const onSocket =
+        deltasOn === null ? undefined : await env.stream.endTurn(job.conversationId, turn.id, body, deltasOn === undefined ? {} : { connection: deltasOn });
+      if (onSocket) return;
+      await client.api.endTurn({ params: { ...params, turnId: turn.id }, body: { ...body, text } });
+    } catch (failure) {
+      // CONFLICT: a member stopped it first, or the server timed it out; it is over either way.
+      if (!(isParleyError(failure) && failure.code === 'CONFLICT')) env.log('warn', 'could not end a turn', failure);
+    }
   };
   let text = '';
   // Text goes out once per turn of the event loop: the parts read together (a busy process
@@ -123,8 +132,14 @@ export async function streamAnswer(job: AnswerJob): Promise<void> {
     const delta = unsent;
     unsent = '';
     if (delta === '' || turn.endedByServer) return;
-    if (!env.stream.sendTurnDelta(job.conversationId, turn.id, delta)) {
-      await client.api.appendTurnDelta({ params: { ...params, turnId: turn.id }, body: { text: delta } }).catch(() => undefined);
+    const connection = env.stream.connection;
+    if (connection !== undefined && env.stream.sendTurnDelta(job.conversationId, turn.id, delta)) {
+      deltasOn = deltasOn === undefined || deltasOn === connection ? connection : null;
+    } else {
+      // A delta lost here is in the whole text that the end then sends over HTTP.
+      await client.api.appendTurnDelta({ params: { ...params, turnId: turn.id }, body: { text: delta } }).catch(() => {
+        deltasOn = null;
+      });
     }
   };
   const send = (part: string) => {

@@ -77,8 +77,8 @@ export class AssistantRuntime {
         },
         error: (error) => {
           if (isParleyError(error) && error.code === 'NOT_FOUND') return;
-          // Text frames still in flight when the turn's end (over HTTP, with the whole text)
-          // landed first: refused as the turn is over, and nothing is lost.
+          // Text frames still in flight when a member stopped the turn (or the watchdog ended
+          // it): refused as the turn is over; the stop's own event tells the worker.
           const details = isParleyError(error) ? (error.details as { turnId?: unknown } | undefined) : undefined;
           if (isParleyError(error) && error.code === 'CONFLICT' && typeof details?.turnId === 'string') return;
           log('warn', 'event stream', error.message);

@@ -207,6 +207,51 @@ describe('EventStream', () => {
     socket.end(1000);
   });
 
+  it('[AT4] a bot ends its turn on the socket of its deltas; a refusal rejects, a socket gone answers undefined (end over HTTP)', async () => {
+    const { stream, greet, latest, errors } = setup();
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = greet([{ conversationId: 'c1', lastSeq: 0 }]);
+    const connection = stream.connection;
+    expect(connection).toBe(1);
+    expect(stream.sendTurnDelta('c1', 't1', 'Hello')).toBe(true);
+    const ended = stream.endTurn('c1', 't1', { status: 'completed' }, { connection });
+    expect(socket.sent.slice(-2)).toEqual([
+      { type: 'turn-delta', conversationId: 'c1', turnId: 't1', text: 'Hello' },
+      { type: 'turn-end', conversationId: 'c1', turnId: 't1', status: 'completed' },
+    ]);
+    // An error about a delta is not the end's answer.
+    socket.receive({ type: 'error', error: { code: 'PAYLOAD_TOO_LARGE', message: 'too long', details: { conversationId: 'c1', turnId: 't1' } } });
+    socket.receive({ type: 'turn-ended', conversationId: 'c1', turnId: 't1', status: 'completed', messageId: 'm1' });
+    await expect(ended).resolves.toEqual({ status: 'completed', messageId: 'm1' });
+    expect(errors.map((error) => (error as ParleyError).code)).toEqual(['PAYLOAD_TOO_LARGE']);
+
+    const refused = stream.endTurn('c1', 't2', { status: 'completed' });
+    socket.receive({ type: 'error', error: { code: 'CONFLICT', message: 'stopped', details: { conversationId: 'c1', turnId: 't2', frame: 'turn-end', status: 'stopped' } } });
+    await expect(refused).rejects.toMatchObject({ code: 'CONFLICT', details: { status: 'stopped' } });
+    expect(errors).toHaveLength(1);
+
+    // The socket closes before the answer: undefined, and the caller ends it over HTTP.
+    const cut = stream.endTurn('c1', 't3', { status: 'completed' });
+    socket.end(1006);
+    await expect(cut).resolves.toBeUndefined();
+    // Not open: nothing is sent.
+    expect(stream.connection).toBeUndefined();
+    await expect(stream.endTurn('c1', 't4', { status: 'completed' })).resolves.toBeUndefined();
+    // Back on a new socket: an end for deltas sent on the old one is not sent on it.
+    await vi.advanceTimersByTimeAsync(20_000);
+    const next = latest();
+    expect(next).not.toBe(socket);
+    greet([{ conversationId: 'c1', lastSeq: 0 }]);
+    expect(stream.connection).toBe(2);
+    const count = next.sent.length;
+    await expect(stream.endTurn('c1', 't5', { status: 'completed' }, { connection })).resolves.toBeUndefined();
+    expect(next.sent).toHaveLength(count);
+    // Closing the stream answers the ends still waiting.
+    const waiting = stream.endTurn('c1', 't6', { status: 'failed' });
+    stream.close();
+    await expect(waiting).resolves.toBeUndefined();
+  });
+
   it('[EL7] the account leaving a conversation forgets its position', async () => {
     const { stream, greet } = setup();
     await vi.advanceTimersByTimeAsync(0);

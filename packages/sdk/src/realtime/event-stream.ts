@@ -11,6 +11,7 @@ import {
   type ServerFrameOf,
   ServerFrameSchema,
   SOCKET_CLOSE,
+  type TurnError,
 } from '@parley/protocol';
 import type { ParleyClient } from '../http/client.js';
 
@@ -47,6 +48,19 @@ export interface EventStreamHandlers {
   /** A frame-level error from the server, or a failure to connect. */
   error?: (error: ParleyError | Error) => void;
   status?: (status: 'connecting' | 'open' | 'closed') => void;
+}
+
+/** How a bot's turn ended, as the server answered its `turn-end` frame. */
+export interface TurnEnded {
+  status: ServerFrameOf<'turn-ended'>['status'];
+  /** The answer's message. */
+  messageId: string;
+}
+
+interface PendingEnd {
+  socket: SocketLike;
+  resolve: (ended: TurnEnded | undefined) => void;
+  reject: (error: ParleyError) => void;
 }
 
 export interface EventStreamOptions {
@@ -92,6 +106,10 @@ export class EventStream {
   #keepalive: ReturnType<typeof setInterval> | undefined;
   #lastHeard = 0;
   #isSynced = false;
+  /** Counts the sockets opened, so a bot can tell whether its deltas and its end share one. */
+  #opened = 0;
+  /** Ends sent with `endTurn`, by turn id, waiting for the server's answer. */
+  readonly #ends = new Map<string, PendingEnd>();
 
   constructor(client: ParleyClient, handlers: EventStreamHandlers, options: EventStreamOptions = {}) {
     this.#client = client;
@@ -133,6 +151,48 @@ export class EventStream {
     return true;
   }
 
+  /**
+   * The open socket, numbered from 1 in the order they opened; undefined while none is open. A
+   * frame sent now goes out on it. It changes with every reconnection.
+   */
+  get connection(): number | undefined {
+    return this.#socket?.readyState === 1 ? this.#opened : undefined;
+  }
+
+  /**
+   * For a bot: ends its turn on the socket, behind every delta sent before, so the answer is the
+   * text streamed [AT4]. Give `connection` as it was when the turn's first delta went out: if the
+   * socket is another one now, some deltas may have been lost with the old one, and nothing is
+   * sent. Resolves with the ending; rejects with the server's refusal (a `ParleyError`, such as
+   * CONFLICT when a member stopped the turn first). Resolves undefined when the frame could not go
+   * out or the socket closed before the answer: end it over HTTP then (`endTurn`, with the text),
+   * where a repeat of an end that did land answers with it.
+   */
+  endTurn(
+    conversationId: string,
+    turnId: string,
+    body: { status: 'completed' | 'stopped' | 'failed'; error?: TurnError },
+    options: { connection?: number } = {},
+  ): Promise<TurnEnded | undefined> {
+    const socket = this.#socket;
+    if (socket?.readyState !== 1 || (options.connection !== undefined && options.connection !== this.#opened) || this.#ends.has(turnId)) {
+      return Promise.resolve(undefined);
+    }
+    return new Promise((resolve, reject) => {
+      this.#ends.set(turnId, { socket, resolve, reject });
+      socket.send(JSON.stringify({ type: 'turn-end', conversationId, turnId, ...body }));
+    });
+  }
+
+  /** The ends still waiting on this socket (or on any, when it closes for good) will get no answer. */
+  #abandonEnds(socket?: SocketLike): void {
+    for (const [turnId, pending] of this.#ends) {
+      if (socket !== undefined && pending.socket !== socket) continue;
+      this.#ends.delete(turnId);
+      pending.resolve(undefined);
+    }
+  }
+
   /** Drops the socket as a network fault would; the stream reconnects and resumes. */
   drop(): void {
     this.#socket?.close(4000, 'dropped by the client');
@@ -148,6 +208,7 @@ export class EventStream {
     const socket = this.#socket;
     this.#socket = undefined;
     socket?.close(1000, 'closed by the client');
+    this.#abandonEnds();
     this.#handlers.status?.('closed');
     for (const waiter of this.#syncedWaiters.splice(0)) waiter.reject(new Error('the event stream is closed'));
   }
@@ -179,6 +240,7 @@ export class EventStream {
     let opened = false;
     socket.onopen = () => {
       opened = true;
+      this.#opened += 1;
       this.#lastHeard = Date.now();
       clearInterval(this.#keepalive);
       // A silent server is a dead one: ping every 20 s, drop after 45 s without a word.
@@ -201,6 +263,7 @@ export class EventStream {
       if (this.#socket !== socket) return;
       clearInterval(this.#keepalive);
       this.#socket = undefined;
+      this.#abandonEnds(socket);
       this.#isSynced = false;
       if (this.#closed) return;
       this.#handlers.status?.('closed');
@@ -323,9 +386,24 @@ export class EventStream {
         return;
       case 'pong':
         return;
-      case 'error':
-        this.#handlers.error?.(ParleyError.fromBody(frame.error));
+      case 'turn-ended': {
+        const pending = this.#ends.get(frame.turnId);
+        this.#ends.delete(frame.turnId);
+        pending?.resolve({ status: frame.status, messageId: frame.messageId });
         return;
+      }
+      case 'error': {
+        const error = ParleyError.fromBody(frame.error);
+        const about = frame.error.details;
+        const pending = about?.frame === 'turn-end' && typeof about.turnId === 'string' ? this.#ends.get(about.turnId) : undefined;
+        if (pending && typeof about?.turnId === 'string') {
+          this.#ends.delete(about.turnId);
+          pending.reject(error);
+          return;
+        }
+        this.#handlers.error?.(error);
+        return;
+      }
     }
   }
 

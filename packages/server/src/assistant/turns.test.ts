@@ -59,10 +59,9 @@ describe('a streamed answer', () => {
     expect(ended.endedAt).not.toBeNull();
     for (const socket of [annSocket, bobSocket]) {
       const created = await messageCreated(socket, (message) => message.id === ended.messageId);
-      // The final text went on from what was streamed: the rest streams as a last delta, before the message.
+      // The final text sent over HTTP is the answer, even where it goes on from what was streamed.
       const deltas = turnFrames(socket, turnId).filter((frame) => frame.type === 'assistant-text-delta');
-      expect(deltas.map((frame) => [frame.offset, frame.delta])).toEqual([[0, 'Hel'], [3, 'lo '], [6, 'world'], [11, '!']]);
-      expect(socket.frames.indexOf(deltas.at(-1) as (typeof socket.frames)[number])).toBeLessThan(socket.frames.indexOf(created));
+      expect(deltas.map((frame) => [frame.offset, frame.delta])).toEqual([[0, 'Hel'], [3, 'lo '], [6, 'world']]);
       expect(created.event).toMatchObject({
         type: 'message-created',
         actorId: bot.userId,
@@ -96,6 +95,60 @@ describe('a streamed answer', () => {
     expect(await bot.client.api.endTurn({ params: { conversationId: group, turnId }, body: { status: 'completed', text: 'Hello world!' } })).toEqual(ended);
     expect(await failure(bot.client.api.endTurn({ params: { conversationId: group, turnId }, body: { status: 'failed' } }))).toMatchObject({ code: 'CONFLICT' });
     expect((await ann.client.api.listMessages({ params: { conversationId: group } })).messages).toHaveLength(2);
+  });
+
+  it('[AT4] the end sent on the socket behind the deltas makes the message of exactly the text streamed', async () => {
+    await using server = await startTestServer();
+    const { ann, bob, group, trigger, bot } = await world(server);
+    const annSocket = await rawSocket(server.url, ann.client.token!);
+    const botSocket = await rawSocket(server.url, bot.token);
+    const turnId = messageId();
+    await bot.client.api.startTurn({ params: { conversationId: group }, body: { id: turnId, triggerMessageId: trigger.id } });
+    // Many deltas and the end in one burst, without waiting for any of them.
+    const parts = Array.from({ length: 200 }, (_, index) => `word${index} `);
+    for (const part of parts) botSocket.send(delta(group, turnId, part));
+    botSocket.send({ type: 'turn-end', conversationId: group, turnId, status: 'completed' });
+    const ended = await botSocket.frame((frame): frame is ServerFrameOf<'turn-ended'> => frame.type === 'turn-ended');
+    expect(ended).toEqual({ type: 'turn-ended', conversationId: group, turnId, status: 'completed', messageId: expect.any(String) });
+    const created = await messageCreated(annSocket, (message) => message.id === ended.messageId);
+    expect(created.event).toMatchObject({ message: { authorId: bot.userId, text: parts.join(''), turn: { id: turnId, status: 'completed', error: null } } });
+    // Every delta reached the member before the message, none after the end.
+    const frames = turnFrames(annSocket, turnId);
+    expect(streamedText(frames)).toBe(parts.join(''));
+    expect(frames.at(-1)?.type).toBe('assistant-turn-end');
+    expect(frames.filter((frame) => frame.type === 'assistant-text-delta')).toHaveLength(parts.length);
+    // The turn over HTTP says the same; the bot is not echoed its text.
+    expect((await bob.client.api.listTurns({ params: { conversationId: group } })).turns[0]).toMatchObject({ id: turnId, status: 'completed', text: parts.join(''), endedAt: expect.any(String) });
+
+    // Repeating the same end answers again; another end is refused, naming the turn and the frame.
+    botSocket.send({ type: 'turn-end', conversationId: group, turnId, status: 'completed' });
+    await botSocket.frame((frame) => frame.type === 'turn-ended', botSocket.frames.indexOf(ended) + 1);
+    const count = botSocket.frames.length;
+    botSocket.send({ type: 'turn-end', conversationId: group, turnId, status: 'failed' });
+    expect((await botSocket.frame(isError, count)).error).toMatchObject({ code: 'CONFLICT', details: { turnId, conversationId: group, frame: 'turn-end', status: 'completed' } });
+    expect((await ann.client.api.listMessages({ params: { conversationId: group } })).messages).toHaveLength(2);
+  });
+
+  it('[AT4] [AT5] a turn-end after a member stopped the turn is refused; a person cannot end a turn on the socket', async () => {
+    await using server = await startTestServer();
+    const { ann, bob, group, trigger, bot } = await world(server);
+    const botSocket = await rawSocket(server.url, bot.token);
+    const annSocket = await rawSocket(server.url, ann.client.token!);
+    const turnId = messageId();
+    await bot.client.api.startTurn({ params: { conversationId: group }, body: { id: turnId, triggerMessageId: trigger.id } });
+    botSocket.send(delta(group, turnId, 'Porto'));
+    await untilText(annSocket, turnId, 'Porto');
+
+    let count = annSocket.frames.length;
+    annSocket.send({ type: 'turn-end', conversationId: group, turnId, status: 'completed' });
+    expect((await annSocket.frame(isError, count)).error).toMatchObject({ code: 'FORBIDDEN', details: { turnId, frame: 'turn-end' } });
+
+    await bob.client.api.stopTurn({ params: { conversationId: group, turnId } });
+    count = botSocket.frames.length;
+    botSocket.send({ type: 'turn-end', conversationId: group, turnId, status: 'completed' });
+    expect((await botSocket.frame(isError, count)).error).toMatchObject({ code: 'CONFLICT', details: { turnId, status: 'stopped', frame: 'turn-end' } });
+    const { messages } = await ann.client.api.listMessages({ params: { conversationId: group } });
+    expect(messages.map((message) => [message.text, message.turn?.status])).toEqual([['@assistant where should we go?', undefined], ['Porto', 'stopped']]);
   });
 
   it('[AT6] a member who connects mid-answer gets the answer so far, then the rest live', async () => {
@@ -404,6 +457,17 @@ describe('turn refusals', () => {
     const count = botSocket.frames.length;
     botSocket.send({ type: 'turn-delta', conversationId: group, turnId, text: '' });
     expect((await botSocket.frame(isError, count)).error).toMatchObject({ code: 'INVALID_INPUT', field: 'frame.text' });
+    const frames: Array<[Record<string, unknown>, string]> = [
+      [{ type: 'turn-end', conversationId: group, turnId, status: 'done' }, 'frame.status'],
+      [{ type: 'turn-end', conversationId: group, turnId: 'not an id', status: 'completed' }, 'frame.turnId'],
+      [{ type: 'turn-end', conversationId: group, turnId, status: 'failed', error: { code: 'x', message: 'y' } }, 'frame.error.retryable'],
+      [{ type: 'turn-end', conversationId: group, turnId, status: 'completed', error: { code: 'x', message: 'y', retryable: false } }, 'frame.error'],
+    ];
+    for (const [frame, field] of frames) {
+      const before = botSocket.frames.length;
+      botSocket.send(frame);
+      expect((await botSocket.frame(isError, before)).error, field).toMatchObject({ code: 'INVALID_INPUT', field });
+    }
     const { turns } = await ann.client.api.listTurns({ params: { conversationId: group } });
     expect(turns).toMatchObject([{ id: turnId, status: 'streaming', text: '' }]);
     expect((await ann.client.api.listMessages({ params: { conversationId: group } })).messages).toHaveLength(1);

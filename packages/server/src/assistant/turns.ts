@@ -287,7 +287,10 @@ export class Turns {
     this.#scheduleSave(turn.turnId);
   }
 
-  /** [AT4] The bot ends its turn: the answer becomes a message, in the write that closes the turn. */
+  /**
+   * [AT4] The bot ends its turn over HTTP: the answer becomes a message, in the write that closes
+   * the turn. Its text is the one sent, or what was streamed when it sends none.
+   */
   async end(
     userId: string,
     conversationId: string,
@@ -295,22 +298,46 @@ export class Turns {
     request: { status: 'completed' | 'stopped' | 'failed'; text: string; error?: TurnError | undefined },
   ): Promise<AssistantTurn> {
     await requireBotMember(this.#reader, conversationId, userId);
-    const row = await this.#requireTurn(conversationId, turnId);
-    if (row.bot_id !== userId) throw new ParleyError('FORBIDDEN', 'only the bot streaming this turn may end it', { field: 'params.turnId' });
+    return toTurn(await this.#endByBot(userId, conversationId, turnId, request, 'params.turnId', 'body.error'));
+  }
+
+  /**
+   * [AT4] The bot ends its turn with the `turn-end` frame, on the socket that carried its deltas:
+   * the answer is the text streamed. The socket server checked that the bot is a member.
+   */
+  async endStreamed(
+    userId: string,
+    conversationId: string,
+    turnId: string,
+    request: { status: 'completed' | 'stopped' | 'failed'; error?: TurnError | undefined },
+  ): Promise<{ status: TurnEndStatus; messageId: string }> {
+    const ended = await this.#endByBot(userId, conversationId, turnId, request, 'frame.turnId', 'frame.error');
+    return { status: ended.status as TurnEndStatus, messageId: ended.message_id ?? '' };
+  }
+
+  async #endByBot(
+    userId: string,
+    conversationId: string,
+    turnId: string,
+    request: { status: 'completed' | 'stopped' | 'failed'; text?: string; error?: TurnError | undefined },
+    turnField: string,
+    errorField: string,
+  ): Promise<TurnRow> {
+    const row = await this.#requireTurn(conversationId, turnId, turnField);
+    if (row.bot_id !== userId) throw new ParleyError('FORBIDDEN', 'only the bot streaming this turn may end it', { field: turnField });
     if (request.status === 'completed' && request.error !== undefined) {
-      throw new ParleyError('INVALID_INPUT', 'body.error: a completed answer carries no error', { field: 'body.error' });
+      throw new ParleyError('INVALID_INPUT', `${errorField}: a completed answer carries no error`, { field: errorField });
     }
     const error = request.error ?? (request.status === 'failed' ? FAILED : null);
-    const ended = await this.#close(conversationId, turnId, (current) => {
-      if (current.status === 'streaming') return { status: request.status, text: request.text, error, endedBy: userId };
+    return this.#close(conversationId, turnId, (current) => {
+      if (current.status === 'streaming') return { status: request.status, ...(request.text !== undefined ? { text: request.text } : {}), error, endedBy: userId };
       // A retry of the end that already happened answers with it.
       if (current.ended_by === userId && current.status === request.status) return null;
       throw new ParleyError('CONFLICT', `this turn has already ended (${current.status})`, {
-        field: 'params.turnId',
+        field: turnField,
         details: { turnId, status: current.status },
       });
     });
-    return toTurn(ended);
   }
 
   /** [AT5] Any member stops the answer at once; what was streamed is kept, marked stopped. */
@@ -385,14 +412,14 @@ export class Turns {
     await Promise.all(pending.map((turnId) => this.#save(turnId, { durable: true })));
   }
 
-  async #requireTurn(conversationId: string, turnId: string): Promise<TurnRow> {
+  async #requireTurn(conversationId: string, turnId: string, field = 'params.turnId'): Promise<TurnRow> {
     const row = await this.#reader
       .selectFrom('assistant_turns')
       .selectAll()
       .where('id', '=', turnId)
       .where('conversation_id', '=', conversationId)
       .executeTakeFirst();
-    if (!row) throw new ParleyError('NOT_FOUND', 'no such turn in this conversation', { field: 'params.turnId' });
+    if (!row) throw new ParleyError('NOT_FOUND', 'no such turn in this conversation', { field });
     return row;
   }
 
@@ -458,15 +485,6 @@ export class Turns {
         await appendMessages(write, { id: row.conversation_id, lastSeq: conversation.last_seq }, row.bot_id, [
           { id: messageId, authorId: row.bot_id, text, replyToId: null, attachments: [], turn: { id: turnId, status: ending.status, error } },
         ]);
-        // Text of the bot's end that no delta carried (frames still on their way over its socket
-        // when the end landed over HTTP, and refused since): streamed before the message [AT4].
-        write.beforePublish(() => {
-          const turn = this.#live.get(turnId);
-          if (!turn || text.length <= turn.text.length || !text.startsWith(turn.text)) return;
-          const delta = text.slice(turn.text.length);
-          const offset = this.#live.append(turn, delta);
-          this.#bus.publish({ kind: 'assistant', event: { type: 'assistant-text-delta', conversationId: row.conversation_id, turnId, offset, delta } });
-        });
         write.afterCommit(() => {
           clearTimeout(this.#saveTimers.get(turnId));
           this.#saveTimers.delete(turnId);

@@ -39,8 +39,6 @@ export interface WriteContext {
   lock(conversationId: string): Promise<void>;
   /** Runs after the commit, for effects that must not happen if the write is rolled back. */
   afterCommit(effect: () => void): void;
-  /** As `afterCommit`, but before the write's events are published: for ephemeral news that must reach members ahead of them. */
-  beforePublish(effect: () => void): void;
 }
 
 /**
@@ -90,12 +88,10 @@ export class EventLog {
   async write<T>(work: (context: WriteContext) => Promise<T>, options: RunOptions = {}): Promise<T> {
     let appended: ConversationEvent[] = [];
     let effects: Array<() => void> = [];
-    let early: Array<() => void> = [];
     const result = await this.#queue.run(async (db) => {
       // A batch retried after a failure runs the work again from a clean slate.
       appended = [];
       effects = [];
-      early = [];
       const now = this.#clock.now().toISOString();
       const context: WriteContext = {
         db,
@@ -151,11 +147,9 @@ export class EventLog {
           await db.selectFrom('conversations').select('id').where('id', '=', conversationId).forNoKeyUpdate().execute();
         },
         afterCommit: (effect) => effects.push(effect),
-        beforePublish: (effect) => early.push(effect),
       };
       return work(context);
     }, options);
-    for (const effect of early) effect();
     for (const event of appended) this.#bus.publish({ kind: 'event', event });
     for (const effect of effects) effect();
     return result;

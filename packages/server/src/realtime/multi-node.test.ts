@@ -9,6 +9,7 @@ import { ParleyClient } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../config.js';
 import { createPostgresDatabase, failure, messageId, type RecordingStream, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
+import { rawSocket } from '../test/streams.js';
 import { startTcpProxy, type TcpProxy } from '../test/tcp-proxy.js';
 
 const REDIS = { host: '127.0.0.1', port: Number(process.env.PARLEY_TEST_REDIS_PORT ?? 6379) };
@@ -256,6 +257,23 @@ describe('several nodes over Redis', () => {
     await send(ann, group, 'seven');
     expect(await failure(send(ann, group, 'eight'))).toMatchObject({ code: 'RATE_LIMITED' });
     nodes.bLink.restore();
+  });
+
+  it('[AT4] a turn started through node A, streamed and ended on a socket of node B: the answer is every delta, in order', async () => {
+    await using nodes = await cluster();
+    const ann = await nodes.a.user();
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Across' } })).conversation.id;
+    const botOnB = await rawSocket(nodes.b.url, nodes.b.assistant.token);
+    const turn = await nodes.a.assistant.client.api.startTurn({ params: { conversationId: group }, body: { id: messageId() } });
+    // At once: node B may not have heard of the turn yet and reads it from storage; the frames after wait behind.
+    const parts = Array.from({ length: 50 }, (_, index) => `${index},`);
+    for (const text of parts) botOnB.send({ type: 'turn-delta', conversationId: group, turnId: turn.id, text });
+    botOnB.send({ type: 'turn-end', conversationId: group, turnId: turn.id, status: 'completed' });
+    const ended = await botOnB.frame((frame) => frame.type === 'turn-ended' || frame.type === 'error');
+    expect(ended).toMatchObject({ type: 'turn-ended', turnId: turn.id, status: 'completed' });
+    const { messages } = await ann.client.api.listMessages({ params: { conversationId: group } });
+    expect(messages.at(-1)).toMatchObject({ text: parts.join(''), turn: { id: turn.id, status: 'completed' } });
+    botOnB.ws.close();
   });
 
   it('[AT8] a node started again ends only the answers it held, not another node’s', async () => {

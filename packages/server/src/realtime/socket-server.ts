@@ -9,6 +9,7 @@ import {
   PROTOCOL_VERSION,
   type ServerFrame,
   SOCKET_CLOSE,
+  type TurnError,
 } from '@parley/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { authenticateHeaders, originAllowed } from '../accounts/sessions.js';
@@ -26,6 +27,11 @@ const MAX_FRAME_BYTES = 64 * 1024;
 /** The hard limit, which `ws` enforces by closing with 1009: a hello naming many conversations must fit [EL10]. */
 const MAX_HELLO_BYTES = 1024 * 1024;
 const TYPING_TTL_MS = 6_000;
+
+/** The frames of a bot streaming an answer, which run in the order they came. */
+type ClientTurnFrame =
+  | { type: 'turn-delta'; conversationId: string; turnId: string; text: string }
+  | { type: 'turn-end'; conversationId: string; turnId: string; status: 'completed' | 'stopped' | 'failed'; error?: TurnError | undefined };
 
 function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
@@ -103,15 +109,17 @@ export class SocketServer {
     const reply = (frame: Exclude<ServerFrame, { type: 'event' }>) => this.#hub.sendFrame(connection, frame);
     const fail = (code: ErrorCode, message: string, field?: string) =>
       reply({ type: 'error', error: { code, message, ...(field ? { field } : {}) } });
-    // A turn's text taken up from storage makes its delta wait; the ones after it wait behind it, so text stays in order.
-    let deltasWaiting: Promise<void> | undefined;
+    // A bot's turn frames run in the order they came: a delta that must read the turn from storage
+    // makes the frames after it wait behind it, so the text stays in order and the end comes last.
+    let turnFramesWaiting: Promise<void> | undefined;
     let isBot: boolean | undefined;
-    const turnDelta = (frame: { conversationId: string; turnId: string; text: string }) => {
+    const turnFrame = (frame: ClientTurnFrame) => {
       const report = (error: unknown) => {
-        if (!isParleyError(error)) return fail('INTERNAL', 'could not add the text');
+        if (!isParleyError(error)) return fail('INTERNAL', frame.type === 'turn-end' ? 'could not end the turn' : 'could not add the text');
         const body = error.toBody();
-        // Which turn the refusal is about, so a bot streaming several can tell.
-        reply({ type: 'error', error: { ...body, details: { ...body.details, conversationId: frame.conversationId, turnId: frame.turnId } } });
+        // Which turn and frame the refusal is about, so a bot streaming several can tell.
+        const about = { conversationId: frame.conversationId, turnId: frame.turnId, ...(frame.type === 'turn-end' ? { frame: 'turn-end' } : {}) };
+        reply({ type: 'error', error: { ...body, details: { ...body.details, ...about } } });
       };
       const run = (): void | Promise<void> => {
         if (!connection.cursors.has(frame.conversationId)) {
@@ -130,6 +138,12 @@ export class SocketServer {
             });
         }
         if (!isBot) throw new ParleyError('FORBIDDEN', 'only a bot member (the assistant) streams answers', { field: 'frame.turnId' });
+        if (frame.type === 'turn-end') {
+          const { conversationId, turnId, status, error } = frame;
+          return this.#context.turns.endStreamed(connection.userId, conversationId, turnId, { status, error }).then((ended) => {
+            reply({ type: 'turn-ended', conversationId, turnId, ...ended });
+          });
+        }
         return this.#context.turns.append(connection.userId, frame.conversationId, frame.turnId, frame.text, {
           turnId: 'frame.turnId',
           text: 'frame.text',
@@ -137,12 +151,12 @@ export class SocketServer {
       };
       const wait = (promise: Promise<void>) => {
         const next = promise.catch(report);
-        deltasWaiting = next;
+        turnFramesWaiting = next;
         void next.finally(() => {
-          if (deltasWaiting === next) deltasWaiting = undefined;
+          if (turnFramesWaiting === next) turnFramesWaiting = undefined;
         });
       };
-      if (deltasWaiting) return wait(deltasWaiting.then(run));
+      if (turnFramesWaiting) return wait(turnFramesWaiting.then(run));
       try {
         const pending = run();
         if (pending) wait(pending);
@@ -190,7 +204,8 @@ export class SocketServer {
         case 'typing':
           return this.#typing(connection, frame.conversationId, (typingSent ??= new Map()), fail);
         case 'turn-delta':
-          return turnDelta(frame);
+        case 'turn-end':
+          return turnFrame(frame);
       }
     });
     ws.on('close', () => {
