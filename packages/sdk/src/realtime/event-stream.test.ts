@@ -211,8 +211,8 @@ describe('EventStream', () => {
     const { stream, greet, latest, errors } = setup();
     await vi.advanceTimersByTimeAsync(0);
     const socket = greet([{ conversationId: 'c1', lastSeq: 0 }]);
-    const connection = stream.connection;
-    expect(connection).toBe(1);
+    expect(stream.connection).toBe(1);
+    const connection = 1;
     expect(stream.sendTurnDelta('c1', 't1', 'Hello')).toBe(true);
     const ended = stream.endTurn('c1', 't1', { status: 'completed' }, { connection });
     expect(socket.sent.slice(-2)).toEqual([
