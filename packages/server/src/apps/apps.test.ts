@@ -316,16 +316,35 @@ describe('tool calls', () => {
     expect(twice.code).toBe('CONFLICT');
   });
 
-  it('[AP9] a call of an answer that was stopped can no longer be approved, only denied', async () => {
+  it('[AP9] a call of an answer that was stopped can still be denied', async () => {
     await using server = await startTestServer();
     await using app = await startFixtureApp();
     const { bob, group, call, turn } = await enabledWorld(server, app);
     const pending = await call('delete_note', { id: 'n1' });
     await bob.client.api.stopTurn({ params: { conversationId: group, turnId: turn.id } });
-    const refused = await failure(bob.client.api.decideAppCall({ params: { conversationId: group, callId: pending.id }, body: { decision: 'approve-once' } }));
-    expect(refused).toMatchObject({ code: 'CONFLICT', field: 'params.callId' });
-    expect(app.calls).toEqual([]);
     expect((await bob.client.api.decideAppCall({ params: { conversationId: group, callId: pending.id }, body: { decision: 'deny' } })).status).toBe('denied');
+    expect(app.calls).toEqual([]);
+  });
+
+  it('[AP11] approving a call after its answer ended (stopped or timed out) expires it: recorded for the group, nothing runs, a clear error', async () => {
+    await using server = await startTestServer();
+    await using app = await startFixtureApp();
+    const { bob, carol, group, call, turn } = await enabledWorld(server, app);
+    const carolStream = await server.connect(carol.client);
+    const pending = await call('delete_note', { id: 'n1' });
+    await bob.client.api.stopTurn({ params: { conversationId: group, turnId: turn.id } });
+    const refused = await failure(bob.client.api.decideAppCall({ params: { conversationId: group, callId: pending.id }, body: { decision: 'approve-once' } }));
+    expect(refused).toMatchObject({ code: 'CONFLICT', status: 409, field: 'params.callId' });
+    expect(refused.message).toContain('expired');
+    expect(app.calls).toEqual([]);
+    const recorded = await carol.client.api.getAppCall({ params: { conversationId: group, callId: pending.id } });
+    expect(recorded).toMatchObject({ status: 'failed', decidedBy: bob.user.id, result: null });
+    expect(recorded.error).toMatch(/^expired:/);
+    expect(recorded.endedAt).not.toBeNull();
+    await carolStream.until((events) => events.some((event) => event.type === 'app-call-updated' && event.call.id === pending.id && event.call.status === 'failed'));
+    // Decided once: neither a second approval nor a denial changes it.
+    expect(await failure(bob.client.api.decideAppCall({ params: { conversationId: group, callId: pending.id }, body: { decision: 'deny' } }))).toMatchObject({ code: 'CONFLICT' });
+    expect(app.calls).toEqual([]);
   });
 
   it('[AP9] a denial runs nothing and is what the assistant reads back', async () => {

@@ -13,6 +13,9 @@ type CallRow = Selectable<AppCallsTable>;
 /** Largest tool result kept (and handed to the model): past it the call fails [AP10]. */
 export const MAX_RESULT_BYTES = 1024 * 1024;
 
+/** The reason recorded on a call approved after its answer ended [AP11]. */
+export const EXPIRED = 'expired: the answer that asked for this call ended before it was confirmed, so it did not run';
+
 function parseObject(text: string | null): Record<string, unknown> | null {
   if (text === null) return null;
   try {
@@ -247,7 +250,16 @@ export function registerAppCallRoutes(app: FastifyInstance, context: ServerConte
         if (call.turn_id !== null) {
           const turn = await write.db.selectFrom('assistant_turns').select('status').where('id', '=', call.turn_id).executeTakeFirst();
           if (turn?.status !== 'streaming') {
-            throw new ParleyError('CONFLICT', 'the answer that asked for this call has ended: it can only be denied', { field: 'params.callId' });
+            // A confirmation after the answer ended (stopped, timed out): the call expires, recorded
+            // for the group, and the assistant is not resumed into a dead turn [AP11].
+            await write.db
+              .updateTable('app_calls')
+              .set({ status: 'failed', error: EXPIRED, decided_by: auth.userId, decided_at: write.now, ended_at: write.now })
+              .where('id', '=', call.id)
+              .execute();
+            const expired = await findCall(write.db, params.conversationId, call.id);
+            await write.append(params.conversationId, { type: 'app-call-updated', actorId: auth.userId, call: toAppCall(expired) });
+            return { row: expired, appRow: undefined, expired: true };
           }
         }
       }
@@ -270,8 +282,14 @@ export function registerAppCallRoutes(app: FastifyInstance, context: ServerConte
       }
       const row = await findCall(write.db, params.conversationId, call.id);
       await write.append(params.conversationId, { type: 'app-call-updated', actorId: auth.userId, call: toAppCall(row) });
-      return { row, appRow };
+      return { row, appRow, expired: false };
     });
+    if (decided.expired) {
+      throw new ParleyError('CONFLICT', 'the answer that asked for this call ended before your confirmation: the call expired and did not run', {
+        field: 'params.callId',
+        details: { callId: decided.row.id, status: decided.row.status },
+      });
+    }
     if (!decided.appRow) return toAppCall(decided.row);
     return toAppCall(await runCall(context, decided.row, decided.appRow));
   });
