@@ -1,14 +1,32 @@
-import type { ConversationView, Message } from '@parley/protocol';
-import { forwardRef, type KeyboardEvent, useEffect, useId, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { type Attachment, type ConversationView, type Message, ParleyError } from '@parley/protocol';
+import { type ClipboardEvent, forwardRef, type KeyboardEvent, useCallback, useEffect, useId, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { previewOf } from '../live/names.js';
 import { useLiveStore } from '../live/use-live.js';
 import { Avatar } from '../shell/avatar.js';
+import { errorText } from '../shell/errors.js';
+import { ACCEPTED_TYPES, formatSize, isImage, MAX_ATTACHMENTS_PER_MESSAGE, uploadName, uploadType } from './attachments.js';
 import { mentionCandidates, mentionQuery, suggest } from './mentions.js';
 
 export interface ComposerHandle {
   focus(): void;
+  /** Files dropped on the conversation or picked elsewhere: uploaded at once, sent with the next message [WB34]. */
+  addFiles(files: readonly File[]): void;
 }
+
+/** A file in the composer: uploading, uploaded (ready to send) or refused. */
+interface DraftFile {
+  key: string;
+  name: string;
+  size: number;
+  /** A local preview of an image (a `blob:` URL, revoked when the chip goes). */
+  preview: string | null;
+  status: 'uploading' | 'ready' | 'failed';
+  attachment: Attachment | null;
+  error: string | null;
+}
+
+let draftKeys = 0;
 
 interface ComposerProps {
   view: ConversationView;
@@ -27,7 +45,7 @@ interface ComposerProps {
  * answers above the field [WB27].
  */
 export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Composer({ view, meId, streaming, replyTo, replyAuthor, onCancelReply, onEditLast }, ref) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const live = useLiveStore();
   const conversationId = view.conversation.id;
   const [text, setText] = useState('');
@@ -37,9 +55,69 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
   const input = useRef<HTMLTextAreaElement>(null);
   const placeCaret = useRef<number | null>(null);
   const listId = useId();
-  useImperativeHandle(ref, () => ({ focus: () => input.current?.focus() }), []);
+  const [files, setFiles] = useState<DraftFile[]>([]);
+  const picker = useRef<HTMLInputElement>(null);
+  const previews = useRef(new Set<string>());
+  const forget = (file: DraftFile) => {
+    if (file.preview) {
+      URL.revokeObjectURL(file.preview);
+      previews.current.delete(file.preview);
+    }
+  };
+  const update = (key: string, change: Partial<DraftFile>) => setFiles((current) => current.map((file) => (file.key === key ? { ...file, ...change } : file)));
+  /** Checks each file against the server's types, then uploads it; a refusal shows on its chip and never reaches a message [WB34]. */
+  const addFiles = useCallback(
+    (picked: readonly File[]) => {
+      const added: DraftFile[] = [];
+      for (const file of picked) {
+        const contentType = uploadType(file);
+        const key = `file-${(draftKeys += 1)}`;
+        const preview = contentType && isImage(contentType) ? URL.createObjectURL(file) : null;
+        if (preview) previews.current.add(preview);
+        const draft: DraftFile = { key, name: file.name || uploadName('', contentType ?? 'image/png'), size: file.size, preview, status: 'uploading', attachment: null, error: null };
+        if (!contentType) {
+          added.push({ ...draft, status: 'failed', error: t('attachment.refusedType') });
+          continue;
+        }
+        added.push(draft);
+        live.client.api.uploadAttachment({ query: { filename: uploadName(file.name, contentType) }, upload: { data: file, contentType } }).then(
+          (attachment) => update(key, { status: 'ready', attachment }),
+          (caught: unknown) => update(key, { status: 'failed', error: uploadError(caught) }),
+        );
+      }
+      setFiles((current) => {
+        const room = MAX_ATTACHMENTS_PER_MESSAGE - current.length;
+        // Past the limit per message, a file is shown refused rather than dropped without a word.
+        return [...current, ...added.map((file, index) => (index < room || file.status === 'failed' ? file : { ...file, status: 'failed' as const, error: t('attachment.tooMany', { count: MAX_ATTACHMENTS_PER_MESSAGE }) }))];
+      });
+    },
+    // `uploadError` and `update` only read stable things (t, setFiles).
+    [live, t],
+  );
+  const uploadError = (caught: unknown): string => {
+    if (caught instanceof ParleyError && caught.code === 'PAYLOAD_TOO_LARGE') return t('attachment.tooLarge');
+    if (caught instanceof ParleyError && caught.code === 'UNSUPPORTED_MEDIA_TYPE') return t('attachment.refusedType');
+    return errorText(t, caught);
+  };
+  const removeFile = (key: string) =>
+    setFiles((current) => {
+      const file = current.find((candidate) => candidate.key === key);
+      if (file) forget(file);
+      return current.filter((candidate) => candidate.key !== key);
+    });
+  useEffect(
+    () => () => {
+      for (const url of previews.current) URL.revokeObjectURL(url);
+    },
+    [],
+  );
+  useImperativeHandle(ref, () => ({ focus: () => input.current?.focus(), addFiles }), [addFiles]);
   useEffect(() => {
     setText('');
+    setFiles((current) => {
+      current.forEach(forget);
+      return [];
+    });
     if (window.matchMedia('(hover: hover)').matches) input.current?.focus();
   }, [conversationId]);
   useEffect(() => {
@@ -82,9 +160,16 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
     placeCaret.current = null;
     input.current?.setSelectionRange(at, at);
   }, [text]);
+  const uploading = files.some((file) => file.status === 'uploading');
+  const refused = files.some((file) => file.status === 'failed');
+  const ready = files.flatMap((file) => (file.attachment ? [file.attachment] : []));
+  // Nothing half-uploaded or refused goes out: the person sees why and removes it first [WB34].
+  const canSend = !uploading && !refused && (text.trim() !== '' || ready.length > 0);
   const send = () => {
-    if (text.trim() === '') return;
-    live.send(conversationId, text, replyTo?.id ?? null);
+    if (!canSend) return;
+    live.send(conversationId, text, replyTo?.id ?? null, ready);
+    files.forEach(forget);
+    setFiles([]);
     setText('');
     setCaret(0);
     onCancelReply();
@@ -124,6 +209,13 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
       send();
     }
   };
+  /** Images (or other files) pasted from the clipboard are attached; pasted text stays text [WB34]. */
+  const onPaste = (event: ClipboardEvent<HTMLTextAreaElement>) => {
+    const pasted = [...event.clipboardData.files];
+    if (pasted.length === 0) return;
+    event.preventDefault();
+    addFiles(pasted);
+  };
   const optionId = (index: number) => `${listId}-option-${index}`;
 
   return (
@@ -139,7 +231,46 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
           </button>
         </div>
       )}
+      {files.length > 0 && (
+        <ul className="mb-2 flex flex-wrap gap-2" aria-label={t('attachment.list')} data-testid="composer-files">
+          {files.map((file) => (
+            <li
+              key={file.key}
+              data-status={file.status}
+              className={`flex max-w-64 items-center gap-2 rounded-lg border px-2 py-1.5 text-sm ${file.status === 'failed' ? 'border-red-300 bg-red-50 dark:border-red-800 dark:bg-red-950/40' : 'border-zinc-300 bg-zinc-50 dark:border-zinc-700 dark:bg-zinc-900'}`}
+            >
+              {file.preview ? <img src={file.preview} alt="" className="h-10 w-10 shrink-0 rounded object-cover" /> : <span aria-hidden="true" className="text-lg">📄</span>}
+              <span className="min-w-0 flex-1">
+                <span className="block truncate font-medium" title={file.name}>{file.name}</span>
+                <span className={`block truncate text-xs ${file.status === 'failed' ? 'text-red-700 dark:text-red-300' : 'text-zinc-600 dark:text-zinc-400'}`} role={file.status === 'failed' ? 'alert' : undefined}>
+                  {file.status === 'failed' ? file.error : file.status === 'uploading' ? t('attachment.uploading') : formatSize(file.size, i18n.language)}
+                </span>
+              </span>
+              <button type="button" onClick={() => removeFile(file.key)} className="shrink-0 rounded px-1.5 hover:bg-zinc-200 dark:hover:bg-zinc-800" aria-label={t('attachment.remove', { name: file.name })}>
+                ✕
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       <div className="relative flex items-end gap-2">
+        <input
+          ref={picker}
+          type="file"
+          multiple
+          accept={ACCEPTED_TYPES.join(',')}
+          className="hidden"
+          tabIndex={-1}
+          aria-hidden="true"
+          data-testid="file-input"
+          onChange={(event) => {
+            addFiles([...(event.target.files ?? [])]);
+            event.target.value = '';
+          }}
+        />
+        <button type="button" onClick={() => picker.current?.click()} className="rounded-xl border border-zinc-300 px-3 py-2 text-base hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800" aria-label={t('attachment.attach')} title={t('attachment.attach')}>
+          <span aria-hidden="true">📎</span>
+        </button>
         {open && (
           <ul id={listId} role="listbox" aria-label={t('mention.list')} className="absolute bottom-full left-0 z-20 mb-2 max-h-64 w-72 max-w-full overflow-y-auto rounded-xl border border-zinc-200 bg-white p-1 shadow-lg dark:border-zinc-700 dark:bg-zinc-900">
             {options.map((option, index) => (
@@ -183,13 +314,14 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
           onBlur={() => setDismissed(query?.start ?? null)}
           onFocus={() => setDismissed(null)}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
         />
         {streaming && (
           <button type="button" onClick={() => void live.stopTurn(conversationId)} className="rounded-xl border border-zinc-300 px-3 py-2 text-sm font-medium hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800">
             {t('turn.stop')}
           </button>
         )}
-        <button type="button" onClick={send} disabled={text.trim() === ''} className="rounded-xl bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-50">
+        <button type="button" onClick={send} disabled={!canSend} className="rounded-xl bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-50">
           {t('conversation.send')}
         </button>
       </div>

@@ -1,6 +1,6 @@
 import type { Member, Message } from '@parley/protocol';
 import { firstUnread, seenBy } from '@parley/sdk';
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type DragEvent, lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Virtuoso, type VirtuosoHandle } from 'react-virtuoso';
 import type { ConversationEntry } from '../live/live.js';
@@ -43,6 +43,33 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
   const [whyFor, setWhyFor] = useState<string | null>(null);
   const closeWhy = useCallback(() => setWhyFor(null), []);
   const [highlight, setHighlight] = useState<string | null>(null);
+  // Files dragged over the conversation: it shows where they go, and a drop attaches them [WB34].
+  const [dragging, setDragging] = useState(false);
+  const dragDepth = useRef(0);
+  const carriesFiles = (event: DragEvent) => event.dataTransfer.types.includes('Files');
+  const onDragEnter = (event: DragEvent) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    dragDepth.current += 1;
+    setDragging(true);
+  };
+  const onDragOver = (event: DragEvent) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+  };
+  const onDragLeave = (event: DragEvent) => {
+    if (!carriesFiles(event)) return;
+    dragDepth.current = Math.max(0, dragDepth.current - 1);
+    if (dragDepth.current === 0) setDragging(false);
+  };
+  const onDrop = (event: DragEvent) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    dragDepth.current = 0;
+    setDragging(false);
+    composer.current?.addFiles([...event.dataTransfer.files]);
+  };
   useEffect(() => {
     setReplyTo(null);
     setEditingId(null);
@@ -122,7 +149,12 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
   }, []);
 
   return (
-    <section className="flex h-full min-w-0 flex-1 flex-col" aria-label={titleOf(t, view, meId)}>
+    <section className="relative flex h-full min-w-0 flex-1 flex-col" aria-label={titleOf(t, view, meId)} onDragEnter={onDragEnter} onDragOver={onDragOver} onDragLeave={onDragLeave} onDrop={onDrop}>
+      {dragging && (
+        <div className="pointer-events-none absolute inset-2 z-30 flex items-center justify-center rounded-xl border-2 border-dashed border-indigo-500 bg-indigo-50/90 text-base font-medium text-indigo-800 dark:bg-indigo-950/90 dark:text-indigo-200" data-testid="drop-zone">
+          {t('attachment.drop')}
+        </div>
+      )}
       <header className="flex items-center gap-2 border-b border-zinc-200 px-3 py-2 dark:border-zinc-800">
         <button type="button" onClick={onOpenMenu} className="rounded-md p-2 hover:bg-zinc-100 md:hidden dark:hover:bg-zinc-800" aria-label={t('shell.openMenu')}>
           ☰

@@ -5,6 +5,7 @@ import type { PendingMessage, StreamingTurn } from '../live/live.js';
 import { nameOf, previewOf } from '../live/names.js';
 import { useLiveStore } from '../live/use-live.js';
 import { Avatar } from '../shell/avatar.js';
+import { AttachmentList } from './attachment-view.js';
 import { Markdown } from './lazy-markdown.js';
 import { chipNames } from './mentions.js';
 
@@ -122,9 +123,10 @@ export const MessageItem = memo(function MessageItem({ message, view, author, me
           </form>
         ) : (
           <div className="text-[0.95rem] leading-relaxed">
-            <Markdown text={message.text} mentions={chips} />
+            {message.text !== '' && <Markdown text={message.text} mentions={chips} />}
           </div>
         )}
+        {!deleted && <AttachmentList attachments={message.attachments} />}
         {message.turn && message.turn.status !== 'completed' && (
           <p className="mt-0.5 text-xs text-amber-700 dark:text-amber-400">{t(`turn.${message.turn.status}`)}{message.turn.error ? ` — ${message.turn.error.message}` : ''}</p>
         )}
@@ -231,8 +233,9 @@ export function PendingItem({ pending, me, original, originalAuthor, onJump }: {
         </div>
         {pending.replyToId && <ReplyQuote original={original} originalAuthor={originalAuthor} onJump={() => onJump(pending.replyToId ?? '')} />}
         <div className="text-[0.95rem] leading-relaxed">
-          <Markdown text={pending.text} />
+          {pending.text !== '' && <Markdown text={pending.text} />}
         </div>
+        <AttachmentList attachments={pending.attachments} />
         {failed && (
           <p className="mt-1 flex items-center gap-2 text-xs text-red-600 dark:text-red-400" role="alert">
             {t('message.failed')}

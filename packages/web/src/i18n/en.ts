@@ -1,5 +1,18 @@
 /** English: the reference every other language's keys must match (see i18n.test.ts). */
 export const en = {
+  attachment: {
+    attach: 'Attach files',
+    list: 'Files to send',
+    uploading: 'Uploading…',
+    remove: 'Remove {{name}}',
+    refusedType: 'This type of file cannot be sent: images (PNG, JPEG, WebP, GIF), PDF or text.',
+    tooLarge: 'This file is larger than the server accepts.',
+    tooMany: 'At most {{count}} files per message.',
+    drop: 'Drop files to attach them',
+    openImage: 'Open image {{name}}',
+    download: 'Download {{name}} ({{size}})',
+    save: 'Download',
+  },
   assistantSettings: {
     title: 'Assistant',
     name: 'Assistant name',

@@ -4,6 +4,19 @@ type Loose<T> = { [K in keyof T]: T[K] extends string ? string : Loose<T[K]> } &
 
 /** French. French plurals have a `many` form for very large numbers: it reads like `other`. */
 export const fr: Loose<Dictionary> = {
+  attachment: {
+    attach: 'Joindre des fichiers',
+    list: 'Fichiers à envoyer',
+    uploading: 'Envoi…',
+    remove: 'Retirer {{name}}',
+    refusedType: 'Ce type de fichier ne peut pas être envoyé : images (PNG, JPEG, WebP, GIF), PDF ou texte.',
+    tooLarge: 'Ce fichier dépasse la taille acceptée par le serveur.',
+    tooMany: '{{count}} fichiers au plus par message.',
+    drop: 'Déposez des fichiers pour les joindre',
+    openImage: 'Ouvrir l’image {{name}}',
+    download: 'Télécharger {{name}} ({{size}})',
+    save: 'Télécharger',
+  },
   assistantSettings: {
     title: 'Assistant',
     name: 'Nom de l’assistant',

@@ -99,6 +99,38 @@ describe('Live', () => {
     expect(stored.messages.map((message) => message.text)).toEqual(['first', 'second']);
   });
 
+  it('[WB34] a message with files whose send fails is retried with the same id and the same files, stored once', async () => {
+    const ann = await server.user();
+    let failNext = true;
+    const flaky: FetchLike = async (url, init) => {
+      if (init.method === 'POST' && url.endsWith('/messages') && failNext) {
+        failNext = false;
+        throw new TypeError('network error');
+      }
+      return fetch(url, init as RequestInit);
+    };
+    const client = new ParleyClient({ baseUrl: server.url, token: ann.client.token ?? '', fetch: flaky });
+    const annLive = new Live(client, ann.user);
+    lives.push(annLive);
+    await annLive.start();
+    const view = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Files' } });
+    const group = view.conversation.id;
+    annLive.add(view);
+    await annLive.open(group);
+    const notes = await client.api.uploadAttachment({ query: { filename: 'notes.txt' }, upload: { data: new TextEncoder().encode('hello'), contentType: 'text/plain' } });
+
+    annLive.send(group, '', null, [notes]);
+    await expect.poll(() => annLive.getSnapshot().pending.get(group)?.[0]?.status).toBe('failed');
+    const pending = annLive.getSnapshot().pending.get(group)?.[0];
+    expect(pending?.attachments.map((attachment) => attachment.id)).toEqual([notes.id]);
+    annLive.retry(group, pending?.id ?? '');
+    await expect.poll(() => annLive.getSnapshot().pending.get(group)?.length).toBe(0);
+    const stored = await ann.client.api.listMessages({ params: { conversationId: group }, query: {} });
+    expect(stored.messages).toHaveLength(1);
+    expect(stored.messages[0]?.id).toBe(pending?.id);
+    expect(stored.messages[0]?.attachments.map((attachment) => attachment.filename)).toEqual(['notes.txt']);
+  });
+
   it('[WB8] a member removed from a group loses it at once and hears nothing more of it', async () => {
     const ann = await server.user();
     const bob = await server.user();

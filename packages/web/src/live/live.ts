@@ -1,4 +1,5 @@
 import type {
+  Attachment,
   AssistantTextDeltaEvent,
   AssistantTurnEndEvent,
   AssistantTurnStartEvent,
@@ -19,6 +20,8 @@ export interface PendingMessage {
   text: string;
   /** The message this one answers, if any. */
   replyToId: string | null;
+  /** Files uploaded before sending; a retry sends the same ones [WB34]. */
+  attachments: readonly Attachment[];
   /** `sent`: the server answered; the event that puts it in order is on its way. */
   status: 'sending' | 'sent' | 'failed';
   error: string | null;
@@ -432,8 +435,8 @@ export class Live {
   }
 
   /** Sends a message at once as pending; the server's event confirms it [WB11]. */
-  send(conversationId: string, text: string, replyToId: string | null = null): void {
-    const item: PendingMessage = { id: newClientId(), conversationId, text, replyToId, status: 'sending', error: null, createdAt: new Date().toISOString() };
+  send(conversationId: string, text: string, replyToId: string | null = null, attachments: readonly Attachment[] = []): void {
+    const item: PendingMessage = { id: newClientId(), conversationId, text, replyToId, attachments, status: 'sending', error: null, createdAt: new Date().toISOString() };
     this.#setPending(conversationId, [...(this.#snapshot.pending.get(conversationId) ?? []), item]);
     void this.#deliver(item);
   }
@@ -452,7 +455,7 @@ export class Live {
 
   async #deliver(item: PendingMessage): Promise<void> {
     try {
-      const message = await this.client.api.sendMessage({ params: { conversationId: item.conversationId }, body: { id: item.id, text: item.text, ...(item.replyToId ? { replyToId: item.replyToId } : {}) } });
+      const message = await this.client.api.sendMessage({ params: { conversationId: item.conversationId }, body: { id: item.id, text: item.text, attachmentIds: item.attachments.map((attachment) => attachment.id), ...(item.replyToId ? { replyToId: item.replyToId } : {}) } });
       const entry = this.#snapshot.conversations.get(item.conversationId);
       const arrived = entry?.messages?.some((held) => held.id === message.id) ?? false;
       if (arrived) this.discard(item.conversationId, item.id);
