@@ -95,6 +95,38 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     expect(await messageList(annPage).getByText('The mountains?').count()).toBe(1);
   });
 
+  it('[WB34] [WB35] an image and a file with a hostile name, attached by the picker, reach Bea; the lightbox opens and closes by keyboard', async () => {
+    // A 2×2 PNG, and a text file whose name is markup.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGNQaDgARAwQCgAkDgWBfAdHdAAAAABJRU5ErkJggg==', 'base64');
+    const hostile = '<img src=x onerror=alert(1)>.txt';
+    await annPage.getByTestId('file-input').setInputFiles([
+      { name: 'harbour.png', mimeType: 'image/png', buffer: png },
+      { name: hostile, mimeType: 'text/plain', buffer: Buffer.from('notes for the trip') },
+    ]);
+    await annPage.getByTestId('composer-files').getByText('harbour.png').waitFor();
+    await expect.poll(() => annPage.getByTestId('composer-files').getByText(en.attachment.uploading).count()).toBe(0);
+    await send(annPage, en, 'Photo of the harbour');
+
+    const message = messageList(beaPage).locator('[data-testid="attachments"]').last();
+    await messageList(beaPage).getByText('Photo of the harbour').waitFor();
+    const thumbnail = message.locator('button[data-attachment-id]');
+    await expect.poll(() => thumbnail.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(2);
+    // The hostile name is text: no element made of it, nothing ran.
+    await message.getByText(hostile).waitFor();
+    expect(await beaPage.locator('img[src="x"]').count()).toBe(0);
+
+    await thumbnail.focus();
+    await beaPage.keyboard.press('Enter');
+    const dialog = beaPage.getByRole('dialog', { name: 'harbour.png' });
+    await dialog.waitFor();
+    await screenshot(beaPage, 'desktop-dark-fr-lightbox');
+    await expectAccessible(beaPage, 'lightbox');
+    await beaPage.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await thumbnail.evaluate((element) => element === document.activeElement)).toBe(true);
+    await screenshot(beaPage, 'desktop-dark-fr-attachments');
+  });
+
   it('[WB10] markdown with a <script> and a javascript: link renders inert', async () => {
     await send(annPage, en, 'Look <script>window.pwned = 1</script> [click me](javascript:window.pwned=2) <img src=x onerror="window.pwned=3"> and [the map](https://example.com/map)');
     const article = messageList(beaPage).locator('article', { hasText: 'Look' });

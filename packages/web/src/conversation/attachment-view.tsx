@@ -48,7 +48,7 @@ export function AttachmentList({ attachments }: { attachments: readonly Attachme
                 download={attachment.filename}
                 className="flex max-w-72 items-center gap-2 rounded-lg border border-zinc-300 bg-zinc-50 px-3 py-2 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:bg-zinc-900 dark:hover:bg-zinc-800"
                 data-attachment-id={attachment.id}
-                aria-label={t('attachment.download', { name: attachment.filename, size: formatSize(attachment.size, i18n.language) })}
+                title={t('attachment.download', { name: attachment.filename, size: formatSize(attachment.size, i18n.language) })}
               >
                 <span aria-hidden="true" className="text-lg">{attachment.contentType.startsWith('application/pdf') ? '📕' : '📄'}</span>
                 <span className="min-w-0 flex-1">
