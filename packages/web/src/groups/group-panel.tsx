@@ -10,14 +10,14 @@ import { errorText } from '../shell/errors.js';
 import { AssistantSettingsForm } from './assistant-settings.js';
 
 const field = 'min-w-0 flex-1 rounded-lg border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950';
-/** How long a new invite link works [WB55]. */
+/** How long a new invite link works [WB83]. */
 type Expiry = 'never' | 'hour' | 'day' | 'week';
 const EXPIRY_SECONDS: Record<Expiry, number | null> = { never: null, hour: 3600, day: 86_400, week: 7 * 86_400 };
 const EXPIRIES: Expiry[] = ['hour', 'day', 'week', 'never'];
 
 const button = 'rounded-lg border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800';
 
-/** A group's panel: rename, the assistant's settings, members, add by username, invite links (create with expiry and use limit, copy, revoke) [WB16]–[WB18], [WB31], [WB55]. */
+/** A group's panel: rename, the assistant's settings, members, add by username, invite links (create with expiry and use limit, copy, revoke) [WB16]–[WB18], [WB31], [WB83]. */
 export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClose: () => void }) {
   const { t, i18n } = useTranslation();
   const live = useLiveStore();

@@ -15,7 +15,7 @@ export function InvitePage({ token, onOpenMenu }: { token: string; onOpenMenu: (
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  // A teen's guardian may have changed the group-chats switch since this page loaded [WB54].
+  // A teen's guardian may have changed the group-chats switch since this page loaded [WB82].
   useEffect(() => {
     if (me.ageBand === 'teen') live.client.api.getMe().then((fresh) => live.setMe(fresh), () => undefined);
   }, [live, me.ageBand]);

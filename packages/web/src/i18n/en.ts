@@ -138,6 +138,14 @@ export const en = {
     usernamesPlaceholder: 'Usernames to add (optional)',
     role: { creator: 'creator', assistant: 'assistant', member: 'member' },
   },
+  fork: {
+    open: 'Start a group',
+    title: 'Start a group from this conversation',
+    hint: 'The messages of “{{name}}” so far are copied into a new group. This conversation stays as it is.',
+    people: 'People in the new group',
+    more: 'Add others by username',
+    create: 'Create group',
+  },
   family: {
     title: 'Family',
     guardianHint: 'Link a teen account to be its guardian: you can then switch its group chats on or off.',

@@ -145,6 +145,14 @@ export const fr: Loose<Dictionary> = {
     usernamesPlaceholder: 'Noms d’utilisateur à ajouter (facultatif)',
     role: { creator: 'créateur', assistant: 'assistant', member: 'membre' },
   },
+  fork: {
+    open: 'Démarrer un groupe',
+    title: 'Démarrer un groupe à partir de cette conversation',
+    hint: 'Les messages de « {{name}} » jusqu’ici sont copiés dans un nouveau groupe. Cette conversation reste telle quelle.',
+    people: 'Personnes du nouveau groupe',
+    more: 'Ajouter d’autres personnes par nom d’utilisateur',
+    create: 'Créer le groupe',
+  },
   family: {
     title: 'Famille',
     guardianHint: 'Associez un compte ado pour en être le responsable : vous pourrez alors activer ou désactiver ses discussions de groupe.',

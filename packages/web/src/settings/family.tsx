@@ -11,7 +11,7 @@ const primary = 'shrink-0 rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-medi
 const plain = 'rounded-md px-2 py-1 text-sm hover:bg-zinc-100 dark:hover:bg-zinc-800';
 
 /**
- * Teen accounts and guardians [WB53], [WB54]. An adult links a teen by username and gets a
+ * Teen accounts and guardians [WB81], [WB82]. An adult links a teen by username and gets a
  * one-time code, which the teen enters in their own settings; once linked, the guardian switches
  * the teen's group chats on or off, or ends the link. A teen sees their guardian and what is
  * allowed, or enters the code.
@@ -52,6 +52,8 @@ function GuardianSide({ teens, onChanged }: { teens: GuardianLink[]; onChanged: 
   const [issued, setIssued] = useState<CreateGuardianLinkResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  // The switch moves at once; it goes back if the server refuses.
+  const [switching, setSwitching] = useState<{ linkId: string; allowed: boolean } | null>(null);
 
   const attempt = async (key: string, work: () => Promise<unknown>) => {
     setError(null);
@@ -72,8 +74,10 @@ function GuardianSide({ teens, onChanged }: { teens: GuardianLink[]; onChanged: 
       setUsername('');
     });
   };
-  const setGroupChats = (teen: GuardianLink, allowed: boolean) =>
-    void attempt(teen.id, () => live.client.api.updateTeenControls({ params: { linkId: teen.id }, body: { groupChatsAllowed: allowed } }));
+  const setGroupChats = (teen: GuardianLink, allowed: boolean) => {
+    setSwitching({ linkId: teen.id, allowed });
+    void attempt(teen.id, () => live.client.api.updateTeenControls({ params: { linkId: teen.id }, body: { groupChatsAllowed: allowed } })).finally(() => setSwitching(null));
+  };
   const unlink = (teen: GuardianLink) => {
     const name = nameOf(teen.teen);
     if (!window.confirm(teen.status === 'pending' ? t('family.confirmCancel', { name }) : t('family.confirmUnlink', { name }))) return;
@@ -103,8 +107,7 @@ function GuardianSide({ teens, onChanged }: { teens: GuardianLink[]; onChanged: 
                     type="checkbox"
                     role="switch"
                     className="h-4 w-4 accent-indigo-600"
-                    checked={teen.groupChatsAllowed}
-                    disabled={busy === teen.id}
+                    checked={switching?.linkId === teen.id ? switching.allowed : teen.groupChatsAllowed}
                     onChange={(event) => setGroupChats(teen, event.target.checked)}
                   />
                   {t('family.groupChats')}

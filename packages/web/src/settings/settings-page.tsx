@@ -13,7 +13,7 @@ const plain = 'rounded-md px-2 py-1 text-sm hover:bg-zinc-100 dark:hover:bg-zinc
 /**
  * The person's settings: their custom instructions for the assistant and the memories it keeps of
  * them (see, edit, delete, add), both used only in their one-to-one assistant chats [WB33]; the
- * family links of teen accounts and guardians [WB53].
+ * family links of teen accounts and guardians [WB81].
  */
 export function SettingsPage({ onOpenMenu }: { onOpenMenu: () => void }) {
   const { t } = useTranslation();

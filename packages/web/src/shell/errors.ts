@@ -14,7 +14,7 @@ export function errorText(t: TFunction, error: unknown): string {
 
 /**
  * A refusal that says the account changed elsewhere (a guardian switched group chats off) reloads
- * the account, so that every screen shows the reason from then on [WB54].
+ * the account, so that every screen shows the reason from then on [WB82].
  */
 export function refreshMeOnRefusal(live: Live, error: unknown): void {
   if (error instanceof ParleyError && error.code === 'GROUP_CHATS_DISABLED') {

@@ -145,7 +145,7 @@ function Row({ entry, active, onOpen }: { entry: ConversationEntry; active: bool
 
 /**
  * New group (a name and optional usernames) or new direct message (a username). A teen whose
- * guardian switched group chats off is told why instead of being offered a form that must fail [WB54].
+ * guardian switched group chats off is told why instead of being offered a form that must fail [WB82].
  */
 function CreateForm({ kind, onDone }: { kind: ConversationKind; onDone: (id: string | null) => void }) {
   const { t } = useTranslation();
