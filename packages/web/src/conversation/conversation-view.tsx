@@ -1,4 +1,4 @@
-import type { Member, Message } from '@parley/protocol';
+import type { Member, Message, UserSummary } from '@parley/protocol';
 import { firstUnread, seenBy } from '@parley/sdk';
 import { type DragEvent, lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -9,6 +9,7 @@ import { useLive, useLiveStore } from '../live/use-live.js';
 import { Composer, type ComposerHandle } from './composer.js';
 import { MessageItem, PendingItem, TurnItem } from './message-item.js';
 import { WhyDialog } from './why-dialog.js';
+import { PersonCard } from '../profile/person-card.js';
 
 const EmojiPickerDialog = lazy(() => import('./emoji-picker.js'));
 
@@ -41,6 +42,7 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
   const [editingId, setEditingId] = useState<string | null>(null);
   const [pickerFor, setPickerFor] = useState<string | null>(null);
   const [whyFor, setWhyFor] = useState<string | null>(null);
+  const [personFor, setPersonFor] = useState<UserSummary | null>(null);
   const closeWhy = useCallback(() => setWhyFor(null), []);
   const [highlight, setHighlight] = useState<string | null>(null);
   // Files dragged over the conversation: it shows where they go, and a drop attaches them [WB34].
@@ -209,6 +211,7 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
                     onJump={jumpTo}
                     onMoreEmoji={setPickerFor}
                     onWhy={setWhyFor}
+                    onPerson={setPersonFor}
                   />
                 );
               }
@@ -247,6 +250,7 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
         onEditLast={editLast}
       />
       {whyFor && <WhyDialog conversationId={id} messageId={whyFor} onClose={closeWhy} />}
+      {personFor && <PersonCard user={personFor} onClose={() => setPersonFor(null)} />}
       {pickerFor && (
         <Suspense fallback={null}>
           <EmojiPickerDialog
