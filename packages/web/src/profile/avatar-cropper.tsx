@@ -58,7 +58,7 @@ export default function AvatarCropper({ source, onArea }: { source: string; onAr
             disableAutomaticStylesInjection
             onCropChange={setCrop}
             onZoomChange={setZoom}
-            onCropComplete={(_, pixels) => setArea(pixels)}
+            onCropAreaChange={(_, pixels) => setArea(pixels)}
             cropperProps={{ role: 'group', 'aria-label': t('profile.cropArea'), 'aria-describedby': hintId, className: 'focus-visible:outline-2 focus-visible:outline-indigo-400' }}
             mediaProps={{ alt: '' }}
           />

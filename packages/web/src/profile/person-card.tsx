@@ -66,6 +66,8 @@ export function PersonCard({ user, onClose }: { user: UserSummary; onClose: () =
       setBlocked(false);
     });
 
+  // Shown once the block state is known, so the control that takes the focus does not change under it.
+  if (blocked === null && error === null) return null;
   return (
     <Dialog title={name} onClose={onClose} testId="person-card">
       <div className="flex flex-col items-center gap-1 text-center">

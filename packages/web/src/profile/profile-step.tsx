@@ -27,12 +27,13 @@ function markAnswered(userId: string): void {
  * Whether the profile step comes before creating or joining a group [WB52]. The account's profile
  * (`GET /api/me`) is complete when it has a display name confirmed once (`profileComplete`, which
  * the server requires for groups) and a picture. Without a display name the step always comes,
- * and cannot be skipped. With a name but no picture it comes once: saved or skipped, this browser
- * does not ask again; the settings keep the form for later.
+ * and cannot be skipped. With a name but no picture it comes before the first group only (the
+ * account is in none yet), and once: saved or skipped, this browser does not ask again; the
+ * settings keep the form for later.
  */
-export function profileStepDue(me: Me): boolean {
+export function profileStepDue(me: Me, inAGroup: boolean): boolean {
   if (!me.profileComplete) return true;
-  return me.avatarUrl === null && !answered(me.id);
+  return me.avatarUrl === null && !inAGroup && !answered(me.id);
 }
 
 /**
@@ -41,12 +42,13 @@ export function profileStepDue(me: Me): boolean {
  */
 export function useProfileStep(): { guard: (action: () => void) => void; step: ReactNode } {
   const { t } = useTranslation();
-  const { me } = useLive();
+  const { me, conversations } = useLive();
   const [open, setOpen] = useState(false);
   const pending = useRef<(() => void) | null>(null);
 
   const guard = (action: () => void) => {
-    if (!profileStepDue(me)) return action();
+    const inAGroup = [...conversations.values()].some((entry) => entry.view.conversation.kind === 'group');
+    if (!profileStepDue(me, inAGroup)) return action();
     pending.current = action;
     setOpen(true);
   };

@@ -35,7 +35,7 @@ export function Dialog({ title, onClose, children, description, testId, wide = f
   useEffect(() => {
     const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const root = box.current;
-    if (root) (root.querySelector<HTMLElement>('[data-autofocus]') ?? focusableIn(root)[0] ?? root).focus();
+    if (root) (root.querySelector<HTMLElement>('[data-autofocus]:not([disabled])') ?? focusableIn(root)[0] ?? root).focus();
     return () => {
       // The element that opened the dialog may have been replaced meanwhile; then nothing is focused.
       if (previous?.isConnected) previous.focus();
