@@ -257,8 +257,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('profiles, cards and blocking in the b
     const card = beaPage.getByRole('dialog', { name: 'Ann' });
     await card.locator('img[src^="/api/avatars/"]').waitFor();
     await card.getByRole('button', { name: fr.person.message }).click();
+    await expect.poll(() => card.count()).toBe(0);
     await beaPage.getByRole('heading', { name: 'Ann' }).waitFor();
-    expect(await card.count()).toBe(0);
+    await beaPage.waitForURL((url) => url.pathname !== `/c/${groupId}`);
     await beaPage.getByRole('region', { name: fr.sidebar.direct }).getByText('Ann', { exact: true }).waitFor();
   });
 
@@ -267,6 +268,8 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('profiles, cards and blocking in the b
     const blocked = beaPage.getByRole('region', { name: fr.settings.blocked });
     await blocked.locator('[data-blocked-id]').getByText(`@cid_${suffix}`).waitFor();
     await screenshot(beaPage, 'desktop-dark-fr-settings-profile');
+    await blocked.scrollIntoViewIfNeeded();
+    await screenshot(beaPage, 'desktop-dark-fr-settings-blocked');
     await expectAccessible(beaPage, 'settings with profile and blocked list');
     await blocked.getByRole('button', { name: fr.settings.unblockNamed.replace('{{name}}', 'Cid') }).click();
     await blocked.getByTestId('no-blocked').waitFor();
@@ -326,6 +329,15 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('profiles, cards and blocking in the b
     await otherPage.getByRole('button', { name: en.sidebar.newGroup }).click();
     await otherPage.getByRole('form', { name: en.sidebar.newGroup }).waitFor();
     expect(await otherPage.getByRole('dialog').count()).toBe(0);
+    await otherPage.getByRole('form', { name: en.sidebar.newGroup }).getByRole('button', { name: en.common.cancel }).click();
+    await otherPage.getByRole('button', { name: en.settings.open, exact: true }).click();
+    await otherPage.getByRole('region', { name: en.profile.title }).getByLabel(en.auth.displayName).waitFor();
+    // The drawer wholly off screen, not halfway through its slide.
+    const sidebar = otherPage.getByTestId('sidebar');
+    await expect.poll(async () => { const box = await sidebar.boundingBox(); return box ? box.x + box.width : 1; }).toBeLessThanOrEqual(0);
+    await screenshot(otherPage, 'phone-light-en-settings-profile');
+    await allowAxe(other, world.url);
+    await expectAccessible(otherPage, 'phone settings, light, English');
     await other.close();
   });
 
