@@ -151,6 +151,12 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('profiles, cards and blocking in the b
       });
     await expect.poll(async () => (await previewColours()).left[0] ?? 0).toBeGreaterThan(150);
     expect((await previewColours()).right[2]).toBeGreaterThan(150);
+    // The arrow keys move the picture under the frame: to the right, the frame sees more red; and back.
+    await cropArea.focus();
+    for (let press = 0; press < 8; press += 1) await annPage.keyboard.press('ArrowRight');
+    await expect.poll(async () => (await previewColours()).right[0] ?? 0).toBeGreaterThan(150);
+    for (let press = 0; press < 8; press += 1) await annPage.keyboard.press('ArrowLeft');
+    await expect.poll(async () => (await previewColours()).right[2] ?? 0).toBeGreaterThan(150);
     await screenshot(annPage, 'desktop-light-en-profile-crop');
     await expectAccessible(annPage, 'profile step with the cropper');
 
@@ -311,6 +317,11 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('profiles, cards and blocking in the b
     expect(box && box.x >= 0 && box.x + box.width <= 390).toBe(true);
     await screenshot(page, 'phone-dark-fr-profile-step');
     await expectAccessible(page, 'phone profile step');
+    await step.getByLabel(fr.profile.chooseAvatar).setInputFiles({ name: 'halves.png', mimeType: 'image/png', buffer: halvesPng(400, 200) });
+    await step.getByRole('group', { name: fr.profile.cropArea }).waitFor();
+    await screenshot(page, 'phone-dark-fr-profile-crop');
+    await expectAccessible(page, 'phone cropper');
+    await step.getByRole('button', { name: fr.profile.cancelAvatar }).click();
     await step.getByRole('button', { name: fr.profile.skip }).click();
     await page.getByRole('form', { name: fr.sidebar.newGroup }).getByRole('button', { name: fr.common.cancel }).click();
     // Answered once: New group opens its form at once from now on.
