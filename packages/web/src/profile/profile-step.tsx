@@ -15,7 +15,8 @@ function answered(userId: string): boolean {
   }
 }
 
-function markAnswered(userId: string): void {
+/** Remembers in this browser that the step was answered (saved or skipped) for the account. */
+export function markAnswered(userId: string): void {
   try {
     localStorage.setItem(answeredKey(userId), new Date().toISOString());
   } catch {
