@@ -110,14 +110,30 @@ export async function seriousViolations(page: Page, url: string): Promise<string
 /** The password of every account the browser tests make. */
 export const password = 'correct horse battery staple';
 
-/** Signs a new account up through the page, in the language of `words`, and waits for the sidebar. */
-export async function signUp(page: Page, words: typeof en | typeof fr, username: string, displayName: string): Promise<void> {
+/**
+ * Signs a new account up through the page, in the language of `words`, and waits for the sidebar.
+ * Then, unless `profileStep` is `'keep'`, it answers the profile step once with "Skip for now"
+ * (opened by New group, whose form it cancels), so that a test about something else meets no
+ * dialog on its first New group or Join [WB52]; the page is left where it was.
+ */
+export async function signUp(page: Page, words: typeof en | typeof fr, username: string, displayName: string, options: { profileStep?: 'skip' | 'keep' } = {}): Promise<void> {
   await page.getByRole('button', { name: words.auth.signUp, exact: true }).click();
   await page.getByLabel(words.auth.username).fill(username);
   await page.getByLabel(words.auth.displayName).fill(displayName);
   await page.getByLabel(words.auth.password).fill(password);
   await page.getByRole('button', { name: words.auth.createAccount }).click();
   await page.getByRole('navigation', { name: words.sidebar.label }).waitFor();
+  if (options.profileStep !== 'keep') await skipProfileStep(page, words);
+}
+
+/** Opens New group (in the drawer on a phone), answers the profile step with "Skip for now" and cancels the form. */
+export async function skipProfileStep(page: Page, words: typeof en | typeof fr): Promise<void> {
+  const phone = (page.viewportSize()?.width ?? 1280) < 768;
+  if (phone) await page.getByRole('button', { name: words.shell.openMenu }).click();
+  await page.getByRole('button', { name: words.sidebar.newGroup }).click();
+  await page.getByRole('dialog', { name: words.profile.stepTitle }).getByRole('button', { name: words.profile.skip }).click();
+  await page.getByRole('form', { name: words.sidebar.newGroup }).getByRole('button', { name: words.common.cancel }).click();
+  if (phone) await page.keyboard.press('Escape');
 }
 
 export const messageList = (page: Page) => page.getByTestId('message-list');

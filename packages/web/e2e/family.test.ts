@@ -4,7 +4,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { en } from '../src/i18n/en.js';
 import { fr } from '../src/i18n/fr.js';
-import { allowAxe, CHROMIUM, messageList, password, screenshot, send, seriousViolations, signUp, startWorld, watchProblems, type World } from './browser.js';
+import { allowAxe, CHROMIUM, messageList, password, screenshot, send, seriousViolations, signUp, skipProfileStep, startWorld, watchProblems, type World } from './browser.js';
 
 const suffix = crypto.randomBytes(3).toString('hex');
 
@@ -50,7 +50,8 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('family and start a group in the brows
     await tomPage.getByLabel(fr.auth.password).fill(password);
     await tomPage.getByLabel(fr.auth.teen).check();
     await tomPage.getByRole('button', { name: fr.auth.createAccount }).click();
-    await tomPage.waitForURL((url) => url.pathname === '/');
+    await tomPage.getByRole('navigation', { name: fr.sidebar.label }).waitFor({ state: 'attached' });
+    await skipProfileStep(tomPage, fr);
 
     await gilPage.goto(`${world.url}/`);
     await signUp(gilPage, en, `gil_${suffix}`, 'Gil');

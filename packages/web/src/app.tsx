@@ -56,7 +56,7 @@ export function App() {
   if (!live) return <p className="p-6 text-zinc-600 dark:text-zinc-400">{t('common.loading')}</p>;
   return (
     <LiveContext value={live}>
-      <Shell onSignOut={() => void signOut()} onProfileSaved={(saved) => live.setMe(saved)} />
+      <Shell onSignOut={() => void signOut()} />
     </LiveContext>
   );
 }

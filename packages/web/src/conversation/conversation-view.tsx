@@ -1,4 +1,4 @@
-import type { Member, Message } from '@parley/protocol';
+import type { Member, Message, UserSummary } from '@parley/protocol';
 import { firstUnread, seenBy } from '@parley/sdk';
 import { type DragEvent, lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -10,6 +10,8 @@ import { Composer, type ComposerHandle } from './composer.js';
 import { MessageItem, PendingItem, TurnItem } from './message-item.js';
 import { ForkDialog } from './fork-dialog.js';
 import { WhyDialog } from './why-dialog.js';
+import { PersonCard } from '../profile/person-card.js';
+import { useProfileStep } from '../profile/profile-step.js';
 
 const EmojiPickerDialog = lazy(() => import('./emoji-picker.js'));
 
@@ -43,6 +45,9 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
   const [pickerFor, setPickerFor] = useState<string | null>(null);
   const [whyFor, setWhyFor] = useState<string | null>(null);
   const [forking, setForking] = useState(false);
+  // Starting a group asks for the profile first, as New group does [WB52].
+  const profileStep = useProfileStep();
+  const [personFor, setPersonFor] = useState<UserSummary | null>(null);
   const closeWhy = useCallback(() => setWhyFor(null), []);
   const [highlight, setHighlight] = useState<string | null>(null);
   // Files dragged over the conversation: it shows where they go, and a drop attaches them [WB34].
@@ -168,7 +173,7 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
         </div>
         <button
           type="button"
-          onClick={() => setForking(true)}
+          onClick={() => profileStep.guard(() => setForking(true))}
           className="rounded-md border border-zinc-300 px-2 py-1.5 text-sm hover:bg-zinc-100 sm:px-3 dark:border-zinc-700 dark:hover:bg-zinc-800"
           aria-label={t('fork.open')}
           title={t('fork.open')}
@@ -222,6 +227,7 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
                     onJump={jumpTo}
                     onMoreEmoji={setPickerFor}
                     onWhy={setWhyFor}
+                    onPerson={setPersonFor}
                   />
                 );
               }
@@ -259,8 +265,10 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
         onCancelReply={() => setReplyTo(null)}
         onEditLast={editLast}
       />
+      {profileStep.step}
       {forking && <ForkDialog view={view} meId={meId} onClose={() => setForking(false)} />}
       {whyFor && <WhyDialog conversationId={id} messageId={whyFor} onClose={closeWhy} />}
+      {personFor && <PersonCard user={personFor} onClose={() => setPersonFor(null)} />}
       {pickerFor && (
         <Suspense fallback={null}>
           <EmojiPickerDialog

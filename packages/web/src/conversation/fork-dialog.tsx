@@ -1,10 +1,11 @@
 import type { ConversationView } from '@parley/protocol';
-import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { nameOf, titleOf } from '../live/names.js';
 import { useLiveStore } from '../live/use-live.js';
 import { navigate } from '../router/router.js';
 import { Avatar } from '../shell/avatar.js';
+import { Dialog } from '../shell/dialog.js';
 import { errorText, refreshMeOnRefusal } from '../shell/errors.js';
 
 const field = 'w-full rounded-lg border border-zinc-300 bg-white px-3 py-2 text-sm dark:border-zinc-700 dark:bg-zinc-950';
@@ -17,41 +18,12 @@ const field = 'w-full rounded-lg border border-zinc-300 bg-white px-3 py-2 text-
 export function ForkDialog({ view, meId, onClose }: { view: ConversationView; meId: string; onClose: () => void }) {
   const { t } = useTranslation();
   const live = useLiveStore();
-  const titleId = useId();
-  const first = useRef<HTMLInputElement>(null);
-  const dialog = useRef<HTMLDivElement>(null);
   const others = view.members.filter((member) => member.userId !== meId && member.role !== 'assistant');
   const [title, setTitle] = useState(view.conversation.kind === 'group' ? (view.conversation.title ?? '') : '');
   const [picked, setPicked] = useState<Set<string>>(() => new Set(others.map((member) => member.user.username)));
   const [more, setMore] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null;
-    first.current?.focus();
-    const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape') onClose();
-      // Tab stays inside the dialog while it is open.
-      if (event.key === 'Tab' && dialog.current) {
-        const focusable = [...dialog.current.querySelectorAll<HTMLElement>('input, button, select, textarea, [href]')].filter((node) => !node.hasAttribute('disabled'));
-        const head = focusable[0];
-        const tail = focusable.at(-1);
-        if (event.shiftKey && document.activeElement === head) {
-          event.preventDefault();
-          tail?.focus();
-        } else if (!event.shiftKey && document.activeElement === tail) {
-          event.preventDefault();
-          head?.focus();
-        }
-      }
-    };
-    document.addEventListener('keydown', onKey);
-    return () => {
-      document.removeEventListener('keydown', onKey);
-      previous?.focus();
-    };
-  }, [onClose]);
 
   const toggle = (username: string) =>
     setPicked((current) => {
@@ -84,40 +56,34 @@ export function ForkDialog({ view, meId, onClose }: { view: ConversationView; me
   };
 
   return (
-    <div className="fixed inset-0 z-40 flex items-end justify-center bg-black/30 p-4 sm:items-center" onMouseDown={(event) => event.target === event.currentTarget && onClose()}>
-      <div ref={dialog} role="dialog" aria-modal="true" aria-labelledby={titleId} data-testid="fork-dialog" className="max-h-[85vh] w-full max-w-md overflow-y-auto rounded-xl border border-zinc-200 bg-white shadow-xl dark:border-zinc-700 dark:bg-zinc-900">
-        <form onSubmit={(event) => void submit(event)} className="space-y-4 p-4">
-          <div>
-            <h2 id={titleId} className="text-lg font-semibold">{t('fork.title')}</h2>
-            <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{t('fork.hint', { name: titleOf(t, view, meId) })}</p>
-          </div>
-          <label className="block text-sm">
-            <span className="mb-1 block text-zinc-600 dark:text-zinc-400">{t('group.name')}</span>
-            <input ref={first} className={field} value={title} maxLength={100} placeholder={t('group.namePlaceholder')} onChange={(event) => setTitle(event.target.value)} />
-          </label>
-          {others.length > 0 && (
-            <fieldset className="space-y-1">
-              <legend className="mb-1 text-sm text-zinc-600 dark:text-zinc-400">{t('fork.people')}</legend>
-              {others.map((member) => (
-                <label key={member.userId} className="flex items-center gap-2 rounded-lg px-1 py-1 text-sm hover:bg-zinc-50 dark:hover:bg-zinc-800">
-                  <input type="checkbox" className="h-4 w-4 accent-indigo-600" checked={picked.has(member.user.username)} onChange={() => toggle(member.user.username)} />
-                  <Avatar user={member.user} size="sm" />
-                  <span className="min-w-0 flex-1 truncate">{nameOf(member.user)} <span className="text-zinc-600 dark:text-zinc-400">@{member.user.username}</span></span>
-                </label>
-              ))}
-            </fieldset>
-          )}
-          <label className="block text-sm">
-            <span className="mb-1 block text-zinc-600 dark:text-zinc-400">{t('fork.more')}</span>
-            <input className={field} value={more} autoCapitalize="none" placeholder={t('group.usernamesPlaceholder')} onChange={(event) => setMore(event.target.value)} />
-          </label>
-          {error && <p role="alert" className="text-sm text-red-600 dark:text-red-400">{error}</p>}
-          <div className="flex justify-end gap-2">
-            <button type="button" onClick={onClose} className="rounded-md px-3 py-1.5 text-sm hover:bg-zinc-100 dark:hover:bg-zinc-800">{t('common.cancel')}</button>
-            <button type="submit" disabled={busy} className="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-60">{t('fork.create')}</button>
-          </div>
-        </form>
-      </div>
-    </div>
+    <Dialog title={t('fork.title')} description={t('fork.hint', { name: titleOf(t, view, meId) })} onClose={onClose} testId="fork-dialog" wide>
+      <form onSubmit={(event) => void submit(event)} className="space-y-4">
+        <label className="block text-sm">
+          <span className="mb-1 block text-zinc-600 dark:text-zinc-400">{t('group.name')}</span>
+          <input data-autofocus className={field} value={title} maxLength={100} placeholder={t('group.namePlaceholder')} onChange={(event) => setTitle(event.target.value)} />
+        </label>
+        {others.length > 0 && (
+          <fieldset className="space-y-1">
+            <legend className="mb-1 text-sm text-zinc-600 dark:text-zinc-400">{t('fork.people')}</legend>
+            {others.map((member) => (
+              <label key={member.userId} className="flex items-center gap-2 rounded-lg px-1 py-1 text-sm hover:bg-zinc-50 dark:hover:bg-zinc-800">
+                <input type="checkbox" className="h-4 w-4 accent-indigo-600" checked={picked.has(member.user.username)} onChange={() => toggle(member.user.username)} />
+                <Avatar user={member.user} size="sm" />
+                <span className="min-w-0 flex-1 truncate">{nameOf(member.user)} <span className="text-zinc-600 dark:text-zinc-400">@{member.user.username}</span></span>
+              </label>
+            ))}
+          </fieldset>
+        )}
+        <label className="block text-sm">
+          <span className="mb-1 block text-zinc-600 dark:text-zinc-400">{t('fork.more')}</span>
+          <input className={field} value={more} autoCapitalize="none" placeholder={t('group.usernamesPlaceholder')} onChange={(event) => setMore(event.target.value)} />
+        </label>
+        {error && <p role="alert" className="text-sm text-red-600 dark:text-red-400">{error}</p>}
+        <div className="flex justify-end gap-2">
+          <button type="button" onClick={onClose} className="rounded-md px-3 py-1.5 text-sm hover:bg-zinc-100 dark:hover:bg-zinc-800">{t('common.cancel')}</button>
+          <button type="submit" disabled={busy} className="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-60">{t('fork.create')}</button>
+        </div>
+      </form>
+    </Dialog>
   );
 }

@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { PendingMessage, StreamingTurn } from '../live/live.js';
 import { nameOf, previewOf } from '../live/names.js';
 import { useLiveStore } from '../live/use-live.js';
+import { hasCard } from '../profile/person-card.js';
 import { Avatar } from '../shell/avatar.js';
 import { AttachmentList } from './attachment-view.js';
 import { Markdown } from './lazy-markdown.js';
@@ -34,10 +35,12 @@ interface MessageItemProps {
   onMoreEmoji: (messageId: string) => void;
   /** Opens why the assistant answered, reacted or kept quiet after this message [WB32]. */
   onWhy: (messageId: string) => void;
+  /** Opens the author's card [WB56]. */
+  onPerson: (user: UserSummary) => void;
 }
 
 /** One message: author, time, what it replies to, safe markdown with mention chips, reactions, "seen by", and edit/delete for one's own [WB13]–[WB14], [WB24]–[WB28], [WB32]. */
-export const MessageItem = memo(function MessageItem({ message, view, author, meId, original, originalAuthor, seenBy, editing, highlighted, onEdit, onEndEdit, onReply, onJump, onMoreEmoji, onWhy }: MessageItemProps) {
+export const MessageItem = memo(function MessageItem({ message, view, author, meId, original, originalAuthor, seenBy, editing, highlighted, onEdit, onEndEdit, onReply, onJump, onMoreEmoji, onWhy, onPerson }: MessageItemProps) {
   const { t, i18n } = useTranslation();
   const live = useLiveStore();
   const [draft, setDraft] = useState(message.text);
@@ -102,10 +105,23 @@ export const MessageItem = memo(function MessageItem({ message, view, author, me
         setPicking(false);
       }}
     >
-      <Avatar user={author} id={message.authorId} />
+      {author && hasCard(author, meId) ? (
+        // The name is the card's button for the keyboard; the picture is the same one for the mouse.
+        <button type="button" tabIndex={-1} aria-hidden="true" className="h-fit shrink-0 rounded-full" onClick={() => onPerson(author)}>
+          <Avatar user={author} id={message.authorId} />
+        </button>
+      ) : (
+        <Avatar user={author} id={message.authorId} />
+      )}
       <div className="min-w-0 flex-1">
         <div className="flex items-baseline gap-2">
-          <span className="text-sm font-semibold">{nameOf(author)}</span>
+          {author && hasCard(author, meId) ? (
+            <button type="button" className="text-sm font-semibold hover:underline" onClick={() => onPerson(author)} data-person={author.username}>
+              {nameOf(author)}
+            </button>
+          ) : (
+            <span className="text-sm font-semibold">{nameOf(author)}</span>
+          )}
           <time className="text-xs text-zinc-600 dark:text-zinc-400" dateTime={message.createdAt}>{time(message.createdAt, i18n.language)}</time>
           {message.editedAt && !deleted && <span className="text-xs text-zinc-600 dark:text-zinc-400">{t('message.edited')}</span>}
         </div>

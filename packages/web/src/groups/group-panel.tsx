@@ -1,10 +1,11 @@
-import type { Invite } from '@parley/protocol';
+import type { Invite, UserSummary } from '@parley/protocol';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ConversationEntry } from '../live/live.js';
 import { memberUser, nameOf } from '../live/names.js';
 import { useLive, useLiveStore } from '../live/use-live.js';
 import { navigate } from '../router/router.js';
+import { hasCard, PersonCard } from '../profile/person-card.js';
 import { Avatar } from '../shell/avatar.js';
 import { errorText } from '../shell/errors.js';
 import { AssistantSettingsForm } from './assistant-settings.js';
@@ -32,6 +33,7 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
   const [copied, setCopied] = useState(false);
   const [expiry, setExpiry] = useState<Expiry>('week');
   const [maxUses, setMaxUses] = useState('');
+  const [person, setPerson] = useState<UserSummary | null>(null);
 
   useEffect(() => setTitle(conversation.title ?? ''), [conversation.title]);
   const loadInvites = useCallback(async () => {
@@ -108,9 +110,16 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
             {members.map((member) => (
               <li key={member.userId} className="flex items-center gap-2">
                 <Avatar user={member.user} size="sm" />
-                <span className="min-w-0 flex-1 truncate text-sm">
-                  {nameOf(memberUser(member, conversation.assistant?.name))} <span className="text-zinc-600 dark:text-zinc-400">@{member.user.username}</span>
-                </span>
+                {hasCard(member.user, me.id) ? (
+                  // A person's card: message, block [WB56].
+                  <button type="button" onClick={() => setPerson(member.user)} className="min-w-0 flex-1 truncate rounded text-left text-sm hover:underline" data-person={member.user.username}>
+                    {nameOf(member.user)} <span className="text-zinc-600 dark:text-zinc-400">@{member.user.username}</span>
+                  </button>
+                ) : (
+                  <span className="min-w-0 flex-1 truncate text-sm">
+                    {nameOf(memberUser(member, conversation.assistant?.name))} <span className="text-zinc-600 dark:text-zinc-400">@{member.user.username}</span>
+                  </span>
+                )}
                 {member.role !== 'member' && <span className="text-xs text-zinc-600 dark:text-zinc-400">{t(`group.role.${member.role}`)}</span>}
                 {member.role === 'member' && member.userId !== me.id && (
                   <button type="button" onClick={() => void remove(member.userId)} className="text-xs text-red-700 dark:text-red-400 hover:underline">{t('group.remove')}</button>
@@ -167,6 +176,7 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
         </section>
         <button type="button" onClick={() => void leave()} className="text-sm text-red-700 dark:text-red-400 hover:underline">{t('group.leave')}</button>
       </div>
+      {person && <PersonCard user={person} onClose={() => setPerson(null)} />}
     </aside>
   );
 }

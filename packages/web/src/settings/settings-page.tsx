@@ -5,6 +5,7 @@ import { useLiveStore } from '../live/use-live.js';
 import { navigate } from '../router/router.js';
 import { errorText } from '../shell/errors.js';
 import { Family } from './family.js';
+import { BlockedSection, ProfileSection } from './profile-settings.js';
 
 const field = 'w-full rounded-lg border border-zinc-300 bg-white px-3 py-2 text-sm dark:border-zinc-700 dark:bg-zinc-950';
 const primary = 'rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-60';
@@ -12,8 +13,8 @@ const plain = 'rounded-md px-2 py-1 text-sm hover:bg-zinc-100 dark:hover:bg-zinc
 
 /**
  * The person's settings: their custom instructions for the assistant and the memories it keeps of
- * them (see, edit, delete, add), both used only in their one-to-one assistant chats [WB33]; the
- * family links of teen accounts and guardians [WB81].
+ * them (see, edit, delete, add), both used only in their one-to-one assistant chats [WB33]; their
+ * profile and the accounts they blocked [WB57]; the family links of teen accounts and guardians [WB81].
  */
 export function SettingsPage({ onOpenMenu }: { onOpenMenu: () => void }) {
   const { t } = useTranslation();
@@ -26,8 +27,10 @@ export function SettingsPage({ onOpenMenu }: { onOpenMenu: () => void }) {
       </header>
       <div className="min-h-0 flex-1 overflow-y-auto">
         <div className="mx-auto max-w-2xl space-y-8 p-4">
+          <ProfileSection />
           <Instructions />
           <Memories />
+          <BlockedSection />
           <Family />
         </div>
       </div>

@@ -9,9 +9,9 @@ function colorOf(id: string): string {
   return palette[Math.abs(hash) % palette.length] ?? 'bg-zinc-500';
 }
 
-export function Avatar({ user, label, id, size = 'md' }: { user?: UserSummary | undefined; label?: string; id?: string; size?: 'xs' | 'sm' | 'md' }) {
+export function Avatar({ user, label, id, size = 'md' }: { user?: UserSummary | undefined; label?: string; id?: string; size?: 'xs' | 'sm' | 'md' | 'lg' | 'xl' }) {
   const name = label ?? nameOf(user);
-  const box = size === 'xs' ? 'h-4 w-4 text-[0.45rem]' : size === 'sm' ? 'h-7 w-7 text-[0.65rem]' : 'h-9 w-9 text-xs';
+  const box = { xs: 'h-4 w-4 text-[0.45rem]', sm: 'h-7 w-7 text-[0.65rem]', md: 'h-9 w-9 text-xs', lg: 'h-16 w-16 text-lg', xl: 'h-24 w-24 text-2xl' }[size];
   if (user?.avatarUrl) return <img src={user.avatarUrl} alt="" className={`${box} shrink-0 rounded-full object-cover`} />;
   const bot = user?.kind === 'bot';
   return (

@@ -1,6 +1,4 @@
-import type { Me } from '@parley/protocol';
 import { useEffect, useState } from 'react';
-import { ProfilePrompt } from '../session/profile-prompt.js';
 import { useTranslation } from 'react-i18next';
 import { ConversationView } from '../conversation/conversation-view.js';
 import { GroupPanel } from '../groups/group-panel.js';
@@ -15,7 +13,7 @@ import { ConnectionBanner } from './connection-banner.js';
  * The signed-in layout: the sidebar beside the page on a desktop, a drawer over it on a phone
  * [WB22]; the group panel to the right (over the page on a phone).
  */
-export function Shell({ onSignOut, onProfileSaved }: { onSignOut: () => void; onProfileSaved: (me: Me) => void }) {
+export function Shell({ onSignOut }: { onSignOut: () => void }) {
   const { t } = useTranslation();
   const live = useLiveStore();
   const snapshot = useLive();
@@ -43,7 +41,6 @@ export function Shell({ onSignOut, onProfileSaved }: { onSignOut: () => void; on
   return (
     <div className="flex h-full flex-col">
       <ConnectionBanner />
-      {!snapshot.me.profileComplete && <ProfilePrompt onSaved={onProfileSaved} />}
       <div className="relative flex min-h-0 flex-1">
         {drawer && <button type="button" aria-label={t('common.close')} className="fixed inset-0 z-20 bg-black/40 md:hidden" onClick={() => setDrawer(false)} />}
         <div

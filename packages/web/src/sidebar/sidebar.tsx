@@ -8,6 +8,7 @@ import { navigate } from '../router/router.js';
 import { Avatar } from '../shell/avatar.js';
 import { errorText, refreshMeOnRefusal } from '../shell/errors.js';
 import { Preferences } from '../shell/preferences.js';
+import { useProfileStep } from '../profile/profile-step.js';
 import { SECTION_ORDER, sectionsOf } from './sections.js';
 
 const SECTION_TITLE: Record<ConversationKind, string> = {
@@ -23,6 +24,13 @@ export function Sidebar({ activeId, settingsOpen, onSignOut, onNavigate }: { act
   const snapshot = useLive();
   const sections = sectionsOf(snapshot.conversations.values());
   const [creating, setCreating] = useState<ConversationKind | null>(null);
+  // The profile step comes before a first group, unless group chats are off (the form says why) [WB52].
+  const profileStep = useProfileStep();
+  const newGroup = () => {
+    if (creating === 'group') return setCreating(null);
+    if (!snapshot.me.groupChatsAllowed) return setCreating('group');
+    profileStep.guard(() => setCreating('group'));
+  };
 
   const open = (id: string) => {
     navigate({ name: 'conversation', conversationId: id });
@@ -42,7 +50,7 @@ export function Sidebar({ activeId, settingsOpen, onSignOut, onNavigate }: { act
         <span className="text-lg font-semibold">Parley</span>
       </div>
       <div className="flex gap-2 px-3 pt-3">
-        <button type="button" onClick={() => setCreating(creating === 'group' ? null : 'group')} className="flex-1 rounded-lg bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-500">
+        <button type="button" onClick={newGroup} className="flex-1 rounded-lg bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-500">
           {t('sidebar.newGroup')}
         </button>
         <button type="button" onClick={() => setCreating(creating === 'direct' ? null : 'direct')} className="rounded-lg border border-zinc-300 px-3 py-2 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800" title={t('sidebar.newDirect')}>
@@ -52,6 +60,7 @@ export function Sidebar({ activeId, settingsOpen, onSignOut, onNavigate }: { act
           ✦
         </button>
       </div>
+      {profileStep.step}
       {creating && <CreateForm kind={creating} onDone={(id) => { setCreating(null); if (id) open(id); }} />}
       <div className="min-h-0 flex-1 overflow-y-auto px-2 py-2">
         {snapshot.conversations.size === 0 && <p className="px-2 py-6 text-center text-sm text-zinc-600 dark:text-zinc-400">{t('sidebar.empty')}</p>}
