@@ -1,5 +1,12 @@
 /** English: the reference every other language's keys must match (see i18n.test.ts). */
 export const en = {
+  code: {
+    label: 'Code',
+    copy: 'Copy',
+    copyCode: 'Copy code',
+    copied: 'Copied',
+    copyFailed: 'Could not copy',
+  },
   attachment: {
     attach: 'Attach files',
     list: 'Files to send',

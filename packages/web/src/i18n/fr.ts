@@ -4,6 +4,13 @@ type Loose<T> = { [K in keyof T]: T[K] extends string ? string : Loose<T[K]> } &
 
 /** French. French plurals have a `many` form for very large numbers: it reads like `other`. */
 export const fr: Loose<Dictionary> = {
+  code: {
+    label: 'Code',
+    copy: 'Copier',
+    copyCode: 'Copier le code',
+    copied: 'Copié',
+    copyFailed: 'Copie impossible',
+  },
   attachment: {
     attach: 'Joindre des fichiers',
     list: 'Fichiers à envoyer',
