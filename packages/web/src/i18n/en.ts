@@ -1,5 +1,20 @@
 /** English: the reference every other language's keys must match (see i18n.test.ts). */
 export const en = {
+  switcher: {
+    open: 'Find',
+    openHint: 'Find a conversation or a person (Ctrl+K)',
+    title: 'Quick switcher',
+    search: 'Find a conversation or a person',
+    placeholder: 'Conversations and people…',
+    results: 'Results',
+    recent: 'Recent',
+    conversations: 'Conversations',
+    people: 'People',
+    message: 'Message',
+    nothing: 'Nothing found.',
+    hint: '↑ ↓ to move, Enter to open, Esc to close',
+    kind: { group: 'Group', direct: 'Direct message', assistant: 'Assistant chat' },
+  },
   code: {
     label: 'Code',
     copy: 'Copy',

@@ -4,6 +4,21 @@ type Loose<T> = { [K in keyof T]: T[K] extends string ? string : Loose<T[K]> } &
 
 /** French. French plurals have a `many` form for very large numbers: it reads like `other`. */
 export const fr: Loose<Dictionary> = {
+  switcher: {
+    open: 'Rechercher',
+    openHint: 'Trouver une conversation ou une personne (Ctrl+K)',
+    title: 'Accès rapide',
+    search: 'Trouver une conversation ou une personne',
+    placeholder: 'Conversations et personnes…',
+    results: 'Résultats',
+    recent: 'Récentes',
+    conversations: 'Conversations',
+    people: 'Personnes',
+    message: 'Écrire',
+    nothing: 'Aucun résultat.',
+    hint: '↑ ↓ pour choisir, Entrée pour ouvrir, Échap pour fermer',
+    kind: { group: 'Groupe', direct: 'Message direct', assistant: 'Discussion avec l’assistant' },
+  },
   code: {
     label: 'Code',
     copy: 'Copier',
