@@ -2,6 +2,7 @@ import type { Memory } from '@parley/protocol';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useLiveStore } from '../live/use-live.js';
+import { NotificationSettings } from '../notify/desktop.js';
 import { navigate } from '../router/router.js';
 import { errorText } from '../shell/errors.js';
 
@@ -26,6 +27,7 @@ export function SettingsPage({ onOpenMenu }: { onOpenMenu: () => void }) {
         <div className="mx-auto max-w-2xl space-y-8 p-4">
           <Instructions />
           <Memories />
+          <NotificationSettings />
         </div>
       </div>
     </section>

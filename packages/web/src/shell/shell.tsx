@@ -10,6 +10,7 @@ import { useRoute } from '../router/router.js';
 import { SettingsPage } from '../settings/settings-page.js';
 import { Sidebar } from '../sidebar/sidebar.js';
 import { QuickSwitcher } from '../switcher/quick-switcher.js';
+import { NotificationOffer, useDesktopNotifications } from '../notify/desktop.js';
 import { ConnectionBanner } from './connection-banner.js';
 
 /**
@@ -24,6 +25,7 @@ export function Shell({ onSignOut, onProfileSaved }: { onSignOut: () => void; on
   const [drawer, setDrawer] = useState(false);
   const [panel, setPanel] = useState(false);
   const [switcher, setSwitcher] = useState(false);
+  const offer = useDesktopNotifications();
   const activeId = route.name === 'conversation' ? route.conversationId : null;
   const entry = activeId ? snapshot.conversations.get(activeId) : undefined;
 
@@ -52,6 +54,7 @@ export function Shell({ onSignOut, onProfileSaved }: { onSignOut: () => void; on
   return (
     <div className="flex h-full flex-col">
       <ConnectionBanner />
+      {offer && <NotificationOffer />}
       {!snapshot.me.profileComplete && <ProfilePrompt onSaved={onProfileSaved} />}
       <div className="relative flex min-h-0 flex-1">
         {drawer && <button type="button" aria-label={t('common.close')} className="fixed inset-0 z-20 bg-black/40 md:hidden" onClick={() => setDrawer(false)} />}
