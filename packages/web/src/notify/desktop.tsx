@@ -40,8 +40,9 @@ export function usePermission(): Permission {
  */
 export async function askPermission(): Promise<Permission> {
   if (permission() !== 'default') return permission();
-  await Notification.requestPermission();
+  // Asked once: the offer goes even if the browser never answers (a prompt left open).
   remember();
+  await Notification.requestPermission();
   changed();
   return permission();
 }

@@ -36,6 +36,7 @@ describe('desktop notification rules', () => {
 
   it('[WB66] a notification’s text is the message on one line without markdown marks, cut short', () => {
     expect(bodyOf('**Look** at [this](https://example.com)\n\n```ts\nconst a = 1;\n```')).toBe('Look at this const a = 1;');
+    expect(bodyOf('_Hi_ @cam_lee, see snake_case __now__')).toBe('Hi @cam_lee, see snake_case now');
     const long = bodyOf('word '.repeat(100));
     expect(long.length).toBe(180);
     expect(long.endsWith('…')).toBe(true);

@@ -42,7 +42,9 @@ export function bodyOf(text: string, max = 180): string {
   const line = text
     .replace(/```[^\n]*\n?/g, '')
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/[*_~`#>|]+/g, '')
+    .replace(/[*~`#>|]+/g, '')
+    // Emphasis by underscores, not the ones inside a word (`@cam_lee`, `snake_case`).
+    .replace(/(^|[^\p{L}\p{N}_])_+|_+(?=[^\p{L}\p{N}_]|$)/gu, '$1')
     .replace(/\s+/g, ' ')
     .trim();
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
