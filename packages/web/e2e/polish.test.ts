@@ -285,6 +285,25 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('code blocks, the quick switcher, noti
     await camPage.locator(`[data-conversation-id="${groupId}"] [data-badge="unread"]`, { hasText: '4' }).waitFor();
     expect(await camPage.title()).toBe('(2) Parley');
     expect(await notificationsOf(camPage)).toHaveLength(2);
+
+    // All messages again, the group on screen but the tab hidden: a notification.
+    await camApi.api.updateMySettings({ params: { conversationId: groupId }, body: { notifications: 'all' } });
+    await camPage.locator(`[data-conversation-id="${groupId}"]`).click();
+    await expect.poll(() => camPage.title()).toBe('Parley');
+    await camPage.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await send(diaPage, fr, 'Behind your back');
+    await expect.poll(() => notificationsOf(camPage)).toHaveLength(3);
+    expect((await notificationsOf(camPage))[2]?.body).toBe('Behind your back');
+    await expect.poll(() => camPage.title()).toBe('(1) Parley');
+    // Back to the tab: what came meanwhile is read.
+    await camPage.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await expect.poll(() => camPage.title()).toBe('Parley');
   });
 
   it('[WB66] an undecided browser is never asked on load: a banner offers it after a missed message, and asks on a click', async () => {
@@ -360,6 +379,10 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('code blocks, the quick switcher, noti
     const dialog = phonePage.getByRole('dialog', { name: fr.switcher.title });
     await dialog.getByRole('combobox', { name: fr.switcher.search }).fill('cam');
     await dialog.getByRole('option').first().waitFor();
+    // The drawer made way for the dialog: wholly off screen, not halfway through its slide.
+    const sidebar = phonePage.getByTestId('sidebar');
+    const offScreen = async () => { const box = await sidebar.boundingBox(); return box ? box.x + box.width : 1; };
+    await expect.poll(offScreen).toBeLessThanOrEqual(0);
     await screenshot(phonePage, 'phone-dark-fr-switcher');
     await expectAccessible(phonePage, 'phone switcher, dark, French');
     await phonePage.keyboard.press('Escape');
@@ -369,6 +392,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('code blocks, the quick switcher, noti
     await phonePage.getByLabel(fr.prefs.language).selectOption('en');
     await phonePage.keyboard.press('Control+k');
     await phonePage.getByRole('dialog', { name: en.switcher.title }).getByRole('option').first().waitFor();
+    await expect.poll(offScreen).toBeLessThanOrEqual(0);
     await screenshot(phonePage, 'phone-light-en-switcher');
     await expectAccessible(phonePage, 'phone switcher, light, English');
     expect(phoneProblems).toEqual([]);

@@ -220,7 +220,7 @@ export function QuickSwitcher({ onClose }: { onClose: () => void }) {
           )}
         </div>
         {options.length === 0 && <p className="px-4 pb-4 text-sm text-zinc-600 dark:text-zinc-400" role="status">{t('switcher.nothing')}</p>}
-        <p className="border-t border-zinc-200 px-4 py-2 text-xs text-zinc-600 dark:border-zinc-700 dark:text-zinc-400">{t('switcher.hint')}</p>
+        <p className="hidden border-t border-zinc-200 px-4 py-2 text-xs md:block text-zinc-600 dark:border-zinc-700 dark:text-zinc-400">{t('switcher.hint')}</p>
       </div>
     </div>
   );
