@@ -1,4 +1,4 @@
-import type { Invite, UserSummary } from '@parley/protocol';
+import type { Invite, NotificationLevel, UserSummary } from '@parley/protocol';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ConversationEntry } from '../live/live.js';
@@ -103,6 +103,7 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
             <button type="submit" className={button}>{t('group.rename')}</button>
           </div>
         </form>
+        <NotificationLevelForm entry={entry} onError={setError} />
         {conversation.assistant && <AssistantSettingsForm conversationId={id} settings={conversation.assistant} />}
         <section className="space-y-2">
           <h3 className="text-xs font-semibold text-zinc-600 dark:text-zinc-400 uppercase">{t('group.members', { count: members.length })}</h3>
@@ -178,5 +179,46 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
       </div>
       {person && <PersonCard user={person} onClose={() => setPerson(null)} />}
     </aside>
+  );
+}
+
+const LEVELS: readonly NotificationLevel[] = ['all', 'mentions', 'muted'];
+
+/**
+ * The signed-in member's notification setting for this conversation [WB65]: all messages,
+ * mentions only, or muted. Saved at once with `updateMySettings`; it follows the setting the
+ * server holds, so a change made on another device shows here too.
+ */
+function NotificationLevelForm({ entry, onError }: { entry: ConversationEntry; onError: (error: string | null) => void }) {
+  const { t } = useTranslation();
+  const live = useLiveStore();
+  const id = entry.view.conversation.id;
+  const level = entry.view.me.notifications;
+  const [saving, setSaving] = useState<NotificationLevel | null>(null);
+  const choose = async (next: NotificationLevel) => {
+    if (next === level) return;
+    onError(null);
+    setSaving(next);
+    try {
+      await live.setNotifications(id, next);
+    } catch (caught) {
+      onError(errorText(t, caught));
+    } finally {
+      setSaving(null);
+    }
+  };
+  const shown = saving ?? level;
+  return (
+    <fieldset className="space-y-1" data-testid="notification-level">
+      <legend className="text-xs font-semibold text-zinc-600 uppercase dark:text-zinc-400">{t('notify.level.title')}</legend>
+      <div className="flex flex-col gap-1">
+        {LEVELS.map((option) => (
+          <label key={option} className="flex items-center gap-2 text-sm">
+            <input type="radio" name={`notifications-${id}`} value={option} checked={shown === option} disabled={saving !== null} onChange={() => void choose(option)} className="accent-indigo-600" />
+            {t(`notify.level.${option}`)}
+          </label>
+        ))}
+      </div>
+    </fieldset>
   );
 }

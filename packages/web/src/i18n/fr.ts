@@ -4,6 +4,53 @@ type Loose<T> = { [K in keyof T]: T[K] extends string ? string : Loose<T[K]> } &
 
 /** French. French plurals have a `many` form for very large numbers: it reads like `other`. */
 export const fr: Loose<Dictionary> = {
+  switcher: {
+    open: 'Rechercher',
+    openHint: 'Trouver une conversation ou une personne (Ctrl+K)',
+    title: 'Accès rapide',
+    search: 'Trouver une conversation ou une personne',
+    placeholder: 'Conversations et personnes…',
+    results: 'Résultats',
+    recent: 'Récentes',
+    conversations: 'Conversations',
+    people: 'Personnes',
+    message: 'Écrire',
+    nothing: 'Aucun résultat.',
+    hint: '↑ ↓ pour choisir, Entrée pour ouvrir, Échap pour fermer',
+    kind: { group: 'Groupe', direct: 'Message direct', assistant: 'Discussion avec l’assistant' },
+  },
+  notify: {
+    inGroup: '{{name}} dans {{group}}',
+    files_one: 'A envoyé un fichier',
+    files_many: 'A envoyé {{count}} fichiers',
+    files_other: 'A envoyé {{count}} fichiers',
+    offerLabel: 'Notifications du bureau',
+    offer: 'Recevoir une notification quand un message arrive pendant que vous êtes ailleurs ?',
+    turnOn: 'Activer',
+    notNow: 'Plus tard',
+    title: 'Notifications du bureau',
+    status: {
+      default: 'Désactivées : ce navigateur ne les a pas encore autorisées.',
+      granted: 'Activées dans ce navigateur, pour les messages que chaque conversation laisse passer.',
+      denied: 'Bloquées par ce navigateur. Pour les recevoir, autorisez les notifications de ce site dans les réglages du navigateur.',
+      unsupported: 'Ce navigateur n’affiche pas de notifications.',
+    },
+    enable: 'Activer les notifications du bureau',
+    perConversation: 'Les messages qui vous notifient se règlent pour chaque groupe dans son panneau : tous, mentions seulement, ou aucun (en sourdine).',
+    level: {
+      title: 'Notifications',
+      all: 'Tous les messages',
+      mentions: 'Mentions seulement',
+      muted: 'En sourdine',
+    },
+  },
+  code: {
+    label: 'Code',
+    copy: 'Copier',
+    copyCode: 'Copier le code',
+    copied: 'Copié',
+    copyFailed: 'Copie impossible',
+  },
   attachment: {
     attach: 'Joindre des fichiers',
     list: 'Fichiers à envoyer',

@@ -8,6 +8,8 @@ import type {
   Me,
   MemberTypingEvent,
   Message,
+  MySettingsUpdatedEvent,
+  NotificationLevel,
 } from '@parley/protocol';
 import { ParleyError } from '@parley/protocol';
 import { applyEvent, type ConversationState, EventStream, type ParleyClient } from '@parley/sdk';
@@ -76,6 +78,17 @@ export interface LiveSnapshot {
 
 const PAGE = 100;
 
+/**
+ * A message of someone else that just arrived live, with what a notifier needs to decide whether
+ * to show it: whether its conversation was on screen in a visible tab [WB66].
+ */
+export interface IncomingMessage {
+  conversationId: string;
+  message: Message;
+  entry: ConversationEntry;
+  onScreen: boolean;
+}
+
 function activityOf(view: ConversationView): string {
   return view.lastMessage?.createdAt ?? view.conversation.createdAt;
 }
@@ -99,6 +112,7 @@ export class Live {
   #readTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #typingTimer: ReturnType<typeof setTimeout> | undefined;
   #typingSent = new Map<string, number>();
+  #incoming = new Set<(incoming: IncomingMessage) => void>();
   #closed = false;
 
   constructor(client: ParleyClient, me: Me) {
@@ -123,6 +137,12 @@ export class Live {
   };
 
   getSnapshot = (): LiveSnapshot => this.#snapshot;
+
+  /** Calls `listener` for each message of someone else that arrives live (not history, not one's own). */
+  onIncoming(listener: (incoming: IncomingMessage) => void): () => void {
+    this.#incoming.add(listener);
+    return () => this.#incoming.delete(listener);
+  }
 
   #set(change: Partial<LiveSnapshot>): void {
     this.#snapshot = { ...this.#snapshot, ...change };
@@ -186,6 +206,7 @@ export class Live {
         event: (event) => this.#onEvent(event),
         turn: (event) => this.#onTurn(event),
         typing: (event) => this.#onTyping(event),
+        settings: (event) => this.#onSettings(event),
         welcome: (frame) => {
           // Conversations joined while this client was away or between its list and its stream.
           for (const { conversationId } of frame.conversations) {
@@ -242,6 +263,7 @@ export class Live {
     for (const timer of this.#readTimers.values()) clearTimeout(timer);
     clearTimeout(this.#typingTimer);
     this.#listeners.clear();
+    this.#incoming.clear();
   }
 
   /**
@@ -302,15 +324,18 @@ export class Live {
     const next = applyEvent({ conversation: entry.view.conversation, members: entry.view.members, messages: base, apps: [], appCalls: [] }, event);
     const lastMessage = next.messages.at(-1) ?? null;
     let { unread, mentions, lastActivity } = entry;
+    let incoming: IncomingMessage | undefined;
     if (event.type === 'message-created') {
       lastActivity = event.at;
       const message = event.message;
       if (message.authorId !== me) {
-        if (this.#snapshot.activeId === id && this.#visible()) this.#markReadSoon(id);
+        const onScreen = this.#snapshot.activeId === id && this.#visible();
+        if (onScreen) this.#markReadSoon(id);
         else {
           unread += 1;
           if (message.mentions.includes(me)) mentions += 1;
         }
+        incoming = { conversationId: id, message, entry, onScreen };
       }
       this.#confirm(id, message);
     }
@@ -326,6 +351,24 @@ export class Live {
       mentions,
       lastActivity,
     });
+    if (incoming) {
+      const current = this.#snapshot.conversations.get(id);
+      for (const listener of this.#incoming) listener({ ...incoming, entry: current ?? incoming.entry });
+    }
+  }
+
+  /** The account's own setting of a conversation changed, here or on another device [WB65]. */
+  #onSettings(event: MySettingsUpdatedEvent): void {
+    const entry = this.#snapshot.conversations.get(event.conversationId);
+    if (!entry || entry.view.me.notifications === event.notifications) return;
+    this.#setEntry(event.conversationId, { ...entry, view: { ...entry.view, me: { ...entry.view.me, notifications: event.notifications } } });
+  }
+
+  /** Saves the account's notification setting of a conversation; the entry follows the server's answer [WB65]. */
+  async setNotifications(conversationId: string, notifications: NotificationLevel): Promise<void> {
+    const settings = await this.client.api.updateMySettings({ params: { conversationId }, body: { notifications } });
+    const entry = this.#snapshot.conversations.get(conversationId);
+    if (entry) this.#setEntry(conversationId, { ...entry, view: { ...entry.view, me: { ...entry.view.me, notifications: settings.notifications } } });
   }
 
   #visible(): boolean {

@@ -2,6 +2,7 @@ import type { Memory } from '@parley/protocol';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useLiveStore } from '../live/use-live.js';
+import { NotificationSettings } from '../notify/desktop.js';
 import { navigate } from '../router/router.js';
 import { errorText } from '../shell/errors.js';
 import { Family } from './family.js';
@@ -30,6 +31,7 @@ export function SettingsPage({ onOpenMenu }: { onOpenMenu: () => void }) {
           <ProfileSection />
           <Instructions />
           <Memories />
+          <NotificationSettings />
           <BlockedSection />
           <Family />
         </div>

@@ -11,6 +11,9 @@ import { Preferences } from '../shell/preferences.js';
 import { useProfileStep } from '../profile/profile-step.js';
 import { SECTION_ORDER, sectionsOf } from './sections.js';
 
+/** Apple keyboards say ⌘ where others say Ctrl. */
+const APPLE = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.userAgent);
+
 const SECTION_TITLE: Record<ConversationKind, string> = {
   group: 'sidebar.groups',
   direct: 'sidebar.direct',
@@ -18,7 +21,7 @@ const SECTION_TITLE: Record<ConversationKind, string> = {
 };
 
 /** Every conversation of the account, live: sections, order, unread counts and mention badges [WB6]–[WB7]. */
-export function Sidebar({ activeId, settingsOpen, onSignOut, onNavigate }: { activeId: string | null; settingsOpen: boolean; onSignOut: () => void; onNavigate: () => void }) {
+export function Sidebar({ activeId, settingsOpen, onSignOut, onNavigate, onFind }: { activeId: string | null; settingsOpen: boolean; onSignOut: () => void; onNavigate: () => void; onFind: () => void }) {
   const { t } = useTranslation();
   const live = useLiveStore();
   const snapshot = useLive();
@@ -58,6 +61,19 @@ export function Sidebar({ activeId, settingsOpen, onSignOut, onNavigate }: { act
         </button>
         <button type="button" onClick={() => void startAssistantChat()} className="rounded-lg border border-zinc-300 px-3 py-2 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800" title={t('sidebar.newAssistant')} aria-label={t('sidebar.newAssistant')}>
           ✦
+        </button>
+      </div>
+      <div className="px-3 pt-2">
+        <button
+          type="button"
+          onClick={onFind}
+          title={t('switcher.openHint')}
+          aria-keyshortcuts="Control+K Meta+K"
+          className="flex w-full items-center gap-2 rounded-lg border border-zinc-300 bg-white px-3 py-1.5 text-left text-sm text-zinc-600 hover:bg-zinc-100 dark:border-zinc-700 dark:bg-zinc-950 dark:text-zinc-400 dark:hover:bg-zinc-800"
+        >
+          <span aria-hidden="true">⌕</span>
+          <span className="flex-1">{t('switcher.open')}</span>
+          <kbd className="rounded border border-zinc-300 px-1 font-sans text-xs dark:border-zinc-700">{APPLE ? '⌘K' : 'Ctrl K'}</kbd>
         </button>
       </div>
       {profileStep.step}
