@@ -65,6 +65,8 @@ export interface ServerConfig {
   appsStdio: boolean;
   /** Longest wait for an app: connecting, listing, and each tool call. */
   appTimeoutMs: number;
+  /** At most one progress event per running tool call this often (apps/SPEC.md [AP12]). */
+  appProgressIntervalMs: number;
 }
 
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -97,6 +99,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     admins: [],
     appsStdio: false,
     appTimeoutMs: 30_000,
+    appProgressIntervalMs: 1000,
     ...overrides,
   };
 }

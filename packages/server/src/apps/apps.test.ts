@@ -96,7 +96,7 @@ describe('the directory', () => {
     const added: AdminApp = await ann.client.api.createApp({ body: { name: 'Weather', url: app.url } });
     expect(added).toMatchObject({ name: 'Weather', transport: 'http', url: app.url, status: 'review', approvedHash: null, error: null, addedBy: ann.user.id });
     expect(added.listing?.protocolEra).toBe('modern');
-    expect(added.listing?.tools.map((tool) => tool.name).sort()).toEqual(['delete_note', 'get_weather', 'read_inbox', 'refresh_card']);
+    expect(added.listing?.tools.map((tool) => tool.name).sort()).toEqual(['count_slowly', 'delete_note', 'get_weather', 'read_inbox', 'refresh_card', 'slow_search']);
     expect(added.listing?.uiResources).toEqual([expect.objectContaining({ uri: WIDGET_URI, mimeType: WIDGET_MIME_TYPE, text: WIDGET_HTML })]);
     expect((await bob.client.api.listApps()).apps).toEqual([]);
 
