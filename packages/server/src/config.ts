@@ -67,6 +67,8 @@ export interface ServerConfig {
   appTimeoutMs: number;
   /** At most one progress event per running tool call this often (apps/SPEC.md [AP12]). */
   appProgressIntervalMs: number;
+  /** A call still running this long after its own timeout would have ended it is failed by any node: its node is gone (apps/SPEC.md [AP15]). */
+  appLeaseGraceMs: number;
 }
 
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -100,6 +102,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     appsStdio: false,
     appTimeoutMs: 30_000,
     appProgressIntervalMs: 1000,
+    appLeaseGraceMs: 15_000,
     ...overrides,
   };
 }

@@ -113,6 +113,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     soleNode: storage.kind === 'sqlite',
     timeoutMs: config.appTimeoutMs,
     progressIntervalMs: config.appProgressIntervalMs,
+    leaseGraceMs: config.appLeaseGraceMs,
   });
   // Tool calls this node left running when it stopped fail as interrupted, for the group to see [AP15].
   await appRuns.recover();
