@@ -336,6 +336,7 @@ export class Live {
           if (message.mentions.includes(me)) mentions += 1;
         }
         incoming = { conversationId: id, message, entry, onScreen };
+        this.#stopTyping(id, message.authorId);
       }
       this.#confirm(id, message);
     }
@@ -536,6 +537,18 @@ export class Live {
     typing.set(event.conversationId, people);
     this.#set({ typing });
     this.#expireTyping();
+  }
+
+  /** A message of someone who was typing ends their indicator at once, not when it would expire [WB84]. */
+  #stopTyping(conversationId: string, userId: string): void {
+    const people = this.#snapshot.typing.get(conversationId);
+    if (!people?.has(userId)) return;
+    const typing = new Map(this.#snapshot.typing);
+    const still = new Map(people);
+    still.delete(userId);
+    if (still.size > 0) typing.set(conversationId, still);
+    else typing.delete(conversationId);
+    this.#set({ typing });
   }
 
   #expireTyping(): void {
