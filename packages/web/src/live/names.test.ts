@@ -6,6 +6,10 @@ describe('previewOf', () => {
   it('[WB6] shows a message in the sidebar as plain text', () => {
     expect(previewOf('Chamonix is **lovely**\nin `winter`, see [the map](https://example.com)')).toBe('Chamonix is lovely in winter, see the map');
   });
+  it('[WB6] keeps the underscores of a name and drops a code fence with its language', () => {
+    expect(previewOf('Ask @cam_lee about _this_ and __that__')).toBe('Ask @cam_lee about this and that');
+    expect(previewOf('Try this:\n```ts\nconst a = 1;\n```')).toBe('Try this: const a = 1;');
+  });
 });
 
 describe('memberMap', () => {

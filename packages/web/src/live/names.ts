@@ -36,8 +36,12 @@ export function memberUser(member: Member, assistantName?: string): UserSummary 
 /** A message as one line of plain text for the sidebar: links by their text, no markdown marks. */
 export function previewOf(text: string): string {
   return text
+    // A code fence goes with its language word.
+    .replace(/```[^\n]*\n?/g, '')
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/[*_~`#>|]+/g, '')
+    .replace(/[*~`#>|]+/g, '')
+    // Underscores that emphasise (at a word's edge), not those inside a name such as @cam_lee.
+    .replace(/(^|[^\p{L}\p{N}_])_+|_+(?=[^\p{L}\p{N}_]|$)/gu, '$1')
     .replace(/\s+/g, ' ')
     .trim();
 }
