@@ -178,7 +178,12 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
           aria-label={t('fork.open')}
           title={t('fork.open')}
         >
-          <span aria-hidden="true" className="sm:hidden">⑂</span>
+          <svg aria-hidden="true" className="h-5 w-5 sm:hidden" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
+            <circle cx="6" cy="5" r="2" />
+            <circle cx="6" cy="19" r="2" />
+            <circle cx="18" cy="8" r="2" />
+            <path d="M6 7v10M18 10c0 4-6 3-11 7" />
+          </svg>
           <span className="hidden sm:inline">{t('fork.open')}</span>
         </button>
         {view.conversation.kind === 'group' && (
