@@ -1,7 +1,8 @@
 import type { AssistantDecision } from '@parley/protocol';
-import { useEffect, useId, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useLiveStore } from '../live/use-live.js';
+import { Dialog } from '../shell/dialog.js';
 import { errorText } from '../shell/errors.js';
 
 /**
@@ -12,8 +13,6 @@ import { errorText } from '../shell/errors.js';
 export function WhyDialog({ conversationId, messageId, onClose }: { conversationId: string; messageId: string; onClose: () => void }) {
   const { t, i18n } = useTranslation();
   const live = useLiveStore();
-  const titleId = useId();
-  const closeButton = useRef<HTMLButtonElement>(null);
   const [decisions, setDecisions] = useState<AssistantDecision[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -28,61 +27,40 @@ export function WhyDialog({ conversationId, messageId, onClose }: { conversation
     };
   }, [live, conversationId, messageId]);
 
-  useEffect(() => {
-    const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null;
-    closeButton.current?.focus();
-    const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape') onClose();
-    };
-    document.addEventListener('keydown', onKey);
-    return () => {
-      document.removeEventListener('keydown', onKey);
-      previous?.focus();
-    };
-  }, [onClose]);
-
   const when = (at: string) => new Date(at).toLocaleString(i18n.language, { dateStyle: 'medium', timeStyle: 'medium' });
   const term = 'text-xs font-semibold text-zinc-600 uppercase dark:text-zinc-400';
 
   return (
-    <div className="fixed inset-0 z-40 flex items-end justify-center bg-black/30 p-4 sm:items-center" onMouseDown={(event) => event.target === event.currentTarget && onClose()}>
-      <div role="dialog" aria-modal="true" aria-labelledby={titleId} data-testid="why-dialog" className="max-h-[80vh] w-full max-w-md overflow-y-auto rounded-xl border border-zinc-200 bg-white shadow-xl dark:border-zinc-700 dark:bg-zinc-900">
-        <div className="flex items-center justify-between border-b border-zinc-200 px-4 py-2 dark:border-zinc-800">
-          <h2 id={titleId} className="text-sm font-semibold">{t('why.title')}</h2>
-          <button ref={closeButton} type="button" onClick={onClose} className="rounded-md px-2 py-0.5 hover:bg-zinc-100 dark:hover:bg-zinc-800" aria-label={t('common.close')}>
-            ✕
-          </button>
-        </div>
-        <div className="p-4 text-sm">
-          {error ? (
-            <p role="alert" className="text-red-600 dark:text-red-400">{error}</p>
-          ) : decisions === null ? (
-            <p className="text-zinc-600 dark:text-zinc-400">{t('common.loading')}</p>
-          ) : decisions.length === 0 ? (
-            <p data-testid="no-decision">{t('why.none')}</p>
-          ) : (
-            <ol className="space-y-4">
-              {decisions.map((decision) => (
-                <li key={decision.id} data-decision-id={decision.id} className="space-y-2">
-                  <p className="font-semibold">{decision.action === 'react' && decision.emoji ? t('why.reactedWith', { emoji: decision.emoji }) : t(`why.action.${decision.action}`)}</p>
-                  <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1">
-                    <dt className={term}>{t('why.reason')}</dt>
-                    <dd className="whitespace-pre-wrap">{decision.reason}</dd>
-                    <dt className={term}>{t('why.rule')}</dt>
-                    <dd>{decision.rule ? <code>{decision.rule}</code> : t('why.noRule')}</dd>
-                    <dt className={term}>{t('why.model')}</dt>
-                    <dd>{decision.model ?? t('why.noModel')}</dd>
-                    <dt className={term}>{t('why.time')}</dt>
-                    <dd>
-                      <time dateTime={decision.createdAt}>{when(decision.createdAt)}</time>
-                    </dd>
-                  </dl>
-                </li>
-              ))}
-            </ol>
-          )}
-        </div>
+    <Dialog title={t('why.title')} onClose={onClose} testId="why-dialog" wide>
+      <div className="text-sm">
+        {error ? (
+          <p role="alert" className="text-red-600 dark:text-red-400">{error}</p>
+        ) : decisions === null ? (
+          <p className="text-zinc-600 dark:text-zinc-400">{t('common.loading')}</p>
+        ) : decisions.length === 0 ? (
+          <p data-testid="no-decision">{t('why.none')}</p>
+        ) : (
+          <ol className="space-y-4">
+            {decisions.map((decision) => (
+              <li key={decision.id} data-decision-id={decision.id} className="space-y-2">
+                <p className="font-semibold">{decision.action === 'react' && decision.emoji ? t('why.reactedWith', { emoji: decision.emoji }) : t(`why.action.${decision.action}`)}</p>
+                <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1">
+                  <dt className={term}>{t('why.reason')}</dt>
+                  <dd className="whitespace-pre-wrap">{decision.reason}</dd>
+                  <dt className={term}>{t('why.rule')}</dt>
+                  <dd>{decision.rule ? <code>{decision.rule}</code> : t('why.noRule')}</dd>
+                  <dt className={term}>{t('why.model')}</dt>
+                  <dd>{decision.model ?? t('why.noModel')}</dd>
+                  <dt className={term}>{t('why.time')}</dt>
+                  <dd>
+                    <time dateTime={decision.createdAt}>{when(decision.createdAt)}</time>
+                  </dd>
+                </dl>
+              </li>
+            ))}
+          </ol>
+        )}
       </div>
-    </div>
+    </Dialog>
   );
 }
