@@ -29,6 +29,8 @@ const SCROLL_FRAMES = Number(process.env.B10_SCROLL_FRAMES ?? 240);
 const SCROLL_STEP = 120;
 const FRAME_MS = 1000 / 60;
 const FIRST_LOAD_TARGET_KB = 250;
+/** With B10_PROFILE=FILE, Chromium's CPU profile of the scroll through the long conversation (last run) goes to FILE (.cpuprofile). */
+const PROFILE = process.env.B10_PROFILE;
 const password = 'correct horse battery staple';
 const webRoot = path.resolve(import.meta.dirname, '../packages/web');
 
@@ -165,12 +167,22 @@ async function signedIn(url: string, username: string): Promise<{ context: Brows
 }
 
 /** Parley's page: navigation to the newest message shown and the composer ready, then the scroll. */
-async function openParley(url: string, username: string, conversationId: string, newestId: string): Promise<Opened> {
+async function openParley(url: string, username: string, conversationId: string, newestId: string, profileTo?: string): Promise<Opened> {
   const { context, page, close } = await signedIn(url, username);
   try {
     await page.goto(`${url}/c/${conversationId}`, { waitUntil: 'commit' });
     const openMs = await whenShown(page, `document.querySelector('[data-message-id="' + CSS.escape(${JSON.stringify(newestId)}) + '"]') !== null && document.querySelector('textarea')?.disabled === false`);
+    const profiler = profileTo ? await context.newCDPSession(page) : undefined;
+    if (profiler) {
+      await profiler.send('Profiler.enable');
+      await profiler.send('Profiler.start');
+    }
     const scroll = await scrollUp(page, '[data-testid="message-list"] [data-virtuoso-scroller]');
+    if (profiler && profileTo) {
+      const { profile } = await profiler.send('Profiler.stop');
+      fs.writeFileSync(profileTo, JSON.stringify(profile));
+      await profiler.detach();
+    }
     return { openMs, ...scroll, ...(await memoryOf(context, page)) };
   } finally {
     await close();
@@ -243,7 +255,8 @@ async function main(): Promise<void> {
     const record = (key: string, opened: Opened) => results.set(key, [...(results.get(key) ?? []), opened]);
     for (let run = 1; run <= RUNS; run += 1) {
       for (const target of targets) {
-        const parley = await openParley(server.url, username, target.id, target.newest);
+        const profileTo = PROFILE && run === RUNS && target.name === 'big' ? PROFILE : undefined;
+        const parley = await openParley(server.url, username, target.id, target.newest, profileTo);
         record(`parley ${target.name}`, parley);
         const plain = await openPlain(server.url, username, target.id, target.count);
         record(`plain ${target.name}`, plain);
