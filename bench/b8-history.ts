@@ -6,11 +6,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type ConversationEvent, type Message } from '@parley/protocol';
 import { ParleyClient } from '@parley/sdk';
-import { openStorage, type Storage } from '@parley/server';
+import { openStorage } from '@parley/server';
 import { createPostgresDatabase } from '@parley/server/test';
 import { CompiledQuery } from 'kysely';
+import { populate, ROWS_PER_INSERT, sentence } from './history.js';
 import { fixedRate, format, formatSpread, machine, printSettings, printTable, summarize } from './measure.js';
 import { pinSelf, type ServerProcess, startServerProcess } from './server-process.js';
 
@@ -21,76 +21,6 @@ const RATE = Number(process.env.B8_RATE ?? 50);
 const SECONDS = Number(process.env.B8_SECONDS ?? 20);
 const RUNS = Number(process.env.B8_RUNS ?? 3);
 const BACKENDS = (process.env.B8_BACKENDS ?? 'sqlite,postgres').split(',') as Array<'sqlite' | 'postgres'>;
-const ROWS_PER_INSERT = 500;
-const ROWS_PER_TRANSACTION = 50_000;
-
-const WORDS = 'the a we can meet at noon tomorrow bring maps and snacks who is driving I think the museum opens late on friday sounds good see you there'.split(' ');
-
-function sentence(index: number): string {
-  const length = 4 + ((index * 7919) % 30);
-  return Array.from({ length }, (_, word) => WORDS[(index * 31 + word * 17) % WORDS.length]).join(' ');
-}
-
-/** Writes `count` messages (and their message-created events) the way the server would, in bulk. */
-async function populate(storage: Storage, conversationId: string, authors: string[], count: number): Promise<void> {
-  const conversation = await storage.writer.selectFrom('conversations').select('last_seq').where('id', '=', conversationId).executeTakeFirstOrThrow();
-  let seq = conversation.last_seq;
-  const start = Date.now() - count * 1000;
-  const began = performance.now();
-  for (let done = 0; done < count; ) {
-    const inTransaction = Math.min(ROWS_PER_TRANSACTION, count - done);
-    await storage.writer.transaction().execute(async (trx) => {
-      for (let offset = 0; offset < inTransaction; offset += ROWS_PER_INSERT) {
-        const messages = [];
-        const events = [];
-        for (let index = 0; index < Math.min(ROWS_PER_INSERT, inTransaction - offset); index += 1) {
-          seq += 1;
-          const at = new Date(start + (done + offset + index) * 1000).toISOString();
-          const authorId = authors[seq % authors.length] ?? '';
-          const message: Message = {
-            id: `bulk-${conversationId.slice(0, 8)}-${seq}`,
-            conversationId,
-            seq,
-            authorId,
-            text: sentence(seq),
-            mentions: [],
-            replyToId: null,
-            attachments: [],
-            reactions: [],
-            createdAt: at,
-            editedAt: null,
-            deletedAt: null,
-            turn: null,
-          };
-          messages.push({
-            id: message.id,
-            conversation_id: conversationId,
-            seq,
-            author_id: authorId,
-            text: message.text,
-            mentions: '[]',
-            reply_to_id: null,
-            created_at: at,
-            edited_at: null,
-            deleted_at: null,
-          });
-          const event: ConversationEvent = { type: 'message-created', actorId: authorId, message, conversationId, seq, at };
-          events.push({ conversation_id: conversationId, seq, type: event.type, payload: JSON.stringify(event), created_at: at });
-        }
-        await trx.insertInto('messages').values(messages).execute();
-        await trx.insertInto('events').values(events).execute();
-      }
-      await trx
-        .updateTable('conversations')
-        .set({ last_seq: seq, updated_at: new Date(start + (done + inTransaction) * 1000).toISOString() })
-        .where('id', '=', conversationId)
-        .execute();
-    });
-    done += inTransaction;
-    process.stderr.write(`\r  populated ${done.toLocaleString('en-US')} / ${count.toLocaleString('en-US')} (${Math.round(done / ((performance.now() - began) / 1000))} rows/s)`);
-  }
-  process.stderr.write('\n');
-}
 
 async function measureBackend(backend: 'sqlite' | 'postgres', settings: Record<string, string>, rows: string[][]): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-b8-'));

@@ -53,7 +53,7 @@ export default defineConfig({
     // Libraries apart from the app: they change less often, so a new release reloads less.
     rolldownOptions: {
       output: {
-        advancedChunks: {
+        codeSplitting: {
           groups: [
             { name: 'react', test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/ },
             { name: 'zod', test: /node_modules[\\/]zod[\\/]/ },

@@ -45,7 +45,31 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** For stdio apps: environment of the child (by default only PATH and HOME, never Parley's own settings). */
   env?: Record<string, string>;
+  /**
+   * Told when the app says its tools or resources changed (`notifications/tools/list_changed`,
+   * `notifications/resources/list_changed`; on the current protocol through the
+   * `subscriptions/listen` stream the client opens). Changes close together are told once.
+   */
+  onListChanged?: () => void;
 }
+
+/** A progress notification of a running tool call, as the app sent it. */
+export interface ToolProgress {
+  progress: number;
+  total: number | null;
+  message: string | null;
+}
+
+export interface CallToolOptions {
+  /** Cancels the call: the app is sent `notifications/cancelled` and the call rejects. */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Asks the app for progress notifications, and is told each one. */
+  onProgress?: (progress: ToolProgress) => void;
+}
+
+/** Changes told within this many milliseconds are told once. */
+const LIST_CHANGED_DEBOUNCE_MS = 100;
 
 export const CLIENT_INFO = { name: 'parley', version: '0.1.0' } as const;
 /** Most tools and UI resources read from one app: a listing past them is refused as it is paged. */
@@ -134,7 +158,12 @@ export class AppConnection {
 
   static async open(source: AppSource, options: ConnectOptions = {}): Promise<AppConnection> {
     const timeoutMs = options.timeoutMs ?? 30_000;
-    const client = new Client(CLIENT_INFO, { versionNegotiation: { mode: 'auto', probe: { timeoutMs } } });
+    const onListChanged = options.onListChanged;
+    const watch = onListChanged ? { autoRefresh: false, debounceMs: LIST_CHANGED_DEBOUNCE_MS, onChanged: () => onListChanged() } : undefined;
+    const client = new Client(CLIENT_INFO, {
+      versionNegotiation: { mode: 'auto', probe: { timeoutMs } },
+      ...(watch ? { listChanged: { tools: watch, resources: watch } } : {}),
+    });
     try {
       await client.connect(transportFor(source, options), { timeout: timeoutMs });
     } catch (error) {
@@ -204,11 +233,21 @@ export class AppConnection {
     }
   }
 
-  /** Calls a tool; `signal` cancels it (the app is told). */
-  async callTool(name: string, args: Record<string, unknown>, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<CallToolResult> {
+  /** Calls a tool; `signal` cancels it (the app is told), `onProgress` hears the app's progress notifications. */
+  async callTool(name: string, args: Record<string, unknown>, options: CallToolOptions = {}): Promise<CallToolResult> {
+    const onProgress = options.onProgress;
     return this.#client.callTool(
       { name, arguments: args },
-      { timeout: options.timeoutMs ?? this.#timeoutMs, ...(options.signal ? { signal: options.signal } : {}) },
+      {
+        timeout: options.timeoutMs ?? this.#timeoutMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(onProgress
+          ? {
+              onprogress: (progress: { progress: number; total?: number | undefined; message?: string | undefined }) =>
+                onProgress({ progress: progress.progress, total: progress.total ?? null, message: progress.message ?? null }),
+            }
+          : {}),
+      },
     );
   }
 

@@ -1,4 +1,4 @@
 // The apps package's one public entry point: Parley's MCP host side (connect, list, hash, call).
 export { AppConnection, hashListing, CLIENT_INFO, MAX_LISTED_ITEMS, MAX_UI_RESOURCE_CHARACTERS } from './connection.js';
-export type { AppSource, AppListing, ListedTool, ListedUiResource, ToolVisibility, ConnectOptions } from './connection.js';
+export type { AppSource, AppListing, ListedTool, ListedUiResource, ToolVisibility, ConnectOptions, CallToolOptions, ToolProgress } from './connection.js';
 export type { CallToolResult as ToolResult } from '@modelcontextprotocol/client';

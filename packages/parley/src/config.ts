@@ -53,6 +53,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     admins: list(env, 'PARLEY_ADMINS').map((username) => username.replace(/^@/, '').toLowerCase()),
     appsStdio: env.PARLEY_APPS_STDIO === 'on',
     appTimeoutMs: integer(env, 'PARLEY_APP_TIMEOUT_MS', defaults.appTimeoutMs, 100),
+    appProgressIntervalMs: integer(env, 'PARLEY_APP_PROGRESS_INTERVAL_MS', defaults.appProgressIntervalMs, 50),
+    appLeaseGraceMs: integer(env, 'PARLEY_APP_LEASE_GRACE_MS', defaults.appLeaseGraceMs, 0),
     secureCookies: env.PARLEY_SECURE_COOKIES === 'true',
     logRequests: env.PARLEY_LOG_REQUESTS === 'true',
   });

@@ -158,13 +158,26 @@ export const SetConversationAppRequestSchema = z.object({ enabled: z.boolean() }
 
 /**
  * `pending`: waiting for the asker's confirmation; `running`; then `completed` (the app answered,
- * perhaps with `isError`), `failed` (Parley could not get an answer) or `denied`.
+ * perhaps with `isError`), `failed` (Parley could not get an answer; `error` says why, and begins
+ * `cancelled:` when the answer that asked for it was stopped, `interrupted:` when the node running
+ * it stopped, `expired:` when confirmed too late) or `denied`.
  */
 export const AppCallStatusSchema = z.enum(['pending', 'running', 'completed', 'failed', 'denied']);
 export type AppCallStatus = z.infer<typeof AppCallStatusSchema>;
 
 /** How a call came to run: read-only at once, approved for this call, or by an approval for the conversation. */
 export const AppCallApprovalSchema = z.enum(['read-only', 'once', 'conversation']);
+
+/** The last progress an app reported for a running call (MCP `notifications/progress`), untrusted data. */
+export const AppCallProgressSchema = z
+  .object({
+    progress: z.number(),
+    /** The total the app expects, when it says. */
+    total: z.number().nullable(),
+    message: z.string().nullable(),
+  })
+  .meta({ id: 'AppCallProgress' });
+export type AppCallProgress = z.infer<typeof AppCallProgressSchema>;
 
 /** One call of an app's tool in a conversation: the confirmation card while pending, and its record after. */
 export const AppCallSchema = z
@@ -190,6 +203,8 @@ export const AppCallSchema = z
     isError: z.boolean(),
     resultBytes: z.number().int().nullable(),
     error: z.string().nullable(),
+    /** The last progress the app reported while the call ran (kept after it ends); null when it reported none. */
+    progress: AppCallProgressSchema.nullable(),
     durationMs: z.number().int().nullable(),
     createdAt: TimestampSchema,
     endedAt: TimestampSchema.nullable(),

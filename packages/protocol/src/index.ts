@@ -296,6 +296,7 @@ export {
   AppCallStatusSchema,
   AppCallApprovalSchema,
   AppCallSchema,
+  AppCallProgressSchema,
   AppCallListSchema,
   MAX_TOOL_ARGUMENTS_LENGTH,
   CallAppToolRequestSchema,
@@ -312,4 +313,5 @@ export type {
   EnabledApp,
   AppCallStatus,
   AppCall,
+  AppCallProgress,
 } from './apps.js';

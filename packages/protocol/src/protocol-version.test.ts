@@ -16,6 +16,7 @@ const FINGERPRINTS: Record<number, string> = {
   4: 'f9162763d9dd9b4c',
   5: '9650e94fdc04d262',
   6: '80f01b0142f589a3',
+  7: '392b6207f6265475',
 };
 
 function fingerprint(): string {

@@ -21,5 +21,8 @@
  *   (`…/apps/:appId/calls`, `…/app-calls`, `app-call-created`, `app-call-updated` events).
  * - 6 (2026-12-02): the socket frame `turn-end` (and its answer `turn-ended`): a bot ends its turn on
  *   the socket that carried its deltas, so the end cannot overtake them.
+ * - 7 (2026-12-03): `AppCall.progress` (the app's last progress report, carried by throttled
+ *   `app-call-updated` events while a call runs); a call's `error` begins `cancelled:` when a
+ *   member stopped the answer that asked for it, `interrupted:` when its node stopped.
  */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;

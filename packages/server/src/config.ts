@@ -65,6 +65,10 @@ export interface ServerConfig {
   appsStdio: boolean;
   /** Longest wait for an app: connecting, listing, and each tool call. */
   appTimeoutMs: number;
+  /** At most one progress event per running tool call this often (apps/SPEC.md [AP12]). */
+  appProgressIntervalMs: number;
+  /** A call still running this long after its own timeout would have ended it is failed by any node: its node is gone (apps/SPEC.md [AP15]). */
+  appLeaseGraceMs: number;
 }
 
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -97,6 +101,8 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     admins: [],
     appsStdio: false,
     appTimeoutMs: 30_000,
+    appProgressIntervalMs: 1000,
+    appLeaseGraceMs: 15_000,
     ...overrides,
   };
 }

@@ -7,6 +7,7 @@ import type { LimitStore, RateLimit } from './abuse/limits.js';
 import type { AssistantAccount } from './assistant/account.js';
 import type { Turns } from './assistant/turns.js';
 import type { AppHost } from './apps/host.js';
+import type { AppCallRuns } from './apps/runs.js';
 import type { Logger } from './logger.js';
 
 /** Everything a feature needs, handed in rather than reached for. */
@@ -25,6 +26,8 @@ export interface ServerContext {
   readonly turns: Turns;
   /** This node's connections to apps (MCP servers). */
   readonly apps: AppHost;
+  /** The tool calls running on this node: cancellation, progress, recovery (apps/SPEC.md [AP12]–[AP15]). */
+  readonly appRuns: AppCallRuns;
   /** Where limits count: in this process, or in Redis for every node (events/SPEC.md [MN5]). */
   readonly limitStore: LimitStore;
   readonly limits: {

@@ -9,6 +9,7 @@ import { sessionReader } from './accounts/sessions.js';
 import { type AssistantAccount, ensureAssistantAccount } from './assistant/account.js';
 import { Turns } from './assistant/turns.js';
 import { AppHost } from './apps/host.js';
+import { AppCallRuns } from './apps/runs.js';
 import { isOffered, recordListing } from './apps/directory.js';
 import { ParleyError } from '@parley/protocol';
 import { FileStore } from './attachments/file-store.js';
@@ -89,6 +90,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   await turns.recover();
   // Every connection to an app lists it first: an app whose tools changed since its approval
   // goes back to review and is not used [AP4].
+  // So does every listing after the app says its tools changed [AP14].
   const apps = new AppHost({
     timeoutMs: config.appTimeoutMs,
     onConnect: async (appId, listing) => {
@@ -97,7 +99,24 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         throw new ParleyError('CONFLICT', "this app's tools changed since it was approved: it waits for an administrator's review", { field: 'params.appId' });
       }
     },
+    onRelistError: (appId, error) => {
+      if (!(error instanceof ParleyError)) logger.warn({ err: error, appId }, 'could not list an app again after it said its tools changed');
+    },
   });
+  const appRuns = new AppCallRuns({
+    log,
+    reader: storage.reader,
+    bus,
+    clock,
+    logger,
+    nodeId,
+    soleNode: storage.kind === 'sqlite',
+    timeoutMs: config.appTimeoutMs,
+    progressIntervalMs: config.appProgressIntervalMs,
+    leaseGraceMs: config.appLeaseGraceMs,
+  });
+  // Tool calls this node left running when it stopped fail as interrupted, for the group to see [AP15].
+  await appRuns.recover();
   const perSecond = (perMinute: number) => perMinute / 60;
   const context: ServerContext = {
     config,
@@ -110,6 +129,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     assistant,
     turns,
     apps,
+    appRuns,
     limitStore,
     limits: {
       flood: limitStore.limit('flood', windowOf(config.floodLimit.burst, perSecond(config.floodLimit.perMinute))),
@@ -138,6 +158,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      // Running tool calls are cancelled and recorded before the requests waiting on them drain [AP15].
+      appRuns.stopAll();
       sockets.close();
       hub.close();
       // A request in flight when closing begins is answered, but its keep-alive connection then
@@ -147,6 +169,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await app.close().finally(() => clearInterval(reaper));
       await sweeper.stop();
       await turns.close();
+      await appRuns.close();
       await apps.close();
       await queue.close();
       await bus.close();

@@ -2,5 +2,5 @@
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import { buildFixtureServer } from './fixture-apps.js';
 
-const server = buildFixtureServer({ drifted: false, calls: [] });
+const server = buildFixtureServer({ drifted: false, calls: [], cancelled: [] });
 await server.connect(new StdioServerTransport());

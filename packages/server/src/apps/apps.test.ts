@@ -96,7 +96,7 @@ describe('the directory', () => {
     const added: AdminApp = await ann.client.api.createApp({ body: { name: 'Weather', url: app.url } });
     expect(added).toMatchObject({ name: 'Weather', transport: 'http', url: app.url, status: 'review', approvedHash: null, error: null, addedBy: ann.user.id });
     expect(added.listing?.protocolEra).toBe('modern');
-    expect(added.listing?.tools.map((tool) => tool.name).sort()).toEqual(['delete_note', 'get_weather', 'read_inbox', 'refresh_card']);
+    expect(added.listing?.tools.map((tool) => tool.name).sort()).toEqual(['count_slowly', 'delete_note', 'get_weather', 'read_inbox', 'refresh_card', 'slow_search']);
     expect(added.listing?.uiResources).toEqual([expect.objectContaining({ uri: WIDGET_URI, mimeType: WIDGET_MIME_TYPE, text: WIDGET_HTML })]);
     expect((await bob.client.api.listApps()).apps).toEqual([]);
 
@@ -400,5 +400,131 @@ describe('tool calls', () => {
     const again = await call('get_weather', { city: 'Nice' }, id);
     expect(again).toEqual(first);
     expect(app.calls).toHaveLength(1);
+  });
+});
+
+describe('running calls', () => {
+  async function runningWorld(server: TestServer, app: FixtureApp) {
+    const world = await approvedWorld(server, app);
+    await world.bob.client.api.setConversationApp({ params: { conversationId: world.group, appId: world.app.id }, body: { enabled: true } });
+    const turn = await turnFor(server, world.bob, world.group);
+    const call = (tool: string, args: Record<string, unknown>) =>
+      server.assistant.client.api.callAppTool({
+        params: { conversationId: world.group, appId: world.app.id },
+        body: { id: messageId(), tool, arguments: JSON.stringify(args), turnId: turn.id },
+      });
+    return { ...world, turn, call };
+  }
+
+  async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  it('[AP12] the progress an app reports reaches every member as app-call-updated events, throttled, and the ended call keeps the last', async () => {
+    await using server = await startTestServer({ config: { appProgressIntervalMs: 100 } });
+    await using app = await startFixtureApp();
+    const { carol, group, call } = await runningWorld(server, app);
+    const carolStream = await server.connect(carol.client);
+    const started = performance.now();
+    // 200 reports in about 600 ms: a chatty app.
+    const done = await call('count_slowly', { steps: 200, delayMs: 3 });
+    const elapsed = performance.now() - started;
+    expect(done).toMatchObject({ status: 'completed', progress: { progress: 200, total: 200, message: 'step 200 of 200' } });
+    await carolStream.until((events) => events.some((event) => event.type === 'app-call-updated' && event.call.id === done.id && event.call.status === 'completed'));
+    const updates = carolStream.events.flatMap((event) => (event.type === 'app-call-updated' && event.call.id === done.id ? [event.call] : []));
+    const running = updates.filter((item) => item.status === 'running');
+    expect(running.length).toBeGreaterThanOrEqual(2);
+    // At most one progress event per 100 ms (and the first at once), never one per report.
+    expect(running.length).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 1);
+    const seen = running.map((item) => item.progress!.progress);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(running[0]!.progress).toMatchObject({ total: 200, message: expect.stringMatching(/^step \d+ of 200$/) });
+    expect(updates.at(-1)).toEqual(done);
+    expect((await carol.client.api.getAppCall({ params: { conversationId: group, callId: done.id } })).progress).toEqual(done.progress);
+  });
+
+  it("[AP13] a member's Stop of the answer cancels its running tool call: the app is told, the call fails 'cancelled:' for the group", async () => {
+    await using server = await startTestServer();
+    await using app = await startFixtureApp();
+    const { bob, carol, group, call, turn } = await runningWorld(server, app);
+    const carolStream = await server.connect(carol.client);
+    const started = performance.now();
+    const running = call('slow_search', { query: 'flights', seconds: 60 });
+    await until(() => app.calls.some((item) => item.tool === 'slow_search'), 'the app to receive the call');
+    await bob.client.api.stopTurn({ params: { conversationId: group, turnId: turn.id } });
+    const ended = await running;
+    expect(performance.now() - started).toBeLessThan(20_000);
+    expect(ended).toMatchObject({ status: 'failed', result: null, tool: 'slow_search' });
+    expect(ended.error).toMatch(/^cancelled:/);
+    await until(() => app.cancelled.length === 1, 'the app to see the cancellation');
+    expect(app.cancelled).toEqual(['flights']);
+    await carolStream.until((events) => events.some((event) => event.type === 'app-call-updated' && event.call.id === ended.id && event.call.status === 'failed'));
+    const update = carolStream.events.flatMap((event) => (event.type === 'app-call-updated' && event.call.id === ended.id && event.call.status === 'failed' ? [event] : []));
+    // The member who stopped the answer is who ended the call.
+    expect(update.map((event) => event.actorId)).toEqual([bob.user.id]);
+    expect(await carol.client.api.getAppCall({ params: { conversationId: group, callId: ended.id } })).toEqual(ended);
+  });
+
+  it("[AP13] a Stop cancels only that answer's running calls: a finished call and a member's own call are left as they are", async () => {
+    await using server = await startTestServer();
+    await using app = await startFixtureApp();
+    const { bob, group, call, turn } = await runningWorld(server, app);
+    const done = await call('get_weather', { city: 'Lyon' });
+    await bob.client.api.stopTurn({ params: { conversationId: group, turnId: turn.id } });
+    expect(await bob.client.api.getAppCall({ params: { conversationId: group, callId: done.id } })).toEqual(done);
+    // A member's own (widget) call belongs to no answer: a Stop elsewhere leaves it running to its end.
+    const widget = bob.client.api.callAppTool({
+      params: { conversationId: group, appId: (await bob.client.api.listApps()).apps[0]!.id },
+      body: { id: messageId(), tool: 'count_slowly', arguments: JSON.stringify({ steps: 3, delayMs: 100 }) },
+    });
+    const next = await turnFor(server, bob, group);
+    await bob.client.api.stopTurn({ params: { conversationId: group, turnId: next.id } });
+    expect((await widget).status).toBe('completed');
+    expect(app.cancelled).toEqual([]);
+  });
+
+  it('[AP14] an app that says its tools changed is listed again at once: a new hash sends it back to review, with no refresh or reconnection', async () => {
+    await using server = await startTestServer();
+    await using app = await startFixtureApp();
+    const { ann, bob, group, call, app: approved } = await runningWorld(server, app);
+    // The first call connects (and subscribes to the app's changes).
+    expect((await call('get_weather', { city: 'Oslo' })).status).toBe('completed');
+    app.changeTools(true);
+    const deadline = Date.now() + 10_000;
+    let current = await ann.client.api.getAdminApp({ params: { appId: approved.id } });
+    while (current.status !== 'review') {
+      if (Date.now() > deadline) throw new Error('the app did not go back to review');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      current = await ann.client.api.getAdminApp({ params: { appId: approved.id } });
+    }
+    expect(current.listing!.hash).not.toBe(approved.approvedHash);
+    expect(current.listing!.tools.map((tool) => tool.name)).toContain('export_everything');
+    expect((await bob.client.api.listApps()).apps).toEqual([]);
+    expect(await failure(call('get_weather', { city: 'Oslo' }))).toMatchObject({ code: 'FORBIDDEN', field: 'params.appId' });
+    expect(app.calls.map((item) => item.tool)).toEqual(['get_weather']);
+    void group;
+  });
+
+  it('[AP15] a shutdown cancels a running call and records it interrupted; after the restart the group sees why', async () => {
+    await using server = await startTestServer();
+    await using app = await startFixtureApp();
+    const { carol, group, call } = await runningWorld(server, app);
+    const running = call('slow_search', { query: 'hotels', seconds: 60 });
+    await until(() => app.calls.some((item) => item.tool === 'slow_search'), 'the app to receive the call');
+    const started = performance.now();
+    await server.restart();
+    expect(performance.now() - started).toBeLessThan(20_000);
+    const ended = await running;
+    expect(ended).toMatchObject({ status: 'failed', tool: 'slow_search' });
+    expect(ended.error).toMatch(/^interrupted:/);
+    await until(() => app.cancelled.length === 1, 'the app to see the cancellation');
+    const listed = await carol.client.api.listAppCalls({ params: { conversationId: group } });
+    expect(listed.calls.find((item) => item.id === ended.id)).toEqual(ended);
+    const events = await carol.client.api.listEvents({ params: { conversationId: group } });
+    expect(events.events.filter((event) => event.type === 'app-call-updated' && event.call.id === ended.id).at(-1)).toMatchObject({ call: ended });
   });
 });

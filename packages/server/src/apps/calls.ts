@@ -1,62 +1,20 @@
-import { type AppCall, type AppTool, ParleyError } from '@parley/protocol';
+import { type AppCallProgress, type AppTool, ParleyError } from '@parley/protocol';
 import type { FastifyInstance } from 'fastify';
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { ServerContext } from '../context.js';
 import { requireMember } from '../conversations/access.js';
 import { bindRoute } from '../http/bind.js';
 import { newId } from '../ids/ids.js';
-import type { AppCallsTable, Database } from '../storage/schema.js';
+import type { Database } from '../storage/schema.js';
+import { type CallRow, findCall, parseObject, toAppCall } from './call-rows.js';
 import { type AppRow, isOffered, listingOf, sourceOf } from './directory.js';
-
-type CallRow = Selectable<AppCallsTable>;
+import type { CallStop } from './runs.js';
 
 /** Largest tool result kept (and handed to the model): past it the call fails [AP10]. */
 export const MAX_RESULT_BYTES = 1024 * 1024;
 
 /** The reason recorded on a call approved after its answer ended [AP11]. */
 export const EXPIRED = 'expired: the answer that asked for this call ended before it was confirmed, so it did not run';
-
-function parseObject(text: string | null): Record<string, unknown> | null {
-  if (text === null) return null;
-  try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
-export function toAppCall(row: CallRow): AppCall {
-  return {
-    id: row.id,
-    conversationId: row.conversation_id,
-    appId: row.app_id,
-    appName: row.app_name,
-    tool: row.tool,
-    arguments: parseObject(row.arguments) ?? {},
-    status: row.status,
-    askedBy: row.asked_by,
-    requestedBy: row.requested_by,
-    turnId: row.turn_id,
-    readOnly: row.read_only === 1,
-    approval: row.approval,
-    decidedBy: row.decided_by,
-    decidedAt: row.decided_at,
-    result: parseObject(row.result),
-    isError: row.is_error === 1,
-    resultBytes: row.result_bytes,
-    error: row.error,
-    durationMs: row.duration_ms,
-    createdAt: row.created_at,
-    endedAt: row.ended_at,
-  };
-}
-
-async function findCall(db: Kysely<Database>, conversationId: string, callId: string): Promise<CallRow> {
-  const row = await db.selectFrom('app_calls').selectAll().where('id', '=', callId).where('conversation_id', '=', conversationId).executeTakeFirst();
-  if (!row) throw new ParleyError('NOT_FOUND', 'no such call', { field: 'params.callId' });
-  return row;
-}
 
 /** The app, switched on in the conversation and offered (approved, its tools unchanged) [AP7]. */
 async function requireEnabledApp(db: Kysely<Database>, conversationId: string, appId: string): Promise<AppRow> {
@@ -85,16 +43,57 @@ function parseArguments(text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** Longest progress message kept from an app. */
+const MAX_PROGRESS_MESSAGE = 500;
+
+/** Records one progress report of a running call as an `app-call-updated` event; nothing once the call ended [AP12]. */
+function keptProgress(progress: AppCallProgress | null): AppCallProgress | null {
+  if (!progress || !Number.isFinite(progress.progress) || (progress.total !== null && !Number.isFinite(progress.total))) return null;
+  return { progress: progress.progress, total: progress.total, message: progress.message?.slice(0, MAX_PROGRESS_MESSAGE) ?? null };
+}
+
+async function recordProgress(context: ServerContext, call: CallRow, progress: AppCallProgress): Promise<void> {
+  const kept = keptProgress(progress);
+  if (!kept) return;
+  await context.log.write(async (write) => {
+    const updated = await write.db
+      .updateTable('app_calls')
+      .set({ progress: JSON.stringify(kept) })
+      .where('id', '=', call.id)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) return;
+    const row = await findCall(write.db, call.conversation_id, call.id);
+    await write.append(call.conversation_id, { type: 'app-call-updated', actorId: call.requested_by, call: toAppCall(row) });
+  });
+}
+
+function isCallStop(value: unknown): value is CallStop {
+  return typeof value === 'object' && value !== null && typeof (value as { error?: unknown }).error === 'string';
+}
+
 /**
  * Runs a call that may run (read-only, or approved) and records its end: the result, its size
- * and the time it took, as an `app-call-updated` event [AP10]. Never throws: a failure is the
- * call's `failed` status.
+ * and the time it took, as an `app-call-updated` event [AP10]; on the way, the app's progress
+ * [AP12]. The end of the answer that asked for it cancels it [AP13]. Never throws: a failure is
+ * the call's `failed` status.
  */
 async function runCall(context: ServerContext, call: CallRow, app: AppRow): Promise<CallRow> {
   const started = performance.now();
+  const run = context.appRuns.begin(call.id, call.turn_id, (progress) => recordProgress(context, call, progress));
   let update: Partial<CallRow>;
+  let actorId = call.requested_by;
   try {
-    const result = await context.apps.call({ id: app.id, source: sourceOf(app) }, call.tool, parseObject(call.arguments) ?? {});
+    // The answer may have ended between the write that made the call running and now: the bus told no one here yet.
+    if (call.turn_id !== null) {
+      const turn = await context.storage.reader.selectFrom('assistant_turns').select('status').where('id', '=', call.turn_id).executeTakeFirst();
+      if (turn && turn.status !== 'streaming') context.appRuns.cancelTurn(call.turn_id, turn.status);
+    }
+    run.signal.throwIfAborted();
+    const result = await context.apps.call({ id: app.id, source: sourceOf(app) }, call.tool, parseObject(call.arguments) ?? {}, {
+      signal: run.signal,
+      onProgress: (progress) => run.progress(progress),
+    });
     const text = JSON.stringify(result);
     const bytes = Buffer.byteLength(text);
     update =
@@ -102,17 +101,35 @@ async function runCall(context: ServerContext, call: CallRow, app: AppRow): Prom
         ? { status: 'failed', error: `the result was larger than ${MAX_RESULT_BYTES} bytes`, result_bytes: bytes }
         : { status: 'completed', result: text, result_bytes: bytes, is_error: result.isError === true ? 1 : 0 };
   } catch (error) {
-    update = { status: 'failed', error: (error instanceof Error ? error.message : String(error)).slice(0, 2000) };
+    const stop: unknown = run.signal.aborted ? run.signal.reason : undefined;
+    if (isCallStop(stop)) {
+      update = { status: 'failed', error: stop.error };
+      if (stop.turnId) {
+        // The member who stopped the answer is who ended the call.
+        const turn = await context.storage.reader.selectFrom('assistant_turns').select('ended_by').where('id', '=', stop.turnId).executeTakeFirst();
+        actorId = turn?.ended_by ?? actorId;
+      }
+    } else {
+      update = { status: 'failed', error: (error instanceof Error ? error.message : String(error)).slice(0, 2000) };
+    }
+  } finally {
+    run.end();
   }
+  await run.settle();
+  const latest = keptProgress(run.latest());
+  if (latest) update.progress = JSON.stringify(latest);
   const durationMs = Math.round(performance.now() - started);
   return context.log.write(async (write) => {
-    await write.db
+    const ended = await write.db
       .updateTable('app_calls')
       .set({ ...update, duration_ms: durationMs, ended_at: write.now })
       .where('id', '=', call.id)
-      .execute();
+      .where('status', '=', 'running')
+      .executeTakeFirst();
     const row = await findCall(write.db, call.conversation_id, call.id);
-    await write.append(call.conversation_id, { type: 'app-call-updated', actorId: call.requested_by, call: toAppCall(row) });
+    // Already ended (another node found its lease run out): that end stands [AP15].
+    if (Number(ended.numUpdatedRows) !== 1) return row;
+    await write.append(call.conversation_id, { type: 'app-call-updated', actorId, call: toAppCall(row) });
     return row;
   });
 }
@@ -212,6 +229,10 @@ export function registerAppCallRoutes(app: FastifyInstance, context: ServerConte
         created_at: write.now,
         ended_at: null,
         ordinal: Number(last?.ordinal ?? 0) + 1,
+        // This node runs it now, or whichever node takes the approval [AP15].
+        node_id: runsNow ? context.appRuns.nodeId : null,
+        lease_until: runsNow ? context.appRuns.leaseUntil(write.now) : null,
+        progress: null,
       };
       await write.db.insertInto('app_calls').values(row).execute();
       await write.append(params.conversationId, { type: 'app-call-created', actorId: auth.userId, call: toAppCall(row) });
@@ -269,7 +290,14 @@ export function registerAppCallRoutes(app: FastifyInstance, context: ServerConte
         .set(
           body.decision === 'deny'
             ? { status: 'denied', decided_by: auth.userId, decided_at: write.now, ended_at: write.now }
-            : { status: 'running', approval, decided_by: auth.userId, decided_at: write.now },
+            : {
+                status: 'running',
+                approval,
+                decided_by: auth.userId,
+                decided_at: write.now,
+                node_id: context.appRuns.nodeId,
+                lease_until: context.appRuns.leaseUntil(write.now),
+              },
         )
         .where('id', '=', call.id)
         .execute();

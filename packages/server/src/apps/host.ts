@@ -1,5 +1,5 @@
 import { ParleyError } from '@parley/protocol';
-import { AppConnection, type AppListing, type AppSource, type ToolResult } from '@parley/apps';
+import { AppConnection, type AppListing, type AppSource, type ToolProgress, type ToolResult } from '@parley/apps';
 
 /** What the host needs of an app's row to reach it. */
 export interface AppTarget {
@@ -11,9 +11,12 @@ export interface AppHostOptions {
   timeoutMs: number;
   /**
    * Told the listing read when a connection to an app opens (first use, or again after a
-   * failure); it decides whether the app may still be used [AP4]. A throw refuses the connection.
+   * failure), and again each time the app says its tools or resources changed [AP14]; it decides
+   * whether the app may still be used [AP4]. A throw refuses (or drops) the connection.
    */
   onConnect: (appId: string, listing: AppListing) => Promise<void>;
+  /** Told why listing an app again after its `list_changed` failed (the connection is dropped). */
+  onRelistError?: (appId: string, error: unknown) => void;
 }
 
 /**
@@ -23,6 +26,8 @@ export interface AppHostOptions {
 export class AppHost {
   readonly #options: AppHostOptions;
   readonly #connections = new Map<string, Promise<AppConnection>>();
+  /** Listings after `list_changed` in progress, one at a time per app. */
+  readonly #relisting = new Map<string, Promise<void>>();
   #closed = false;
 
   constructor(options: AppHostOptions) {
@@ -44,7 +49,10 @@ export class AppHost {
     let pending = this.#connections.get(target.id);
     if (!pending) {
       pending = (async () => {
-        const connection = await AppConnection.open(target.source, { timeoutMs: this.#options.timeoutMs });
+        const connection = await AppConnection.open(target.source, {
+          timeoutMs: this.#options.timeoutMs,
+          onListChanged: () => this.#relist(target.id, pending),
+        });
         try {
           await this.#options.onConnect(target.id, await connection.list());
         } catch (error) {
@@ -60,6 +68,30 @@ export class AppHost {
   }
 
   /**
+   * The app said its tools or resources changed: list it again on the same connection, and let
+   * `onConnect` judge the listing at once, so a changed app goes back to review without waiting
+   * for a refresh or a reconnection [AP14]. One listing at a time per app; a failure drops the
+   * connection (the next use connects and lists again).
+   */
+  #relist(appId: string, pending: Promise<AppConnection> | undefined): void {
+    const previous = this.#relisting.get(appId) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      if (this.#closed || !pending || this.#connections.get(appId) !== pending) return;
+      try {
+        const connection = await pending;
+        await this.#options.onConnect(appId, await connection.list());
+      } catch (error) {
+        if (this.#connections.get(appId) === pending) this.forget(appId);
+        this.#options.onRelistError?.(appId, error);
+      }
+    });
+    this.#relisting.set(appId, next);
+    void next.finally(() => {
+      if (this.#relisting.get(appId) === next) this.#relisting.delete(appId);
+    });
+  }
+
+  /**
    * Opens the app's connection if it has none (listing the app, which may find drift [AP4]).
    * A failure to reach the app is `UNAVAILABLE`; drift is what `onConnect` throws.
    */
@@ -72,13 +104,25 @@ export class AppHost {
     }
   }
 
-  /** Calls a tool on the app's connection; a failure drops the connection. */
-  async call(target: AppTarget, tool: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<ToolResult> {
+  /**
+   * Calls a tool on the app's connection; `signal` cancels it [AP13], `onProgress` hears the
+   * app's progress [AP12]. A failure drops the connection; a cancellation does not.
+   */
+  async call(
+    target: AppTarget,
+    tool: string,
+    args: Record<string, unknown>,
+    options: { signal?: AbortSignal; onProgress?: (progress: ToolProgress) => void } = {},
+  ): Promise<ToolResult> {
     const connection = await this.#connection(target);
     try {
-      return await connection.callTool(tool, args, { timeoutMs: this.#options.timeoutMs, ...(signal ? { signal } : {}) });
+      return await connection.callTool(tool, args, {
+        timeoutMs: this.#options.timeoutMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
     } catch (error) {
-      this.forget(target.id);
+      if (!options.signal?.aborted) this.forget(target.id);
       throw error;
     }
   }
@@ -94,6 +138,7 @@ export class AppHost {
     this.#closed = true;
     const all = [...this.#connections.values()];
     this.#connections.clear();
+    await Promise.all([...this.#relisting.values()]);
     await Promise.all(all.map((pending) => pending.then((connection) => connection.close()).catch(() => undefined)));
   }
 }

@@ -312,7 +312,9 @@ export class Turns {
     request: { status: 'completed' | 'stopped' | 'failed'; error?: TurnError | undefined },
   ): Promise<{ status: TurnEndStatus; messageId: string }> {
     const ended = await this.#endByBot(userId, conversationId, turnId, request, 'frame.turnId', 'frame.error');
-    return { status: ended.status as TurnEndStatus, messageId: ended.message_id ?? '' };
+    // An ended turn always holds its answer's message: #close writes both in one transaction.
+    if (ended.message_id === null) throw new Error(`turn ${turnId} ended without its message`);
+    return { status: ended.status as TurnEndStatus, messageId: ended.message_id };
   }
 
   async #endByBot(

@@ -13,6 +13,7 @@ import * as removalsAndBlockedProfiles from './migrations/004-removals-and-block
 import * as assistantBacklog from './migrations/005-assistant-backlog.js';
 import * as turnNodes from './migrations/006-turn-nodes.js';
 import * as apps from './migrations/007-apps.js';
+import * as appCallRuns from './migrations/008-app-call-runs.js';
 import type { Database } from './schema.js';
 
 /**
@@ -54,6 +55,7 @@ const migrations: Record<string, Migration> = {
   '005-assistant-backlog': assistantBacklog,
   '006-turn-nodes': turnNodes,
   '007-apps': apps,
+  '008-app-call-runs': appCallRuns,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -299,6 +299,12 @@ export interface AppCallsTable {
   created_at: string;
   ended_at: string | null;
   ordinal: number;
+  /** The node running the call (set when it starts running): a node starting again fails its own [AP15]. */
+  node_id: string | null;
+  /** Past this, a call still running is failed by any node: its node died [AP15]. */
+  lease_until: string | null;
+  /** JSON of the last progress the app reported [AP12]. */
+  progress: string | null;
 }
 
 export interface AppCallGrantsTable {

@@ -60,15 +60,26 @@ export function uploadName(name: string, contentType: string): string {
   return `${cleaned.slice(0, MAX_NAME - extension.length)}${extension}`;
 }
 
-/** A size for people: 512 B, 3.4 KB, 12 MB, in the person's locale. */
+const SIZE_UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte'] as const;
+
+/**
+ * A size for people, in their language by Intl's unit formatting [WB64]: "512 B" and "3.4 kB" in
+ * English, "512 o" and "3,4 ko" in French. Steps of 1024, as the server's limits are written.
+ * Intl's short form spells a byte out in English ("73 byte"), so the unit is its narrow symbol,
+ * placed where the short form puts it (with the language's own space).
+ */
 export function formatSize(bytes: number, language: string): string {
-  const units = ['B', 'KB', 'MB', 'GB'];
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  while (value >= 1024 && unit < SIZE_UNITS.length - 1) {
     value /= 1024;
     unit += 1;
   }
   const digits = unit === 0 || value >= 10 ? 0 : 1;
-  return `${value.toLocaleString(language, { maximumFractionDigits: digits, minimumFractionDigits: digits })} ${units[unit]}`;
+  const options = { style: 'unit', unit: SIZE_UNITS[unit], maximumFractionDigits: digits, minimumFractionDigits: digits } as const;
+  const symbol = new Intl.NumberFormat(language, { ...options, unitDisplay: 'narrow' }).formatToParts(value).find((part) => part.type === 'unit')?.value;
+  return new Intl.NumberFormat(language, { ...options, unitDisplay: 'short' })
+    .formatToParts(value)
+    .map((part) => (part.type === 'unit' && symbol ? symbol : part.value))
+    .join('');
 }

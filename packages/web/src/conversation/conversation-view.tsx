@@ -8,8 +8,10 @@ import { memberMap, nameOf, titleOf } from '../live/names.js';
 import { useLive, useLiveStore } from '../live/use-live.js';
 import { Composer, type ComposerHandle } from './composer.js';
 import { MessageItem, PendingItem, TurnItem } from './message-item.js';
+import { ForkDialog } from './fork-dialog.js';
 import { WhyDialog } from './why-dialog.js';
 import { PersonCard } from '../profile/person-card.js';
+import { useProfileStep } from '../profile/profile-step.js';
 
 const EmojiPickerDialog = lazy(() => import('./emoji-picker.js'));
 
@@ -42,6 +44,9 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
   const [editingId, setEditingId] = useState<string | null>(null);
   const [pickerFor, setPickerFor] = useState<string | null>(null);
   const [whyFor, setWhyFor] = useState<string | null>(null);
+  const [forking, setForking] = useState(false);
+  // Starting a group asks for the profile first, as New group does [WB52].
+  const profileStep = useProfileStep();
   const [personFor, setPersonFor] = useState<UserSummary | null>(null);
   const closeWhy = useCallback(() => setWhyFor(null), []);
   const [highlight, setHighlight] = useState<string | null>(null);
@@ -77,6 +82,7 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
     setEditingId(null);
     setPickerFor(null);
     setWhyFor(null);
+    setForking(false);
   }, [id]);
 
   const byId = useMemo(() => new Map(messages.map((message) => [message.id, message])), [messages]);
@@ -165,6 +171,16 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
           <h1 className="truncate text-base font-semibold">{titleOf(t, view, meId)}</h1>
           {view.conversation.kind === 'group' && <p className="text-xs text-zinc-600 dark:text-zinc-400">{t('group.memberCount', { count: memberCount })}</p>}
         </div>
+        <button
+          type="button"
+          onClick={() => profileStep.guard(() => setForking(true))}
+          className="rounded-md border border-zinc-300 px-2 py-1.5 text-sm hover:bg-zinc-100 sm:px-3 dark:border-zinc-700 dark:hover:bg-zinc-800"
+          aria-label={t('fork.open')}
+          title={t('fork.open')}
+        >
+          <span aria-hidden="true" className="sm:hidden">⑂</span>
+          <span className="hidden sm:inline">{t('fork.open')}</span>
+        </button>
         {view.conversation.kind === 'group' && (
           <button type="button" onClick={onTogglePanel} className="rounded-md border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800">
             {t('group.details')}
@@ -249,6 +265,8 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
         onCancelReply={() => setReplyTo(null)}
         onEditLast={editLast}
       />
+      {profileStep.step}
+      {forking && <ForkDialog view={view} meId={meId} onClose={() => setForking(false)} />}
       {whyFor && <WhyDialog conversationId={id} messageId={whyFor} onClose={closeWhy} />}
       {personFor && <PersonCard user={personFor} onClose={() => setPersonFor(null)} />}
       {pickerFor && (

@@ -4,6 +4,14 @@ import { memo } from 'react';
 import ReactMarkdown, { type Components } from 'react-markdown';
 import rehypeSanitize from 'rehype-sanitize';
 import remarkGfm from 'remark-gfm';
+import { CodeBlock, fenceWordOf } from './code-block.js';
+
+/** The text of a hast node: a code block's code, as the sender wrote it. */
+function textOf(node: ElementContent): string {
+  if (node.type === 'text') return node.value;
+  if (node.type === 'element') return node.children.map(textOf).join('');
+  return '';
+}
 
 const components: Components = {
   // Links open elsewhere and cannot reach back into this page [WB10].
@@ -13,6 +21,12 @@ const components: Components = {
     </a>
   ),
   img: ({ node: _node, alt }) => <span>{alt ? `[${alt}]` : ''}</span>,
+  // A fenced or indented block: highlighted, with a Copy button [WB60]–[WB61]. Inline code stays `<code>`.
+  pre: ({ node }) => {
+    const code = node?.children.find((child): child is Element => child.type === 'element' && child.tagName === 'code');
+    const text = code ? textOf(code) : node ? node.children.map(textOf).join('') : '';
+    return <CodeBlock code={text.replace(/\n$/, '')} word={fenceWordOf(code?.properties.className)} />;
+  },
 };
 
 /**

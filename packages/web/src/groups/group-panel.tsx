@@ -1,4 +1,4 @@
-import type { Invite, UserSummary } from '@parley/protocol';
+import type { Invite, NotificationLevel, UserSummary } from '@parley/protocol';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ConversationEntry } from '../live/live.js';
@@ -11,9 +11,14 @@ import { errorText } from '../shell/errors.js';
 import { AssistantSettingsForm } from './assistant-settings.js';
 
 const field = 'min-w-0 flex-1 rounded-lg border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950';
+/** How long a new invite link works [WB83]. */
+type Expiry = 'never' | 'hour' | 'day' | 'week';
+const EXPIRY_SECONDS: Record<Expiry, number | null> = { never: null, hour: 3600, day: 86_400, week: 7 * 86_400 };
+const EXPIRIES: Expiry[] = ['hour', 'day', 'week', 'never'];
+
 const button = 'rounded-lg border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800';
 
-/** A group's panel: rename, the assistant's settings, members, add by username, invite links (create, copy, revoke) [WB16]–[WB18], [WB31]. */
+/** A group's panel: rename, the assistant's settings, members, add by username, invite links (create with expiry and use limit, copy, revoke) [WB16]–[WB18], [WB31], [WB83]. */
 export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClose: () => void }) {
   const { t, i18n } = useTranslation();
   const live = useLiveStore();
@@ -26,6 +31,8 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
   const [invites, setInvites] = useState<Invite[]>([]);
   const [created, setCreated] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
+  const [expiry, setExpiry] = useState<Expiry>('week');
+  const [maxUses, setMaxUses] = useState('');
   const [person, setPerson] = useState<UserSummary | null>(null);
 
   useEffect(() => setTitle(conversation.title ?? ''), [conversation.title]);
@@ -54,7 +61,12 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
     setUsername('');
   });
   const createInvite = attempt(async () => {
-    const invite = await live.client.api.createInvite({ params: { conversationId: id }, body: {} });
+    const uses = maxUses.trim() === '' ? undefined : Number(maxUses);
+    const body = {
+      ...(EXPIRY_SECONDS[expiry] !== null ? { expiresInSeconds: EXPIRY_SECONDS[expiry] } : {}),
+      ...(uses !== undefined ? { maxUses: uses } : {}),
+    };
+    const invite = await live.client.api.createInvite({ params: { conversationId: id }, body });
     setCreated(invite.token ? `${location.origin}/invite/${invite.token}` : null);
     setCopied(false);
     await loadInvites();
@@ -91,6 +103,7 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
             <button type="submit" className={button}>{t('group.rename')}</button>
           </div>
         </form>
+        <NotificationLevelForm entry={entry} onError={setError} />
         {conversation.assistant && <AssistantSettingsForm conversationId={id} settings={conversation.assistant} />}
         <section className="space-y-2">
           <h3 className="text-xs font-semibold text-zinc-600 dark:text-zinc-400 uppercase">{t('group.members', { count: members.length })}</h3>
@@ -122,9 +135,23 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
         </section>
         <section className="space-y-2">
           <h3 className="text-xs font-semibold text-zinc-600 dark:text-zinc-400 uppercase">{t('group.inviteLinks')}</h3>
-          <button type="button" onClick={() => void createInvite()} className="w-full rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500">
-            {t('group.createInvite')}
-          </button>
+          <form onSubmit={(event) => void createInvite(event)} className="space-y-2">
+            <div className="flex gap-2">
+              <label className="min-w-0 flex-1 text-xs text-zinc-600 dark:text-zinc-400">
+                {t('group.inviteExpiry')}
+                <select className={`${field} mt-1 w-full`} value={expiry} onChange={(event) => setExpiry(event.target.value as Expiry)}>
+                  {EXPIRIES.map((choice) => <option key={choice} value={choice}>{t(`group.expiry.${choice}`)}</option>)}
+                </select>
+              </label>
+              <label className="w-28 text-xs text-zinc-600 dark:text-zinc-400">
+                {t('group.inviteMaxUses')}
+                <input className={`${field} mt-1 w-full`} type="number" inputMode="numeric" min={1} max={10000} step={1} placeholder={t('group.noLimit')} value={maxUses} onChange={(event) => setMaxUses(event.target.value)} />
+              </label>
+            </div>
+            <button type="submit" className="w-full rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500">
+              {t('group.createInvite')}
+            </button>
+          </form>
           {created && (
             <div className="flex gap-2">
               <input readOnly className={field} value={created} aria-label={t('group.inviteLink')} data-testid="invite-link" onFocus={(event) => event.target.select()} />
@@ -134,7 +161,15 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
           <ul className="space-y-1">
             {invites.map((invite) => (
               <li key={invite.id} data-invite-id={invite.id} className="flex items-center justify-between text-xs text-zinc-600 dark:text-zinc-400">
-                <span>{t('group.inviteUses', { count: invite.uses, date: new Date(invite.createdAt).toLocaleDateString(i18n.language) })}</span>
+                <span>
+                  {invite.maxUses === null ? t('group.inviteUses', { count: invite.uses }) : t('group.inviteUsesOf', { count: invite.uses, max: invite.maxUses })}
+                  {' · '}
+                  {invite.expiresAt === null
+                    ? t('group.inviteNoExpiry')
+                    : new Date(invite.expiresAt).getTime() <= Date.now()
+                      ? t('group.inviteExpired')
+                      : t('group.inviteExpires', { date: new Date(invite.expiresAt).toLocaleString(i18n.language, { dateStyle: 'medium', timeStyle: 'short' }) })}
+                </span>
                 <button type="button" onClick={() => void revoke(invite.id)} className="text-red-700 dark:text-red-400 hover:underline">{t('group.revoke')}</button>
               </li>
             ))}
@@ -144,5 +179,46 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
       </div>
       {person && <PersonCard user={person} onClose={() => setPerson(null)} />}
     </aside>
+  );
+}
+
+const LEVELS: readonly NotificationLevel[] = ['all', 'mentions', 'muted'];
+
+/**
+ * The signed-in member's notification setting for this conversation [WB65]: all messages,
+ * mentions only, or muted. Saved at once with `updateMySettings`; it follows the setting the
+ * server holds, so a change made on another device shows here too.
+ */
+function NotificationLevelForm({ entry, onError }: { entry: ConversationEntry; onError: (error: string | null) => void }) {
+  const { t } = useTranslation();
+  const live = useLiveStore();
+  const id = entry.view.conversation.id;
+  const level = entry.view.me.notifications;
+  const [saving, setSaving] = useState<NotificationLevel | null>(null);
+  const choose = async (next: NotificationLevel) => {
+    if (next === level) return;
+    onError(null);
+    setSaving(next);
+    try {
+      await live.setNotifications(id, next);
+    } catch (caught) {
+      onError(errorText(t, caught));
+    } finally {
+      setSaving(null);
+    }
+  };
+  const shown = saving ?? level;
+  return (
+    <fieldset className="space-y-1" data-testid="notification-level">
+      <legend className="text-xs font-semibold text-zinc-600 uppercase dark:text-zinc-400">{t('notify.level.title')}</legend>
+      <div className="flex flex-col gap-1">
+        {LEVELS.map((option) => (
+          <label key={option} className="flex items-center gap-2 text-sm">
+            <input type="radio" name={`notifications-${id}`} value={option} checked={shown === option} disabled={saving !== null} onChange={() => void choose(option)} className="accent-indigo-600" />
+            {t(`notify.level.${option}`)}
+          </label>
+        ))}
+      </div>
+    </fieldset>
   );
 }

@@ -2,11 +2,11 @@ import { type InvitePreview, ParleyError } from '@parley/protocol';
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { nameOf } from '../live/names.js';
-import { useLiveStore } from '../live/use-live.js';
+import { useLive, useLiveStore } from '../live/use-live.js';
 import { navigate } from '../router/router.js';
 import { useProfileStep } from '../profile/profile-step.js';
 import { ConfirmDialog } from '../shell/dialog.js';
-import { errorText } from '../shell/errors.js';
+import { errorText, refreshMeOnRefusal } from '../shell/errors.js';
 
 /**
  * An invite link: the group's name and size, a warning about blocked members, then join and land in
@@ -16,12 +16,17 @@ import { errorText } from '../shell/errors.js';
 export function InvitePage({ token, onOpenMenu }: { token: string; onOpenMenu: () => void }) {
   const { t } = useTranslation();
   const live = useLiveStore();
+  const { me } = useLive();
   const [preview, setPreview] = useState<InvitePreview | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const profileStep = useProfileStep();
 
+  // A teen's guardian may have changed the group-chats switch since this page loaded [WB82].
+  useEffect(() => {
+    if (me.ageBand === 'teen') live.client.api.getMe().then((fresh) => live.setMe(fresh), () => undefined);
+  }, [live, me.ageBand]);
   const load = useCallback(() => {
     live.client.api.previewInvite({ params: { token } }).then(setPreview, (caught: unknown) => setError(errorText(t, caught)));
   }, [live, token, t]);
@@ -37,6 +42,7 @@ export function InvitePage({ token, onOpenMenu }: { token: string; onOpenMenu: (
       // Someone blocked joined since the preview was read: read it again, so the warning names them.
       if (caught instanceof ParleyError && caught.code === 'BLOCKED_MEMBER_WARNING') load();
       else setError(errorText(t, caught));
+      refreshMeOnRefusal(live, caught);
     } finally {
       setBusy(false);
       setConfirming(false);
@@ -71,7 +77,12 @@ export function InvitePage({ token, onOpenMenu }: { token: string; onOpenMenu: (
                   {t('invite.blockedWarning', { names: blockedNames })}
                 </p>
               )}
-              <button type="button" disabled={busy} onClick={start} className="mt-5 w-full rounded-lg bg-indigo-600 px-3 py-2 font-medium text-white hover:bg-indigo-500 disabled:opacity-60">
+              {!preview.alreadyMember && !me.groupChatsAllowed && (
+                <p className="mt-3 rounded-lg bg-amber-50 p-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-200" role="status" data-testid="group-chats-off">
+                  {t('family.blockedCreate')}
+                </p>
+              )}
+              <button type="button" disabled={busy || (!preview.alreadyMember && !me.groupChatsAllowed)} onClick={start} className="mt-5 w-full rounded-lg bg-indigo-600 px-3 py-2 font-medium text-white hover:bg-indigo-500 disabled:opacity-60">
                 {preview.alreadyMember ? t('invite.open') : t('invite.join')}
               </button>
             </>

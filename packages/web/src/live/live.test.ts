@@ -41,6 +41,21 @@ describe('Live', () => {
     await expect.poll(() => bobLive.getSnapshot().conversations.get(group)?.messages?.map((message) => message.text)).toEqual(['before bob', 'hello bob']);
   });
 
+  it('[WB84] someone typing shows until their message arrives, then at once no longer', async () => {
+    const ann = await server.user();
+    const bob = await server.user();
+    const view = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Typing', usernames: [bob.user.username] } });
+    const group = view.conversation.id;
+    const bobLive = await liveOf(bob);
+    await ann.client.api.sendTyping({ params: { conversationId: group } });
+    await expect.poll(() => [...(bobLive.getSnapshot().typing.get(group)?.keys() ?? [])]).toEqual([ann.user.id]);
+    await say(ann, group, 'done typing');
+    await expect.poll(() => bobLive.getSnapshot().conversations.get(group)?.view.lastMessage?.text).toBe('done typing');
+    // Well before the indicator would have expired on its own.
+    const until = bobLive.getSnapshot().typing.get(group)?.get(ann.user.id);
+    expect(until).toBeUndefined();
+  });
+
   it('[WB8] [WB7] a group someone adds you to appears, with every message sent while it was fetched counted once', async () => {
     const ann = await server.user();
     const bob = await server.user();

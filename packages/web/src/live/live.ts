@@ -8,6 +8,8 @@ import type {
   Me,
   MemberTypingEvent,
   Message,
+  MySettingsUpdatedEvent,
+  NotificationLevel,
 } from '@parley/protocol';
 import { ParleyError } from '@parley/protocol';
 import { applyEvent, type ConversationState, EventStream, type ParleyClient } from '@parley/sdk';
@@ -78,6 +80,17 @@ export interface LiveSnapshot {
 
 const PAGE = 100;
 
+/**
+ * A message of someone else that just arrived live, with what a notifier needs to decide whether
+ * to show it: whether its conversation was on screen in a visible tab [WB66].
+ */
+export interface IncomingMessage {
+  conversationId: string;
+  message: Message;
+  entry: ConversationEntry;
+  onScreen: boolean;
+}
+
 function activityOf(view: ConversationView): string {
   return view.lastMessage?.createdAt ?? view.conversation.createdAt;
 }
@@ -101,6 +114,7 @@ export class Live {
   #readTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #typingTimer: ReturnType<typeof setTimeout> | undefined;
   #typingSent = new Map<string, number>();
+  #incoming = new Set<(incoming: IncomingMessage) => void>();
   #closed = false;
 
   constructor(client: ParleyClient, me: Me) {
@@ -126,6 +140,12 @@ export class Live {
   };
 
   getSnapshot = (): LiveSnapshot => this.#snapshot;
+
+  /** Calls `listener` for each message of someone else that arrives live (not history, not one's own). */
+  onIncoming(listener: (incoming: IncomingMessage) => void): () => void {
+    this.#incoming.add(listener);
+    return () => this.#incoming.delete(listener);
+  }
 
   #set(change: Partial<LiveSnapshot>): void {
     this.#snapshot = { ...this.#snapshot, ...change };
@@ -189,6 +209,7 @@ export class Live {
         event: (event) => this.#onEvent(event),
         turn: (event) => this.#onTurn(event),
         typing: (event) => this.#onTyping(event),
+        settings: (event) => this.#onSettings(event),
         welcome: (frame) => {
           // Conversations joined while this client was away or between its list and its stream.
           for (const { conversationId } of frame.conversations) {
@@ -246,6 +267,7 @@ export class Live {
     for (const timer of this.#readTimers.values()) clearTimeout(timer);
     clearTimeout(this.#typingTimer);
     this.#listeners.clear();
+    this.#incoming.clear();
   }
 
   /**
@@ -306,15 +328,19 @@ export class Live {
     const next = applyEvent({ conversation: entry.view.conversation, members: entry.view.members, messages: base, apps: [], appCalls: [] }, event);
     const lastMessage = next.messages.at(-1) ?? null;
     let { unread, mentions, lastActivity } = entry;
+    let incoming: IncomingMessage | undefined;
     if (event.type === 'message-created') {
       lastActivity = event.at;
       const message = event.message;
       if (message.authorId !== me) {
-        if (this.#snapshot.activeId === id && this.#visible()) this.#markReadSoon(id);
+        const onScreen = this.#snapshot.activeId === id && this.#visible();
+        if (onScreen) this.#markReadSoon(id);
         else {
           unread += 1;
           if (message.mentions.includes(me)) mentions += 1;
         }
+        incoming = { conversationId: id, message, entry, onScreen };
+        this.#stopTyping(id, message.authorId);
       }
       this.#confirm(id, message);
     }
@@ -330,6 +356,24 @@ export class Live {
       mentions,
       lastActivity,
     });
+    if (incoming) {
+      const current = this.#snapshot.conversations.get(id);
+      for (const listener of this.#incoming) listener({ ...incoming, entry: current ?? incoming.entry });
+    }
+  }
+
+  /** The account's own setting of a conversation changed, here or on another device [WB65]. */
+  #onSettings(event: MySettingsUpdatedEvent): void {
+    const entry = this.#snapshot.conversations.get(event.conversationId);
+    if (!entry || entry.view.me.notifications === event.notifications) return;
+    this.#setEntry(event.conversationId, { ...entry, view: { ...entry.view, me: { ...entry.view.me, notifications: event.notifications } } });
+  }
+
+  /** Saves the account's notification setting of a conversation; the entry follows the server's answer [WB65]. */
+  async setNotifications(conversationId: string, notifications: NotificationLevel): Promise<void> {
+    const settings = await this.client.api.updateMySettings({ params: { conversationId }, body: { notifications } });
+    const entry = this.#snapshot.conversations.get(conversationId);
+    if (entry) this.#setEntry(conversationId, { ...entry, view: { ...entry.view, me: { ...entry.view.me, notifications: settings.notifications } } });
   }
 
   #visible(): boolean {
@@ -497,6 +541,18 @@ export class Live {
     typing.set(event.conversationId, people);
     this.#set({ typing });
     this.#expireTyping();
+  }
+
+  /** A message of someone who was typing ends their indicator at once, not when it would expire [WB84]. */
+  #stopTyping(conversationId: string, userId: string): void {
+    const people = this.#snapshot.typing.get(conversationId);
+    if (!people?.has(userId)) return;
+    const typing = new Map(this.#snapshot.typing);
+    const still = new Map(people);
+    still.delete(userId);
+    if (still.size > 0) typing.set(conversationId, still);
+    else typing.delete(conversationId);
+    this.#set({ typing });
   }
 
   #expireTyping(): void {

@@ -20,6 +20,7 @@ export function AuthPage({ client, initialMode, onSignedIn, inviteNotice }: {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [displayName, setDisplayName] = useState('');
+  const [teen, setTeen] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [mode, setMode] = useState(initialMode);
@@ -31,7 +32,7 @@ export function AuthPage({ client, initialMode, onSignedIn, inviteNotice }: {
     setError(null);
     try {
       const session = signUp
-        ? await client.api.signUp({ body: { username, password, displayName, session: 'cookie' } })
+        ? await client.api.signUp({ body: { username, password, displayName, ageBand: teen ? 'teen' : 'adult', session: 'cookie' } })
         : await client.api.signIn({ body: { username, password, session: 'cookie' } });
       onSignedIn(session.user);
     } catch (caught) {
@@ -75,6 +76,15 @@ export function AuthPage({ client, initialMode, onSignedIn, inviteNotice }: {
             <span className="mb-1 block text-zinc-600 dark:text-zinc-400">{t('auth.password')}</span>
             <input className={field} name="password" type="password" autoComplete={signUp ? 'new-password' : 'current-password'} required minLength={signUp ? 8 : 1} value={password} onChange={(event) => setPassword(event.target.value)} />
           </label>
+          {signUp && (
+            <label className="flex items-start gap-2 text-sm">
+              <input type="checkbox" className="mt-0.5 h-4 w-4 accent-indigo-600" checked={teen} onChange={(event) => setTeen(event.target.checked)} aria-describedby="teen-hint" />
+              <span>
+                {t('auth.teen')}
+                <span id="teen-hint" className="block text-xs text-zinc-600 dark:text-zinc-400">{t('auth.teenHint')}</span>
+              </span>
+            </label>
+          )}
           {error && <p role="alert" className="text-sm text-red-600 dark:text-red-400">{error}</p>}
           <button type="submit" disabled={busy} className="w-full rounded-lg bg-indigo-600 px-3 py-2 font-medium text-white hover:bg-indigo-500 disabled:opacity-60">
             {signUp ? t('auth.createAccount') : t('auth.signIn')}

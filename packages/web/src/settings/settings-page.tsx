@@ -2,8 +2,10 @@ import type { Memory } from '@parley/protocol';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useLiveStore } from '../live/use-live.js';
+import { NotificationSettings } from '../notify/desktop.js';
 import { navigate } from '../router/router.js';
 import { errorText } from '../shell/errors.js';
+import { Family } from './family.js';
 import { BlockedSection, ProfileSection } from './profile-settings.js';
 
 const field = 'w-full rounded-lg border border-zinc-300 bg-white px-3 py-2 text-sm dark:border-zinc-700 dark:bg-zinc-950';
@@ -13,7 +15,7 @@ const plain = 'rounded-md px-2 py-1 text-sm hover:bg-zinc-100 dark:hover:bg-zinc
 /**
  * The person's settings: their custom instructions for the assistant and the memories it keeps of
  * them (see, edit, delete, add), both used only in their one-to-one assistant chats [WB33]; their
- * profile and the accounts they blocked [WB57].
+ * profile and the accounts they blocked [WB57]; the family links of teen accounts and guardians [WB81].
  */
 export function SettingsPage({ onOpenMenu }: { onOpenMenu: () => void }) {
   const { t } = useTranslation();
@@ -29,7 +31,9 @@ export function SettingsPage({ onOpenMenu }: { onOpenMenu: () => void }) {
           <ProfileSection />
           <Instructions />
           <Memories />
+          <NotificationSettings />
           <BlockedSection />
+          <Family />
         </div>
       </div>
     </section>

@@ -7,6 +7,8 @@ import { useLive, useLiveStore } from '../live/use-live.js';
 import { useRoute } from '../router/router.js';
 import { SettingsPage } from '../settings/settings-page.js';
 import { Sidebar } from '../sidebar/sidebar.js';
+import { QuickSwitcher } from '../switcher/quick-switcher.js';
+import { NotificationOffer, useDesktopNotifications } from '../notify/desktop.js';
 import { ConnectionBanner } from './connection-banner.js';
 
 /**
@@ -20,6 +22,8 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
   const route = useRoute();
   const [drawer, setDrawer] = useState(false);
   const [panel, setPanel] = useState(false);
+  const [switcher, setSwitcher] = useState(false);
+  const offer = useDesktopNotifications();
   const activeId = route.name === 'conversation' ? route.conversationId : null;
   const entry = activeId ? snapshot.conversations.get(activeId) : undefined;
 
@@ -30,6 +34,13 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
+      // Ctrl+K (Cmd+K on a Mac) opens the quick switcher from anywhere, the composer too [WB62].
+      if ((event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey && event.key.toLowerCase() === 'k') {
+        event.preventDefault();
+        setDrawer(false);
+        setSwitcher((open) => !open);
+        return;
+      }
       if (event.key !== 'Escape') return;
       setDrawer(false);
       setPanel(false);
@@ -41,13 +52,14 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
   return (
     <div className="flex h-full flex-col">
       <ConnectionBanner />
+      {offer && <NotificationOffer />}
       <div className="relative flex min-h-0 flex-1">
         {drawer && <button type="button" aria-label={t('common.close')} className="fixed inset-0 z-20 bg-black/40 md:hidden" onClick={() => setDrawer(false)} />}
         <div
           data-testid="sidebar"
           className={`fixed inset-y-0 left-0 z-30 w-80 max-w-[85vw] border-r border-zinc-200 transition-transform md:static md:z-auto md:translate-x-0 dark:border-zinc-800 ${drawer ? 'translate-x-0' : '-translate-x-full'}`}
         >
-          <Sidebar activeId={activeId} settingsOpen={route.name === 'settings'} onSignOut={onSignOut} onNavigate={() => setDrawer(false)} />
+          <Sidebar activeId={activeId} settingsOpen={route.name === 'settings'} onSignOut={onSignOut} onNavigate={() => setDrawer(false)} onFind={() => { setDrawer(false); setSwitcher(true); }} />
         </div>
         <main className="flex min-w-0 flex-1">
           {route.name === 'invite' ? (
@@ -68,6 +80,7 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
           )}
         </main>
       </div>
+      {switcher && <QuickSwitcher onClose={() => setSwitcher(false)} />}
     </div>
   );
 }

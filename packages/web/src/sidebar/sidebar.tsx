@@ -1,15 +1,18 @@
 import type { ConversationKind } from '@parley/protocol';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ConversationEntry } from '../live/live.js';
 import { nameOf, previewOf, titleOf } from '../live/names.js';
 import { useLive, useLiveStore } from '../live/use-live.js';
 import { navigate } from '../router/router.js';
 import { Avatar } from '../shell/avatar.js';
-import { errorText } from '../shell/errors.js';
+import { errorText, refreshMeOnRefusal } from '../shell/errors.js';
 import { Preferences } from '../shell/preferences.js';
 import { useProfileStep } from '../profile/profile-step.js';
 import { SECTION_ORDER, sectionsOf } from './sections.js';
+
+/** Apple keyboards say ⌘ where others say Ctrl. */
+const APPLE = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.userAgent);
 
 const SECTION_TITLE: Record<ConversationKind, string> = {
   group: 'sidebar.groups',
@@ -18,7 +21,7 @@ const SECTION_TITLE: Record<ConversationKind, string> = {
 };
 
 /** Every conversation of the account, live: sections, order, unread counts and mention badges [WB6]–[WB7]. */
-export function Sidebar({ activeId, settingsOpen, onSignOut, onNavigate }: { activeId: string | null; settingsOpen: boolean; onSignOut: () => void; onNavigate: () => void }) {
+export function Sidebar({ activeId, settingsOpen, onSignOut, onNavigate, onFind }: { activeId: string | null; settingsOpen: boolean; onSignOut: () => void; onNavigate: () => void; onFind: () => void }) {
   const { t } = useTranslation();
   const live = useLiveStore();
   const snapshot = useLive();
@@ -58,6 +61,19 @@ export function Sidebar({ activeId, settingsOpen, onSignOut, onNavigate }: { act
         </button>
         <button type="button" onClick={() => void startAssistantChat()} className="rounded-lg border border-zinc-300 px-3 py-2 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800" title={t('sidebar.newAssistant')} aria-label={t('sidebar.newAssistant')}>
           ✦
+        </button>
+      </div>
+      <div className="px-3 pt-2">
+        <button
+          type="button"
+          onClick={onFind}
+          title={t('switcher.openHint')}
+          aria-keyshortcuts="Control+K Meta+K"
+          className="flex w-full items-center gap-2 rounded-lg border border-zinc-300 bg-white px-3 py-1.5 text-left text-sm text-zinc-600 hover:bg-zinc-100 dark:border-zinc-700 dark:bg-zinc-950 dark:text-zinc-400 dark:hover:bg-zinc-800"
+        >
+          <span aria-hidden="true">⌕</span>
+          <span className="flex-1">{t('switcher.open')}</span>
+          <kbd className="rounded border border-zinc-300 px-1 font-sans text-xs dark:border-zinc-700">{APPLE ? '⌘K' : 'Ctrl K'}</kbd>
         </button>
       </div>
       {profileStep.step}
@@ -152,10 +168,18 @@ function Row({ entry, active, onOpen }: { entry: ConversationEntry; active: bool
   );
 }
 
-/** New group (a name and optional usernames) or new direct message (a username). */
+/**
+ * New group (a name and optional usernames) or new direct message (a username). A teen whose
+ * guardian switched group chats off is told why instead of being offered a form that must fail [WB82].
+ */
 function CreateForm({ kind, onDone }: { kind: ConversationKind; onDone: (id: string | null) => void }) {
   const { t } = useTranslation();
   const live = useLiveStore();
+  const { me } = useLive();
+  // The guardian may have changed the switch since this page loaded.
+  useEffect(() => {
+    if (kind === 'group' && me.ageBand === 'teen') live.client.api.getMe().then((fresh) => live.setMe(fresh), () => undefined);
+  }, [kind, me.ageBand, live]);
   const [title, setTitle] = useState('');
   const [usernames, setUsernames] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -172,9 +196,20 @@ function CreateForm({ kind, onDone }: { kind: ConversationKind; onDone: (id: str
       onDone(view.conversation.id);
     } catch (caught) {
       setError(errorText(t, caught));
+      refreshMeOnRefusal(live, caught);
     }
   };
   const field = 'w-full rounded-lg border border-zinc-300 bg-white px-3 py-2 text-sm dark:border-zinc-700 dark:bg-zinc-950';
+  if (kind === 'group' && !me.groupChatsAllowed) {
+    return (
+      <div className="mx-3 mt-3 space-y-2 rounded-xl border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900 dark:border-amber-900 dark:bg-amber-950 dark:text-amber-100" role="status" data-testid="group-chats-off">
+        <p>{t('family.blockedCreate')}</p>
+        <div className="flex justify-end">
+          <button type="button" onClick={() => onDone(null)} className="rounded-md px-3 py-1.5 hover:bg-amber-100 dark:hover:bg-amber-900">{t('common.close')}</button>
+        </div>
+      </div>
+    );
+  }
   return (
     <form onSubmit={submit} className="mx-3 mt-3 space-y-2 rounded-xl border border-zinc-200 bg-white p-3 dark:border-zinc-800 dark:bg-zinc-950" aria-label={kind === 'group' ? t('sidebar.newGroup') : t('sidebar.newDirect')}>
       {kind === 'group' && <input className={field} name="title" placeholder={t('group.namePlaceholder')} value={title} onChange={(event) => setTitle(event.target.value)} autoFocus />}
