@@ -279,6 +279,12 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('profiles, cards and blocking in the b
     await expectAccessible(beaPage, 'settings with profile and blocked list');
     await blocked.getByRole('button', { name: fr.settings.unblockNamed.replace('{{name}}', 'Cid') }).click();
     await blocked.getByTestId('no-blocked').waitFor();
+    // A block made by another client of the account shows in the open list at once (my-blocks-updated).
+    const status = await beaPage.evaluate(async (userId) => (await fetch(`/api/blocks/${userId}`, { method: 'PUT' })).status, cid.user.id);
+    expect(status).toBeLessThan(300);
+    await blocked.locator('[data-blocked-id]').getByText(`@cid_${suffix}`).waitFor();
+    await blocked.getByRole('button', { name: fr.settings.unblockNamed.replace('{{name}}', 'Cid') }).click();
+    await blocked.getByTestId('no-blocked').waitFor();
 
     const profile = beaPage.getByRole('region', { name: fr.profile.title });
     await profile.getByLabel(fr.auth.displayName).fill('Béatrice');

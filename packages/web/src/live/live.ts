@@ -74,6 +74,8 @@ export interface LiveSnapshot {
    * moves on, and marks only what was unread then, not what arrives while it is open [WB26].
    */
   readFrom: ReadonlyMap<string, { lastReadSeq: number; lastSeq: number }>;
+  /** Grows each time the accounts this one blocks change (here or in another tab): what lists them reads them again [WB57]. */
+  blocksVersion: number;
 }
 
 const PAGE = 100;
@@ -128,6 +130,7 @@ export class Live {
       turns: new Map(),
       typing: new Map(),
       readFrom: new Map(),
+      blocksVersion: 0,
     };
   }
 
@@ -213,6 +216,7 @@ export class Live {
             if (!this.#snapshot.conversations.has(conversationId)) void this.#adopt(conversationId);
           }
         },
+        blocks: () => this.#set({ blocksVersion: this.#snapshot.blocksVersion + 1 }),
         revoked: (ids) => {
           for (const id of ids) this.#setEntry(id, undefined);
         },

@@ -2,7 +2,7 @@ import type { UserSummary } from '@parley/protocol';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { nameOf } from '../live/names.js';
-import { useLiveStore } from '../live/use-live.js';
+import { useLive, useLiveStore } from '../live/use-live.js';
 import { navigate } from '../router/router.js';
 import { Avatar } from '../shell/avatar.js';
 import { ConfirmDialog, Dialog } from '../shell/dialog.js';
@@ -19,6 +19,7 @@ const button = 'w-full rounded-lg px-3 py-2 text-sm font-medium';
 export function PersonCard({ user, onClose }: { user: UserSummary; onClose: () => void }) {
   const { t } = useTranslation();
   const live = useLiveStore();
+  const { blocksVersion } = useLive();
   const [blocked, setBlocked] = useState<boolean | null>(null);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -34,7 +35,7 @@ export function PersonCard({ user, onClose }: { user: UserSummary; onClose: () =
     return () => {
       current = false;
     };
-  }, [live, user.id]);
+  }, [live, user.id, blocksVersion]);
 
   const attempt = async (work: () => Promise<void>) => {
     setBusy(true);

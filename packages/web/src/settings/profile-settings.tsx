@@ -19,17 +19,18 @@ export function ProfileSection() {
   );
 }
 
-/** The accounts the person blocked, each with Unblock [WB57]. */
+/** The accounts the person blocked, each with Unblock; a block or unblock anywhere (another tab) shows at once [WB57]. */
 export function BlockedSection() {
   const { t, i18n } = useTranslation();
   const live = useLiveStore();
+  const { blocksVersion } = useLive();
   const [blocked, setBlocked] = useState<BlockList['blocked'] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(async () => setBlocked((await live.client.api.listBlocks()).blocked), [live]);
   useEffect(() => {
     load().catch((caught: unknown) => setError(errorText(t, caught)));
-  }, [load]);
+  }, [load, blocksVersion]);
 
   const unblock = async (userId: string) => {
     setError(null);
