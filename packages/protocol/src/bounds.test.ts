@@ -59,13 +59,13 @@ describe('request bounds', () => {
     expect(boundedRecord(IdSchema, poisoned, 100).safeParse(entries).error?.issues[0]?.message).toBe('must hold at most 100 entries');
   });
 
-  it('[PB1] regression: an emoji of a million characters in a decision is refused in milliseconds, not with the heap', () => {
+  it('[PB1] regression: an emoji of a million characters in a decision is refused by its length alone, not with the heap', () => {
     const body = { messageId: 'x', action: 'react', reason: 'x', emoji: '😀'.repeat(500_000) };
-    const started = performance.now();
     const result = RecordDecisionRequestSchema.safeParse(body);
-    const elapsed = performance.now() - started;
     expect(result.error?.issues[0]).toMatchObject({ path: ['emoji'], code: 'too_big' });
-    expect(elapsed).toBeLessThan(50);
+    // The bound stopped it: the emoji's own (costlier) check never ran, so it is the only issue.
+    // (A timing bound here failed on a loaded machine; what matters is which checks ran.)
+    expect(result.error?.issues.filter((issue) => issue.path[0] === 'emoji')).toHaveLength(1);
     expect(EmojiSchema.safeParse('👍🏽').success).toBe(true);
     expect(EmojiSchema.safeParse('👍👍').success).toBe(false);
   });
