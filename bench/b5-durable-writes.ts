@@ -160,6 +160,7 @@ function writers(fixture: Fixture, backend: Backend) {
     backend,
     lanes: LANES,
     ...(storage.sync ? { sync: storage.sync } : {}),
+    ...(storage.beforeBatch ? { beforeBatch: storage.beforeBatch } : {}),
     onCommit: (size, milliseconds) => {
       commits.push(size);
       batchTimes.push(milliseconds);

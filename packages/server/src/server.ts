@@ -61,6 +61,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // SQLite has one writer: one batch at a time.
     lanes: storage.kind === 'postgres' ? config.writeLanes : 1,
     ...(storage.sync ? { sync: storage.sync } : {}),
+    ...(storage.beforeBatch ? { beforeBatch: storage.beforeBatch } : {}),
   });
   // A node started again under the same name ends the answers it left streaming [AT8]; with port 0 it cannot be the same node.
   const nodeId = config.nodeId ?? (config.port === 0 ? crypto.randomUUID() : `${os.hostname()}:${config.port}`);

@@ -44,6 +44,12 @@ export interface Storage {
    * by themselves. The write queue calls it after each commit and acknowledges nothing before.
    */
   readonly sync?: () => Promise<void>;
+  /**
+   * Called by the write queue between two batches: a promise when storage needs a pause in the
+   * writes first (on SQLite, to start its write-ahead log over off the event loop [ST12]),
+   * otherwise undefined.
+   */
+  readonly beforeBatch?: () => Promise<unknown> | undefined;
   close(): Promise<void>;
 }
 
@@ -128,6 +134,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     writer,
     reader,
     ...(log === undefined ? {} : { sync: () => sync(log) }),
+    beforeBatch: () => (checkpointer.due ? checkpointer.restart() : undefined),
     close: async () => {
       await checkpointer.stop();
       await reader.destroy();

@@ -84,6 +84,7 @@ function logOn(storage: Storage, options: WriteQueueOptions = {}) {
   const queue = new WriteQueue(storage.writer, {
     backend: storage.kind,
     ...(storage.sync ? { sync: storage.sync } : {}),
+    ...(storage.beforeBatch ? { beforeBatch: storage.beforeBatch } : {}),
     ...options,
     onCommit: (size, milliseconds) => {
       commits.push(size);

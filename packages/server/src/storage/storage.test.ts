@@ -116,3 +116,66 @@ describe('SQLite durability', () => {
     expect(opened.storage.sync).toBeUndefined();
   });
 });
+
+describe('SQLite write-ahead log', () => {
+  /** The log header's checkpoint sequence number (bytes 12–15): each start over increments it. */
+  const restarts = (file: string) => {
+    const header = Buffer.alloc(4);
+    const fd = fs.openSync(`${file}-wal`, 'r');
+    try {
+      fs.readSync(fd, header, 0, 4, 12);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return header.readUInt32BE(0);
+  };
+
+  it('[ST12] under writes that never pause, the log is started over off the event loop and stays bounded; what was acknowledged survives a reopen', async () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-wal-'));
+    const file = path.join(directory, 'parley.sqlite');
+    try {
+      const storage = await openStorage({ kind: 'sqlite', file, durability: 'full' });
+      await sql`create table wal_probe (id integer primary key, body text not null)`.execute(storage.writer);
+      // About 8 pages a write, with a write always queued.
+      const body = 'x'.repeat(30_000);
+      let written = 0;
+      const writeUpTo = async (queue: WriteQueue, total: number) => {
+        const writer = async () => {
+          while (written < total) {
+            written += 1;
+            const id = written;
+            await queue.run((trx) => sql`insert into wal_probe (id, body) values (${id}, ${body})`.execute(trx));
+          }
+        };
+        await Promise.all([writer(), writer(), writer(), writer()]);
+      };
+      // Without the pauses the queue grants, the writer never starts the log over itself (it
+      // would, on the event loop, with a sync of the new header), whatever the checkpointer copied.
+      const plain = new WriteQueue(storage.writer, { backend: 'sqlite', ...(storage.sync ? { sync: storage.sync } : {}) });
+      const first = restarts(file);
+      await writeUpTo(plain, 250);
+      expect(restarts(file)).toBe(first);
+      await plain.close();
+      const queue = new WriteQueue(storage.writer, {
+        backend: 'sqlite',
+        ...(storage.sync ? { sync: storage.sync } : {}),
+        ...(storage.beforeBatch ? { beforeBatch: storage.beforeBatch } : {}),
+      });
+      const before = restarts(file);
+      // Past 1,000 frames many times over.
+      await writeUpTo(queue, 1200);
+      // The writer's own checkpoint (at 4,000 frames, 16 MB) would have run on the event loop; the
+      // log was started over before that, by the checkpointer, more than once.
+      expect(restarts(file) - before).toBeGreaterThanOrEqual(2);
+      expect(fs.statSync(`${file}-wal`).size).toBeLessThan(4000 * 4096);
+      await queue.close();
+      await storage.close();
+      const reopened = await openStorage({ kind: 'sqlite', file, durability: 'full' });
+      const count = await sql<{ count: number }>`select count(*) as count from wal_probe`.execute(reopened.reader);
+      expect(count.rows[0]?.count).toBe(1200);
+      await reopened.close();
+    } finally {
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});

@@ -54,6 +54,8 @@ export interface WriteQueueOptions {
   maxAttempts?: number;
   /** Makes a commit durable (Storage.sync): awaited after each commit, before any work is acknowledged. */
   sync?: () => Promise<void>;
+  /** Storage.beforeBatch: awaited before a batch when it returns a promise. */
+  beforeBatch?: () => Promise<unknown> | undefined;
   /** Called after each durable commit with the number of works it carried and its time (for benchmarks and logs). */
   onCommit?: (size: number, milliseconds: number) => void;
   /** Called when a batch is about to be run again, with the attempt that failed (1 for the first). */
@@ -121,6 +123,7 @@ export class WriteQueue {
   readonly #maxAttempts: number;
   readonly #combineStatements: boolean;
   readonly #sync: (() => Promise<void>) | undefined;
+  readonly #beforeBatch: (() => Promise<unknown> | undefined) | undefined;
   readonly #onCommit: ((size: number, milliseconds: number) => void) | undefined;
   readonly #onRetry: ((attempt: number, error: unknown) => void) | undefined;
   readonly #lanes: Lane[];
@@ -140,6 +143,7 @@ export class WriteQueue {
     this.#lanes = Array.from({ length: lanes }, () => ({ pending: [], running: false }));
     this.#combineStatements = options.backend === 'postgres';
     this.#sync = options.sync;
+    this.#beforeBatch = options.beforeBatch;
     this.#onCommit = options.onCommit;
     this.#onRetry = options.onRetry;
   }
@@ -171,6 +175,10 @@ export class WriteQueue {
    */
   async #drain(lane: Lane): Promise<void> {
     while (lane.pending.length > 0) {
+      // Storage's maintenance between two batches (SQLite starting its log over [ST12]): the
+      // works that arrive meanwhile go together in the next batch.
+      const pause = this.#beforeBatch?.();
+      if (pause) await pause.catch(() => undefined);
       const batch = lane.pending.splice(0, this.#maxBatch);
       await this.#commit(batch);
     }
