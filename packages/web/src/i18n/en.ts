@@ -78,6 +78,8 @@ export const en = {
       removeText: 'It is switched off in every conversation where it is on, and its calls can no longer run.',
       review: 'Review',
       hide: 'Hide',
+      notAdmin: 'Only an administrator of this server can manage apps.',
+      localOff: 'This server does not run local apps (PARLEY_APPS_STDIO is not on). Add a remote app by its URL.',
     },
   },
   switcher: {

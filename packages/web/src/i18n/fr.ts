@@ -83,6 +83,8 @@ export const fr: Loose<Dictionary> = {
       removeText: 'Elle est désactivée dans toutes les conversations où elle est activée, et ses appels ne peuvent plus s’exécuter.',
       review: 'Examiner',
       hide: 'Masquer',
+      notAdmin: 'Seul un administrateur de ce serveur peut gérer les apps.',
+      localOff: 'Ce serveur ne lance pas d’apps locales (PARLEY_APPS_STDIO n’est pas activé). Ajoutez une app distante par son URL.',
     },
   },
   switcher: {
