@@ -13,6 +13,15 @@ const suffix = crypto.randomBytes(3).toString('hex');
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 
+/** Makes a page phone-sized and waits until the drawer has slid out of view [WB22]. */
+async function toPhone(page: Page): Promise<void> {
+  await page.setViewportSize(PHONE);
+  await page.waitForFunction(() => {
+    const box = document.querySelector('[data-testid="sidebar"]')?.getBoundingClientRect();
+    return !box || box.right <= 0;
+  });
+}
+
 /**
  * The apps' screens [WB70]–[WB73], with a real MCP app (the fixture of packages/apps) on loopback:
  * Ann, the first account and so the administrator, adds and approves it; Bea switches it on in
@@ -88,6 +97,16 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the apps' screens in the browser", { 
     expect(await entry.getByTestId('app-status').textContent()).toBe(en.apps.admin.status.review);
     const stored = (await annApi.api.listAdminApps()).apps[0];
     appId = stored?.id ?? '';
+    // This server runs no local command: the form says so in the person's language.
+    await form.getByLabel(en.apps.admin.local).check();
+    await form.getByLabel(en.apps.admin.name).fill('Local');
+    await form.getByLabel(en.apps.admin.command).fill('/usr/bin/env\nnode');
+    await form.getByRole('button', { name: en.apps.admin.addButton }).click();
+    await form.getByRole('alert').getByText(en.apps.admin.localOff).waitFor();
+    expect((await annApi.api.listAdminApps()).apps.map((item) => item.name)).toEqual(['Weather']);
+    await form.getByLabel(en.apps.admin.remote).check();
+    await form.getByLabel(en.apps.admin.name).fill('');
+
     // The listing for review: server, tools with annotations and inputs, the widget, the hash.
     const listing = entry.getByTestId('app-listing');
     await listing.getByText(en.apps.admin.server.replace('{{name}}', 'fixture-weather').replace('{{version}}', '1.0.0'), { exact: false }).waitFor();
@@ -229,7 +248,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the apps' screens in the browser", { 
     await screenshot(annPage, 'desktop-light-en-app-call-waiting');
     await expectAccessible(beaPage, 'pending call card, dark, French');
     await expectAccessible(annPage, 'waiting call card');
-    await beaPage.setViewportSize(PHONE);
+    await toPhone(beaPage);
     await beaCard.scrollIntoViewIfNeeded();
     await screenshot(beaPage, 'phone-dark-fr-app-call-pending');
     await expectAccessible(beaPage, 'pending call card, phone');
@@ -252,7 +271,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the apps' screens in the browser", { 
     expect(await beaCard.getByRole('button').count()).toBe(0);
     await annCard.scrollIntoViewIfNeeded();
     await screenshot(annPage, 'desktop-light-en-app-call-done');
-    await annPage.setViewportSize(PHONE);
+    await toPhone(annPage);
     await annCard.scrollIntoViewIfNeeded();
     await screenshot(annPage, 'phone-light-en-app-call-done');
     await expectAccessible(annPage, 'done call card, phone');
@@ -279,6 +298,26 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the apps' screens in the browser", { 
     expect(order.indexOf(pending.id)).toBeGreaterThan(-1);
     expect(order.indexOf(pending.id)).toBeLessThan(order.indexOf(second.id));
     expect(order.indexOf(second.id)).toBeLessThan(answerAt);
+  });
+
+  it('[WB73] Remove asks first; removed, the app goes off in the group for every member, live', async () => {
+    await beaPage.getByRole('button', { name: fr.group.details, exact: true }).click();
+    const beaSwitch = beaPage.getByTestId('conversation-apps').getByRole('switch', { name: 'Weather' });
+    await expect.poll(() => beaSwitch.getAttribute('aria-checked')).toBe('true');
+
+    await annPage.goto(`${world.url}/settings/apps`);
+    const entry = annPage.getByRole('article', { name: 'Weather' });
+    await entry.getByRole('button', { name: en.apps.admin.remove }).click();
+    const dialog = annPage.getByRole('dialog', { name: en.apps.admin.removeTitle.replace('{{name}}', 'Weather') });
+    await dialog.getByRole('button', { name: en.common.cancel }).click();
+    expect((await annApi.api.listAdminApps()).apps).toHaveLength(1);
+    await entry.getByRole('button', { name: en.apps.admin.remove }).click();
+    await dialog.getByRole('button', { name: en.apps.admin.remove }).click();
+    await annPage.getByText(en.apps.admin.none).waitFor();
+    expect((await annApi.api.listAdminApps()).apps).toEqual([]);
+    // The app-disabled event reaches Bea's open panel.
+    await expect.poll(() => beaSwitch.count()).toBe(0);
+    expect((await annApi.api.listConversationApps({ params: { conversationId: groupId } })).enabled).toEqual([]);
     for (const list of problems) expect(list).toEqual([]);
   });
 });

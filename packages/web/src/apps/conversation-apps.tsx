@@ -27,6 +27,10 @@ export function ConversationApps({ entry }: { entry: ConversationEntry }) {
   const [busy, setBusy] = useState<string | null>(null);
   const [warn, setWarn] = useState<App | null>(null);
 
+  const enabled = entry.apps ?? [];
+  // Read again whenever what is on changes: an app removed from the directory goes off (and out
+  // of the list) by an event, an app back in review is no longer offered [AP6].
+  const onKey = enabled.map((app) => app.appId).join(',');
   useEffect(() => {
     let gone = false;
     live.client.api.listApps().then(
@@ -36,9 +40,8 @@ export function ConversationApps({ entry }: { entry: ConversationEntry }) {
     return () => {
       gone = true;
     };
-  }, [live, t]);
+  }, [live, t, onKey]);
 
-  const enabled = entry.apps ?? [];
   const on = new Set(enabled.map((app) => app.appId));
   const offeredIds = new Set((offered ?? []).map((app) => app.id));
   // On here, but no longer offered: back in review [AP6]; it can still be switched off.
