@@ -5,36 +5,13 @@ import { useLive, useLiveStore } from '../live/use-live.js';
 import { navigate } from '../router/router.js';
 import { ConfirmDialog } from '../shell/dialog.js';
 import { errorText } from '../shell/errors.js';
+import { backInReview, inputsOf } from './model.js';
 
 const field = 'w-full rounded-lg border border-zinc-300 bg-white px-3 py-2 text-sm dark:border-zinc-700 dark:bg-zinc-950';
 const primary = 'rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-60';
 const plain = 'rounded-md px-2 py-1 text-sm hover:bg-zinc-100 dark:hover:bg-zinc-800';
 const outline = 'rounded-lg border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 disabled:opacity-60 dark:border-zinc-700 dark:hover:bg-zinc-800';
 
-/** An approved app whose new listing is not the approved one: back in review [AP4]. */
-export function backInReview(app: AdminApp): boolean {
-  return app.status === 'review' && app.approvedHash !== null && app.listing?.hash !== app.approvedHash;
-}
-
-/** One input of a tool, from its JSON Schema: name, type, whether it is required, what it is for. */
-export interface InputSummary {
-  name: string;
-  type: string;
-  required: boolean;
-  description: string | null;
-}
-
-/** The top-level properties of a tool's input schema, for review [WB73]. */
-export function inputsOf(schema: Record<string, unknown>): InputSummary[] {
-  const properties = schema.properties && typeof schema.properties === 'object' ? (schema.properties as Record<string, unknown>) : {};
-  const required = new Set(Array.isArray(schema.required) ? schema.required.filter((name): name is string => typeof name === 'string') : []);
-  return Object.entries(properties).map(([name, value]) => {
-    const property = value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
-    const enumValues = Array.isArray(property.enum) ? property.enum.map((item) => JSON.stringify(item)).join(' | ') : null;
-    const type = enumValues ?? (Array.isArray(property.type) ? property.type.join(' | ') : typeof property.type === 'string' ? property.type : 'any');
-    return { name, type, required: required.has(name), description: typeof property.description === 'string' ? property.description : null };
-  });
-}
 
 /**
  * The administrators' directory of apps [WB73]: add one (a remote URL, or a local command where

@@ -1,4 +1,5 @@
 import type { AppCall, UserSummary } from '@parley/protocol';
+import { callState, type CallState, formatDuration, resultText } from './model.js';
 import { memo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { nameOf } from '../live/names.js';
@@ -6,25 +7,6 @@ import { useLiveStore } from '../live/use-live.js';
 import { formatSize } from '../conversation/attachments.js';
 import { errorText } from '../shell/errors.js';
 
-/** What a card says a call is at: the protocol's status, with a late confirmation shown as expired [AP11]. */
-export type CallState = 'pending' | 'running' | 'done' | 'failed' | 'denied' | 'expired';
-
-export function callState(call: AppCall): CallState {
-  if (call.status === 'completed') return 'done';
-  if (call.status === 'failed' && call.error?.startsWith('expired:')) return 'expired';
-  return call.status;
-}
-
-/** The text parts of an MCP `CallToolResult`, as plain text (the rest of it, as JSON) [WB71]. */
-export function resultText(result: Record<string, unknown> | null): string {
-  if (!result) return '';
-  const content = Array.isArray(result.content) ? (result.content as unknown[]) : [];
-  const texts = content.flatMap((part) =>
-    part && typeof part === 'object' && (part as { type?: unknown }).type === 'text' && typeof (part as { text?: unknown }).text === 'string' ? [(part as { text: string }).text] : [],
-  );
-  if (texts.length > 0 && texts.length === content.length) return texts.join('\n');
-  return JSON.stringify(result, null, 2);
-}
 
 const BADGE: Record<CallState, string> = {
   pending: 'bg-amber-100 text-amber-900 dark:bg-amber-900/40 dark:text-amber-100',
@@ -146,8 +128,3 @@ export const CallCard = memo(function CallCard({ call, users, meId }: { call: Ap
   );
 });
 
-/** A duration in the person's language: milliseconds under a second, else seconds with one decimal. */
-export function formatDuration(ms: number, language: string): string {
-  if (ms < 1000) return new Intl.NumberFormat(language, { style: 'unit', unit: 'millisecond', unitDisplay: 'short' }).format(ms);
-  return new Intl.NumberFormat(language, { style: 'unit', unit: 'second', unitDisplay: 'short', maximumFractionDigits: 1 }).format(ms / 1000);
-}

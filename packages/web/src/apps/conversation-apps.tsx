@@ -5,14 +5,8 @@ import type { ConversationEntry } from '../live/live.js';
 import { useLiveStore } from '../live/use-live.js';
 import { ConfirmDialog } from '../shell/dialog.js';
 import { errorText } from '../shell/errors.js';
+import { actsWithAccount } from './model.js';
 
-/**
- * Whether switching an app on deserves a warning: it has a tool the assistant may call that is not
- * read-only, and such calls run with the account of the member who asked [WB72].
- */
-export function actsWithAccount(app: App): boolean {
-  return app.tools.some((tool) => tool.visibility.includes('model') && tool.annotations.readOnlyHint !== true);
-}
 
 /**
  * The group panel's "Apps" [WB72]: every approved app with a switch any member may flip; what is
