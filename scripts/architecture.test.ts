@@ -12,7 +12,7 @@ const ALLOWED: Record<string, { source: string[]; tests: string[] }> = {
   sdk: { source: ['protocol'], tests: ['server'] },
   server: { source: ['protocol', 'apps'], tests: ['sdk'] },
   assistant: { source: ['protocol', 'sdk'], tests: ['server', 'apps'] },
-  web: { source: ['protocol', 'sdk'], tests: ['server', 'parley'] },
+  web: { source: ['protocol', 'sdk'], tests: ['server', 'parley', 'apps'] },
   parley: { source: ['protocol', 'apps', 'sdk', 'server', 'assistant', 'web'], tests: [] },
 };
 

@@ -11,6 +11,8 @@ import { MessageItem, PendingItem, TurnItem } from './message-item.js';
 import { ForkDialog } from './fork-dialog.js';
 import { WhyDialog } from './why-dialog.js';
 import { PersonCard } from '../profile/person-card.js';
+import { CallCard } from '../apps/call-card.js';
+import type { AppCall } from '@parley/protocol';
 import { useProfileStep } from '../profile/profile-step.js';
 
 const EmojiPickerDialog = lazy(() => import('./emoji-picker.js'));
@@ -19,6 +21,7 @@ type Item =
   | { kind: 'message'; key: string; index: number }
   | { kind: 'divider'; key: string }
   | { kind: 'pending'; key: string; index: number }
+  | { kind: 'call'; key: string; index: number }
   | { kind: 'turn'; key: string };
 
 /** The first index Virtuoso counts from, so that loading older messages keeps the view still. */
@@ -96,18 +99,46 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
     return seenBy(messages, view.members, except);
   }, [messages, view.members, meId]);
 
+  const calls = useMemo(() => entry.appCalls ?? [], [entry.appCalls]);
+  // Where each app call goes in the timeline [WB70]: before the answer of the turn that made it,
+  // else after the last message written before it; one older than the loaded history waits for it.
+  const callsBefore = useMemo(() => {
+    const before = new Map<number, number[]>();
+    const byTurn = new Map<string, number>();
+    messages.forEach((message, index) => {
+      if (message.turn) byTurn.set(message.turn.id, index);
+    });
+    const startLoaded = entry.olderBefore === null;
+    calls.forEach((call: AppCall, callIndex) => {
+      let at = call.turnId ? byTurn.get(call.turnId) : undefined;
+      if (at === undefined) {
+        at = messages.findIndex((message) => message.createdAt > call.createdAt);
+        if (at === -1) at = messages.length;
+        if (at === 0 && !startLoaded) return;
+      }
+      before.set(at, [...(before.get(at) ?? []), callIndex]);
+    });
+    return before;
+  }, [messages, calls, entry.olderBefore]);
+
   const items = useMemo<Item[]>(() => {
     const list: Item[] = [];
+    const pushCalls = (at: number) => {
+      for (const index of callsBefore.get(at) ?? []) list.push({ kind: 'call', key: `call-${calls[index]?.id ?? index}`, index });
+    };
     messages.forEach((message, index) => {
       if (message.id === dividerBefore) list.push({ kind: 'divider', key: 'divider' });
+      pushCalls(index);
       list.push({ kind: 'message', key: message.id, index });
     });
+    pushCalls(messages.length);
     pending.forEach((item, index) => list.push({ kind: 'pending', key: `pending-${item.id}`, index }));
     if (turn) list.push({ kind: 'turn', key: `turn-${turn.turnId}` });
     return list;
-  }, [messages, pending, turn, dividerBefore]);
+  }, [messages, pending, turn, dividerBefore, callsBefore, calls]);
 
-  const firstItemIndex = FIRST - messages.length;
+  const shownCalls = [...callsBefore.values()].reduce((sum, list) => sum + list.length, 0);
+  const firstItemIndex = FIRST - messages.length - shownCalls;
   const memberCount = view.members.filter((member) => member.role !== 'assistant').length;
 
   /** Scrolls to a message (the original of a reply), loading older pages until it is held [WB27]. */
@@ -244,6 +275,10 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
                     <span className="h-px flex-1 bg-red-300 dark:bg-red-800" />
                   </div>
                 );
+              }
+              if (item.kind === 'call') {
+                const call = calls[item.index];
+                return call ? <CallCard call={call} users={users} meId={meId} /> : null;
               }
               if (item.kind === 'pending') {
                 const held = pending[item.index];

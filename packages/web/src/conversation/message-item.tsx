@@ -277,7 +277,13 @@ export function TurnItem({ turn, author }: { turn: StreamingTurn; author: UserSu
       <div className="min-w-0 flex-1">
         <div className="flex items-baseline gap-2">
           <span className="text-sm font-semibold">{author ? nameOf(author) : t('sidebar.assistantChat')}</span>
-          {!turn.ended && <span className="animate-pulse text-xs text-indigo-600 dark:text-indigo-400">{t('turn.streaming')}</span>}
+          {/* Only a dot pulses: text that fades falls under the contrast the page must keep [WB30]. */}
+          {!turn.ended && (
+            <span className="inline-flex items-center gap-1 text-xs text-indigo-700 dark:text-indigo-300">
+              <span aria-hidden="true" className="inline-block h-1.5 w-1.5 animate-pulse rounded-full bg-current" />
+              {t('turn.streaming')}
+            </span>
+          )}
         </div>
         <div className="text-[0.95rem] leading-relaxed">{turn.text ? <Markdown text={turn.text} /> : <span className="text-zinc-600 dark:text-zinc-400">…</span>}</div>
       </div>

@@ -9,6 +9,7 @@ import { hasCard, PersonCard } from '../profile/person-card.js';
 import { Avatar } from '../shell/avatar.js';
 import { errorText } from '../shell/errors.js';
 import { AssistantSettingsForm } from './assistant-settings.js';
+import { ConversationApps } from '../apps/conversation-apps.js';
 
 const field = 'min-w-0 flex-1 rounded-lg border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950';
 /** How long a new invite link works [WB83]. */
@@ -18,7 +19,7 @@ const EXPIRIES: Expiry[] = ['hour', 'day', 'week', 'never'];
 
 const button = 'rounded-lg border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800';
 
-/** A group's panel: rename, the assistant's settings, members, add by username, invite links (create with expiry and use limit, copy, revoke) [WB16]–[WB18], [WB31], [WB83]. */
+/** A group's panel: rename, the assistant's settings, members, add by username, invite links (create with expiry and use limit, copy, revoke), the apps switched on [WB16]–[WB18], [WB31], [WB72], [WB83]. */
 export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClose: () => void }) {
   const { t, i18n } = useTranslation();
   const live = useLiveStore();
@@ -105,6 +106,7 @@ export function GroupPanel({ entry, onClose }: { entry: ConversationEntry; onClo
         </form>
         <NotificationLevelForm entry={entry} onError={setError} />
         {conversation.assistant && <AssistantSettingsForm conversationId={id} settings={conversation.assistant} />}
+        <ConversationApps entry={entry} />
         <section className="space-y-2">
           <h3 className="text-xs font-semibold text-zinc-600 dark:text-zinc-400 uppercase">{t('group.members', { count: members.length })}</h3>
           <ul className="space-y-1">

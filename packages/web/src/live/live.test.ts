@@ -1,3 +1,4 @@
+import { startFixtureApp } from '@parley/apps/test';
 import { startTestServer, type TestServer } from '@parley/server/test';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ParleyClient, type FetchLike } from '@parley/sdk';
@@ -190,5 +191,40 @@ describe('Live', () => {
     bobLive.reconnect();
     await expect.poll(() => bobLive.getSnapshot().conversations.get(group)?.view.lastMessage?.text).toBe('while you were away');
     await expect.poll(() => bobLive.getSnapshot().status).toBe('open');
+  });
+
+  it('[WB70] [WB72] an opened conversation holds its apps and their calls, read with the history and kept by events', async () => {
+    await using app = await startFixtureApp();
+    const ann = await server.user();
+    const bob = await server.user();
+    const added = await ann.client.api.createApp({ body: { name: 'Weather', url: app.url } });
+    await ann.client.api.reviewApp({ params: { appId: added.id }, body: { decision: 'approve', hash: added.listing?.hash ?? '' } });
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Apps', usernames: [bob.user.username] } })).conversation.id;
+    await ann.client.api.setConversationApp({ params: { conversationId: group, appId: added.id }, body: { enabled: true } });
+    const trigger = await say(bob, group, 'delete the note');
+    const turn = await server.assistant.client.api.startTurn({ params: { conversationId: group }, body: { id: crypto.randomUUID().replaceAll('-', ''), triggerMessageId: trigger.id } });
+    const call = (tool: string, args: object) =>
+      server.assistant.client.api.callAppTool({
+        params: { conversationId: group, appId: added.id },
+        body: { id: crypto.randomUUID().replaceAll('-', ''), tool, arguments: JSON.stringify(args), turnId: turn.id },
+      });
+    const first = await call('delete_note', { id: 'n1' });
+
+    const bobLive = await liveOf(bob);
+    const entry = () => bobLive.getSnapshot().conversations.get(group);
+    // Not opened: nothing of the apps is held yet.
+    expect(entry()?.apps).toBeNull();
+    expect(entry()?.appCalls).toBeNull();
+    await bobLive.open(group);
+    expect(entry()?.apps?.map((item) => item.appId)).toEqual([added.id]);
+    expect(entry()?.appCalls?.map((item) => [item.id, item.status])).toEqual([[first.id, 'pending']]);
+
+    // Live: a decision, a new call, the app switched off.
+    await bob.client.api.decideAppCall({ params: { conversationId: group, callId: first.id }, body: { decision: 'approve-once' } });
+    await expect.poll(() => entry()?.appCalls?.[0]?.status).toBe('completed');
+    const second = await call('get_weather', { city: 'Oslo' });
+    await expect.poll(() => entry()?.appCalls?.map((item) => [item.id, item.status])).toEqual([[first.id, 'completed'], [second.id, 'completed']]);
+    await ann.client.api.setConversationApp({ params: { conversationId: group, appId: added.id }, body: { enabled: false } });
+    await expect.poll(() => entry()?.apps).toEqual([]);
   });
 });

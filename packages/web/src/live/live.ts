@@ -1,10 +1,12 @@
 import type {
+  AppCall,
   Attachment,
   AssistantTextDeltaEvent,
   AssistantTurnEndEvent,
   AssistantTurnStartEvent,
   ConversationEvent,
   ConversationView,
+  EnabledApp,
   Me,
   MemberTypingEvent,
   Message,
@@ -51,6 +53,26 @@ export interface ConversationEntry {
   olderBefore: number | null;
   /** Timestamp of the newest activity: the sidebar's order [WB7]. */
   lastActivity: string;
+  /** The apps switched on, kept by `app-enabled` / `app-disabled` events; null until the conversation is opened [WB72]. */
+  apps: EnabledApp[] | null;
+  /** The apps' tool calls, oldest first, kept by `app-call-*` events; null until the conversation is opened [WB70]. */
+  appCalls: AppCall[] | null;
+}
+
+const CALL_RANK: Record<AppCall['status'], number> = { pending: 0, running: 1, completed: 2, failed: 2, denied: 2 };
+
+/**
+ * Applies an event that arrived while a conversation's state was being read. The calls were read
+ * at some point during that time, so an update older than what was read must not undo it (a call
+ * read as completed stays completed when its `running` update is replayed).
+ */
+function replay(state: ConversationState, event: ConversationEvent): ConversationState {
+  if (event.type === 'app-call-updated') {
+    const held = state.appCalls.find((call) => call.id === event.call.id);
+    if (held && CALL_RANK[held.status] > CALL_RANK[event.call.status]) return state;
+    if (!held) return { ...state, appCalls: [...state.appCalls, event.call] };
+  }
+  return applyEvent(state, event);
 }
 
 export type ConnectionStatus = 'connecting' | 'open' | 'closed';
@@ -182,7 +204,7 @@ export class Live {
   }
 
   #entryOf(view: ConversationView): ConversationEntry {
-    return { view, unread: view.me.unreadCount, mentions: 0, messages: null, olderBefore: null, lastActivity: activityOf(view) };
+    return { view, unread: view.me.unreadCount, mentions: 0, messages: null, olderBefore: null, lastActivity: activityOf(view), apps: null, appCalls: null };
   }
 
   /** Mention badges of unread messages: the newest page of each conversation with unread messages. */
@@ -324,8 +346,7 @@ export class Live {
     this.#loading.get(id)?.push(event);
     const loaded = entry.messages !== null && !this.#loading.has(id);
     const base = loaded ? (entry.messages ?? []) : entry.view.lastMessage ? [entry.view.lastMessage] : [];
-    // The web client shows no apps yet: their part of the state starts empty here.
-    const next = applyEvent({ conversation: entry.view.conversation, members: entry.view.members, messages: base, apps: [], appCalls: [] }, event);
+    const next = applyEvent({ conversation: entry.view.conversation, members: entry.view.members, messages: base, apps: entry.apps ?? [], appCalls: entry.appCalls ?? [] }, event);
     const lastMessage = next.messages.at(-1) ?? null;
     let { unread, mentions, lastActivity } = entry;
     let incoming: IncomingMessage | undefined;
@@ -352,6 +373,9 @@ export class Live {
       ...entry,
       view: { ...entry.view, conversation: next.conversation, members: next.members, lastMessage },
       messages: loaded ? next.messages : entry.messages,
+      // Apps and calls are read with the history: until then (or while it loads) events are held, not applied.
+      apps: loaded ? next.apps : entry.apps,
+      appCalls: loaded ? next.appCalls : entry.appCalls,
       unread,
       mentions,
       lastActivity,
@@ -414,16 +438,24 @@ export class Live {
     if (entry.messages !== null || this.#loading.has(conversationId)) return;
     this.#loading.set(conversationId, []);
     try {
-      const page = await this.client.api.listMessages({ params: { conversationId }, query: { limit: PAGE } });
+      const [page, apps, calls] = await Promise.all([
+        this.client.api.listMessages({ params: { conversationId }, query: { limit: PAGE } }),
+        this.client.api.listConversationApps({ params: { conversationId } }),
+        this.client.api.listAppCalls({ params: { conversationId } }),
+      ]);
       const held = this.#loading.get(conversationId) ?? [];
       this.#loading.delete(conversationId);
       const current = this.#snapshot.conversations.get(conversationId);
       if (!current) return;
-      let state = { conversation: current.view.conversation, members: current.view.members, messages: page.messages, apps: [], appCalls: [] } as ConversationState;
+      let state: ConversationState = { conversation: current.view.conversation, members: current.view.members, messages: page.messages, apps: apps.enabled, appCalls: calls.calls };
       const newest = page.messages.at(-1)?.seq ?? 0;
-      // Events that came while the page was read: those after it change the history too.
-      for (const event of held) if (event.seq > newest) state = applyEvent(state, event);
-      this.#setEntry(conversationId, { ...current, messages: state.messages, olderBefore: page.nextBefore });
+      // Events that came while the page was read: those after it change the history too; the
+      // apps' events are replayed without undoing what was read [WB70].
+      for (const event of held) {
+        if (event.type.startsWith('app-')) state = replay(state, event);
+        else if (event.seq > newest) state = applyEvent(state, event);
+      }
+      this.#setEntry(conversationId, { ...current, messages: state.messages, olderBefore: page.nextBefore, apps: state.apps, appCalls: state.appCalls });
     } catch {
       this.#loading.delete(conversationId);
     }

@@ -8,6 +8,7 @@ export type Route =
   | { name: 'sign-in' }
   | { name: 'sign-up' }
   | { name: 'settings' }
+  | { name: 'apps' }
   | { name: 'not-found' };
 
 export function parseRoute(pathname: string): Route {
@@ -19,6 +20,7 @@ export function parseRoute(pathname: string): Route {
   if (first === 'sign-in' && parts.length === 1) return { name: 'sign-in' };
   if (first === 'sign-up' && parts.length === 1) return { name: 'sign-up' };
   if (first === 'settings' && parts.length === 1) return { name: 'settings' };
+  if (first === 'settings' && second === 'apps' && parts.length === 2) return { name: 'apps' };
   return { name: 'not-found' };
 }
 
@@ -37,6 +39,8 @@ export function pathOf(route: Route): string {
       return '/sign-up';
     case 'settings':
       return '/settings';
+    case 'apps':
+      return '/settings/apps';
   }
 }
 

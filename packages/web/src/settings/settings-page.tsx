@@ -1,7 +1,7 @@
 import type { Memory } from '@parley/protocol';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useLiveStore } from '../live/use-live.js';
+import { useLive, useLiveStore } from '../live/use-live.js';
 import { NotificationSettings } from '../notify/desktop.js';
 import { navigate } from '../router/router.js';
 import { errorText } from '../shell/errors.js';
@@ -34,8 +34,23 @@ export function SettingsPage({ onOpenMenu }: { onOpenMenu: () => void }) {
           <NotificationSettings />
           <BlockedSection />
           <Family />
+          <AppsLink />
         </div>
       </div>
+    </section>
+  );
+}
+
+/** For administrators: the way to the directory of apps [WB73]. */
+function AppsLink() {
+  const { t } = useTranslation();
+  const { me } = useLive();
+  if (!me.admin) return null;
+  return (
+    <section className="space-y-2" aria-labelledby="apps-link-title">
+      <h2 id="apps-link-title" className="text-lg font-semibold">{t('apps.admin.title')}</h2>
+      <p className="text-sm text-zinc-600 dark:text-zinc-400">{t('apps.admin.openHint')}</p>
+      <a href="/settings/apps" onClick={(event) => { event.preventDefault(); navigate('/settings/apps'); }} className={`${primary} inline-block`}>{t('apps.admin.open')}</a>
     </section>
   );
 }

@@ -6,6 +6,7 @@ import { InvitePage } from '../groups/invite-page.js';
 import { useLive, useLiveStore } from '../live/use-live.js';
 import { useRoute } from '../router/router.js';
 import { SettingsPage } from '../settings/settings-page.js';
+import { AdminAppsPage } from '../apps/admin-apps.js';
 import { Sidebar } from '../sidebar/sidebar.js';
 import { QuickSwitcher } from '../switcher/quick-switcher.js';
 import { NotificationOffer, useDesktopNotifications } from '../notify/desktop.js';
@@ -59,13 +60,15 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
           data-testid="sidebar"
           className={`fixed inset-y-0 left-0 z-30 w-80 max-w-[85vw] border-r border-zinc-200 transition-transform md:static md:z-auto md:translate-x-0 dark:border-zinc-800 ${drawer ? 'translate-x-0' : '-translate-x-full'}`}
         >
-          <Sidebar activeId={activeId} settingsOpen={route.name === 'settings'} onSignOut={onSignOut} onNavigate={() => setDrawer(false)} onFind={() => { setDrawer(false); setSwitcher(true); }} />
+          <Sidebar activeId={activeId} settingsOpen={route.name === 'settings' || route.name === 'apps'} onSignOut={onSignOut} onNavigate={() => setDrawer(false)} onFind={() => { setDrawer(false); setSwitcher(true); }} />
         </div>
         <main className="flex min-w-0 flex-1">
           {route.name === 'invite' ? (
             <InvitePage token={route.token} onOpenMenu={() => setDrawer(true)} />
           ) : route.name === 'settings' ? (
             <SettingsPage onOpenMenu={() => setDrawer(true)} />
+          ) : route.name === 'apps' ? (
+            <AdminAppsPage onOpenMenu={() => setDrawer(true)} />
           ) : entry ? (
             <>
               <ConversationView entry={entry} onOpenMenu={() => setDrawer(true)} onTogglePanel={() => setPanel(!panel)} />

@@ -5,7 +5,7 @@ import { sectionsOf } from './sections.js';
 
 function entry(id: string, kind: ConversationKind, lastActivity: string): ConversationEntry {
   const view = { conversation: { id, kind } } as unknown as ConversationView;
-  return { view, unread: 0, mentions: 0, messages: null, olderBefore: null, lastActivity };
+  return { view, unread: 0, mentions: 0, messages: null, olderBefore: null, lastActivity, apps: null, appCalls: null };
 }
 
 describe('sidebar sections', () => {
