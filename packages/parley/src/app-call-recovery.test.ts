@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startFixtureApp } from '@parley/apps/test';
@@ -9,6 +7,7 @@ import type { AppCall } from '@parley/protocol';
 import { ParleyClient } from '@parley/sdk';
 import { createPostgresDatabase } from '@parley/server/test';
 import { describe, expect, it } from 'vitest';
+import { freePort, startParley } from './test/processes.js';
 
 /**
  * Two `parley` processes on one PostgreSQL database; the one running a tool call is killed with
@@ -16,49 +15,15 @@ import { describe, expect, it } from 'vitest';
  * call alone while its lease runs, the killed node started again fails it at once, and a call
  * whose node never comes back is failed by the other node when its lease runs out.
  */
-const root = path.resolve(import.meta.dirname, '../../..');
-
 interface Node {
   readonly url: string;
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 async function startNode(env: Record<string, string>): Promise<Node> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=parley-source', '--import', 'tsx', 'packages/parley/src/main.ts'], {
-    cwd: root,
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/Parley is running at/.test(output)) resolve();
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited (${code}) before it was ready:\n${output}`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    kill: (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+  const child = await startParley(env, port);
+  return { url: `http://127.0.0.1:${port}`, kill: (signal) => child.kill(signal) };
 }
 
 async function until<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {

@@ -1,62 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { ConversationEvent } from '@parley/protocol';
 import { EventStream, ParleyClient } from '@parley/sdk';
 import { createPostgresDatabase } from '@parley/server/test';
 import { describe, expect, it } from 'vitest';
+import { type Child, freePort, launch, startParley } from './test/processes.js';
 
 /**
  * Three `parley` processes on one PostgreSQL database and one Redis, behind the round-robin
  * balancer of README's example (scripts/round-robin.mjs), as people would run them; one is
  * killed with -9 in the middle of the traffic ([MN4] in packages/server/src/events/SPEC.md).
  */
-const root = path.resolve(import.meta.dirname, '../../..');
-
-interface Child {
-  readonly pid: number;
-  output(): string;
-  kill(signal: NodeJS.Signals): Promise<void>;
-}
-
-function launch(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: Child; match: RegExpExecArray }> {
-  const process_: ChildProcess = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const exited = new Promise<void>((resolve) => process_.once('exit', () => resolve()));
-  const child: Child = {
-    pid: process_.pid ?? 0,
-    output: () => output,
-    kill: (signal) => {
-      if (process_.exitCode === null && process_.signalCode === null) process_.kill(signal);
-      return exited;
-    },
-  };
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = ready.exec(output);
-      if (match) resolve({ child, match });
-    };
-    process_.stdout?.on('data', onData);
-    process_.stderr?.on('data', onData);
-    process_.once('exit', (code) => reject(new Error(`exited (${code}) before it was ready:\n${output}`)));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 function messageId(): string {
   return crypto.randomBytes(12).toString('base64url');
 }
@@ -83,12 +39,7 @@ describe('three nodes behind a balancer', () => {
       // One after the other: the first runs the migrations.
       for (let index = 0; index < 3; index += 1) {
         const port = await freePort();
-        const { child } = await launch(
-          ['--conditions=parley-source', '--import', 'tsx', 'packages/parley/src/main.ts'],
-          { ...shared, PORT: String(port) },
-          /Parley is running at/,
-        );
-        children.push(child);
+        children.push(await startParley(shared, port));
         ports.push(port);
       }
       const { child: balancer, match } = await launch(
