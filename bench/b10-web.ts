@@ -16,7 +16,7 @@ import { ParleyClient } from '@parley/sdk';
 import { openStorage } from '@parley/server';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
-import { populate, sentence } from './history.js';
+import { populate, seedTwoGroups } from './history.js';
 import { format, formatSpread, machine, printSettings, printTable } from './measure.js';
 import { type ServerProcess, startServerProcess } from './server-process.js';
 
@@ -217,17 +217,7 @@ async function main(): Promise<void> {
 
     const env = { PARLEY_DATA_DIR: dataDir, PARLEY_WEB_DIR: siteDir, PARLEY_DURABILITY: 'full', PARLEY_FLOOD_BURST: '1000', PARLEY_FLOOD_PER_MINUTE: '100000' };
     server = await startServerProcess({ env });
-    const stamp = Date.now().toString(36);
-    const people = await Promise.all(['ann', 'bob', 'cy'].map((name) => ParleyClient.signUp(server?.url ?? '', { username: `${name}_${stamp}`, password, displayName: name })));
-    const [ann, ...others] = people;
-    if (!ann) throw new Error('three people');
-    const usernames = others.map((person) => person.user.username);
-    const big = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Long history', usernames } });
-    const small = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Short history', usernames } });
-    for (let index = 0; index < SMALL; index += 1) {
-      const person = people[index % people.length] ?? ann;
-      await person.client.api.sendMessage({ params: { conversationId: small.conversation.id }, body: { id: `small-${stamp}-${index}`, text: sentence(index) } });
-    }
+    const { stamp, people, ann, big, small } = await seedTwoGroups(server.url, { password, small: SMALL });
     await server.stop();
     server = undefined;
     console.error(`writing ${BIG.toLocaleString('en-US')} messages and events`);

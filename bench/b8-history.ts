@@ -10,7 +10,7 @@ import { ParleyClient } from '@parley/sdk';
 import { openStorage } from '@parley/server';
 import { createPostgresDatabase } from '@parley/server/test';
 import { CompiledQuery } from 'kysely';
-import { populate, ROWS_PER_INSERT, sentence } from './history.js';
+import { populate, ROWS_PER_INSERT, seedTwoGroups } from './history.js';
 import { fixedRate, format, formatSpread, machine, printSettings, printTable, summarize } from './measure.js';
 import { pinSelf, type ServerProcess, startServerProcess } from './server-process.js';
 
@@ -37,24 +37,8 @@ async function measureBackend(backend: 'sqlite' | 'postgres', settings: Record<s
   try {
     // People and conversations through the API, as real ones are made.
     server = await startServerProcess({ env, cpu: 0 });
-    const firstUrl = server.url;
     const password = 'correct horse battery staple';
-    const stamp = Date.now().toString(36);
-    const people = await Promise.all(
-      ['ann', 'bob', 'cy'].map((name) => ParleyClient.signUp(firstUrl, { username: `${name}_${stamp}`, password, displayName: name })),
-    );
-    const [ann, ...others] = people;
-    if (!ann) throw new Error('three people');
-    const usernames = others.map((person) => person.user.username);
-    const big = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Long history', usernames } });
-    const small = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Short history', usernames } });
-    for (let index = 0; index < SMALL; index += 1) {
-      const person = people[index % people.length] ?? ann;
-      await person.client.api.sendMessage({
-        params: { conversationId: small.conversation.id },
-        body: { id: `small-${stamp}-${index}`, text: sentence(index) },
-      });
-    }
+    const { people, ann, big, small } = await seedTwoGroups(server.url, { password, small: SMALL });
     await server.stop();
     server = undefined;
 

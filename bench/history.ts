@@ -3,6 +3,7 @@
  * `message-created` events written in bulk the way the server writes them, with the server stopped.
  */
 import { type ConversationEvent, type Message } from '@parley/protocol';
+import { ParleyClient } from '@parley/sdk';
 import type { Storage } from '@parley/server';
 
 export const ROWS_PER_INSERT = 500;
@@ -76,3 +77,22 @@ export async function populate(storage: Storage, conversationId: string, authors
   process.stderr.write('\n');
 }
 
+
+/**
+ * Three people signed up on the server at `url` and two groups of them: `big` (empty, for
+ * `populate`) and `small`, holding `small` messages sent through the API by each in turn.
+ */
+export async function seedTwoGroups(url: string, options: { password: string; small: number }) {
+  const stamp = Date.now().toString(36);
+  const people = await Promise.all(['ann', 'bob', 'cy'].map((name) => ParleyClient.signUp(url, { username: `${name}_${stamp}`, password: options.password, displayName: name })));
+  const [ann, ...others] = people;
+  if (!ann) throw new Error('three people');
+  const usernames = others.map((person) => person.user.username);
+  const big = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Long history', usernames } });
+  const small = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Short history', usernames } });
+  for (let index = 0; index < options.small; index += 1) {
+    const person = people[index % people.length] ?? ann;
+    await person.client.api.sendMessage({ params: { conversationId: small.conversation.id }, body: { id: `small-${stamp}-${index}`, text: sentence(index) } });
+  }
+  return { stamp, people, ann, big, small };
+}
