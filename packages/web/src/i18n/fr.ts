@@ -207,7 +207,7 @@ export const fr: Loose<Dictionary> = {
     signUp: 'Créer un compte',
     signOut: 'Se déconnecter',
     createAccount: 'Créer le compte',
-    username: "Nom d'utilisateur",
+    username: 'Nom d’utilisateur',
     displayName: 'Nom affiché',
     password: 'Mot de passe',
     haveAccount: 'Déjà un compte ?',
