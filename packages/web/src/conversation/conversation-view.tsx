@@ -217,11 +217,9 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
           </svg>
           <span className="hidden sm:inline">{t('fork.open')}</span>
         </button>
-        {view.conversation.kind === 'group' && (
-          <button type="button" onClick={onTogglePanel} className="rounded-md border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800">
-            {t('group.details')}
-          </button>
-        )}
+        <button type="button" onClick={onTogglePanel} className="rounded-md border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800">
+          {view.conversation.kind === 'group' ? t('group.details') : t('conversation.details')}
+        </button>
       </header>
       <div className="min-h-0 flex-1" data-testid="message-list">
         {entry.messages === null ? (

@@ -191,7 +191,7 @@ const LEVELS: readonly NotificationLevel[] = ['all', 'mentions', 'muted'];
  * mentions only, or muted. Saved at once with `updateMySettings`; it follows the setting the
  * server holds, so a change made on another device shows here too.
  */
-function NotificationLevelForm({ entry, onError }: { entry: ConversationEntry; onError: (error: string | null) => void }) {
+export function NotificationLevelForm({ entry, onError }: { entry: ConversationEntry; onError: (error: string | null) => void }) {
   const { t } = useTranslation();
   const live = useLiveStore();
   const id = entry.view.conversation.id;

@@ -217,9 +217,11 @@ export const en = {
     reconnect: 'Reconnect now',
   },
   conversation: {
+    details: 'Details',
     empty: 'No messages yet. Say hello!',
     message: 'Message',
     newMessages: 'New messages',
+    person: 'Talking with',
     placeholder: 'Write a message…',
     send: 'Send',
     typing_one: '{{names}} is typing…',

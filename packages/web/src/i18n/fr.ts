@@ -223,9 +223,11 @@ export const fr: Loose<Dictionary> = {
     reconnect: 'Se reconnecter',
   },
   conversation: {
+    details: 'Détails',
     empty: 'Aucun message pour l’instant. Dites bonjour !',
     message: 'Message',
     newMessages: 'Nouveaux messages',
+    person: 'Conversation avec',
     placeholder: 'Écrivez un message…',
     send: 'Envoyer',
     typing_one: '{{names}} écrit…',

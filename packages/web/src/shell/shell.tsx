@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ConversationView } from '../conversation/conversation-view.js';
+import { ChatPanel } from '../groups/chat-panel.js';
 import { GroupPanel } from '../groups/group-panel.js';
 import { InvitePage } from '../groups/invite-page.js';
 import { useLive, useLiveStore } from '../live/use-live.js';
@@ -72,9 +73,9 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
           ) : entry ? (
             <>
               <ConversationView entry={entry} onOpenMenu={() => setDrawer(true)} onTogglePanel={() => setPanel(!panel)} />
-              {panel && entry.view.conversation.kind === 'group' && (
+              {panel && (
                 <div className="fixed inset-0 z-30 md:static md:z-auto">
-                  <GroupPanel entry={entry} onClose={() => setPanel(false)} />
+                  {entry.view.conversation.kind === 'group' ? <GroupPanel entry={entry} onClose={() => setPanel(false)} /> : <ChatPanel entry={entry} onClose={() => setPanel(false)} />}
                 </div>
               )}
             </>
