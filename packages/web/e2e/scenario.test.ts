@@ -391,6 +391,18 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     await bot.api.appendTurnDelta({ params: { conversationId: groupId, turnId }, body: { text: 'lovely in **winter**' } });
     await streaming.locator('strong', { hasText: 'winter' }).waitFor();
     await screenshot(beaPage, 'desktop-dark-fr-streaming');
+    // On a phone, Stop and Send are icons beside the field, whose placeholder still fits.
+    const phone = await world.browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'fr-FR', colorScheme: 'dark', isMobile: true, hasTouch: true });
+    await phone.addCookies(await bea.cookies());
+    const phonePage = await phone.newPage();
+    await phonePage.goto(`${world.url}/c/${groupId}`);
+    await messageList(phonePage).locator(`[data-turn-id="${turnId}"]`).locator('strong', { hasText: 'winter' }).waitFor({ timeout: 10_000 });
+    const stop = phonePage.getByRole('button', { name: fr.turn.stop });
+    await stop.waitFor();
+    const field = phonePage.getByLabel(fr.conversation.message, { exact: true });
+    expect(await field.evaluate((element) => (element as HTMLTextAreaElement).clientWidth)).toBeGreaterThanOrEqual(180);
+    await screenshot(phonePage, 'phone-dark-fr-streaming');
+    await phone.close();
     await annPage.getByRole('button', { name: en.turn.stop }).click();
     const stopped = messageList(beaPage).locator('article', { hasText: 'Chamonix is lovely in winter' });
     await stopped.getByText(fr.turn.stopped).waitFor({ timeout: 10_000 });

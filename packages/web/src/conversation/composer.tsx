@@ -304,7 +304,7 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
           aria-label={t('conversation.message')}
           placeholder={t('conversation.placeholder')}
           rows={1}
-          className="max-h-40 min-h-10 flex-1 resize-none rounded-xl border border-zinc-300 bg-white px-3 py-2 text-base outline-none focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/30 dark:border-zinc-700 dark:bg-zinc-900"
+          className="max-h-40 min-h-10 min-w-0 flex-1 resize-none rounded-xl border border-zinc-300 bg-white px-3 py-2 text-base outline-none focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/30 dark:border-zinc-700 dark:bg-zinc-900"
           value={text}
           onChange={(event) => {
             change(event.target.value, event.target.selectionStart);
@@ -317,12 +317,19 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
           onPaste={onPaste}
         />
         {streaming && (
-          <button type="button" onClick={() => void live.stopTurn(conversationId)} className="rounded-xl border border-zinc-300 px-3 py-2 text-sm font-medium hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800">
-            {t('turn.stop')}
+          // On a phone Stop and Send are icons, so the field keeps room for its placeholder.
+          <button type="button" onClick={() => void live.stopTurn(conversationId)} aria-label={t('turn.stop')} title={t('turn.stop')} className="rounded-xl border border-zinc-300 px-3 py-2 text-sm font-medium hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800">
+            <svg aria-hidden="true" className="h-5 w-5 sm:hidden" viewBox="0 0 24 24" fill="currentColor">
+              <rect x="6" y="6" width="12" height="12" rx="2" />
+            </svg>
+            <span className="hidden sm:inline">{t('turn.stop')}</span>
           </button>
         )}
-        <button type="button" onClick={send} disabled={!canSend} className="rounded-xl bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-50">
-          {t('conversation.send')}
+        <button type="button" onClick={send} disabled={!canSend} aria-label={t('conversation.send')} title={t('conversation.send')} className="rounded-xl bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-50 sm:px-4">
+          <svg aria-hidden="true" className="h-5 w-5 sm:hidden" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
+            <path d="M5 12h14M13 6l6 6-6 6" />
+          </svg>
+          <span className="hidden sm:inline">{t('conversation.send')}</span>
         </button>
       </div>
     </div>
