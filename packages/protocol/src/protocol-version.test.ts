@@ -17,6 +17,7 @@ const FINGERPRINTS: Record<number, string> = {
   5: '9650e94fdc04d262',
   6: '80f01b0142f589a3',
   7: '392b6207f6265475',
+  8: 'cf5b9da39b268d82',
 };
 
 function fingerprint(): string {

@@ -383,6 +383,11 @@ export const routes = {
     summary: "The assistant's recent turns, newest first, with the text streamed so far for one in flight.",
     params: ConversationParamsSchema, query: ListTurnsQuerySchema, response: TurnListSchema,
   }),
+  getTurn: define({
+    method: 'GET', path: '/api/conversations/:conversationId/turns/:turnId', tag: 'assistant', auth: 'required',
+    summary: "One of the assistant's turns: the message it answers, how it ended and the message holding the answer.",
+    params: TurnParamsSchema, response: AssistantTurnSchema,
+  }),
   startTurn: define({
     method: 'POST', path: '/api/conversations/:conversationId/turns', tag: 'assistant', auth: 'required', caller: 'bot', status: 201,
     summary: 'As a bot member, start streaming an answer. One turn in flight per conversation; charged to the trigger\'s author.',

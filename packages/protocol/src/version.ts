@@ -24,5 +24,7 @@
  * - 7 (2026-12-03): `AppCall.progress` (the app's last progress report, carried by throttled
  *   `app-call-updated` events while a call runs); a call's `error` begins `cancelled:` when a
  *   member stopped the answer that asked for it, `interrupted:` when its node stopped.
+ * - 8 (2026-12-03): `getTurn` (`GET …/turns/:turnId`): one turn for any member, so a client can ask
+ *   why the assistant gave an answer.
  */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;

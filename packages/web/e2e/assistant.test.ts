@@ -166,6 +166,42 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the assistant's screens in the browse
     await expect.poll(() => why.evaluate((element) => element === document.activeElement)).toBe(true);
   });
 
+  it('[WB86] "Why?" on one of the assistant\'s answers shows the message it replies to and the decisions about that message', async () => {
+    const asked = messageList(annPage).locator('article', { hasText: 'Has anyone read Dune?' });
+    const askedId = (await asked.getAttribute('data-message-id')) ?? '';
+    const turnId = crypto.randomBytes(12).toString('base64url');
+    await bot.api.startTurn({ params: { conversationId: groupId }, body: { id: turnId, triggerMessageId: askedId, model: 'scripted-model' } });
+    await bot.api.endTurn({ params: { conversationId: groupId, turnId }, body: { status: 'completed', text: 'I have: the spice must flow.' } });
+    const answer = messageList(annPage).locator('article', { hasText: 'the spice must flow' });
+    await answer.waitFor();
+    // The sidebar's preview names the assistant as this group calls it.
+    await annPage.locator(`[data-conversation-id="${groupId}"]`, { hasText: 'Sage: I have: the spice must flow.' }).waitFor();
+    await answer.hover();
+    await answer.getByRole('button', { name: en.why.open, exact: true }).click();
+    const dialog = annPage.getByRole('dialog', { name: en.why.title });
+    const about = dialog.getByTestId('why-answer');
+    await about.getByText('Has anyone read Dune?').waitFor();
+    expect(await about.textContent()).toContain(en.why.answerModel.replace('{{model}}', 'scripted-model'));
+    // The decisions are those about the message it answers, recorded above.
+    await expect.poll(() => dialog.locator('[data-decision-id]').count()).toBe(2);
+    await screenshot(annPage, 'desktop-light-en-why-answer');
+    await expectAccessible(annPage, 'why dialog on an answer');
+    await annPage.keyboard.press('Escape');
+
+    // An answer that no message started says so.
+    const unprompted = crypto.randomBytes(12).toString('base64url');
+    await bot.api.startTurn({ params: { conversationId: groupId }, body: { id: unprompted } });
+    await bot.api.endTurn({ params: { conversationId: groupId, turnId: unprompted }, body: { status: 'completed', text: 'Reminder: book club at eight.' } });
+    const reminder = messageList(beaPage).locator('article', { hasText: 'book club at eight' });
+    await reminder.waitFor();
+    await reminder.hover();
+    await reminder.getByRole('button', { name: fr.why.open, exact: true }).click();
+    const frDialog = beaPage.getByRole('dialog', { name: fr.why.title });
+    await frDialog.getByText(fr.why.noTrigger).waitFor();
+    expect(await frDialog.getByTestId('no-decision').count()).toBe(0);
+    await beaPage.keyboard.press('Escape');
+  });
+
   it("[WB33] the person's settings: custom instructions and memories, which the assistant gets in a one-to-one chat", async () => {
     // A one-to-one chat with the assistant, to read what it is given there.
     await annPage.getByRole('button', { name: en.sidebar.newAssistant }).click();

@@ -10,6 +10,8 @@ export function registerTurnRoutes(app: FastifyInstance, context: ServerContext)
     turns: await turns.list(auth.userId, params.conversationId, query),
   }));
 
+  bindRoute(app, context, 'getTurn', async ({ auth, params }) => turns.get(auth.userId, params.conversationId, params.turnId));
+
   bindRoute(app, context, 'startTurn', async ({ auth, params, body }) => turns.start(auth.userId, params.conversationId, body));
 
   bindRoute(app, context, 'appendTurnDelta', async ({ auth, params, body }) => {

@@ -82,6 +82,9 @@ describe('a streamed answer', () => {
       ['Hello world!', { id: turnId, status: 'completed', error: null }],
     ]);
     expect((await ann.client.api.listTurns({ params: { conversationId: group } })).turns[0]).toEqual(ended);
+    // [AT11] Any member reads one turn: what it answered.
+    expect(await bob.client.api.getTurn({ params: { conversationId: group, turnId } })).toEqual(ended);
+    expect(await failure(bob.client.api.getTurn({ params: { conversationId: group, turnId: messageId() } }))).toMatchObject({ code: 'NOT_FOUND', field: 'params.turnId' });
 
     // Ended: nothing more can be added, by either path.
     expect(await failure(bot.client.api.appendTurnDelta({ params: { conversationId: group, turnId }, body: { text: 'more' } }))).toMatchObject({

@@ -360,6 +360,14 @@ export class Turns {
     return found.map((row) => toTurn(row, this.#live.get(row.id)));
   }
 
+  /** [AT11] One turn, for any member: what it answers, so "Why?" can be asked of an answer. */
+  async get(userId: string, conversationId: string, turnId: string): Promise<AssistantTurn> {
+    await requireMember(this.#reader, conversationId, userId);
+    const row = await this.#reader.selectFrom('assistant_turns').selectAll().where('conversation_id', '=', conversationId).where('id', '=', turnId).executeTakeFirst();
+    if (!row) throw new ParleyError('NOT_FOUND', 'no such turn in this conversation', { field: 'params.turnId' });
+    return toTurn(row, this.#live.get(row.id));
+  }
+
   /**
    * [AT8] At startup: turns this node left streaming when it stopped end as interrupted, with the
    * text saved. Turns held by other nodes go on; the watchdog ends those whose node is gone.

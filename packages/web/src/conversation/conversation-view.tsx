@@ -52,6 +52,8 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
   const profileStep = useProfileStep();
   const [personFor, setPersonFor] = useState<UserSummary | null>(null);
   const closeWhy = useCallback(() => setWhyFor(null), []);
+  const findMessage = useCallback((messageId: string) => messages.find((candidate) => candidate.id === messageId), [messages]);
+  const whyMessage = whyFor === null ? undefined : findMessage(whyFor);
   const [highlight, setHighlight] = useState<string | null>(null);
   // Files dragged over the conversation: it shows where they go, and a drop attaches them [WB34].
   const [dragging, setDragging] = useState(false);
@@ -305,7 +307,7 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
       />
       {profileStep.step}
       {forking && <ForkDialog view={view} meId={meId} onClose={() => setForking(false)} />}
-      {whyFor && <WhyDialog conversationId={id} messageId={whyFor} onClose={closeWhy} />}
+      {whyMessage && <WhyDialog conversationId={id} message={whyMessage} find={findMessage} onClose={closeWhy} />}
       {personFor && <PersonCard user={personFor} onClose={() => setPersonFor(null)} />}
       {pickerFor && (
         <Suspense fallback={null}>

@@ -192,7 +192,7 @@ export const MessageItem = memo(function MessageItem({ message, view, author, me
                 ☺
               </button>
               <button type="button" onClick={() => onReply(message)} className="rounded px-1.5 py-0.5 text-xs hover:bg-zinc-100 dark:hover:bg-zinc-800">{t('reply.reply')}</button>
-              {author?.kind !== 'bot' && view.conversation.assistant && (
+              {((author?.kind !== 'bot' && view.conversation.assistant) || message.turn) && (
                 <button type="button" onClick={() => onWhy(message.id)} className="rounded px-1.5 py-0.5 text-xs hover:bg-zinc-100 dark:hover:bg-zinc-800" title={t('why.openLabel')}>
                   {t('why.open')}
                 </button>

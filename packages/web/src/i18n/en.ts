@@ -168,6 +168,11 @@ export const en = {
     time: 'Time',
     noModel: 'none (decided by the rules)',
     noRule: 'none',
+    answering: 'This answer replies to',
+    olderMessage: 'an older message, not loaded here',
+    attachmentsOnly: '(files only)',
+    noTrigger: 'No message started this answer.',
+    answerModel: 'Answered with {{model}}',
   },
   settings: {
     blocked: 'Blocked accounts',

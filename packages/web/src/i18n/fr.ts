@@ -174,6 +174,11 @@ export const fr: Loose<Dictionary> = {
     time: 'Heure',
     noModel: 'aucun (décidé par les règles)',
     noRule: 'aucune',
+    answering: 'Cette réponse répond à',
+    olderMessage: 'un message plus ancien, non chargé ici',
+    attachmentsOnly: '(fichiers seulement)',
+    noTrigger: 'Aucun message n’a déclenché cette réponse.',
+    answerModel: 'Réponse de {{model}}',
   },
   settings: {
     blocked: 'Comptes bloqués',

@@ -2,7 +2,7 @@ import type { ConversationKind } from '@parley/protocol';
 import { type FormEvent, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ConversationEntry } from '../live/live.js';
-import { nameOf, previewOf, titleOf } from '../live/names.js';
+import { memberUser, nameOf, previewOf, titleOf } from '../live/names.js';
 import { useLive, useLiveStore } from '../live/use-live.js';
 import { navigate } from '../router/router.js';
 import { Avatar } from '../shell/avatar.js';
@@ -130,7 +130,9 @@ function Row({ entry, active, onOpen }: { entry: ConversationEntry; active: bool
   const { view } = entry;
   const title = titleOf(t, view, me.id);
   const last = view.lastMessage;
-  const author = last ? view.members.find((member) => member.userId === last.authorId)?.user : undefined;
+  // The assistant goes by the name this conversation gave it, as in the message list.
+  const authorMember = last ? view.members.find((member) => member.userId === last.authorId) : undefined;
+  const author = authorMember ? memberUser(authorMember, view.conversation.assistant?.name) : undefined;
   const preview = !last ? t('sidebar.noMessages') : last.deletedAt ? t('message.deleted') : `${last.authorId === me.id ? t('sidebar.you') : nameOf(author)}: ${previewOf(last.text)}`;
   const other = view.conversation.kind === 'direct' ? view.members.find((member) => member.userId !== me.id)?.user : undefined;
   return (
