@@ -23,6 +23,7 @@ import { buildPrompt, loadContext } from '@parley/assistant';
 import type { Attachment, Message } from '@parley/protocol';
 import type { ParleyClient } from '@parley/sdk';
 import { messageId, startTestServer, type TestServer, type TestUser } from '@parley/server/test';
+import { report } from './report.js';
 
 const BIG = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
 const SMALL = 100;
@@ -269,6 +270,17 @@ async function main() {
   console.log(row(cases[1], bigTimes));
   console.log('');
   console.log(`ratio (median ${BIG.toLocaleString('en')} / median ${SMALL}): ${ratio.toFixed(3)} — target ≤ 1.2: ${ratio <= 1.2 ? 'PASS' : 'FAIL'}`);
+  report([
+    {
+      bench: 'B8',
+      measure: `assistant context build at ${BIG.toLocaleString('en-US')} vs ${SMALL} messages, ratio`,
+      parley: `${ratio.toFixed(2)} (${median(bigTimes).toFixed(2)} ms)`,
+      baseline: `${median(smallTimes).toFixed(2)} ms at ${SMALL}`,
+      target: '≤ 1.2',
+      met: ratio <= 1.2,
+      value: ratio,
+    },
+  ]);
   process.exitCode = ratio <= 1.2 ? 0 : 1;
 }
 

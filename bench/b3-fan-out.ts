@@ -29,7 +29,8 @@ import { fileURLToPath } from 'node:url';
 import { PROTOCOL_VERSION } from '@parley/protocol';
 import type { Job, Result, Target } from './fanout/generator.js';
 import { seedParley, sqliteIn } from './fanout/seed.js';
-import { format, formatSpread, machine, printSettings, printTable, summarize } from './measure.js';
+import { format, formatSpread, machine, printSettings, printTable, spread, summarize } from './measure.js';
+import { type Headline, report } from './report.js';
 import { startBaselineProcess, startServerProcess } from './server-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -172,6 +173,7 @@ const generatorTarget = (target: (typeof TARGETS)[number]): Target => (target.st
 async function idle(): Promise<void> {
   console.log(`## B1 idle sockets: ${GROUPS * MEMBERS} connections\n`);
   const rows: string[][] = [];
+  const medians = new Map<string, number>();
   for (const target of TARGETS) {
     const perSocket: number[] = [];
     for (let run = 0; run < RUNS; run += 1) {
@@ -190,14 +192,33 @@ async function idle(): Promise<void> {
       }
     }
     rows.push([target, formatSpread(perSocket)]);
+    medians.set(target, spread(perSocket).median);
   }
   printTable(['server', 'KB per idle socket, median (min–max)'], rows);
+  const ceiling = medians.get('ceiling') ?? Number.NaN;
+  const headlines: Headline[] = [];
+  for (const target of ['parley', 'parley-process'] as const) {
+    const parley = medians.get(target);
+    if (parley === undefined) continue;
+    headlines.push({
+      bench: 'B1',
+      measure: `KB per idle socket at ${format(GROUPS * MEMBERS, 0)}${target === 'parley' ? '' : ' (durability process)'}`,
+      parley: format(parley),
+      baseline: `ceiling ${format(ceiling)}${medians.has('socketio') ? `, Socket.IO ${format(medians.get('socketio') ?? Number.NaN)}` : ''}`,
+      target: '≤ 30 and ≤ 1.3× the ceiling',
+      met: Number.isFinite(ceiling) ? parley <= 30 && parley <= 1.3 * ceiling : null,
+      value: parley,
+    });
+  }
+  report(headlines);
 }
 
 async function latency(): Promise<void> {
   console.log(`## B3 delivery latency: ${GROUPS} groups × ${MEMBERS} members, ${SECONDS} s measured after ${WARMUP} s\n`);
   const rows: string[][] = [];
+  const headlines: Headline[] = [];
   for (const rate of RATES) {
+    const medians = new Map<string, { p99: number; p999: number }>();
     for (const target of TARGETS) {
       const p50: number[] = [];
       const p99: number[] = [];
@@ -220,14 +241,30 @@ async function latency(): Promise<void> {
         }
       }
       rows.push([`${rate}`, target, formatSpread(p50), formatSpread(p99), formatSpread(p999), formatSpread(ack99), `${format(Math.min(...deliveredShare), 2)}%`]);
+      medians.set(target, { p99: spread(p99).median, p999: spread(p999).median });
+      if (Math.min(...deliveredShare) < 100) headlines.push({ bench: 'B3', measure: `${target} at ${rate} msg/s: deliveries arrived`, parley: `${format(Math.min(...deliveredShare), 2)}%`, baseline: '—', target: '100%', met: false });
+    }
+    const ceiling = medians.get('ceiling');
+    const peer = medians.get('socketio');
+    for (const target of ['parley', 'parley-process'] as const) {
+      const parley = medians.get(target);
+      if (!parley) continue;
+      const label = `${target === 'parley' ? '' : ' (durability process)'} at ${rate} msg/s`;
+      const baseline = (which: 'p99' | 'p999') => `ceiling ${ceiling ? format(ceiling[which]) : '—'}${peer ? `, Socket.IO ${format(peer[which])}` : ''}`;
+      headlines.push(
+        { bench: 'B3', measure: `delivery p99 ms${label}`, parley: format(parley.p99), baseline: baseline('p99'), target: 'ceiling + 5', met: ceiling ? parley.p99 <= ceiling.p99 + 5 : null, value: parley.p99 },
+        { bench: 'B3', measure: `delivery p999 ms${label}`, parley: format(parley.p999), baseline: baseline('p999'), target: 'ceiling + 20', met: ceiling ? parley.p999 <= ceiling.p999 + 20 : null, value: parley.p999 },
+      );
     }
   }
   printTable(['msg/s', 'server', 'p50 ms', 'p99 ms', 'p999 ms', 'send ack p99 ms', 'delivered (least run)'], rows);
+  report(headlines);
 }
 
 async function saturation(): Promise<void> {
   console.log(`## B2 saturation: ${GROUPS} groups × ${MEMBERS} members, ${SECONDS} s per step after ${WARMUP} s, sustained = ≥ 99.9% delivered and p99 ≤ ${SATURATION_P99} ms\n`);
   const rows: string[][] = [];
+  const best = new Map<string, { rate: number; deliveries: number }>();
   for (const target of TARGETS) {
     const maxima: number[] = [];
     const deliveries: number[] = [];
@@ -258,8 +295,26 @@ async function saturation(): Promise<void> {
       stops.push(stop);
     }
     rows.push([target, formatSpread(maxima, 0), formatSpread(deliveries, 0), stops.join('; ')]);
+    best.set(target, { rate: spread(maxima).median, deliveries: spread(deliveries).median });
   }
   printTable(['server', 'max sustained msg/s (persisted, for Parley)', 'deliveries/s at it', 'first step not sustained'], rows);
+  const ceiling = best.get('ceiling');
+  const peer = best.get('socketio');
+  const headlines: Headline[] = [];
+  for (const target of ['parley', 'parley-process'] as const) {
+    const parley = best.get(target);
+    if (!parley) continue;
+    headlines.push({
+      bench: 'B2',
+      measure: `deliveries/s at the most msg/s sustained${target === 'parley' ? '' : ' (durability process)'}`,
+      parley: `${format(parley.deliveries, 0)} (${format(parley.rate, 0)} msg/s persisted)`,
+      baseline: `ceiling ${ceiling ? `${format(ceiling.deliveries, 0)} (${format(ceiling.rate, 0)} msg/s)` : '—'}${peer ? `, Socket.IO ${format(peer.deliveries, 0)}` : ''}`,
+      target: '≥ 0.5× the ceiling',
+      met: ceiling ? parley.deliveries >= 0.5 * ceiling.deliveries : null,
+      value: parley.rate,
+    });
+  }
+  report(headlines);
 }
 
 printSettings({

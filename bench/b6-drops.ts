@@ -20,7 +20,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ceilingMember, connectAll, deliveriesOf, type Member, parleyMember } from './fanout/clients.js';
 import { seedParley, sqliteIn } from './fanout/seed.js';
-import { format, formatSpread, machine, printSettings, printTable, summarize } from './measure.js';
+import { format, formatSpread, machine, printSettings, printTable, spread, summarize } from './measure.js';
+import { report } from './report.js';
 import { pinSelf, startBaselineProcess, startServerProcess } from './server-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -160,6 +161,7 @@ printSettings({
 });
 console.log(`\n## B6 drops: ${GROUPS * MEMBERS} clients in ${GROUPS} groups, ${GROUP_RATE} msg/s per group for ${SECONDS} s, each socket closed every ~${DROP_EVERY} s for ${DROP_FOR} s\n`);
 const rows: string[][] = [];
+const outcome = new Map<string, { delivered: number; duplicates: number; reorders: number; replayP99: number }>();
 for (const target of TARGETS) {
   const runs: Figures[] = [];
   for (let run = 0; run < RUNS; run += 1) {
@@ -177,6 +179,27 @@ for (const target of TARGETS) {
     String(runs.reduce((sum, run) => sum + run.reorders, 0)),
     target === 'parley' ? formatSpread(replayP99) : '—',
   ]);
+  outcome.set(target, {
+    delivered: Math.min(...runs.map((run) => (100 * run.delivered) / Math.max(1, expected(run)))),
+    duplicates: runs.reduce((sum, run) => sum + run.duplicates, 0),
+    reorders: runs.reduce((sum, run) => sum + run.reorders, 0),
+    replayP99: spread(replayP99).median,
+  });
 }
 printTable(['server', 'acknowledged', 'delivered (least run)', 'duplicates', 'reorders', 'replay p99 ms'], rows);
+const parley = outcome.get('parley');
+const ceiling = outcome.get('ceiling');
+if (parley) {
+  report([
+    {
+      bench: 'B6',
+      measure: `drops (${SECONDS} s): delivered, duplicates, reorders, replay p99`,
+      parley: `${format(parley.delivered, 2)}%, ${parley.duplicates}, ${parley.reorders}, ${format(parley.replayP99, 0)} ms`,
+      baseline: ceiling ? `ceiling ${format(ceiling.delivered, 2)}% delivered (it keeps no log)` : '—',
+      target: '100%, 0, 0, ≤ 2,000 ms',
+      met: parley.delivered === 100 && parley.duplicates === 0 && parley.reorders === 0 && parley.replayP99 <= 2000,
+      value: parley.delivered,
+    },
+  ]);
+}
 process.exit(0);

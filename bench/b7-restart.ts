@@ -23,7 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { ParleyClient } from '@parley/sdk';
 import { ceilingMember, connectAll, deliveriesOf, type Member, parleyMember } from './fanout/clients.js';
 import { seedParley, sqliteIn } from './fanout/seed.js';
-import { formatSpread, machine, percentile, printSettings, printTable, summarize } from './measure.js';
+import { format, formatSpread, machine, percentile, printSettings, printTable, spread, summarize } from './measure.js';
+import { report } from './report.js';
 import { pinSelf, type ServerProcess, startBaselineProcess, startServerProcess } from './server-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -212,6 +213,7 @@ printSettings({
 });
 console.log(`\n## B7 restart storm: ${GROUPS * MEMBERS} clients, kill -9 after ${BEFORE} s at ${RATE} msg/s, restarted at once\n`);
 const rows: string[][] = [];
+const outcome = new Map<string, { p95: number; leftBehind: number; missing: number; answers: string[] }>();
 for (const target of TARGETS) {
   const runs: Figures[] = [];
   for (let run = 0; run < RUNS; run += 1) {
@@ -231,6 +233,27 @@ for (const target of TARGETS) {
     String(runs.reduce((sum, run) => sum + run.duplicates, 0)),
     runs.map((run) => run.answer).join(', '),
   ]);
+  outcome.set(target, {
+    p95: spread(runs.map((run) => percentile(Float64Array.from(run.reconnect).sort(), 0.95))).median,
+    leftBehind: runs.reduce((sum, run) => sum + run.leftBehind, 0),
+    missing: runs.reduce((sum, run) => sum + run.missing, 0),
+    answers: runs.map((run) => run.answer),
+  });
 }
 printTable(['server', 'restart ms', 'back p50 ms', 'back p95 ms', 'back max ms', 'left behind', 'acknowledged', 'missing', 'duplicates', 'cut answer'], rows);
+const parley = outcome.get('parley');
+const ceiling = outcome.get('ceiling');
+if (parley) {
+  report([
+    {
+      bench: 'B7',
+      measure: 'restart storm: reconnect p95, left behind, acknowledged missing, cut answer',
+      parley: `${format(parley.p95, 0)} ms, ${parley.leftBehind}, ${parley.missing}, ${parley.answers.join(' ')}`,
+      baseline: ceiling ? `ceiling p95 ${format(ceiling.p95, 0)} ms, ${ceiling.leftBehind} left behind` : '—',
+      target: '≤ 5,000 ms, 0, 0, interrupted',
+      met: parley.p95 <= 5000 && parley.leftBehind === 0 && parley.missing === 0 && parley.answers.every((answer) => answer === 'interrupted'),
+      value: parley.p95,
+    },
+  ]);
+}
 process.exit(0);

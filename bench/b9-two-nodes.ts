@@ -20,7 +20,8 @@ import { PROTOCOL_VERSION } from '@parley/protocol';
 import { createPostgresDatabase, startTcpProxy, type TcpProxy } from '@parley/server/test';
 import type { Job, Result } from './fanout/generator.js';
 import { type SeededGroup, seedParley } from './fanout/seed.js';
-import { format, formatSpread, machine, printSettings, printTable, summarize } from './measure.js';
+import { format, formatSpread, machine, printSettings, printTable, spread, summarize } from './measure.js';
+import { report } from './report.js';
 import { type ServerProcess, startServerProcess } from './server-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -166,6 +167,7 @@ printSettings({
 });
 console.log(`\n## B9 two nodes: ${GROUPS} groups × ${MEMBERS} members at ${RATE} msg/s, ${SECONDS} s measured after ${WARMUP} s\n`);
 const rows: string[][] = [];
+const outcome = new Map<string, { p99: number; delivered: number }>();
 for (const setup of SETUPS) {
   const runs: Figures[] = [];
   for (let run = 0; run < RUNS; run += 1) {
@@ -181,6 +183,16 @@ for (const setup of SETUPS) {
     `${format(Math.min(...runs.map((run) => run.delivered)), 2)}%`,
     String(runs.reduce((sum, run) => sum + run.failures, 0)),
   ]);
+  outcome.set(setup, { p99: spread(runs.map((run) => run.p99)).median, delivered: Math.min(...runs.map((run) => run.delivered)) });
 }
 printTable(['setup', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'delivered (least run)', 'send failures'], rows);
+const one = outcome.get('one node');
+const two = outcome.get('two nodes');
+const stopped = outcome.get('two nodes, bus stopped');
+report([
+  ...(one && two
+    ? [{ bench: 'B9', measure: `two nodes: delivery p99 ms at ${RATE} msg/s`, parley: format(two.p99), baseline: `one node ${format(one.p99)}`, target: `≤ one node + 5`, met: two.p99 <= one.p99 + 5, value: two.p99 }]
+    : []),
+  ...(stopped ? [{ bench: 'B9', measure: `two nodes, bus stopped ${PAUSE} s: delivered`, parley: `${format(stopped.delivered, 2)}%`, baseline: '—', target: '100%', met: stopped.delivered === 100, value: stopped.delivered }] : []),
+]);
 process.exit(0);
