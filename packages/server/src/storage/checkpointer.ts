@@ -168,6 +168,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
       if (message.restarted) frames = 0;
       waiting.get(message.id)?.(message.restarted === true);
       waiting.delete(message.id);
+      if (waiting.size === 0 && stopping === undefined) worker.unref();
     }
   });
   worker.on('error', (error) => logger.error({ err: error }, 'sqlite checkpointer stopped'));
@@ -187,6 +188,9 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
         if (exited || stopping !== undefined) return resolve(false);
         requests += 1;
         waiting.set(requests, resolve);
+        // A write waits for the answer: until it comes, the worker keeps the process alive, or a
+        // process with nothing else to wait for (a script, a benchmark) would exit mid-write.
+        worker.ref();
         worker.postMessage({ restart: requests });
       }).finally(() => {
         restarting = undefined;
