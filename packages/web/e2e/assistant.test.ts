@@ -108,7 +108,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the assistant's screens in the browse
     await beaPage.getByRole('button', { name: fr.common.close, exact: true }).click();
   });
 
-  it('[WB32] "Why?" on a message shows the recorded decisions, or says none was recorded', async () => {
+  it('[WB32] [WB87] "Why?" on a message shows the recorded decisions, each rule explained in the reader\'s language, or says none was recorded', async () => {
     await send(annPage, en, 'Has anyone read Dune?');
     await send(beaPage, fr, 'On se voit vendredi ?');
     const asked = messageList(beaPage).locator('article', { hasText: 'Has anyone read Dune?' });
@@ -137,6 +137,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the assistant's screens in the browse
     expect(await answered.textContent()).toContain(fr.why.action.answer);
     expect(await answered.textContent()).toContain('TT2');
     expect(await answered.textContent()).toContain(fr.why.noModel);
+    // The rule is explained in Bea's language; the recorded words follow it [WB87].
+    expect(await answered.getByTestId('why-rule-explained').textContent()).toBe(fr.why.rules.TT2);
+    expect(await answered.textContent()).toContain(fr.why.details);
     const reacted = decisions.filter({ hasText: 'A question about a book' });
     expect(await reacted.textContent()).toContain(fr.why.reactedWith.replace('{{emoji}}', '📚'));
     expect(await reacted.textContent()).toContain('TT4');

@@ -46,6 +46,9 @@ export function WhyDialog({ conversationId, message, find, onClose }: { conversa
 
   const when = (at: string) => new Date(at).toLocaleString(i18n.language, { dateStyle: 'medium', timeStyle: 'medium' });
   const term = 'text-xs font-semibold text-zinc-600 uppercase dark:text-zinc-400';
+  // The rule that decided, explained in the reader's language; the recorded reason (the policy's or
+  // the fast model's own words) follows it. A rule this client does not know shows the reason alone.
+  const ruleExplained = (rule: string | null): string | null => (rule && i18n.exists(`why.rules.${rule}`) ? t(`why.rules.${rule}` as 'why.rules.TT1') : null);
 
   return (
     <Dialog title={t('why.title')} onClose={onClose} testId="why-dialog" wide>
@@ -80,9 +83,16 @@ export function WhyDialog({ conversationId, message, find, onClose }: { conversa
                 <p className="font-semibold">{decision.action === 'react' && decision.emoji ? t('why.reactedWith', { emoji: decision.emoji }) : t(`why.action.${decision.action}`)}</p>
                 <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1">
                   <dt className={term}>{t('why.reason')}</dt>
-                  <dd className="whitespace-pre-wrap">{decision.reason}</dd>
+                  <dd data-testid="why-rule-explained">{ruleExplained(decision.rule) ?? decision.reason}</dd>
                   <dt className={term}>{t('why.rule')}</dt>
                   <dd>{decision.rule ? <code>{decision.rule}</code> : t('why.noRule')}</dd>
+                  {ruleExplained(decision.rule) !== null && (
+                    <>
+                      <dt className={term}>{t('why.details')}</dt>
+                      {/* As the policy or the fast model recorded it, in the words it used. */}
+                      <dd className="whitespace-pre-wrap text-zinc-600 dark:text-zinc-400">{decision.reason}</dd>
+                    </>
+                  )}
                   <dt className={term}>{t('why.model')}</dt>
                   <dd>{decision.model ?? t('why.noModel')}</dd>
                   <dt className={term}>{t('why.time')}</dt>
