@@ -20,8 +20,12 @@ export function parseSnapshot(text: string | null): UserSummary | null {
 }
 
 /** The accounts `userId` blocked, with the profiles they keep seeing of them [EL16]. */
-export async function blockedBy(db: Kysely<Database>, userId: string): Promise<Map<string, UserSummary | null>> {
+/** Most people block nobody: one empty map shared by all of them, not one per socket [EL12]. */
+export const NO_BLOCKS: BlockedProfiles = new Map();
+
+export async function blockedBy(db: Kysely<Database>, userId: string): Promise<BlockedProfiles> {
   const rows = await db.selectFrom('blocks').select(['blocked_id', 'profile_snapshot']).where('blocker_id', '=', userId).execute();
+  if (rows.length === 0) return NO_BLOCKS;
   return new Map(rows.map((row) => [row.blocked_id, parseSnapshot(row.profile_snapshot)]));
 }
 

@@ -5,7 +5,7 @@ import {
   SOCKET_CLOSE,
 } from '@parley/protocol';
 import type { Kysely } from 'kysely';
-import { asSeenBy, type BlockedProfiles, blockedBy } from '../blocking/withhold.js';
+import { asSeenBy, type BlockedProfiles, blockedBy, NO_BLOCKS } from '../blocking/withhold.js';
 import type { Database } from '../storage/schema.js';
 import type { AssistantStreamEvent, Bus, BusMessage } from './bus.js';
 import { type LiveTurn, LiveTurns } from './live-turns.js';
@@ -162,7 +162,7 @@ export class Hub {
   constructor(options: HubOptions) {
     this.#liveTurns = options.liveTurns ?? new LiveTurns({ clock: { now: () => new Date() } });
     this.#memberships = options.memberships;
-    this.#blocks = options.blocks ?? (async () => new Map());
+    this.#blocks = options.blocks ?? (async () => NO_BLOCKS);
     this.#sessions = options.sessions;
     this.#log = options.log;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
@@ -193,7 +193,7 @@ export class Hub {
       live: false,
       joined: null,
       ended: null,
-      blocked: new Map(),
+      blocked: NO_BLOCKS,
       blocksUpdated: false,
     };
     let set = this.#byUser.get(userId);
