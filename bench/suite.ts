@@ -98,6 +98,8 @@ async function main(): Promise<void> {
   printSettings({ ...about, logs: folder });
   console.log('');
   const headlines: Headline[] = [];
+  /** Headlines read from the file so far (the table also holds a line for each step that did not finish). */
+  let reported = 0;
   const timings: string[][] = [];
   for (const step of steps) {
     const load = os.loadavg()[0]?.toFixed(2) ?? '?';
@@ -106,7 +108,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${step.name} (${step.script}) … `);
     const code = await runStep(step, reportFile, logFile, headlines);
     const seconds = (performance.now() - began) / 1000;
-    const found = readReport(reportFile).slice(headlines.length);
+    const found = readReport(reportFile).slice(reported);
+    reported += found.length;
     headlines.push(...found);
     process.stderr.write(`${seconds.toFixed(0)} s${code === 0 ? '' : ` (exit ${code})`}\n`);
     if (found.length === 0) {
