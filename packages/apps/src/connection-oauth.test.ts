@@ -108,7 +108,7 @@ describe('AppConnection with OAuth', () => {
     const provider = new MemoryProvider();
     await authorizeApp(app.url, provider);
     const callback = await authServer.approve(provider.authorizationUrl!.href, 'alice');
-    await expect(authorizeApp(app.url, provider, { code: callback.searchParams.get('code')!, iss: 'http://127.0.0.1:9/other' })).rejects.toThrow(/issuer/i);
+    await expect(authorizeApp(app.url, provider, { code: callback.searchParams.get('code')!, iss: 'http://127.0.0.1:9/other' })).rejects.toMatchObject({ kind: 'issuer' });
     expect(authServer.tokenRequests).toEqual([]);
     expect(provider.saved).toBeUndefined();
   });
@@ -117,7 +117,8 @@ describe('AppConnection with OAuth', () => {
     await using authServer = await startFixtureAuthServer({ issuer: 'http://127.0.0.1:9/elsewhere' });
     await using app = await startOAuthFixtureApp(authServer);
     const provider = new MemoryProvider();
-    await expect(authorizeApp(app.url, provider)).rejects.toThrow(/issuer/i);
+    await expect(authorizeApp(app.url, provider)).rejects.toMatchObject({ kind: 'issuer' });
+    await expect(AppConnection.open({ transport: 'http', url: app.url }, { authProvider: provider, timeoutMs: 5000 })).rejects.toMatchObject({ kind: 'issuer' });
     expect(authServer.clients.size).toBe(0);
     expect(provider.authorizationUrl).toBeUndefined();
   });

@@ -1,5 +1,13 @@
 import crypto from 'node:crypto';
-import { auth, Client, StreamableHTTPClientTransport, UnauthorizedError } from '@modelcontextprotocol/client';
+import {
+  auth,
+  AuthorizationServerMismatchError,
+  Client,
+  IssuerMismatchError,
+  OAuthError,
+  StreamableHTTPClientTransport,
+  UnauthorizedError,
+} from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { CallToolResult, OAuthClientProvider, Resource, Tool } from '@modelcontextprotocol/client';
 
@@ -74,16 +82,46 @@ export function isAuthorizationRequired(error: unknown): boolean {
 }
 
 /**
+ * Why an authorisation could not go on: `issuer` (the authorisation server is not the one the
+ * app names, or the callback came from another: RFC 8414 §3.3, RFC 9207), `refused` (the
+ * authorisation server refused, such as an expired or used code: `code` is its OAuth error), or
+ * `unreachable` (discovery or a request failed).
+ */
+export class AppAuthorizationError extends Error {
+  readonly kind: 'issuer' | 'refused' | 'unreachable';
+  readonly code: string | null;
+
+  constructor(kind: 'issuer' | 'refused' | 'unreachable', message: string, code: string | null = null) {
+    super(message);
+    this.name = 'AppAuthorizationError';
+    this.kind = kind;
+    this.code = code;
+  }
+}
+
+function authorizationErrorOf(error: unknown): AppAuthorizationError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (IssuerMismatchError.isInstance(error) || AuthorizationServerMismatchError.isInstance(error)) return new AppAuthorizationError('issuer', message);
+  if (OAuthError.isInstance(error)) return new AppAuthorizationError('refused', message, (error as OAuthError).code);
+  return new AppAuthorizationError('unreachable', message);
+}
+
+/**
  * Starts or completes a member's authorisation for an app: without `code`, discovers the
  * authorisation server, registers and refreshes if it can (`authorized`), or hands the
  * authorisation URL to `provider.redirectToAuthorization` (`redirect`); with the callback's
  * `code` (and `iss`, checked against the recorded issuer, RFC 9207), exchanges it for tokens.
  */
 export async function authorizeApp(url: string, provider: OAuthClientProvider, callback?: { code: string; iss?: string }): Promise<'authorized' | 'redirect'> {
-  const result = await auth(provider, {
-    serverUrl: url,
-    ...(callback ? { authorizationCode: callback.code, ...(callback.iss !== undefined ? { iss: callback.iss } : {}) } : {}),
-  });
+  let result: Awaited<ReturnType<typeof auth>>;
+  try {
+    result = await auth(provider, {
+      serverUrl: url,
+      ...(callback ? { authorizationCode: callback.code, ...(callback.iss !== undefined ? { iss: callback.iss } : {}) } : {}),
+    });
+  } catch (error) {
+    throw authorizationErrorOf(error);
+  }
   return result === 'AUTHORIZED' ? 'authorized' : 'redirect';
 }
 
@@ -205,6 +243,8 @@ export class AppConnection {
     } catch (error) {
       await client.close().catch(() => undefined);
       if (isAuthorizationRequired(error)) throw new AuthorizationRequiredError();
+      // The app answered 401 and its authorisation server could not be used (issuer check, refusal).
+      if (IssuerMismatchError.isInstance(error) || AuthorizationServerMismatchError.isInstance(error) || OAuthError.isInstance(error)) throw authorizationErrorOf(error);
       throw error;
     }
     return new AppConnection(client, timeoutMs);

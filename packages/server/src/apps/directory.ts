@@ -43,6 +43,7 @@ export function toAdminApp(row: AppRow): AdminApp {
     listing: listingOf(row),
     approvedHash: row.approved_hash,
     error: row.error,
+    oauth: row.oauth === 1,
     addedBy: row.added_by,
     reviewedBy: row.reviewed_by,
     reviewedAt: row.reviewed_at,
@@ -58,6 +59,7 @@ export function toApp(row: AppRow): App {
     name: row.name,
     tools: listing?.tools ?? [],
     uiResources: (listing?.uiResources ?? []).map(({ uri, name, mimeType }) => ({ uri, name, mimeType })),
+    oauth: row.oauth === 1,
   };
 }
 

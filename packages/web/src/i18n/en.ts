@@ -1,7 +1,7 @@
 /** English: the reference every other language's keys must match (see i18n.test.ts). */
 export const en = {
   apps: {
-    status: { pending: 'Waiting for confirmation', running: 'Running', done: 'Done', failed: 'Failed', denied: 'Denied', expired: 'Expired' },
+    status: { pending: 'Waiting for confirmation', authorization: 'Waiting for authorisation', running: 'Running', done: 'Done', failed: 'Failed', denied: 'Denied', expired: 'Expired' },
     call: {
       label: '{{app}}: {{tool}}',
       askedBy: 'Asked by {{name}}',
@@ -22,6 +22,9 @@ export const en = {
       approveConversation: 'Approve for this conversation',
       deny: 'Deny',
       waitingFor: 'Waiting for {{name}} to confirm',
+      connect: 'Connect to {{app}}',
+      connectHint: '{{app}} acts with your own account: connect it once, and this call runs.',
+      waitingForConnection: 'Waiting for {{name}} to connect {{app}}',
     },
     panel: {
       title: 'Apps',

@@ -5,7 +5,7 @@ type Loose<T> = { [K in keyof T]: T[K] extends string ? string : Loose<T[K]> } &
 /** French. French plurals have a `many` form for very large numbers: it reads like `other`. */
 export const fr: Loose<Dictionary> = {
   apps: {
-    status: { pending: 'En attente de confirmation', running: 'En cours', done: 'Terminé', failed: 'Échec', denied: 'Refusé', expired: 'Expiré' },
+    status: { pending: 'En attente de confirmation', authorization: 'En attente d’autorisation', running: 'En cours', done: 'Terminé', failed: 'Échec', denied: 'Refusé', expired: 'Expiré' },
     call: {
       label: '{{app}} : {{tool}}',
       askedBy: 'Demandé par {{name}}',
@@ -26,6 +26,9 @@ export const fr: Loose<Dictionary> = {
       approveConversation: 'Approuver pour cette conversation',
       deny: 'Refuser',
       waitingFor: 'En attente de la confirmation de {{name}}',
+      connect: 'Se connecter à {{app}}',
+      connectHint: '{{app}} agit avec votre propre compte : connectez-le une fois, et cet appel s’exécute.',
+      waitingForConnection: 'En attente de la connexion de {{name}} à {{app}}',
     },
     panel: {
       title: 'Apps',
