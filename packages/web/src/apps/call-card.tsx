@@ -67,7 +67,7 @@ export const CallCard = memo(function CallCard({ call, users, meId }: { call: Ap
   };
 
   let decided: string | null = null;
-  if (call.approval === 'read-only') decided = t('apps.call.readOnly');
+  if (call.approval === 'read-only') decided = t(state === 'authorization' ? 'apps.call.readOnlyOnceConnected' : 'apps.call.readOnly');
   else if (call.approval === 'conversation' && call.decidedBy === null) decided = t('apps.call.approvedEarlier');
   else if (decider && state === 'denied') decided = t('apps.call.deniedBy', { name: decider });
   else if (decider && state === 'expired') decided = t('apps.call.lateBy', { name: decider });

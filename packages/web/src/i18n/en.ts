@@ -6,6 +6,7 @@ export const en = {
       label: '{{app}}: {{tool}}',
       askedBy: 'Asked by {{name}}',
       readOnly: 'Read-only: ran at once',
+      readOnlyOnceConnected: 'Read-only: runs once connected',
       approvedEarlier: 'Approved for this conversation',
       approvedOnceBy: 'Approved once by {{name}}',
       approvedForConversationBy: 'Approved for this conversation by {{name}}',

@@ -10,6 +10,7 @@ export const fr: Loose<Dictionary> = {
       label: '{{app}} : {{tool}}',
       askedBy: 'Demandé par {{name}}',
       readOnly: 'Lecture seule : exécuté tout de suite',
+      readOnlyOnceConnected: 'Lecture seule : s’exécute une fois connecté',
       approvedEarlier: 'Approuvé pour cette conversation',
       approvedOnceBy: 'Approuvé une fois par {{name}}',
       approvedForConversationBy: 'Approuvé pour cette conversation par {{name}}',
