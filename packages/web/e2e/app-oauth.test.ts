@@ -22,25 +22,30 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('an app behind OAuth in the browser', 
   let world: World;
   let authServer: FixtureAuthServer;
   let app: OAuthFixtureApp;
+  let annContext: BrowserContext;
   let bea: BrowserContext;
   let cid: BrowserContext;
+  let annPage: Page;
   let beaPage: Page;
   let cidPage: Page;
+  let appId = '';
   const problems: string[][] = [];
 
   beforeAll(async () => {
     world = await startWorld();
     authServer = await startFixtureAuthServer();
     app = await startOAuthFixtureApp(authServer);
+    annContext = await world.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'fr-FR', colorScheme: 'light' });
     bea = await world.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', colorScheme: 'light' });
     cid = await world.browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'fr-FR', colorScheme: 'dark' });
-    for (const context of [bea, cid]) {
+    for (const context of [annContext, bea, cid]) {
       context.setDefaultTimeout(10_000);
       await allowAxe(context, world.url);
     }
+    annPage = await annContext.newPage();
     beaPage = await bea.newPage();
     cidPage = await cid.newPage();
-    for (const page of [beaPage, cidPage]) problems.push(watchProblems(page));
+    for (const page of [annPage, beaPage, cidPage]) problems.push(watchProblems(page));
   }, 120_000);
   afterAll(async () => {
     await world?.close();
@@ -48,16 +53,40 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('an app behind OAuth in the browser', 
     await authServer?.close();
   });
 
+  it('[WB73] [WB87] the administrator adds an app behind OAuth, connects it to list it, and approves it', async () => {
+    // Ann, the first account, is the administrator.
+    await annPage.goto(`${world.url}/`);
+    await signUp(annPage, fr, `ann_${suffix}`, 'Ann');
+    await annPage.goto(`${world.url}/settings/apps`);
+    const form = annPage.getByRole('form', { name: fr.apps.admin.add });
+    await form.getByLabel(fr.apps.admin.name).fill('Weather');
+    await form.getByLabel(fr.apps.admin.url).fill(app.url);
+    await form.getByRole('button', { name: fr.apps.admin.addButton }).click();
+    const entry = annPage.getByRole('article', { name: 'Weather' });
+    await entry.getByTestId('app-oauth').waitFor();
+    expect(await entry.getByTestId('app-oauth').textContent()).toBe(fr.apps.admin.oauth);
+    await screenshot(annPage, 'desktop-light-fr-apps-admin-oauth');
+    expect(await seriousViolations(annPage, world.url)).toEqual([]);
+
+    await entry.getByRole('button', { name: fr.apps.admin.connect }).click();
+    await annPage.waitForURL((url) => url.origin === authServer.origin);
+    await annPage.getByLabel('Test user').fill('ann');
+    await annPage.getByRole('button', { name: 'Allow' }).click();
+    await annPage.waitForURL(`${world.url}/settings/apps`);
+    const listed = annPage.getByRole('article', { name: 'Weather' });
+    await listed.getByTestId('app-listing').locator('[data-tool="get_weather"]').waitFor();
+    await listed.getByRole('button', { name: fr.apps.admin.approve }).click();
+    await expect.poll(() => listed.getByTestId('app-status').textContent()).toBe(fr.apps.admin.status.approved);
+    await screenshot(annPage, 'desktop-light-fr-apps-admin-oauth-listed');
+    const ann = (await ParleyClient.signIn(world.url, { username: `ann_${suffix}`, password })).client;
+    const stored = (await ann.api.listAdminApps()).apps[0]!;
+    expect(stored).toMatchObject({ oauth: true, status: 'approved', error: null });
+    appId = stored.id;
+  });
+
   it('[WB87] the asker connects the app from the call card, comes back, and the call runs with their own token', async () => {
-    // Ann, the first account, is the administrator: she adds the app, authorises it to list it, approves it.
-    const { client: ann } = await ParleyClient.signUp(world.url, { username: `ann_${suffix}`, password, displayName: 'Ann' });
-    const added = await ann.api.createApp({ body: { name: 'Weather', url: app.url } });
-    expect(added.oauth).toBe(true);
-    const start = await ann.api.startAppAuthorization({ params: { appId: added.id }, body: {} });
-    const back = await authServer.approve(start.authorizationUrl!, 'ann');
-    await ann.api.appAuthorizationCallback({ query: Object.fromEntries(back.searchParams.entries()) as { state: string } });
-    const listed = await ann.api.getAdminApp({ params: { appId: added.id } });
-    await ann.api.reviewApp({ params: { appId: added.id }, body: { decision: 'approve', hash: listed.listing!.hash } });
+    const ann = (await ParleyClient.signIn(world.url, { username: `ann_${suffix}`, password })).client;
+    const added = { id: appId };
 
     await beaPage.goto(`${world.url}/`);
     await signUp(beaPage, en, `bea_${suffix}`, 'Bea');

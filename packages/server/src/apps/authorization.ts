@@ -11,7 +11,7 @@ import { resumeAuthorizedCalls } from './calls.js';
 export const FLOW_TTL_MS = 10 * 60_000;
 
 /** The error an app that needs OAuth keeps until an administrator authorises it and it is listed [AP16]. */
-export const NEEDS_AUTHORIZATION = 'authorization: this app needs OAuth; authorise it (POST /api/apps/:appId/authorization) so Parley can list its tools';
+export const NEEDS_AUTHORIZATION = 'authorization: this app needs OAuth; an administrator connects it (POST /api/apps/:appId/authorization) so Parley can list its tools';
 
 async function markNeedsAuthorization(write: WriteContext, appId: string, error: string): Promise<AppRow> {
   await write.db.updateTable('apps').set({ oauth: 1, error, updated_at: write.now }).where('id', '=', appId).execute();

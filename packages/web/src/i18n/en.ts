@@ -77,6 +77,8 @@ export const en = {
       approve: 'Approve this listing',
       reject: 'Reject',
       refresh: 'Refresh',
+      connect: 'Connect',
+      oauth: 'This app uses OAuth: every member connects it with their own account. Connect it yourself so Parley can list its tools.',
       remove: 'Remove',
       removeTitle: 'Remove {{name}}?',
       removeText: 'It is switched off in every conversation where it is on, and its calls can no longer run.',

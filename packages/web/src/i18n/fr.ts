@@ -82,6 +82,8 @@ export const fr: Loose<Dictionary> = {
       approve: 'Approuver cette liste',
       reject: 'Rejeter',
       refresh: 'Actualiser',
+      connect: 'Se connecter',
+      oauth: 'Cette app utilise OAuth : chaque membre la connecte avec son propre compte. Connectez-la vous-même pour que Parley liste ses outils.',
       remove: 'Retirer',
       removeTitle: 'Retirer {{name}} ?',
       removeText: 'Elle est désactivée dans toutes les conversations où elle est activée, et ses appels ne peuvent plus s’exécuter.',
