@@ -60,6 +60,8 @@ export interface FixtureAuthServer extends AsyncDisposable {
   verify(token: string): IssuedToken | undefined;
   /** From now on every access token issued so far is expired (a refresh is needed). */
   expireAccessTokens(): void;
+  /** Every authorisation code issued so far expires now (as if the browser came back too late). */
+  expireCodes(): void;
   /** Forgets every refresh token (the next refresh fails with `invalid_grant`). */
   revokeRefreshTokens(): void;
   /**
@@ -238,6 +240,9 @@ export async function startFixtureAuthServer(options: FixtureAuthServerOptions =
     },
     expireAccessTokens() {
       for (const issued of accessTokens.values()) issued.expiresAt = 0;
+    },
+    expireCodes() {
+      for (const code of codes.values()) code.expiresAt = 0;
     },
     revokeRefreshTokens() {
       refreshTokens.clear();

@@ -113,7 +113,7 @@ describe('apps with OAuth', () => {
 
   it('[AP17] the callback refuses an unknown state, another member, a state used twice, and an expired code', async () => {
     await using server = await startTestServer();
-    await using authServer = await startFixtureAuthServer({ codeTtlMs: 200 });
+    await using authServer = await startFixtureAuthServer();
     await using app = await startOAuthFixtureApp(authServer);
     const { bob, carol, appId, group } = await oauthWorld(server, authServer, app);
     const waiting = await weather(bob, group, appId, 'Lyon');
@@ -136,7 +136,7 @@ describe('apps with OAuth', () => {
     // An authorisation code that expired before the browser came back is refused by the authorisation server.
     await bob.client.api.deleteAppAuthorization({ params: { appId } });
     const late = await authorise(authServer, bob, appId);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    authServer.expireCodes();
     expect(await failure(bob.client.api.appAuthorizationCallback({ query: late.query }))).toMatchObject({ code: 'CONFLICT', field: 'query.code' });
     expect(await server.server.context.appOAuth.hasTokens(appId, bob.user.id)).toBe(false);
 
@@ -206,7 +206,7 @@ describe('apps with OAuth', () => {
     expect(bad).toMatchObject({ code: 'INVALID_INPUT', field: 'body.returnTo' });
   });
 
-  it('[AP18] an assistant call waits for the asker; when the answer was stopped meanwhile, authorising expires it and nothing runs', async () => {
+  it('[AP18] an assistant call waits for the asker; when the answer is stopped the call expires, and authorising later runs nothing', async () => {
     await using server = await startTestServer();
     await using authServer = await startFixtureAuthServer();
     await using app = await startOAuthFixtureApp(authServer);
@@ -219,11 +219,15 @@ describe('apps with OAuth', () => {
     });
     expect(call).toMatchObject({ status: 'authorization', askedBy: bob.user.id, requestedBy: server.assistant.userId });
     await bob.client.api.stopTurn({ params: { conversationId: group, turnId: turn.id } });
+    // The answer it belonged to is gone: the call expires at once, by the member who stopped it.
+    const expired = await untilCall(bob.client, group, call.id, (current) => current.status !== 'authorization');
+    expect(expired).toMatchObject({ status: 'failed' });
+    expect(expired.error).toMatch(/^expired:/);
+    // Authorising afterwards runs nothing.
     const { query } = await authorise(authServer, bob, appId);
     await bob.client.api.appAuthorizationCallback({ query });
-    const expired = await untilCall(bob.client, group, call.id, (current) => current.status !== 'authorization');
-    expect(expired.status).toBe('failed');
-    expect(expired.error).toMatch(/^expired:/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await bob.client.api.getAppCall({ params: { conversationId: group, callId: call.id } })).status).toBe('failed');
     expect(app.calls).toEqual([]);
   });
 

@@ -10,7 +10,7 @@ import { type CallRow, findCall, parseObject, toAppCall } from './call-rows.js';
 import { AuthorizationRequiredError } from '@parley/apps';
 import { type AppRow, isOffered, listingOf, sourceOf } from './directory.js';
 import type { AppTarget } from './host.js';
-import type { CallStop } from './runs.js';
+import { type CallStop, EXPIRED_AUTHORIZATION } from './runs.js';
 
 /** Largest tool result kept (and handed to the model): past it the call fails [AP10]. */
 export const MAX_RESULT_BYTES = 1024 * 1024;
@@ -18,8 +18,6 @@ export const MAX_RESULT_BYTES = 1024 * 1024;
 /** The reason recorded on a call approved after its answer ended [AP11]. */
 export const EXPIRED = 'expired: the answer that asked for this call ended before it was confirmed, so it did not run';
 
-/** The reason recorded on a call whose answer ended before the asker authorised the app [AP18]. */
-export const EXPIRED_AUTHORIZATION = 'expired: the answer that asked for this call ended before the app was authorised, so it did not run';
 
 /**
  * How this node reaches an app for a member: an app that needs OAuth with the member's own
