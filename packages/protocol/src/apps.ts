@@ -110,6 +110,8 @@ export const AppSchema = z
     uiResources: z.array(AppUiResourceSchema.pick({ uri: true, name: true, mimeType: true })),
     /** Calls run with each member's own OAuth tokens: a member authorises the app once (`POST /api/apps/:appId/authorization`). */
     oauth: z.boolean(),
+    /** For an app behind OAuth: whether you hold tokens for it (your calls run at once). False for any other app. */
+    connected: z.boolean(),
   })
   .meta({ id: 'App' });
 export type App = z.infer<typeof AppSchema>;

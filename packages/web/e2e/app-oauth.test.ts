@@ -141,6 +141,17 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('an app behind OAuth in the browser', 
     await screenshot(beaPage, 'desktop-light-en-app-connected');
     // Cid's card follows the events.
     await expect.poll(() => cidCard.getAttribute('data-call-state')).toBe('done');
+
+    // The group's Apps panel says Bea is connected, and lets her disconnect [AP19].
+    await beaPage.getByRole('button', { name: en.group.details, exact: true }).click();
+    const connection = beaPage.getByTestId('conversation-apps').getByTestId('app-connection');
+    await expect.poll(() => connection.textContent()).toContain(en.apps.panel.connected);
+    await connection.scrollIntoViewIfNeeded();
+    await screenshot(beaPage, 'desktop-light-en-app-connected-panel');
+    expect(await seriousViolations(beaPage, world.url)).toEqual([]);
+    await connection.getByRole('button', { name: en.apps.panel.disconnectLabel.replace('{{name}}', 'Weather') }).click();
+    await expect.poll(() => connection.textContent()).toContain(en.apps.panel.notConnected);
+    expect((await beaApi.api.listApps()).apps[0]).toMatchObject({ oauth: true, connected: false });
     expect(problems.flat()).toEqual([]);
   });
 });

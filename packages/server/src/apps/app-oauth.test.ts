@@ -239,8 +239,11 @@ describe('apps with OAuth', () => {
     const { query } = await authorise(authServer, bob, appId);
     await bob.client.api.appAuthorizationCallback({ query });
     expect(await weather(bob, group, appId, 'Lyon')).toMatchObject({ status: 'completed' });
+    expect((await bob.client.api.listApps()).apps[0]).toMatchObject({ oauth: true, connected: true });
+    expect((await bob.client.api.listConversationApps({ params: { conversationId: group } })).apps[0]).toMatchObject({ connected: true });
     await bob.client.api.deleteAppAuthorization({ params: { appId } });
     expect(await server.server.context.appOAuth.hasTokens(appId, bob.user.id)).toBe(false);
+    expect((await bob.client.api.listApps()).apps[0]).toMatchObject({ oauth: true, connected: false });
     expect(await weather(bob, group, appId, 'Nice')).toMatchObject({ status: 'authorization' });
   });
 });

@@ -8,7 +8,7 @@ import { bindRoute } from '../http/bind.js';
 import { newId } from '../ids/ids.js';
 import type { Database } from '../storage/schema.js';
 import { completeAuthorization, disconnect, listAndRecord, startAuthorization } from './authorization.js';
-import { findApp, isOffered, sourceOf, toAdminApp, toApp } from './directory.js';
+import { connectedApps, findApp, isOffered, sourceOf, toAdminApp, toApp } from './directory.js';
 
 async function enabledApps(db: Kysely<Database>, conversationId: string): Promise<EnabledApp[]> {
   const rows = await db
@@ -122,9 +122,10 @@ export function registerAppRoutes(app: FastifyInstance, context: ServerContext):
   bindRoute(app, context, 'appAuthorizationCallback', async ({ auth, query }) => ({ location: await completeAuthorization(context, auth, query) }));
   bindRoute(app, context, 'deleteAppAuthorization', async ({ auth, params }) => disconnect(context, auth, params.appId));
 
-  bindRoute(app, context, 'listApps', async () => {
-    const rows = await context.storage.reader.selectFrom('apps').selectAll().where('status', '=', 'approved').orderBy('name').orderBy('id').execute();
-    return { apps: rows.filter(isOffered).map(toApp) };
+  bindRoute(app, context, 'listApps', async ({ auth }) => {
+    const rows = (await context.storage.reader.selectFrom('apps').selectAll().where('status', '=', 'approved').orderBy('name').orderBy('id').execute()).filter(isOffered);
+    const connected = await connectedApps(context.storage.reader, auth.userId, rows.map((row) => row.id));
+    return { apps: rows.map((row) => toApp(row, connected.has(row.id))) };
   });
 
   bindRoute(app, context, 'listConversationApps', async ({ auth, params }) => {
@@ -133,7 +134,8 @@ export function registerAppRoutes(app: FastifyInstance, context: ServerContext):
     const enabled = await enabledApps(db, params.conversationId);
     const rows = enabled.length === 0 ? [] : await db.selectFrom('apps').selectAll().where('id', 'in', enabled.map((item) => item.appId)).execute();
     const offered = new Map(rows.filter(isOffered).map((row) => [row.id, row]));
-    return { enabled, apps: enabled.flatMap((item) => (offered.has(item.appId) ? [toApp(offered.get(item.appId)!)] : [])) };
+    const connected = await connectedApps(db, auth.userId, [...offered.keys()]);
+    return { enabled, apps: enabled.flatMap((item) => (offered.has(item.appId) ? [toApp(offered.get(item.appId)!, connected.has(item.appId))] : [])) };
   });
 
   bindRoute(app, context, 'setConversationApp', async ({ auth, params, body }) => {

@@ -31,7 +31,7 @@ describe("the apps' screens, computed", () => {
   });
 
   it('[WB72] an app warns before switching on when the assistant may call a tool of it that is not read-only', () => {
-    const app = (tools: AppTool[]): App => ({ id: 'a1', name: 'Weather', tools, uiResources: [], oauth: false });
+    const app = (tools: AppTool[]): App => ({ id: 'a1', name: 'Weather', tools, uiResources: [], oauth: false, connected: false });
     expect(actsWithAccount(app([tool({ annotations: { readOnlyHint: true } })]))).toBe(false);
     expect(actsWithAccount(app([tool({ annotations: { readOnlyHint: true } }), tool({ annotations: { destructiveHint: true } })]))).toBe(true);
     // A tool of the widget alone is not the assistant's to call.
