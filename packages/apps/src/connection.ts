@@ -1,7 +1,15 @@
 import crypto from 'node:crypto';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  auth,
+  AuthorizationServerMismatchError,
+  Client,
+  IssuerMismatchError,
+  OAuthError,
+  StreamableHTTPClientTransport,
+  UnauthorizedError,
+} from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import type { CallToolResult, Resource, Tool } from '@modelcontextprotocol/client';
+import type { CallToolResult, OAuthClientProvider, Resource, Tool } from '@modelcontextprotocol/client';
 
 /** Where an app is: a remote MCP endpoint (Streamable HTTP), or a full command an administrator configured (stdio). */
 export type AppSource = { readonly transport: 'http'; readonly url: string } | { readonly transport: 'stdio'; readonly command: readonly string[] };
@@ -51,6 +59,70 @@ export interface ConnectOptions {
    * `subscriptions/listen` stream the client opens). Changes close together are told once.
    */
   onListChanged?: () => void;
+  /**
+   * For a remote app that needs OAuth: the member's credentials. The SDK discovers the
+   * authorisation server (RFC 9728, RFC 8414, checking its issuer), registers, sends the
+   * `resource` (RFC 8707), refreshes tokens; when the member must authorise first, `open`
+   * throws `AuthorizationRequiredError`.
+   */
+  authProvider?: OAuthClientProvider;
+}
+
+/** The app needs the member to authorise Parley first (no token, or one that cannot be refreshed). */
+export class AuthorizationRequiredError extends Error {
+  constructor(message = 'the app needs your authorisation first') {
+    super(message);
+    this.name = 'AuthorizationRequiredError';
+  }
+}
+
+/** Whether an error means the app refused for want of authorisation. */
+export function isAuthorizationRequired(error: unknown): boolean {
+  return error instanceof AuthorizationRequiredError || UnauthorizedError.isInstance(error);
+}
+
+/**
+ * Why an authorisation could not go on: `issuer` (the authorisation server is not the one the
+ * app names, or the callback came from another: RFC 8414 §3.3, RFC 9207), `refused` (the
+ * authorisation server refused, such as an expired or used code: `code` is its OAuth error), or
+ * `unreachable` (discovery or a request failed).
+ */
+export class AppAuthorizationError extends Error {
+  readonly kind: 'issuer' | 'refused' | 'unreachable';
+  readonly code: string | null;
+
+  constructor(kind: 'issuer' | 'refused' | 'unreachable', message: string, code: string | null = null) {
+    super(message);
+    this.name = 'AppAuthorizationError';
+    this.kind = kind;
+    this.code = code;
+  }
+}
+
+function authorizationErrorOf(error: unknown): AppAuthorizationError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (IssuerMismatchError.isInstance(error) || AuthorizationServerMismatchError.isInstance(error)) return new AppAuthorizationError('issuer', message);
+  if (OAuthError.isInstance(error)) return new AppAuthorizationError('refused', message, (error as OAuthError).code);
+  return new AppAuthorizationError('unreachable', message);
+}
+
+/**
+ * Starts or completes a member's authorisation for an app: without `code`, discovers the
+ * authorisation server, registers and refreshes if it can (`authorized`), or hands the
+ * authorisation URL to `provider.redirectToAuthorization` (`redirect`); with the callback's
+ * `code` (and `iss`, checked against the recorded issuer, RFC 9207), exchanges it for tokens.
+ */
+export async function authorizeApp(url: string, provider: OAuthClientProvider, callback?: { code: string; iss?: string }): Promise<'authorized' | 'redirect'> {
+  let result: Awaited<ReturnType<typeof auth>>;
+  try {
+    result = await auth(provider, {
+      serverUrl: url,
+      ...(callback ? { authorizationCode: callback.code, ...(callback.iss !== undefined ? { iss: callback.iss } : {}) } : {}),
+    });
+  } catch (error) {
+    throw authorizationErrorOf(error);
+  }
+  return result === 'AUTHORIZED' ? 'authorized' : 'redirect';
 }
 
 /** A progress notification of a running tool call, as the app sent it. */
@@ -135,7 +207,9 @@ export function hashListing(listing: Pick<AppListing, 'tools' | 'uiResources'>):
 }
 
 function transportFor(source: AppSource, options: ConnectOptions) {
-  if (source.transport === 'http') return new StreamableHTTPClientTransport(new URL(source.url));
+  if (source.transport === 'http') {
+    return new StreamableHTTPClientTransport(new URL(source.url), options.authProvider ? { authProvider: options.authProvider } : undefined);
+  }
   const [command, ...args] = source.command;
   if (!command) throw new Error('an app command needs its executable');
   return new StdioClientTransport({
@@ -168,6 +242,9 @@ export class AppConnection {
       await client.connect(transportFor(source, options), { timeout: timeoutMs });
     } catch (error) {
       await client.close().catch(() => undefined);
+      if (isAuthorizationRequired(error)) throw new AuthorizationRequiredError();
+      // The app answered 401 and its authorisation server could not be used (issuer check, refusal).
+      if (IssuerMismatchError.isInstance(error) || AuthorizationServerMismatchError.isInstance(error) || OAuthError.isInstance(error)) throw authorizationErrorOf(error);
       throw error;
     }
     return new AppConnection(client, timeoutMs);

@@ -55,9 +55,25 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     appTimeoutMs: integer(env, 'PARLEY_APP_TIMEOUT_MS', defaults.appTimeoutMs, 100),
     appProgressIntervalMs: integer(env, 'PARLEY_APP_PROGRESS_INTERVAL_MS', defaults.appProgressIntervalMs, 50),
     appLeaseGraceMs: integer(env, 'PARLEY_APP_LEASE_GRACE_MS', defaults.appLeaseGraceMs, 0),
+    secretKey: env.PARLEY_SECRET_KEY || undefined,
+    publicUrl: publicUrl(env),
     secureCookies: env.PARLEY_SECURE_COOKIES === 'true',
     logRequests: env.PARLEY_LOG_REQUESTS === 'true',
   });
+}
+
+/** `PARLEY_PUBLIC_URL`: an absolute http(s) address without a trailing slash, or undefined. */
+function publicUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const value = env.PARLEY_PUBLIC_URL;
+  if (!value) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`PARLEY_PUBLIC_URL must be an absolute http(s) address, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`PARLEY_PUBLIC_URL must be an http(s) address, got "${value}"`);
+  return url.href.replace(/\/+$/, '');
 }
 
 /** `PARLEY_LOG_LEVEL`: how much the process logs (JSON lines on standard error); `info` by default. */

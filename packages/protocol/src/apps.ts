@@ -89,6 +89,8 @@ export const AdminAppSchema = z
     approvedHash: z.string().nullable(),
     /** Why the last connection or listing failed. */
     error: z.string().nullable(),
+    /** The app needs OAuth: each member (and an administrator, to list it) authorises Parley with the app's authorisation server. */
+    oauth: z.boolean(),
     addedBy: IdSchema,
     reviewedBy: IdSchema.nullable(),
     reviewedAt: TimestampSchema.nullable(),
@@ -106,6 +108,10 @@ export const AppSchema = z
     name: z.string(),
     tools: z.array(AppToolSchema),
     uiResources: z.array(AppUiResourceSchema.pick({ uri: true, name: true, mimeType: true })),
+    /** Calls run with each member's own OAuth tokens: a member authorises the app once (`POST /api/apps/:appId/authorization`). */
+    oauth: z.boolean(),
+    /** For an app behind OAuth: whether you hold tokens for it (your calls run at once). False for any other app. */
+    connected: z.boolean(),
   })
   .meta({ id: 'App' });
 export type App = z.infer<typeof AppSchema>;
@@ -157,13 +163,19 @@ export const ReviewAppRequestSchema = z.object({
 export const SetConversationAppRequestSchema = z.object({ enabled: z.boolean() });
 
 /**
- * `pending`: waiting for the asker's confirmation; `running`; then `completed` (the app answered,
+ * `pending`: waiting for the asker's confirmation; `authorization`: the app needs OAuth and the
+ * asker has not authorised it yet (the call runs once they do); `running`; then `completed` (the app answered,
  * perhaps with `isError`), `failed` (Parley could not get an answer; `error` says why, and begins
  * `cancelled:` when the answer that asked for it was stopped, `interrupted:` when the node running
  * it stopped, `expired:` when confirmed too late) or `denied`.
  */
-export const AppCallStatusSchema = z.enum(['pending', 'running', 'completed', 'failed', 'denied']);
+export const AppCallStatusSchema = z.enum(['pending', 'authorization', 'running', 'completed', 'failed', 'denied']);
 export type AppCallStatus = z.infer<typeof AppCallStatusSchema>;
+
+/** A call not ended yet: waiting for its asker's confirmation or authorisation, or running. */
+export function isAppCallWaiting(status: AppCallStatus): boolean {
+  return status === 'pending' || status === 'authorization' || status === 'running';
+}
 
 /** How a call came to run: read-only at once, approved for this call, or by an approval for the conversation. */
 export const AppCallApprovalSchema = z.enum(['read-only', 'once', 'conversation']);
@@ -230,4 +242,29 @@ export const AppCallParamsSchema = z.object({ conversationId: IdSchema, callId: 
 
 export const DecideAppCallRequestSchema = z.object({
   decision: z.enum(['approve-once', 'approve-conversation', 'deny']),
+});
+
+/** A path of the web client (`/…`, not `//…`): where the browser comes back to after authorising. */
+const ReturnPathSchema = boundedString(1024).regex(/^\/(?![/\\])[^\s]*$/, 'must be a path of this site, such as /conversations/ID');
+
+export const StartAppAuthorizationRequestSchema = z.object({
+  /** Where the web client wants the browser back once the authorisation server answered. */
+  returnTo: ReturnPathSchema.optional(),
+});
+
+export const AppAuthorizationSchema = z
+  .object({
+    /** The authorisation server's page to open; null when Parley already holds working tokens for you. */
+    authorizationUrl: z.string().nullable(),
+  })
+  .meta({ id: 'AppAuthorization' });
+
+/** What the authorisation server puts on the callback (RFC 6749 §4.1.2, RFC 9207 `iss`). */
+export const AppAuthorizationCallbackQuerySchema = z.object({
+  state: boundedString(512).min(1),
+  code: boundedString(2048).min(1).optional(),
+  iss: boundedString(2048).optional(),
+  error: boundedString(256).optional(),
+  error_description: boundedString(2048).optional(),
+  error_uri: boundedString(2048).optional(),
 });

@@ -294,6 +294,7 @@ export {
   ReviewAppRequestSchema,
   SetConversationAppRequestSchema,
   AppCallStatusSchema,
+  isAppCallWaiting,
   AppCallApprovalSchema,
   AppCallSchema,
   AppCallProgressSchema,
@@ -302,6 +303,9 @@ export {
   CallAppToolRequestSchema,
   AppCallParamsSchema,
   DecideAppCallRequestSchema,
+  StartAppAuthorizationRequestSchema,
+  AppAuthorizationSchema,
+  AppAuthorizationCallbackQuerySchema,
 } from './apps.js';
 export type {
   AppStatus,

@@ -45,9 +45,11 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Json
       operation.requestBody = { required: true, description: route.upload.description, content };
     }
     const responses = operation.responses as Record<string, JsonSchema>;
-    const status = String(route.status ?? (route.response === null ? 204 : 200));
+    const status = String(route.status ?? (route.response === null ? 204 : route.response === 'redirect' ? 303 : 200));
     if (route.response === null) responses[status] = { description: 'Done.' };
-    else if (route.response === 'binary') {
+    else if (route.response === 'redirect') {
+      responses['303'] = { description: 'See Other: the browser goes on to the page named by Location.', headers: { Location: { schema: { type: 'string' } } } };
+    } else if (route.response === 'binary') {
       responses[status] = { description: 'The file.', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } };
     } else {
       responses[status] = { description: 'Success.', content: { 'application/json': { schema: schemaOf(route.response, 'output') } } };

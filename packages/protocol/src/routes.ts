@@ -57,8 +57,11 @@ import {
   ConversationAppListSchema,
   ConversationAppParamsSchema,
   CreateAppRequestSchema,
+  AppAuthorizationCallbackQuerySchema,
+  AppAuthorizationSchema,
   DecideAppCallRequestSchema,
   EnabledAppSchema,
+  StartAppAuthorizationRequestSchema,
   ReviewAppRequestSchema,
   SetConversationAppRequestSchema,
 } from './apps.js';
@@ -120,8 +123,11 @@ export interface RouteDefinition {
   readonly body?: z.ZodType;
   /** A raw (binary) body instead of JSON, such as an upload. */
   readonly upload?: { readonly contentTypes: readonly string[]; readonly description: string };
-  /** JSON response, `null` for 204 No Content, `'binary'` for a file. */
-  readonly response: z.ZodType | null | 'binary';
+  /**
+   * JSON response, `null` for 204 No Content, `'binary'` for a file, `'redirect'` for a 303 See
+   * Other that sends a browser on (to a page of the web client).
+   */
+  readonly response: z.ZodType | null | 'binary' | 'redirect';
   readonly status?: 200 | 201;
 }
 
@@ -500,6 +506,21 @@ export const routes = {
     method: 'POST', path: '/api/conversations/:conversationId/app-calls/:callId/decision', tag: 'apps', auth: 'required',
     summary: 'The asker approves a pending call (once, or this tool for the conversation) or denies it; anyone else is refused.',
     params: AppCallParamsSchema, body: DecideAppCallRequestSchema, response: AppCallSchema,
+  }),
+  startAppAuthorization: define({
+    method: 'POST', path: '/api/apps/:appId/authorization', tag: 'apps', auth: 'required',
+    summary: 'Start authorising an app that needs OAuth for you: the authorisation server\'s address to open (null when your tokens still work, or were refreshed).',
+    params: AppParamsSchema, body: StartAppAuthorizationRequestSchema, response: AppAuthorizationSchema,
+  }),
+  appAuthorizationCallback: define({
+    method: 'GET', path: '/api/app-authorization/callback', tag: 'apps', auth: 'required',
+    summary: 'Where the authorisation server sends your browser back: the code is exchanged for your tokens, your calls waiting for them run, and you are sent back to the web client.',
+    query: AppAuthorizationCallbackQuerySchema, response: 'redirect',
+  }),
+  deleteAppAuthorization: define({
+    method: 'DELETE', path: '/api/apps/:appId/authorization', tag: 'apps', auth: 'required',
+    summary: 'Disconnect: forget your tokens for an app (its later calls for you wait for a new authorisation).',
+    params: AppParamsSchema, response: null,
   }),
 } as const;
 

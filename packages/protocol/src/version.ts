@@ -26,5 +26,8 @@
  *   member stopped the answer that asked for it, `interrupted:` when its node stopped.
  * - 8 (2026-12-03): `getTurn` (`GET …/turns/:turnId`): one turn for any member, so a client can ask
  *   why the assistant gave an answer.
+ * - 9 (2026-12-03): OAuth for remote apps: `AdminApp.oauth`, `App.oauth` and `App.connected`, call status `authorization`,
+ *   `POST`/`DELETE /api/apps/:appId/authorization`, `GET /api/app-authorization/callback` (a route whose
+ *   answer is a `'redirect'`).
  */
-export const PROTOCOL_VERSION = 8;
+export const PROTOCOL_VERSION = 9;

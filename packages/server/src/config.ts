@@ -69,6 +69,18 @@ export interface ServerConfig {
   appProgressIntervalMs: number;
   /** A call still running this long after its own timeout would have ended it is failed by any node: its node is gone (apps/SPEC.md [AP15]). */
   appLeaseGraceMs: number;
+  /**
+   * Key material that seals the members' OAuth tokens for apps (`PARLEY_SECRET_KEY`, at least 32
+   * characters). When unset, one is generated once and kept in `<dataDir>/secret-key` (mode
+   * 0600). Several nodes sharing one database must set the same one.
+   */
+  secretKey: string | undefined;
+  /**
+   * The address people reach this server at (`PARLEY_PUBLIC_URL`), for the OAuth callback of apps
+   * (`<publicUrl>/api/app-authorization/callback`) and the page a member comes back to.
+   * Default: the address the server listens on.
+   */
+  publicUrl: string | undefined;
 }
 
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -103,6 +115,8 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     appTimeoutMs: 30_000,
     appProgressIntervalMs: 1000,
     appLeaseGraceMs: 15_000,
+    secretKey: undefined,
+    publicUrl: undefined,
     ...overrides,
   };
 }

@@ -8,6 +8,7 @@ import type { AssistantAccount } from './assistant/account.js';
 import type { Turns } from './assistant/turns.js';
 import type { AppHost } from './apps/host.js';
 import type { AppCallRuns } from './apps/runs.js';
+import type { AppOAuth } from './apps/oauth.js';
 import type { Logger } from './logger.js';
 
 /** Everything a feature needs, handed in rather than reached for. */
@@ -28,6 +29,8 @@ export interface ServerContext {
   readonly apps: AppHost;
   /** The tool calls running on this node: cancellation, progress, recovery (apps/SPEC.md [AP12]–[AP15]). */
   readonly appRuns: AppCallRuns;
+  /** The members' OAuth credentials for apps that need them, sealed (apps/SPEC.md [AP16]). */
+  readonly appOAuth: AppOAuth;
   /** Where limits count: in this process, or in Redis for every node (events/SPEC.md [MN5]). */
   readonly limitStore: LimitStore;
   readonly limits: {

@@ -11,6 +11,8 @@ import { Turns } from './assistant/turns.js';
 import { AppHost } from './apps/host.js';
 import { AppCallRuns } from './apps/runs.js';
 import { isOffered, recordListing } from './apps/directory.js';
+import { AppOAuth } from './apps/oauth.js';
+import { SecretBox, secretKeyMaterial } from './apps/sealing.js';
 import { ParleyError } from '@parley/protocol';
 import { FileStore } from './attachments/file-store.js';
 import { startUnsentUploadSweeper } from './attachments/unsent-uploads.js';
@@ -118,6 +120,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   // Tool calls this node left running when it stopped fail as interrupted, for the group to see [AP15].
   await appRuns.recover();
+  // The OAuth callback's address is known once the server listens, unless PARLEY_PUBLIC_URL says it.
+  let listeningUrl = '';
+  const appOAuth = new AppOAuth({
+    reader: storage.reader,
+    log,
+    clock,
+    box: new SecretBox(secretKeyMaterial(config)),
+    publicUrl: () => config.publicUrl ?? listeningUrl,
+  });
   const perSecond = (perMinute: number) => perMinute / 60;
   const context: ServerContext = {
     config,
@@ -131,6 +142,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     turns,
     apps,
     appRuns,
+    appOAuth,
     limitStore,
     limits: {
       flood: limitStore.limit('flood', windowOf(config.floodLimit.burst, perSecond(config.floodLimit.perMinute))),
@@ -156,6 +168,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  listeningUrl = `http://${host}:${port}`;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { App, AppCall, AppTool } from '@parley/protocol';
+import { type App, type AppCall, type AppTool, isAppCallWaiting } from '@parley/protocol';
 import type { ParleyClient } from '@parley/sdk';
 import { z } from 'zod';
 import type { AnyChatTool } from '../providers/chat-model.js';
@@ -96,7 +96,7 @@ export async function loadAppTools(options: AppToolsOptions): Promise<Record<str
           } catch (error) {
             return `The call of "${tool.name}" (app "${app.name}") was refused: ${error instanceof Error ? error.message : String(error)}.`;
           }
-          if (call.status === 'pending' || call.status === 'running') call = await options.settled(call, abortSignal);
+          if (isAppCallWaiting(call.status)) call = await options.settled(call, abortSignal);
           return call.status === 'completed' ? untrustedOutput(call) : notRun(call);
         },
       };

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { AppCall, AssistantContext, ConversationEvent, Message } from '@parley/protocol';
+import { type AppCall, type AssistantContext, type ConversationEvent, isAppCallWaiting, type Message } from '@parley/protocol';
 import { decide } from '../policy/decide.js';
 import { callOf } from '../policy/calls.js';
 import { isQuietRequest } from '../policy/quiet.js';
@@ -64,7 +64,7 @@ export class ConversationWorker {
   /** Applies one event of the conversation, in order. */
   onEvent(event: ConversationEvent): void {
     this.#window.apply(event);
-    if (event.type === 'app-call-updated' && event.call.status !== 'pending' && event.call.status !== 'running') {
+    if (event.type === 'app-call-updated' && !isAppCallWaiting(event.call.status)) {
       this.#callWaiters.get(event.call.id)?.(event.call);
     }
     switch (event.type) {
@@ -333,7 +333,7 @@ export class ConversationWorker {
       this.#env.client.api
         .getAppCall({ params: { conversationId: this.conversationId, callId: call.id } })
         .then((current) => {
-          if (current.status !== 'pending' && current.status !== 'running' && this.#callWaiters.get(call.id) === done) done(current);
+          if (!isAppCallWaiting(current.status) && this.#callWaiters.get(call.id) === done) done(current);
         })
         .catch(() => undefined);
     });

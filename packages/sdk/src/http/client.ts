@@ -28,6 +28,8 @@ export interface FetchInit {
   headers: Record<string, string>;
   body?: string | Uint8Array | Blob;
   credentials: 'include';
+  /** For a route that answers with a redirect (a browser's page): its 303 is the answer, not followed. */
+  redirect?: 'manual';
 }
 
 export interface FetchResponse {
@@ -105,9 +107,17 @@ export class ParleyClient {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(given.body ?? {});
     }
-    const response = await this.#fetch(url, { method: route.method, headers, ...(body !== undefined ? { body } : {}), credentials: 'include' });
-    if (!response.ok) throw await errorOf(response);
-    if (route.response === null) {
+    const response = await this.#fetch(url, {
+      method: route.method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      credentials: 'include',
+      ...(route.response === 'redirect' ? { redirect: 'manual' as const } : {}),
+    });
+    // A `redirect` route answers a browser with a 303; a fetch that does not follow it sees that status.
+    const redirected = route.response === 'redirect' && response.status === 303;
+    if (!response.ok && !redirected) throw await errorOf(response);
+    if (route.response === null || route.response === 'redirect') {
       // Read to the end all the same, so the connection is free for the next request at once.
       await response.arrayBuffer();
       return undefined as RouteOutput<N>;

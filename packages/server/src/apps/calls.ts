@@ -7,14 +7,27 @@ import { bindRoute } from '../http/bind.js';
 import { newId } from '../ids/ids.js';
 import type { Database } from '../storage/schema.js';
 import { type CallRow, findCall, parseObject, toAppCall } from './call-rows.js';
+import { AuthorizationRequiredError } from '@parley/apps';
 import { type AppRow, isOffered, listingOf, sourceOf } from './directory.js';
-import type { CallStop } from './runs.js';
+import type { AppTarget } from './host.js';
+import { type CallStop, EXPIRED_AUTHORIZATION } from './runs.js';
 
 /** Largest tool result kept (and handed to the model): past it the call fails [AP10]. */
 export const MAX_RESULT_BYTES = 1024 * 1024;
 
 /** The reason recorded on a call approved after its answer ended [AP11]. */
 export const EXPIRED = 'expired: the answer that asked for this call ended before it was confirmed, so it did not run';
+
+
+/**
+ * How this node reaches an app for a member: an app that needs OAuth with the member's own
+ * credentials (their own connection), any other with the app's shared connection [AP16].
+ */
+export function targetOf(context: ServerContext, row: AppRow, userId: string): AppTarget {
+  const source = sourceOf(row);
+  if (row.oauth !== 1 || source.transport !== 'http') return { id: row.id, source };
+  return { id: row.id, source, member: { userId, authProvider: context.appOAuth.provider({ id: row.id, url: source.url }, userId) } };
+}
 
 /** The app, switched on in the conversation and offered (approved, its tools unchanged) [AP7]. */
 async function requireEnabledApp(db: Kysely<Database>, conversationId: string, appId: string): Promise<AppRow> {
@@ -82,6 +95,8 @@ async function runCall(context: ServerContext, call: CallRow, app: AppRow): Prom
   const started = performance.now();
   const run = context.appRuns.begin(call.id, call.turn_id, (progress) => recordProgress(context, call, progress));
   let update: Partial<CallRow>;
+  /** The asker's tokens stopped working (and would not refresh): the call waits for their authorisation again [AP18]. */
+  let needsAuthorization = false;
   let actorId = call.requested_by;
   try {
     // The answer may have ended between the write that made the call running and now: the bus told no one here yet.
@@ -90,7 +105,7 @@ async function runCall(context: ServerContext, call: CallRow, app: AppRow): Prom
       if (turn && turn.status !== 'streaming') context.appRuns.cancelTurn(call.turn_id, turn.status);
     }
     run.signal.throwIfAborted();
-    const result = await context.apps.call({ id: app.id, source: sourceOf(app) }, call.tool, parseObject(call.arguments) ?? {}, {
+    const result = await context.apps.call(targetOf(context, app, call.asked_by), call.tool, parseObject(call.arguments) ?? {}, {
       signal: run.signal,
       onProgress: (progress) => run.progress(progress),
     });
@@ -102,7 +117,10 @@ async function runCall(context: ServerContext, call: CallRow, app: AppRow): Prom
         : { status: 'completed', result: text, result_bytes: bytes, is_error: result.isError === true ? 1 : 0 };
   } catch (error) {
     const stop: unknown = run.signal.aborted ? run.signal.reason : undefined;
-    if (isCallStop(stop)) {
+    if (error instanceof AuthorizationRequiredError && !isCallStop(stop)) {
+      needsAuthorization = true;
+      update = { status: 'authorization', node_id: null, lease_until: null };
+    } else if (isCallStop(stop)) {
       update = { status: 'failed', error: stop.error };
       if (stop.turnId) {
         // The member who stopped the answer is who ended the call.
@@ -122,7 +140,7 @@ async function runCall(context: ServerContext, call: CallRow, app: AppRow): Prom
   return context.log.write(async (write) => {
     const ended = await write.db
       .updateTable('app_calls')
-      .set({ ...update, duration_ms: durationMs, ended_at: write.now })
+      .set(needsAuthorization ? update : { ...update, duration_ms: durationMs, ended_at: write.now })
       .where('id', '=', call.id)
       .where('status', '=', 'running')
       .executeTakeFirst();
@@ -187,8 +205,17 @@ export function registerAppCallRoutes(app: FastifyInstance, context: ServerConte
           .executeTakeFirst();
     const runsNow = readOnly || granted !== undefined;
     // Reach the app before recording anything: connecting lists it, and a changed tool list puts
-    // it back in review instead of making a call or a confirmation card [AP4].
-    await context.apps.ensure({ id: appRow.id, source: sourceOf(appRow) });
+    // it back in review instead of making a call or a confirmation card [AP4]. An app that needs
+    // OAuth is reached with the asker's credentials; without them the call waits for the asker
+    // to authorise the app [AP18].
+    let needsAuthorization = false;
+    try {
+      await context.apps.ensure(targetOf(context, appRow, askedBy));
+    } catch (error) {
+      if (!(error instanceof AuthorizationRequiredError)) throw error;
+      needsAuthorization = true;
+    }
+    const runs = runsNow && !needsAuthorization;
     const call = await context.log.write(async (write) => {
       await write.lock(params.conversationId);
       await requireMember(write.db, params.conversationId, auth.userId);
@@ -213,7 +240,7 @@ export function registerAppCallRoutes(app: FastifyInstance, context: ServerConte
         app_name: appRow.name,
         tool: tool.name,
         arguments: JSON.stringify(args),
-        status: runsNow ? 'running' : 'pending',
+        status: runs ? 'running' : runsNow ? 'authorization' : 'pending',
         asked_by: askedBy,
         requested_by: auth.userId,
         turn_id: body.turnId ?? null,
@@ -230,15 +257,15 @@ export function registerAppCallRoutes(app: FastifyInstance, context: ServerConte
         ended_at: null,
         ordinal: Number(last?.ordinal ?? 0) + 1,
         // This node runs it now, or whichever node takes the approval [AP15].
-        node_id: runsNow ? context.appRuns.nodeId : null,
-        lease_until: runsNow ? context.appRuns.leaseUntil(write.now) : null,
+        node_id: runs ? context.appRuns.nodeId : null,
+        lease_until: runs ? context.appRuns.leaseUntil(write.now) : null,
         progress: null,
       };
       await write.db.insertInto('app_calls').values(row).execute();
       await write.append(params.conversationId, { type: 'app-call-created', actorId: auth.userId, call: toAppCall(row) });
       return { row, created: true };
     });
-    if (!call.created || !runsNow) return toAppCall(call.row);
+    if (!call.created || !runs) return toAppCall(call.row);
     return toAppCall(await runCall(context, call.row, appRow));
   });
 
@@ -321,4 +348,53 @@ export function registerAppCallRoutes(app: FastifyInstance, context: ServerConte
     if (!decided.appRow) return toAppCall(decided.row);
     return toAppCall(await runCall(context, decided.row, decided.appRow));
   });
+}
+
+/**
+ * The member authorised the app: their calls of it waiting for that run now, one after the
+ * other, in the background [AP18]. A call whose answer ended meanwhile expires as a late
+ * confirmation does ([AP11]); one whose app was switched off or went back to review fails.
+ */
+export function resumeAuthorizedCalls(context: ServerContext, appId: string, userId: string): void {
+  void (async () => {
+    const waiting = await context.storage.reader
+      .selectFrom('app_calls')
+      .select(['id', 'conversation_id'])
+      .where('app_id', '=', appId)
+      .where('asked_by', '=', userId)
+      .where('status', '=', 'authorization')
+      .orderBy('created_at')
+      .execute();
+    for (const { id, conversation_id: conversationId } of waiting) {
+      const started = await context.log.write(async (write) => {
+        await write.lock(conversationId);
+        const call = await findCall(write.db, conversationId, id);
+        if (call.status !== 'authorization') return undefined;
+        let failure: string | undefined;
+        let appRow: AppRow | undefined;
+        try {
+          appRow = await requireEnabledApp(write.db, conversationId, appId);
+        } catch (error) {
+          failure = error instanceof Error ? error.message : String(error);
+        }
+        if (!failure && call.turn_id !== null) {
+          const turn = await write.db.selectFrom('assistant_turns').select('status').where('id', '=', call.turn_id).executeTakeFirst();
+          if (turn?.status !== 'streaming') failure = EXPIRED_AUTHORIZATION;
+        }
+        await write.db
+          .updateTable('app_calls')
+          .set(
+            failure !== undefined
+              ? { status: 'failed', error: failure, ended_at: write.now }
+              : { status: 'running', node_id: context.appRuns.nodeId, lease_until: context.appRuns.leaseUntil(write.now) },
+          )
+          .where('id', '=', id)
+          .execute();
+        const row = await findCall(write.db, conversationId, id);
+        await write.append(conversationId, { type: 'app-call-updated', actorId: userId, call: toAppCall(row) });
+        return failure === undefined && appRow ? { row, appRow } : undefined;
+      });
+      if (started) await runCall(context, started.row, started.appRow);
+    }
+  })().catch((error: unknown) => context.logger.error({ err: error, appId }, 'could not run the calls waiting for an authorisation'));
 }

@@ -43,6 +43,7 @@ export function toAdminApp(row: AppRow): AdminApp {
     listing: listingOf(row),
     approvedHash: row.approved_hash,
     error: row.error,
+    oauth: row.oauth === 1,
     addedBy: row.added_by,
     reviewedBy: row.reviewed_by,
     reviewedAt: row.reviewed_at,
@@ -50,15 +51,24 @@ export function toAdminApp(row: AppRow): AdminApp {
   };
 }
 
-/** An approved app as members see it [AP5]. */
-export function toApp(row: AppRow): App {
+/** An approved app as members see it [AP5]; `connected`: the member holds OAuth tokens for it [AP16]. */
+export function toApp(row: AppRow, connected: boolean): App {
   const listing = listingOf(row);
   return {
     id: row.id,
     name: row.name,
     tools: listing?.tools ?? [],
     uiResources: (listing?.uiResources ?? []).map(({ uri, name, mimeType }) => ({ uri, name, mimeType })),
+    oauth: row.oauth === 1,
+    connected: row.oauth === 1 && connected,
   };
+}
+
+/** The apps among `appIds` that the member holds OAuth tokens for [AP16]. */
+export async function connectedApps(db: Kysely<Database>, userId: string, appIds: readonly string[]): Promise<Set<string>> {
+  if (appIds.length === 0) return new Set();
+  const rows = await db.selectFrom('app_oauth_tokens').select('app_id').distinct().where('user_id', '=', userId).where('app_id', 'in', [...appIds]).execute();
+  return new Set(rows.map((row) => row.app_id));
 }
 
 export function toWireListing(listing: AppListing, listedAt: string): WireListing {

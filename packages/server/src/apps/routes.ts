@@ -7,7 +7,8 @@ import { requireMember } from '../conversations/access.js';
 import { bindRoute } from '../http/bind.js';
 import { newId } from '../ids/ids.js';
 import type { Database } from '../storage/schema.js';
-import { findApp, isOffered, recordListing, recordListingError, sourceOf, toAdminApp, toApp } from './directory.js';
+import { completeAuthorization, disconnect, listAndRecord, startAuthorization } from './authorization.js';
+import { connectedApps, findApp, isOffered, sourceOf, toAdminApp, toApp } from './directory.js';
 
 async function enabledApps(db: Kysely<Database>, conversationId: string): Promise<EnabledApp[]> {
   const rows = await db
@@ -19,18 +20,6 @@ async function enabledApps(db: Kysely<Database>, conversationId: string): Promis
     .orderBy('conversation_apps.app_id')
     .execute();
   return rows.map((row) => ({ appId: row.app_id, name: row.name, enabledBy: row.enabled_by, enabledAt: row.enabled_at }));
-}
-
-/** Connects to the app, lists it and records the listing (or why it failed) [AP3]. */
-async function listAndRecord(context: ServerContext, appId: string, source: AppSource) {
-  context.apps.forget(appId);
-  try {
-    const listing = await context.apps.list(source);
-    return await context.log.write((write) => recordListing(write, appId, listing));
-  } catch (error) {
-    if (error instanceof ParleyError) throw error;
-    return context.log.write((write) => recordListingError(write, appId, error));
-  }
 }
 
 /** The directory (administrators) and the apps of each conversation (members). Rules in SPEC.md beside this file. */
@@ -77,14 +66,14 @@ export function registerAppRoutes(app: FastifyInstance, context: ServerContext):
         })
         .execute();
     });
-    return toAdminApp(await listAndRecord(context, id, source));
+    return toAdminApp(await listAndRecord(context, id, source, auth.userId));
   });
 
   bindRoute(app, context, 'getAdminApp', async ({ params }) => toAdminApp(await findApp(context.storage.reader, params.appId)));
 
-  bindRoute(app, context, 'refreshApp', async ({ params }) => {
+  bindRoute(app, context, 'refreshApp', async ({ auth, params }) => {
     const row = await findApp(context.storage.reader, params.appId);
-    return toAdminApp(await listAndRecord(context, row.id, sourceOf(row)));
+    return toAdminApp(await listAndRecord(context, row.id, sourceOf(row), auth.userId));
   });
 
   bindRoute(app, context, 'reviewApp', async ({ auth, params, body }) => {
@@ -120,14 +109,23 @@ export function registerAppRoutes(app: FastifyInstance, context: ServerContext):
       }
       await write.db.deleteFrom('conversation_apps').where('app_id', '=', row.id).execute();
       await write.db.deleteFrom('app_call_grants').where('app_id', '=', row.id).execute();
+      await write.db.deleteFrom('app_oauth_flows').where('app_id', '=', row.id).execute();
+      await write.db.deleteFrom('app_oauth_tokens').where('app_id', '=', row.id).execute();
+      await write.db.deleteFrom('app_oauth_clients').where('app_id', '=', row.id).execute();
       await write.db.deleteFrom('apps').where('id', '=', row.id).execute();
     });
     context.apps.forget(params.appId);
   });
 
-  bindRoute(app, context, 'listApps', async () => {
-    const rows = await context.storage.reader.selectFrom('apps').selectAll().where('status', '=', 'approved').orderBy('name').orderBy('id').execute();
-    return { apps: rows.filter(isOffered).map(toApp) };
+  // OAuth for apps that need it: each member authorises the app for themselves [AP16]-[AP19].
+  bindRoute(app, context, 'startAppAuthorization', async ({ auth, params, body }) => startAuthorization(context, auth, params.appId, body.returnTo));
+  bindRoute(app, context, 'appAuthorizationCallback', async ({ auth, query }) => ({ location: await completeAuthorization(context, auth, query) }));
+  bindRoute(app, context, 'deleteAppAuthorization', async ({ auth, params }) => disconnect(context, auth, params.appId));
+
+  bindRoute(app, context, 'listApps', async ({ auth }) => {
+    const rows = (await context.storage.reader.selectFrom('apps').selectAll().where('status', '=', 'approved').orderBy('name').orderBy('id').execute()).filter(isOffered);
+    const connected = await connectedApps(context.storage.reader, auth.userId, rows.map((row) => row.id));
+    return { apps: rows.map((row) => toApp(row, connected.has(row.id))) };
   });
 
   bindRoute(app, context, 'listConversationApps', async ({ auth, params }) => {
@@ -136,7 +134,8 @@ export function registerAppRoutes(app: FastifyInstance, context: ServerContext):
     const enabled = await enabledApps(db, params.conversationId);
     const rows = enabled.length === 0 ? [] : await db.selectFrom('apps').selectAll().where('id', 'in', enabled.map((item) => item.appId)).execute();
     const offered = new Map(rows.filter(isOffered).map((row) => [row.id, row]));
-    return { enabled, apps: enabled.flatMap((item) => (offered.has(item.appId) ? [toApp(offered.get(item.appId)!)] : [])) };
+    const connected = await connectedApps(db, auth.userId, [...offered.keys()]);
+    return { enabled, apps: enabled.flatMap((item) => (offered.has(item.appId) ? [toApp(offered.get(item.appId)!, connected.has(item.appId))] : [])) };
   });
 
   bindRoute(app, context, 'setConversationApp', async ({ auth, params, body }) => {

@@ -27,6 +27,9 @@ export function cancelledReason(status: string): string {
     : `cancelled: the answer ended (${status}) before the tool finished; the app was told to cancel it`;
 }
 
+/** The reason recorded on a call whose answer ended before the asker authorised the app [AP18]. */
+export const EXPIRED_AUTHORIZATION = 'expired: the answer that asked for this call ended before the app was authorised, so it did not run';
+
 /** Most `app-call-updated` events one call's progress writes [AP12]. */
 export const MAX_PROGRESS_EVENTS = 100;
 /** A node that dies is noticed this long after its calls' own timeout would have ended them [AP15]. */
@@ -82,6 +85,7 @@ export class AppCallRuns {
     this.#unsubscribe = options.bus.subscribe((message) => {
       if (message.kind !== 'assistant' || message.event.type !== 'assistant-turn-end') return;
       this.cancelTurn(message.event.turnId, message.event.status);
+      void this.#expireWaiting(message.event.turnId);
     });
     const every = options.sweepIntervalMs ?? Math.max(1000, Math.min(60_000, options.timeoutMs));
     this.#sweeper = setInterval(() => void this.sweep(), every);
@@ -118,6 +122,36 @@ export class AppCallRuns {
   cancelTurn(turnId: string, status: string): void {
     for (const { controller, turnId: callTurn } of this.#running.values()) {
       if (callTurn === turnId && !controller.signal.aborted) controller.abort({ error: cancelledReason(status), turnId } satisfies CallStop);
+    }
+  }
+
+  /**
+   * The turn ended: its calls still waiting for their asker's authorisation will never be waited
+   * for, so they fail `expired:` now, as `app-call-updated` events [AP18]. Every node hears the
+   * turn's end; the first to write ends each call, the others find it ended.
+   */
+  async #expireWaiting(turnId: string): Promise<void> {
+    if (this.#closed) return;
+    try {
+      const rows = await this.#options.reader
+        .selectFrom('app_calls')
+        .select(['id', 'conversation_id'])
+        .where('turn_id', '=', turnId)
+        .where('status', '=', 'authorization')
+        .execute();
+      for (const row of rows) {
+        await this.#options.log.write(async (write) => {
+          await write.lock(row.conversation_id);
+          const call = await findCall(write.db, row.conversation_id, row.id);
+          if (call.status !== 'authorization') return;
+          await write.db.updateTable('app_calls').set({ status: 'failed', error: EXPIRED_AUTHORIZATION, ended_at: write.now }).where('id', '=', row.id).execute();
+          const turn = await write.db.selectFrom('assistant_turns').select('ended_by').where('id', '=', turnId).executeTakeFirst();
+          const updated = await findCall(write.db, row.conversation_id, row.id);
+          await write.append(row.conversation_id, { type: 'app-call-updated', actorId: turn?.ended_by ?? call.asked_by, call: toAppCall(updated) });
+        });
+      }
+    } catch (error) {
+      if (!this.#closed) this.#options.logger.error({ err: error, turnId }, 'could not expire the calls waiting for an authorisation');
     }
   }
 

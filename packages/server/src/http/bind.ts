@@ -30,11 +30,18 @@ export interface BinaryResult {
   headers?: Record<string, string>;
 }
 
+/** Where a `redirect` route sends the browser (a 303 See Other). */
+export interface RedirectResult {
+  location: string;
+}
+
 export type HandlerOutput<N extends RouteName> = Routes[N]['response'] extends z.ZodType
   ? z.input<Routes[N]['response']>
   : Routes[N]['response'] extends 'binary'
     ? BinaryResult
-    : void;
+    : Routes[N]['response'] extends 'redirect'
+      ? RedirectResult
+      : void;
 
 export type Handler<N extends RouteName> = (input: HandlerInput<N>) => Promise<HandlerOutput<N>>;
 
@@ -102,6 +109,10 @@ export function bindRoute<N extends RouteName>(app: FastifyInstance, context: Se
       const output: unknown = await handler(input);
       if (route.response === null) {
         return reply.code(204).send();
+      }
+      if (route.response === 'redirect') {
+        reply.header('cache-control', 'no-store');
+        return reply.code(303).header('location', (output as RedirectResult).location).send();
       }
       if (route.response === 'binary') {
         const file = output as BinaryResult;

@@ -14,6 +14,7 @@ import * as assistantBacklog from './migrations/005-assistant-backlog.js';
 import * as turnNodes from './migrations/006-turn-nodes.js';
 import * as apps from './migrations/007-apps.js';
 import * as appCallRuns from './migrations/008-app-call-runs.js';
+import * as appOAuth from './migrations/009-app-oauth.js';
 import type { Database } from './schema.js';
 
 /**
@@ -62,6 +63,7 @@ const migrations: Record<string, Migration> = {
   '006-turn-nodes': turnNodes,
   '007-apps': apps,
   '008-app-call-runs': appCallRuns,
+  '009-app-oauth': appOAuth,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -27,6 +27,9 @@ export interface Database {
   conversation_apps: ConversationAppsTable;
   app_calls: AppCallsTable;
   app_call_grants: AppCallGrantsTable;
+  app_oauth_clients: AppOAuthClientsTable;
+  app_oauth_tokens: AppOAuthTokensTable;
+  app_oauth_flows: AppOAuthFlowsTable;
 }
 
 export interface UsersTable {
@@ -263,6 +266,8 @@ export interface AppsTable {
   reviewed_at: string | null;
   created_at: string;
   updated_at: string;
+  /** 1 when the app answered 401: each member authorises it with OAuth [AP16]. */
+  oauth: Generated<number>;
 }
 
 export interface ConversationAppsTable {
@@ -282,7 +287,7 @@ export interface AppCallsTable {
   tool: string;
   /** JSON object. */
   arguments: string;
-  status: 'pending' | 'running' | 'completed' | 'failed' | 'denied';
+  status: 'pending' | 'authorization' | 'running' | 'completed' | 'failed' | 'denied';
   asked_by: string;
   requested_by: string;
   turn_id: string | null;
@@ -313,6 +318,39 @@ export interface AppCallGrantsTable {
   tool: string;
   user_id: string;
   granted_at: string;
+}
+
+/** The OAuth client Parley registered (RFC 7591) with one authorisation server for one app, sealed [AP16]. */
+export interface AppOAuthClientsTable {
+  app_id: string;
+  issuer: string;
+  sealed: string;
+  created_at: string;
+}
+
+/** One member's tokens for one app and authorisation server, sealed with AES-256-GCM [AP16]. */
+export interface AppOAuthTokensTable {
+  app_id: string;
+  user_id: string;
+  issuer: string;
+  /** The RFC 8707 resource the tokens are for (the app's URL). */
+  resource: string;
+  sealed: string;
+  updated_at: string;
+}
+
+/** An authorisation under way: found by the SHA-256 of its `state`, used once, bound to the session that started it [AP17]. */
+export interface AppOAuthFlowsTable {
+  state_hash: string;
+  app_id: string;
+  user_id: string;
+  session_id: string;
+  /** Sealed JSON: the PKCE code verifier and the discovery state (issuer, metadata). */
+  sealed: string;
+  /** The web client's path to come back to. */
+  return_to: string | null;
+  created_at: string;
+  expires_at: string;
 }
 
 export type { Generated };

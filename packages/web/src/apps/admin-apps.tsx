@@ -171,6 +171,13 @@ function AppEntry({ app, onChange, onRemoved, onStale }: { app: AdminApp; onChan
       onChange(await live.client.api.reviewApp({ params: { appId: app.id }, body: { decision, hash: listing.hash } }));
     });
   const refresh = () => run(async () => onChange(await live.client.api.refreshApp({ params: { appId: app.id } })));
+  // An app behind OAuth is listed with the administrator's own authorisation [AP16]: off to its authorisation server and back here.
+  const connect = () =>
+    run(async () => {
+      const { authorizationUrl } = await live.client.api.startAppAuthorization({ params: { appId: app.id }, body: { returnTo: '/settings/apps' } });
+      if (authorizationUrl) window.location.assign(authorizationUrl);
+      else onChange(await live.client.api.getAdminApp({ params: { appId: app.id } }));
+    });
   const remove = () =>
     run(async () => {
       await live.client.api.deleteApp({ params: { appId: app.id } });
@@ -186,9 +193,13 @@ function AppEntry({ app, onChange, onRemoved, onStale }: { app: AdminApp; onChan
         <span className="min-w-0 flex-1 truncate font-mono text-xs text-zinc-600 dark:text-zinc-400">{app.url ?? app.command?.join(' ')}</span>
       </div>
       {returned && <p className="rounded-lg bg-amber-50 p-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100" data-testid="back-in-review">{t('apps.admin.backInReview')}</p>}
+      {app.oauth && <p className="text-sm text-zinc-700 dark:text-zinc-300" data-testid="app-oauth">{t('apps.admin.oauth')}</p>}
       {app.error && <p className="text-sm text-red-700 dark:text-red-400">{t('apps.admin.error', { error: app.error })}</p>}
       {error && <p role="alert" className="text-sm text-red-600 dark:text-red-400">{error}</p>}
       <div className="flex flex-wrap gap-2">
+        {app.oauth && (
+          <button type="button" className={outline} disabled={busy} onClick={() => void connect()}>{t('apps.admin.connect')}</button>
+        )}
         <button type="button" className={outline} aria-expanded={open} aria-controls={`${titleId}-listing`} onClick={() => setOpen(!open)}>{open ? t('apps.admin.hide') : t('apps.admin.review')}</button>
         <button type="button" className={outline} disabled={busy} onClick={() => void refresh()}>{t('apps.admin.refresh')}</button>
         <button type="button" className={`${outline} text-red-700 dark:text-red-400`} disabled={busy} onClick={() => setRemoving(true)}>{t('apps.admin.remove')}</button>

@@ -10,6 +10,7 @@ import { errorText } from '../shell/errors.js';
 
 const BADGE: Record<CallState, string> = {
   pending: 'bg-amber-100 text-amber-900 dark:bg-amber-900/40 dark:text-amber-100',
+  authorization: 'bg-amber-100 text-amber-900 dark:bg-amber-900/40 dark:text-amber-100',
   running: 'bg-sky-100 text-sky-900 dark:bg-sky-900/40 dark:text-sky-100',
   done: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900/40 dark:text-emerald-100',
   failed: 'bg-red-100 text-red-900 dark:bg-red-900/40 dark:text-red-100',
@@ -23,7 +24,8 @@ const action = 'rounded-lg px-3 py-1.5 text-sm font-medium disabled:opacity-60';
  * One tool call of an app in the timeline [WB70]–[WB71]: the app, the tool, its full arguments,
  * its status, who asked and who decided, the result's size and the duration. While it is pending
  * only the asker gets Approve once / Approve for this conversation / Deny; everyone else reads
- * whom it waits for. The app's output is untrusted: it is shown as text, never as markup.
+ * whom it waits for. A call of an app that needs OAuth waits for the asker's authorisation: they
+ * get "Connect to APP", which sends them to the app's authorisation server and back [WB87]. The app's output is untrusted: it is shown as text, never as markup.
  */
 export const CallCard = memo(function CallCard({ call, users, meId }: { call: AppCall; users: ReadonlyMap<string, UserSummary>; meId: string }) {
   const { t, i18n } = useTranslation();
@@ -49,8 +51,23 @@ export const CallCard = memo(function CallCard({ call, users, meId }: { call: Ap
     }
   };
 
+  const connect = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const returnTo = `${window.location.pathname}${window.location.search}`;
+      const { authorizationUrl } = await live.client.api.startAppAuthorization({ params: { appId: call.appId }, body: { returnTo } });
+      // Null: tokens held already worked (or were refreshed) and the call runs; the card follows its events.
+      if (authorizationUrl) window.location.assign(authorizationUrl);
+      else setBusy(false);
+    } catch (caught) {
+      setError(errorText(t, caught));
+      setBusy(false);
+    }
+  };
+
   let decided: string | null = null;
-  if (call.approval === 'read-only') decided = t('apps.call.readOnly');
+  if (call.approval === 'read-only') decided = t(state === 'authorization' ? 'apps.call.readOnlyOnceConnected' : 'apps.call.readOnly');
   else if (call.approval === 'conversation' && call.decidedBy === null) decided = t('apps.call.approvedEarlier');
   else if (decider && state === 'denied') decided = t('apps.call.deniedBy', { name: decider });
   else if (decider && state === 'expired') decided = t('apps.call.lateBy', { name: decider });
@@ -121,6 +138,19 @@ export const CallCard = memo(function CallCard({ call, users, meId }: { call: Ap
             </div>
           ) : (
             <p className="mt-2 text-xs text-zinc-700 italic dark:text-zinc-300" data-testid="call-waiting">{t('apps.call.waitingFor', { name: asker })}</p>
+          ))}
+        {state === 'authorization' &&
+          (call.askedBy === meId ? (
+            <div className="mt-3">
+              <p className="text-xs text-zinc-700 dark:text-zinc-300">{t('apps.call.connectHint', { app: call.appName })}</p>
+              <button type="button" disabled={busy} onClick={() => void connect()} className={`${action} mt-2 bg-indigo-600 text-white hover:bg-indigo-500`}>
+                {t('apps.call.connect', { app: call.appName })}
+              </button>
+            </div>
+          ) : (
+            <p className="mt-2 text-xs text-zinc-700 italic dark:text-zinc-300" data-testid="call-waiting">
+              {t('apps.call.waitingForConnection', { name: asker, app: call.appName })}
+            </p>
           ))}
         {error && <p role="alert" className="mt-2 text-xs text-red-700 dark:text-red-400">{error}</p>}
       </article>

@@ -20,6 +20,8 @@ export function ConversationApps({ entry }: { entry: ConversationEntry }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [warn, setWarn] = useState<App | null>(null);
+  /** Bumped to read the apps again (after a member disconnects an app). */
+  const [reads, setReads] = useState(0);
 
   const enabled = entry.apps ?? [];
   // Read again whenever what is on changes: an app removed from the directory goes off (and out
@@ -34,7 +36,7 @@ export function ConversationApps({ entry }: { entry: ConversationEntry }) {
     return () => {
       gone = true;
     };
-  }, [live, t, onKey]);
+  }, [live, t, onKey, reads]);
 
   const on = new Set(enabled.map((app) => app.appId));
   const offeredIds = new Set((offered ?? []).map((app) => app.id));
@@ -46,6 +48,34 @@ export function ConversationApps({ entry }: { entry: ConversationEntry }) {
     setBusy(appId);
     try {
       await live.client.api.setConversationApp({ params: { conversationId: id, appId }, body: { enabled: next } });
+    } catch (caught) {
+      setError(errorText(t, caught));
+    } finally {
+      setBusy(null);
+    }
+  };
+  // An app behind OAuth acts with each member's own account: Connect sends them to its
+  // authorisation server and back here; Disconnect forgets their tokens [AP17], [AP19].
+  const connect = async (app: App) => {
+    setError(null);
+    setBusy(app.id);
+    try {
+      const returnTo = `${window.location.pathname}${window.location.search}`;
+      const { authorizationUrl } = await live.client.api.startAppAuthorization({ params: { appId: app.id }, body: { returnTo } });
+      if (authorizationUrl) window.location.assign(authorizationUrl);
+      else setReads((count) => count + 1);
+    } catch (caught) {
+      setError(errorText(t, caught));
+    } finally {
+      setBusy(null);
+    }
+  };
+  const disconnect = async (app: App) => {
+    setError(null);
+    setBusy(app.id);
+    try {
+      await live.client.api.deleteAppAuthorization({ params: { appId: app.id } });
+      setReads((count) => count + 1);
     } catch (caught) {
       setError(errorText(t, caught));
     } finally {
@@ -75,6 +105,21 @@ export function ConversationApps({ entry }: { entry: ConversationEntry }) {
                   {t('apps.panel.tools', { count: app.tools.length })}
                   {actsWithAccount(app) && <> · {t('apps.panel.writes')}</>}
                 </p>
+                {app.oauth && (
+                  <p className="text-xs text-zinc-600 dark:text-zinc-400" data-testid="app-connection">
+                    {app.connected ? t('apps.panel.connected') : t('apps.panel.notConnected')}
+                    {' · '}
+                    <button
+                      type="button"
+                      className="font-medium text-indigo-700 underline disabled:opacity-60 dark:text-indigo-300"
+                      disabled={busy === app.id}
+                      aria-label={t(app.connected ? 'apps.panel.disconnectLabel' : 'apps.panel.connectLabel', { name: app.name })}
+                      onClick={() => void (app.connected ? disconnect(app) : connect(app))}
+                    >
+                      {app.connected ? t('apps.panel.disconnect') : t('apps.panel.connect')}
+                    </button>
+                  </p>
+                )}
               </div>
               <Switch label={app.name} checked={checked} disabled={busy === app.id} onClick={() => flip(app)} />
             </li>

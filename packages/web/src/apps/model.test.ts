@@ -31,7 +31,7 @@ describe("the apps' screens, computed", () => {
   });
 
   it('[WB72] an app warns before switching on when the assistant may call a tool of it that is not read-only', () => {
-    const app = (tools: AppTool[]): App => ({ id: 'a1', name: 'Weather', tools, uiResources: [] });
+    const app = (tools: AppTool[]): App => ({ id: 'a1', name: 'Weather', tools, uiResources: [], oauth: false, connected: false });
     expect(actsWithAccount(app([tool({ annotations: { readOnlyHint: true } })]))).toBe(false);
     expect(actsWithAccount(app([tool({ annotations: { readOnlyHint: true } }), tool({ annotations: { destructiveHint: true } })]))).toBe(true);
     // A tool of the widget alone is not the assistant's to call.
@@ -47,7 +47,7 @@ describe("the apps' screens, computed", () => {
     expect(inputsOf({ type: 'object' })).toEqual([]);
     const listing = { protocolEra: 'modern' as const, server: null, instructions: null, tools: [], uiResources: [], hash: 'b'.repeat(64), listedAt: '2026-12-03T10:00:00.000Z' };
     const admin = (change: Partial<AdminApp>): AdminApp => ({
-      id: 'a1', name: 'W', transport: 'http', url: 'http://x', command: null, status: 'review', listing, approvedHash: null, error: null,
+      id: 'a1', name: 'W', transport: 'http', url: 'http://x', command: null, status: 'review', listing, approvedHash: null, error: null, oauth: false,
       addedBy: 'u1', reviewedBy: null, reviewedAt: null, createdAt: '2026-12-03T10:00:00.000Z', ...change,
     });
     expect(backInReview(admin({}))).toBe(false);

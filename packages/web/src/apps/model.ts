@@ -3,7 +3,7 @@ import type { AdminApp, App, AppCall } from '@parley/protocol';
 /** What the apps' screens compute from the protocol's records, apart from React so tests reach it. */
 
 /** What a card says a call is at: the protocol's status, with a late confirmation shown as expired [AP11]. */
-export type CallState = 'pending' | 'running' | 'done' | 'failed' | 'denied' | 'expired';
+export type CallState = 'pending' | 'authorization' | 'running' | 'done' | 'failed' | 'denied' | 'expired';
 
 export function callState(call: AppCall): CallState {
   if (call.status === 'completed') return 'done';

@@ -1,11 +1,12 @@
 /** English: the reference every other language's keys must match (see i18n.test.ts). */
 export const en = {
   apps: {
-    status: { pending: 'Waiting for confirmation', running: 'Running', done: 'Done', failed: 'Failed', denied: 'Denied', expired: 'Expired' },
+    status: { pending: 'Waiting for confirmation', authorization: 'Waiting for authorisation', running: 'Running', done: 'Done', failed: 'Failed', denied: 'Denied', expired: 'Expired' },
     call: {
       label: '{{app}}: {{tool}}',
       askedBy: 'Asked by {{name}}',
       readOnly: 'Read-only: ran at once',
+      readOnlyOnceConnected: 'Read-only: runs once connected',
       approvedEarlier: 'Approved for this conversation',
       approvedOnceBy: 'Approved once by {{name}}',
       approvedForConversationBy: 'Approved for this conversation by {{name}}',
@@ -22,6 +23,9 @@ export const en = {
       approveConversation: 'Approve for this conversation',
       deny: 'Deny',
       waitingFor: 'Waiting for {{name}} to confirm',
+      connect: 'Connect to {{app}}',
+      connectHint: '{{app}} acts with your own account: connect it once, and this call runs.',
+      waitingForConnection: 'Waiting for {{name}} to connect {{app}}',
     },
     panel: {
       title: 'Apps',
@@ -30,6 +34,12 @@ export const en = {
       tools_other: '{{count}} tools',
       writes: 'can change things',
       inReview: 'on, but back in review: offered nowhere until approved again',
+      connected: 'Connected with your account',
+      notConnected: 'Acts with your own account: not connected',
+      connect: 'Connect',
+      disconnect: 'Disconnect',
+      connectLabel: 'Connect {{name}}',
+      disconnectLabel: 'Disconnect {{name}}',
       warnTitle: 'Switch on {{name}}?',
       warnText: '{{name}} has tools that change things, and they act with your own account once you approve them. Any member here can ask the assistant to use it; every such call waits for the confirmation of the person who asked.',
       switchOn: 'Switch on',
@@ -73,6 +83,8 @@ export const en = {
       approve: 'Approve this listing',
       reject: 'Reject',
       refresh: 'Refresh',
+      connect: 'Connect',
+      oauth: 'This app uses OAuth: every member connects it with their own account. Connect it yourself so Parley can list its tools.',
       remove: 'Remove',
       removeTitle: 'Remove {{name}}?',
       removeText: 'It is switched off in every conversation where it is on, and its calls can no longer run.',

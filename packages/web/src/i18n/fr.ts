@@ -5,11 +5,12 @@ type Loose<T> = { [K in keyof T]: T[K] extends string ? string : Loose<T[K]> } &
 /** French. French plurals have a `many` form for very large numbers: it reads like `other`. */
 export const fr: Loose<Dictionary> = {
   apps: {
-    status: { pending: 'En attente de confirmation', running: 'En cours', done: 'Terminé', failed: 'Échec', denied: 'Refusé', expired: 'Expiré' },
+    status: { pending: 'En attente de confirmation', authorization: 'En attente d’autorisation', running: 'En cours', done: 'Terminé', failed: 'Échec', denied: 'Refusé', expired: 'Expiré' },
     call: {
       label: '{{app}} : {{tool}}',
       askedBy: 'Demandé par {{name}}',
       readOnly: 'Lecture seule : exécuté tout de suite',
+      readOnlyOnceConnected: 'Lecture seule : s’exécute une fois connecté',
       approvedEarlier: 'Approuvé pour cette conversation',
       approvedOnceBy: 'Approuvé une fois par {{name}}',
       approvedForConversationBy: 'Approuvé pour cette conversation par {{name}}',
@@ -26,6 +27,9 @@ export const fr: Loose<Dictionary> = {
       approveConversation: 'Approuver pour cette conversation',
       deny: 'Refuser',
       waitingFor: 'En attente de la confirmation de {{name}}',
+      connect: 'Se connecter à {{app}}',
+      connectHint: '{{app}} agit avec votre propre compte : connectez-le une fois, et cet appel s’exécute.',
+      waitingForConnection: 'En attente de la connexion de {{name}} à {{app}}',
     },
     panel: {
       title: 'Apps',
@@ -35,6 +39,12 @@ export const fr: Loose<Dictionary> = {
       tools_many: '{{count}} outils',
       writes: 'peut modifier des choses',
       inReview: 'activée, mais de nouveau en examen : proposée nulle part avant une nouvelle approbation',
+      connected: 'Connectée avec votre compte',
+      notConnected: 'Agit avec votre propre compte : non connectée',
+      connect: 'Se connecter',
+      disconnect: 'Se déconnecter',
+      connectLabel: 'Connecter {{name}}',
+      disconnectLabel: 'Déconnecter {{name}}',
       warnTitle: 'Activer {{name}} ?',
       warnText: '{{name}} a des outils qui modifient des choses, et ils agissent avec votre propre compte une fois que vous les approuvez. Chaque membre ici peut demander à l’assistant de s’en servir ; chacun de ces appels attend la confirmation de la personne qui l’a demandé.',
       switchOn: 'Activer',
@@ -78,6 +88,8 @@ export const fr: Loose<Dictionary> = {
       approve: 'Approuver cette liste',
       reject: 'Rejeter',
       refresh: 'Actualiser',
+      connect: 'Se connecter',
+      oauth: 'Cette app utilise OAuth : chaque membre la connecte avec son propre compte. Connectez-la vous-même pour que Parley liste ses outils.',
       remove: 'Retirer',
       removeTitle: 'Retirer {{name}} ?',
       removeText: 'Elle est désactivée dans toutes les conversations où elle est activée, et ses appels ne peuvent plus s’exécuter.',

@@ -59,7 +59,7 @@ export interface ConversationEntry {
   appCalls: AppCall[] | null;
 }
 
-const CALL_RANK: Record<AppCall['status'], number> = { pending: 0, running: 1, completed: 2, failed: 2, denied: 2 };
+const CALL_RANK: Record<AppCall['status'], number> = { pending: 0, authorization: 1, running: 1, completed: 2, failed: 2, denied: 2 };
 
 /**
  * Applies an event that arrived while a conversation's state was being read. The calls were read
