@@ -11,7 +11,7 @@ import { allowAxe, CHROMIUM, password, screenshot, seriousViolations, signUp, st
 const suffix = crypto.randomBytes(3).toString('hex');
 
 /**
- * An app behind OAuth in the browser [WB87]: the fixture authorisation server and app of
+ * An app behind OAuth in the browser [WB88]: the fixture authorisation server and app of
  * packages/apps on loopback. Ann (the administrator) adds, authorises and approves it through
  * the API; the assistant (driven through its bot account) calls it for Bea, who has not
  * authorised it: her card says "Connect to Weather", she is sent to the authorisation server's
@@ -53,7 +53,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('an app behind OAuth in the browser', 
     await authServer?.close();
   });
 
-  it('[WB73] [WB87] the administrator adds an app behind OAuth, connects it to list it, and approves it', async () => {
+  it('[WB73] [WB88] the administrator adds an app behind OAuth, connects it to list it, and approves it', async () => {
     // Ann, the first account, is the administrator.
     await annPage.goto(`${world.url}/`);
     await signUp(annPage, fr, `ann_${suffix}`, 'Ann');
@@ -84,7 +84,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('an app behind OAuth in the browser', 
     appId = stored.id;
   });
 
-  it('[WB87] the asker connects the app from the call card, comes back, and the call runs with their own token', async () => {
+  it('[WB88] the asker connects the app from the call card, comes back, and the call runs with their own token', async () => {
     const ann = (await ParleyClient.signIn(world.url, { username: `ann_${suffix}`, password })).client;
     const added = { id: appId };
 

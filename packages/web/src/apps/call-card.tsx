@@ -25,7 +25,7 @@ const action = 'rounded-lg px-3 py-1.5 text-sm font-medium disabled:opacity-60';
  * its status, who asked and who decided, the result's size and the duration. While it is pending
  * only the asker gets Approve once / Approve for this conversation / Deny; everyone else reads
  * whom it waits for. A call of an app that needs OAuth waits for the asker's authorisation: they
- * get "Connect to APP", which sends them to the app's authorisation server and back [WB87]. The app's output is untrusted: it is shown as text, never as markup.
+ * get "Connect to APP", which sends them to the app's authorisation server and back [WB88]. The app's output is untrusted: it is shown as text, never as markup.
  */
 export const CallCard = memo(function CallCard({ call, users, meId }: { call: AppCall; users: ReadonlyMap<string, UserSummary>; meId: string }) {
   const { t, i18n } = useTranslation();
