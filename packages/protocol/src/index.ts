@@ -302,6 +302,8 @@ export {
   CallAppToolRequestSchema,
   AppCallParamsSchema,
   DecideAppCallRequestSchema,
+  WidgetCspSchema,
+  WidgetSessionSchema,
 } from './apps.js';
 export type {
   AppStatus,
@@ -314,4 +316,6 @@ export type {
   AppCallStatus,
   AppCall,
   AppCallProgress,
+  WidgetCsp,
+  WidgetSession,
 } from './apps.js';

@@ -18,6 +18,7 @@ const FINGERPRINTS: Record<number, string> = {
   6: '80f01b0142f589a3',
   7: '392b6207f6265475',
   8: 'cf5b9da39b268d82',
+  10: '93d73864721db213',
 };
 
 function fingerprint(): string {

@@ -51,6 +51,7 @@ import {
   AppCallListSchema,
   AppCallParamsSchema,
   AppCallSchema,
+  WidgetSessionSchema,
   AppListSchema,
   AppParamsSchema,
   CallAppToolRequestSchema,
@@ -500,6 +501,11 @@ export const routes = {
     method: 'POST', path: '/api/conversations/:conversationId/app-calls/:callId/decision', tag: 'apps', auth: 'required',
     summary: 'The asker approves a pending call (once, or this tool for the conversation) or denies it; anyone else is refused.',
     params: AppCallParamsSchema, body: DecideAppCallRequestSchema, response: AppCallSchema,
+  }),
+  openWidget: define({
+    method: 'POST', path: '/api/conversations/:conversationId/app-calls/:callId/widget', tag: 'apps', auth: 'required',
+    summary: 'A ticket to show the widget of a tool call (its tool\'s `ui://` resource of the approved listing) on the separate widget origin.',
+    params: AppCallParamsSchema, response: WidgetSessionSchema,
   }),
 } as const;
 

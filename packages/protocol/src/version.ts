@@ -26,5 +26,7 @@
  *   member stopped the answer that asked for it, `interrupted:` when its node stopped.
  * - 8 (2026-12-03): `getTurn` (`GET …/turns/:turnId`): one turn for any member, so a client can ask
  *   why the assistant gave an answer.
+ * - 10 (2026-12-03): widgets (MCP Apps): `openWidget` (`POST …/app-calls/:callId/widget`) gives a
+ *   member a `WidgetSession`, the address of a tool call's widget on the separate widget origin.
  */
-export const PROTOCOL_VERSION = 8;
+export const PROTOCOL_VERSION = 10;

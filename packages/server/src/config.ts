@@ -69,6 +69,15 @@ export interface ServerConfig {
   appProgressIntervalMs: number;
   /** A call still running this long after its own timeout would have ended it is failed by any node: its node is gone (apps/SPEC.md [AP15]). */
   appLeaseGraceMs: number;
+  /**
+   * The port of the widget origin (apps/SPEC.md [AP16]), a listener apart from the API's that
+   * serves apps' widgets and nothing else; 0 picks a free one, null serves no widgets.
+   */
+  widgetPort: number | null;
+  /** The address the widget listener binds; the API's `host` when unset. */
+  widgetHost: string | undefined;
+  /** The widget origin as browsers reach it (behind a proxy, another host name); `http://host:widgetPort` when unset. */
+  widgetOrigin: string | undefined;
 }
 
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -103,6 +112,9 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     appTimeoutMs: 30_000,
     appProgressIntervalMs: 1000,
     appLeaseGraceMs: 15_000,
+    widgetPort: null,
+    widgetHost: undefined,
+    widgetOrigin: undefined,
     ...overrides,
   };
 }

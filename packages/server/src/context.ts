@@ -9,6 +9,7 @@ import type { Turns } from './assistant/turns.js';
 import type { AppHost } from './apps/host.js';
 import type { AppCallRuns } from './apps/runs.js';
 import type { Logger } from './logger.js';
+import type { WidgetSiteRef } from './apps/widgets.js';
 
 /** Everything a feature needs, handed in rather than reached for. */
 export interface ServerContext {
@@ -28,6 +29,8 @@ export interface ServerContext {
   readonly apps: AppHost;
   /** The tool calls running on this node: cancellation, progress, recovery (apps/SPEC.md [AP12]–[AP15]). */
   readonly appRuns: AppCallRuns;
+  /** Where this node serves apps' widgets (apps/SPEC.md [AP16]); no origin when it serves none. */
+  readonly widgets: WidgetSiteRef;
   /** Where limits count: in this process, or in Redis for every node (events/SPEC.md [MN5]). */
   readonly limitStore: LimitStore;
   readonly limits: {

@@ -14,6 +14,7 @@ import * as assistantBacklog from './migrations/005-assistant-backlog.js';
 import * as turnNodes from './migrations/006-turn-nodes.js';
 import * as apps from './migrations/007-apps.js';
 import * as appCallRuns from './migrations/008-app-call-runs.js';
+import * as widgetTickets from './migrations/010-widget-tickets.js';
 import type { Database } from './schema.js';
 
 /**
@@ -62,6 +63,7 @@ const migrations: Record<string, Migration> = {
   '006-turn-nodes': turnNodes,
   '007-apps': apps,
   '008-app-call-runs': appCallRuns,
+  '010-widget-tickets': widgetTickets,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -27,6 +27,7 @@ export interface Database {
   conversation_apps: ConversationAppsTable;
   app_calls: AppCallsTable;
   app_call_grants: AppCallGrantsTable;
+  widget_tickets: WidgetTicketsTable;
 }
 
 export interface UsersTable {
@@ -313,6 +314,23 @@ export interface AppCallGrantsTable {
   tool: string;
   user_id: string;
   granted_at: string;
+}
+
+/** A member's ticket to a tool call's widget on the widget origin (apps/SPEC.md [AP16]). */
+export interface WidgetTicketsTable {
+  /** SHA-256 of the ticket in the widget's address. */
+  token_hash: string;
+  user_id: string;
+  conversation_id: string;
+  app_id: string;
+  call_id: string;
+  uri: string;
+  /** The approved listing the widget comes from: served only while it is still the approved one. */
+  listing_hash: string;
+  /** The page's origin that asked (the Origin of the request): the only one that may frame the widget. */
+  host_origin: string;
+  created_at: string;
+  expires_at: string;
 }
 
 export type { Generated };
