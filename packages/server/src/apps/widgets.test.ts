@@ -63,7 +63,7 @@ describe('widgets', () => {
     expect(proxy.status).toBe(200);
     expect(proxy.headers.get('content-security-policy')).toBe(`default-src 'none'; script-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors ${PAGE}`);
     const page = await proxy.text();
-    expect(page).toContain('<script src="/proxy.js"></script>');
+    expect(page).toContain('<body><script src="/proxy.js"></script></body>');
     expect(page).toContain(`content="${PAGE}"`);
     const documentPath = /name="parley-document" content="([^"]+)"/.exec(page)?.[1] ?? '';
     expect(documentPath).toMatch(/^\/document\//);

@@ -160,8 +160,7 @@ function proxyPage(token: string, hostOrigin: string, title: string): string {
     meta('parley-sandbox', WIDGET_SANDBOX),
     meta('parley-title', title),
     `<title>${escapeAttribute(title)}</title>`,
-    '<script src="/proxy.js"></script>',
-    '</head><body></body></html>',
+    '</head><body><script src="/proxy.js"></script></body></html>',
   ].join('');
 }
 
