@@ -243,8 +243,8 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('widgets in the browser', { timeout: 9
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(new URL(ann.url()).pathname).toBe(`/c/${groupId}`);
 
-    const document = documents.find((response) => response.status() === 200);
-    const policy = (await document?.allHeaders())?.['content-security-policy'] ?? '';
+    const served = documents.find((response) => response.status() === 200);
+    const policy = (await served?.allHeaders())?.['content-security-policy'] ?? '';
     expect(policy).toContain('connect-src https://api.forecast.example');
     expect(policy).toContain("script-src 'unsafe-inline' https://cdn.forecast.example");
     expect(policy).toContain('sandbox allow-scripts allow-forms');
