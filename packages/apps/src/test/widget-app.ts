@@ -15,6 +15,36 @@ import { z } from 'zod';
  */
 
 export const FORECAST_URI = 'ui://forecast/widget.html';
+/** A widget written for the OpenAI Apps SDK (`window.openai`, `text/html+skybridge`), linked by `openai/outputTemplate`. */
+export const SKYBRIDGE_URI = 'ui://forecast/skybridge.html';
+export const SKYBRIDGE_HTML = `<!doctype html>
+<html><head><meta charset="utf-8"><title>Rain radar</title>
+<style>body { margin: 0; padding: 10px; font: 14px system-ui, sans-serif; } :root[data-theme="dark"] body { background: #111827; color: #f9fafb; }</style>
+</head><body>
+<h2 id="radar">Radar: waiting</h2>
+<p id="globals"></p>
+<button id="again" type="button">Rain again</button>
+<button id="away" type="button">Radar site</button>
+<p id="said"></p>
+<script>
+  const show = () => {
+    const out = window.openai.toolOutput;
+    document.documentElement.dataset.theme = window.openai.theme;
+    document.getElementById('radar').textContent = out ? 'Radar: ' + out.city + ', ' + out.rain + ' mm' : 'Radar: waiting';
+    document.getElementById('globals').textContent = 'openai: ' + window.openai.theme + ' · ' + window.openai.locale + ' · ' + window.openai.displayMode + ' · input ' + (window.openai.toolInput.city || '?');
+  };
+  window.addEventListener('openai:set_globals', show);
+  show();
+  document.getElementById('again').addEventListener('click', async () => {
+    const result = await window.openai.callTool('refresh_forecast', { city: window.openai.toolInput.city || '?' });
+    document.getElementById('said').textContent = 'called: ' + result.content.map((part) => part.text).join(' ');
+  });
+  document.getElementById('away').addEventListener('click', async () => {
+    try { await window.openai.openExternal({ href: 'https://forecast.example/radar' }); document.getElementById('said').textContent = 'opened'; }
+    catch (error) { document.getElementById('said').textContent = 'not opened'; }
+  });
+</script>
+</body></html>`;
 export const FORECAST_CSP = { connectDomains: ['https://api.forecast.example'], resourceDomains: ['https://cdn.forecast.example'] };
 const MIME_TYPE = 'text/html;profile=mcp-app';
 
@@ -22,6 +52,8 @@ export interface WidgetApp extends AsyncDisposable {
   readonly url: string;
   /** Every tool call the app received: tool and arguments. */
   readonly calls: { tool: string; arguments: Record<string, unknown> }[];
+  /** Lets the `show_forecast` calls made with `hold: true` answer. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -75,7 +107,18 @@ export async function forecastHtml(): Promise<string> {
 </body></html>`;
 }
 
-function buildServer(calls: WidgetApp['calls'], html: string): McpServer {
+interface Gate {
+  held: Promise<void>;
+  release(): void;
+}
+
+function newGate(): Gate {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  return { held, release };
+}
+
+function buildServer(calls: WidgetApp['calls'], html: string, gate: Gate): McpServer {
   const server = new McpServer({ name: 'fixture-forecast', version: '1.0.0' }, { capabilities: { tools: {}, resources: {} } });
   const forecast = (city: string) => ({
     city,
@@ -90,13 +133,14 @@ function buildServer(calls: WidgetApp['calls'], html: string): McpServer {
     'show_forecast',
     {
       title: 'Forecast',
-      description: 'The forecast for a city, shown in a widget.',
-      inputSchema: z.object({ city: z.string() }),
+      description: 'The forecast for a city, shown in a widget (`hold`: answers only once the test releases it, for tests of a call still running).',
+      inputSchema: z.object({ city: z.string(), hold: z.boolean().default(false) }),
       annotations: { readOnlyHint: true },
       _meta: { ui: { resourceUri: FORECAST_URI, visibility: ['model', 'app'] } },
     },
-    async ({ city }) => {
+    async ({ city, hold }) => {
       calls.push({ tool: 'show_forecast', arguments: { city } });
+      if (hold) await gate.held;
       return { content: [{ type: 'text', text: `${city}: 19 °C, sunny then rain` }], structuredContent: forecast(city) };
     },
   );
@@ -126,6 +170,23 @@ function buildServer(calls: WidgetApp['calls'], html: string): McpServer {
       return { content: [{ type: 'text', text: `${city} pinned` }] };
     },
   );
+  server.registerTool(
+    'show_radar',
+    {
+      description: 'The rain radar for a city, in a widget written for the OpenAI Apps SDK.',
+      inputSchema: z.object({ city: z.string() }),
+      annotations: { readOnlyHint: true },
+      _meta: { 'openai/outputTemplate': SKYBRIDGE_URI },
+    },
+    async ({ city }) => {
+      calls.push({ tool: 'show_radar', arguments: { city } });
+      return { content: [{ type: 'text', text: `${city}: 4 mm of rain` }], structuredContent: { city, rain: 4 } };
+    },
+  );
+  const openaiMeta = { 'openai/widgetCSP': { connect_domains: ['https://radar.example'], resource_domains: [] }, 'openai/widgetPrefersBorder': false };
+  server.registerResource('radar-widget', SKYBRIDGE_URI, { title: 'Rain radar', mimeType: 'text/html+skybridge', _meta: openaiMeta }, async (uri) => ({
+    contents: [{ uri: uri.href, mimeType: 'text/html+skybridge', text: SKYBRIDGE_HTML, _meta: openaiMeta }],
+  }));
   const meta = { ui: { csp: FORECAST_CSP, prefersBorder: true } };
   server.registerResource('forecast-widget', FORECAST_URI, { title: 'Forecast widget', mimeType: MIME_TYPE, _meta: meta }, async (uri) => ({
     contents: [{ uri: uri.href, mimeType: MIME_TYPE, text: html, _meta: meta }],
@@ -137,7 +198,8 @@ function buildServer(calls: WidgetApp['calls'], html: string): McpServer {
 export async function startWidgetApp(): Promise<WidgetApp> {
   const calls: WidgetApp['calls'] = [];
   const html = await forecastHtml();
-  const handler = createMcpHandler(() => buildServer(calls, html));
+  let gate = newGate();
+  const handler = createMcpHandler(() => buildServer(calls, html, gate));
   let origin = '';
   const server = http.createServer((request, response) => {
     if (!request.url?.startsWith('/mcp')) {
@@ -170,5 +232,9 @@ export async function startWidgetApp(): Promise<WidgetApp> {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
-  return { url: `${origin}/mcp`, calls, close, [Symbol.asyncDispose]: close };
+  const release = () => {
+    gate.release();
+    gate = newGate();
+  };
+  return { url: `${origin}/mcp`, calls, release, close, [Symbol.asyncDispose]: close };
 }

@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
-import { FORECAST_URI, forecastHtml, startWidgetApp, type WidgetApp } from '@parley/apps/test';
+import { FORECAST_URI, forecastHtml, SKYBRIDGE_HTML, SKYBRIDGE_URI, startWidgetApp, type WidgetApp } from '@parley/apps/test';
 import { ParleyClient } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
 import { failure, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
-import { widgetCsp, widgetPolicy } from './widgets.js';
+import { OPENAI_BRIDGE, widgetCsp, widgetPolicy, withOpenAiBridge } from './widgets.js';
 
 const PAGE = 'http://parley.test:8080';
 
@@ -151,5 +151,25 @@ describe('widgets', () => {
     expect(policy).toContain("script-src 'unsafe-inline';");
     expect(policy).toContain('frame-src https://maps.example');
     expect(policy).toContain('frame-ancestors http://w.test');
+  });
+
+  it('[AP19] a widget of the OpenAI Apps SDK (openai/outputTemplate, text/html+skybridge) is served with window.openai first, under its declared policy', async () => {
+    await using server = await startTestServer({ config: { widgetPort: 0 } });
+    await using app = await startWidgetApp();
+    const { bob, appId, group } = await widgetWorld(server, app);
+    const listed = (await bob.client.api.listConversationApps({ params: { conversationId: group } })).apps.find((item) => item.id === appId);
+    expect(listed?.tools.find((tool) => tool.name === 'show_radar')?.uiResourceUri).toBe(SKYBRIDGE_URI);
+    const radar = await bob.client.api.callAppTool({ params: { conversationId: group, appId }, body: { id: crypto.randomUUID(), tool: 'show_radar', arguments: JSON.stringify({ city: 'Nice' }) } });
+    const session = await bob.page.api.openWidget({ params: { conversationId: group, callId: radar.id } });
+    expect(session).toMatchObject({ uri: SKYBRIDGE_URI, mimeType: 'text/html+skybridge', csp: { connectDomains: ['https://radar.example'], resourceDomains: [], frameDomains: [] }, prefersBorder: false });
+    const page = await (await fetch(session.url)).text();
+    const document = await fetch(`${server.server.widgetOrigin}${/name="parley-document" content="([^"]+)"/.exec(page)?.[1] ?? ''}`);
+    const text = await document.text();
+    expect(text).toBe(withOpenAiBridge(SKYBRIDGE_HTML));
+    expect(text.indexOf(OPENAI_BRIDGE)).toBeLessThan(text.indexOf('window.openai.toolOutput'));
+    expect(text.startsWith('<!doctype html>\n<html><head><script>(() => {')).toBe(true);
+    expect(document.headers.get('content-security-policy')).toContain('connect-src https://radar.example');
+    expect(withOpenAiBridge('<p>bare</p>')).toBe(`<script>${OPENAI_BRIDGE}</script><p>bare</p>`);
+    expect(withOpenAiBridge('<!DOCTYPE html><p>x</p>')).toBe(`<!DOCTYPE html><script>${OPENAI_BRIDGE}</script><p>x</p>`);
   });
 });

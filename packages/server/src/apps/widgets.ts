@@ -19,6 +19,8 @@ import { isOffered, listingOf } from './directory.js';
 
 /** The type of an MCP Apps widget document. */
 export const WIDGET_MIME_TYPE = 'text/html;profile=mcp-app';
+/** The type of an OpenAI Apps SDK widget: served with `window.openai` on the same bridge [AP19]. */
+export const SKYBRIDGE_MIME_TYPE = 'text/html+skybridge';
 /** How long a ticket to a widget serves its frames. */
 export const WIDGET_TICKET_MS = 15 * 60 * 1000;
 /** What the inner frame may do: run scripts and use forms. Never reach its own origin, the top page, popups, downloads or modals. */
@@ -147,6 +149,94 @@ export const PROXY_SCRIPT = `(() => {
 })();
 `;
 
+function normalMimeType(value: string | null): string {
+  return (value ?? '').toLowerCase().replace(/\s+/g, '');
+}
+
+/**
+ * `window.openai` for a widget written for the OpenAI Apps SDK [AP19], spoken over the same MCP Apps
+ * messages as any widget: it initializes with `ui/initialize`, keeps `toolInput`, `toolOutput`,
+ * `toolResponseMetadata`, `theme`, `locale`, `displayMode`, `maxHeight` and `widgetState` from the
+ * host's notifications (firing `openai:set_globals`), and maps `callTool` to `tools/call`,
+ * `openExternal` to `ui/open-link`, `requestDisplayMode` to `ui/request-display-mode` and its height
+ * to `ui/notifications/size-changed`. It runs first in the document, under the document's policy.
+ */
+export const OPENAI_BRIDGE = `(() => {
+  'use strict';
+  const parent = window.parent;
+  const waiting = new Map();
+  let next = 1;
+  const post = (message) => parent.postMessage(message, '*');
+  const request = (method, params) => new Promise((resolve, reject) => {
+    const id = 'openai-' + next++;
+    waiting.set(id, { resolve, reject });
+    post({ jsonrpc: '2.0', id, method, params });
+  });
+  const notify = (method, params) => post({ jsonrpc: '2.0', method, params });
+  const openai = {
+    toolInput: {}, toolOutput: null, toolResponseMetadata: null, widgetState: null,
+    theme: 'light', locale: 'en', displayMode: 'inline', maxHeight: undefined,
+    userAgent: { device: { type: 'unknown' }, capabilities: { hover: true, touch: false } },
+    safeArea: { insets: { top: 0, bottom: 0, left: 0, right: 0 } },
+    callTool: (name, args) => request('tools/call', { name, arguments: args || {} }),
+    openExternal: (options) => request('ui/open-link', { url: String(options && options.href) }).then((result) => {
+      if (result && result.isError) throw new Error('the link was not opened');
+    }),
+    requestDisplayMode: (options) => request('ui/request-display-mode', { mode: options && options.mode }),
+    setWidgetState: async (state) => set({ widgetState: state }),
+    sendFollowUpMessage: async () => { throw new Error('this host takes no follow-up messages from widgets'); },
+    notifyIntrinsicHeight: (height) => notify('ui/notifications/size-changed', { height }),
+  };
+  function set(globals) {
+    Object.assign(openai, globals);
+    window.dispatchEvent(new CustomEvent('openai:set_globals', { detail: { globals } }));
+  }
+  function fromContext(context) {
+    const globals = {};
+    if (!context) return globals;
+    if (context.theme) globals.theme = context.theme;
+    if (context.locale) globals.locale = context.locale;
+    if (context.displayMode) globals.displayMode = context.displayMode;
+    if (context.containerDimensions && context.containerDimensions.maxHeight) globals.maxHeight = context.containerDimensions.maxHeight;
+    return globals;
+  }
+  window.addEventListener('message', (event) => {
+    if (event.source !== parent) return;
+    const message = event.data;
+    if (!message || message.jsonrpc !== '2.0') return;
+    if (message.method === undefined) {
+      const pending = waiting.get(message.id);
+      if (!pending) return;
+      waiting.delete(message.id);
+      if (message.error) pending.reject(new Error(message.error.message));
+      else pending.resolve(message.result);
+      return;
+    }
+    const params = message.params || {};
+    if (message.method === 'ui/notifications/tool-input') set({ toolInput: params.arguments || {} });
+    else if (message.method === 'ui/notifications/tool-result') set({ toolOutput: params.structuredContent === undefined ? null : params.structuredContent, toolResponseMetadata: params._meta || null });
+    else if (message.method === 'ui/notifications/host-context-changed') set(fromContext(params));
+    else if (message.id !== undefined) post({ jsonrpc: '2.0', id: message.id, result: {} });
+  });
+  Object.defineProperty(window, 'openai', { value: openai, configurable: false, writable: false });
+  request('ui/initialize', { protocolVersion: '2026-01-26', appInfo: { name: 'openai-apps-widget', version: '1.0.0' }, appCapabilities: {} }).then((result) => {
+    set(fromContext(result && result.hostContext));
+    notify('ui/notifications/initialized', {});
+    const report = () => notify('ui/notifications/size-changed', { height: Math.ceil(document.documentElement.getBoundingClientRect().height) });
+    new ResizeObserver(report).observe(document.documentElement);
+    report();
+  });
+})();`;
+
+/** The document of an OpenAI Apps SDK widget with `window.openai` first, before any of its own scripts. */
+export function withOpenAiBridge(html: string): string {
+  const script = `<script>${OPENAI_BRIDGE}</script>`;
+  const head = /<head[^>]*>/i.exec(html);
+  if (head) return html.slice(0, head.index + head[0].length) + script + html.slice(head.index + head[0].length);
+  const doctype = /^\s*<!doctype[^>]*>/i.exec(html);
+  return doctype ? doctype[0] + script + html.slice(doctype[0].length) : script + html;
+}
+
 function escapeAttribute(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -227,6 +317,7 @@ export function widgetSiteHandler(context: ServerContext): http.RequestListener 
         }
         const origin = widgetOriginOf(context);
         const csp = widgetCsp(resource.meta, [ticket.host_origin, origin]);
+        const text = normalMimeType(resource.mimeType) === SKYBRIDGE_MIME_TYPE ? withOpenAiBridge(resource.text ?? '') : resource.text ?? '';
         answer(
           response,
           200,
@@ -236,7 +327,7 @@ export function widgetSiteHandler(context: ServerContext): http.RequestListener 
             'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), display-capture=(), clipboard-read=(), usb=(), payment=()',
             'Cross-Origin-Resource-Policy': 'same-origin',
           },
-          request.method === 'HEAD' ? '' : resource.text ?? '',
+          request.method === 'HEAD' ? '' : text,
         );
       })
       .catch((error: unknown) => {
@@ -308,8 +399,10 @@ export function registerWidgetRoutes(app: FastifyInstance, context: ServerContex
     const uri = listing?.tools.find((tool) => tool.name === call.tool)?.uiResourceUri ?? null;
     const resource = uri ? listing?.uiResources.find((item) => item.uri === uri) : undefined;
     if (!uri || !resource || resource.text === null) throw new ParleyError('NOT_FOUND', `${call.tool} has no widget`, { field: 'params.callId' });
-    const mimeType = (resource.mimeType ?? '').toLowerCase().replace(/\s+/g, '');
-    if (mimeType !== WIDGET_MIME_TYPE) throw new ParleyError('NOT_FOUND', `${call.tool}'s resource is not an MCP Apps widget (${WIDGET_MIME_TYPE})`, { field: 'params.callId' });
+    const mimeType = normalMimeType(resource.mimeType);
+    if (mimeType !== WIDGET_MIME_TYPE && mimeType !== SKYBRIDGE_MIME_TYPE) {
+      throw new ParleyError('NOT_FOUND', `${call.tool}'s resource is not a widget (${WIDGET_MIME_TYPE}, or ${SKYBRIDGE_MIME_TYPE})`, { field: 'params.callId' });
+    }
     const origin = context.widgets.origin;
     if (!origin) throw new ParleyError('FORBIDDEN', 'this server shows no widgets (PARLEY_WIDGET_PORT=off)', { field: 'params.callId' });
     const hostOrigin = request.headers.origin;
@@ -343,7 +436,7 @@ export function registerWidgetRoutes(app: FastifyInstance, context: ServerContex
       url: `${origin}/proxy/${token}`,
       origin,
       uri,
-      mimeType: WIDGET_MIME_TYPE,
+      mimeType,
       csp: widgetCsp(resource.meta, [hostOrigin, origin]),
       prefersBorder: typeof prefersBorder === 'boolean' ? prefersBorder : null,
       expiresAt,
