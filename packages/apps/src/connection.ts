@@ -153,12 +153,24 @@ function objectOrNull(value: unknown): Record<string, unknown> | null {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
 }
 
-/** `_meta.ui` of a tool or resource (MCP Apps), also read from the older flat key `ui/resourceUri`. */
+/**
+ * `_meta.ui` of a tool or resource (MCP Apps), also read from the older flat key `ui/resourceUri`
+ * and from the OpenAI Apps SDK's keys when MCP Apps' are absent: `openai/outputTemplate` (the
+ * widget of a tool), `openai/widgetCSP` (`connect_domains`, `resource_domains`, `frame_domains`)
+ * and `openai/widgetPrefersBorder` (of a resource).
+ */
 function uiMetaOf(meta: unknown): Record<string, unknown> {
   const object = objectOrNull(meta) ?? {};
-  const ui = objectOrNull(object.ui) ?? {};
-  const legacyUri = object['ui/resourceUri'];
-  return typeof ui.resourceUri !== 'string' && typeof legacyUri === 'string' ? { ...ui, resourceUri: legacyUri } : ui;
+  const ui: Record<string, unknown> = { ...(objectOrNull(object.ui) ?? {}) };
+  const legacyUri = object['ui/resourceUri'] ?? object['openai/outputTemplate'];
+  if (typeof ui.resourceUri !== 'string' && typeof legacyUri === 'string') ui.resourceUri = legacyUri;
+  const openaiCsp = objectOrNull(object['openai/widgetCSP']);
+  if (!objectOrNull(ui.csp) && openaiCsp) {
+    const list = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+    ui.csp = { connectDomains: list(openaiCsp.connect_domains), resourceDomains: list(openaiCsp.resource_domains), frameDomains: list(openaiCsp.frame_domains) };
+  }
+  if (typeof ui.prefersBorder !== 'boolean' && typeof object['openai/widgetPrefersBorder'] === 'boolean') ui.prefersBorder = object['openai/widgetPrefersBorder'];
+  return ui;
 }
 
 function toListedTool(tool: Tool): ListedTool {

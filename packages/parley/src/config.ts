@@ -14,6 +14,33 @@ function list(env: NodeJS.ProcessEnv, name: string): string[] {
   return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
 }
 
+/**
+ * The widget origin's port (`PARLEY_WIDGET_PORT`): the API's port plus one by default (a free one
+ * when the API's is 0), `off` for none.
+ */
+function widgetPort(env: NodeJS.ProcessEnv, apiPort: number): number | null {
+  const raw = env.PARLEY_WIDGET_PORT;
+  if (raw === 'off') return null;
+  if (raw === undefined || raw === '') return apiPort === 0 ? 0 : apiPort + 1;
+  return integer(env, 'PARLEY_WIDGET_PORT', 0);
+}
+
+/** `PARLEY_WIDGET_ORIGIN`: the widget origin as browsers reach it, an `http(s)://host[:port]` origin with nothing after it. */
+function widgetOrigin(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.PARLEY_WIDGET_ORIGIN;
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`PARLEY_WIDGET_ORIGIN must be an origin such as https://widgets.example.net, got "${raw}"`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== raw.replace(/\/$/, '')) {
+    throw new Error(`PARLEY_WIDGET_ORIGIN must be an origin such as https://widgets.example.net, got "${raw}"`);
+  }
+  return url.origin;
+}
+
 /** Reads the server's configuration from environment variables (documented in README.md). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const defaults = defaultConfig();
@@ -21,8 +48,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   if (durability !== 'full' && durability !== 'process') {
     throw new Error(`PARLEY_DURABILITY must be "full" or "process", got "${durability}"`);
   }
+  const port = integer(env, 'PORT', 3000);
   return defaultConfig({
-    port: integer(env, 'PORT', 3000),
+    port,
     host: env.PARLEY_HOST || '127.0.0.1',
     dataDir: path.resolve(env.PARLEY_DATA_DIR || 'data'),
     databaseUrl: env.DATABASE_URL || undefined,
@@ -57,6 +85,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     appLeaseGraceMs: integer(env, 'PARLEY_APP_LEASE_GRACE_MS', defaults.appLeaseGraceMs, 0),
     secretKey: env.PARLEY_SECRET_KEY || undefined,
     publicUrl: publicUrl(env),
+    widgetPort: widgetPort(env, port),
+    widgetHost: env.PARLEY_WIDGET_HOST || undefined,
+    widgetOrigin: widgetOrigin(env),
     secureCookies: env.PARLEY_SECURE_COOKIES === 'true',
     logRequests: env.PARLEY_LOG_REQUESTS === 'true',
   });

@@ -37,10 +37,13 @@ async function serve(): Promise<void> {
   // Read here as well as in the thread: a wrong setting stops the start with its message.
   const models = loadModels(process.env);
   const webDir = webDirFromEnv(process.env);
-  const site = webDir ? webSite(webDir) : undefined;
+  let widgetOrigin: string | null = null;
+  const site = webDir ? webSite(webDir, { widgetOrigin: () => widgetOrigin }) : undefined;
   const server = await startServer({ config, logger, ...(site ? { site } : {}) });
+  widgetOrigin = server.widgetOrigin;
   const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
   console.log(`Parley is running at ${server.url} (${storage})`);
+  if (server.widgetOrigin) console.log(`Widgets of apps: ${server.widgetOrigin}`);
   if (!site) console.log(`Web client: no build found in ${webDir ?? 'packages/web/dist'} (run npm run build, or set PARLEY_WEB_DIR)`);
   let assistant: AssistantThread | undefined;
   if (process.env.PARLEY_ASSISTANT !== 'off') {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type RunningServer, silentLogger, startServer } from '@parley/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY, webSite } from './web-site.js';
+import { CONTENT_SECURITY_POLICY, contentSecurityPolicy, webSite } from './web-site.js';
 
 /** The web client's files as the parley package serves them, next to the API, over loopback. */
 describe('web site', () => {
@@ -36,6 +36,8 @@ describe('web site', () => {
     expect(policy).not.toContain('unsafe-inline');
     expect(policy).not.toContain('unsafe-eval');
     expect(policy).toContain("frame-ancestors 'none'");
+    // No widget origin here: the page frames nothing.
+    expect(policy).toContain("frame-src 'none'");
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(await response.text()).toBe(page);
   });
@@ -77,5 +79,17 @@ describe('web site', () => {
 
   it('[WB1] serves nothing from a folder without a build', () => {
     expect(webSite(path.join(dataDir, 'no-such-folder'))).toBeUndefined();
+  });
+
+  it('[WB1] frames only from the widget origin when there is one', async () => {
+    const site = path.join(dataDir, 'site');
+    let origin: string | null = null;
+    const handler = webSite(site, { widgetOrigin: () => origin });
+    await using widgets = await startServer({ config: { port: 0, host: '127.0.0.1', dataDir: path.join(dataDir, 'w'), durability: 'process', widgetPort: 0 }, logger: silentLogger(), ...(handler ? { site: handler } : {}) });
+    origin = widgets.widgetOrigin;
+    expect(origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const policy = (await fetch(`${widgets.url}/`)).headers.get('content-security-policy');
+    expect(policy).toBe(contentSecurityPolicy(origin));
+    expect(policy).toContain(`frame-src ${origin}`);
   });
 });

@@ -7,8 +7,13 @@ import sirv from 'sirv';
 /**
  * The web client's policy: scripts and styles only from this origin (no inline script), the
  * socket and API on this origin, images also as data/blob URLs (previews), and no framing.
+ * Frames only from the widget origin, when there is one (apps' widgets, apps/SPEC.md [AP20]).
  */
-export const CONTENT_SECURITY_POLICY = [
+export function contentSecurityPolicy(widgetOrigin: string | null = null): string {
+  return [...BASE_POLICY, `frame-src ${widgetOrigin ?? "'none'"}`].join('; ');
+}
+
+const BASE_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
@@ -19,7 +24,10 @@ export const CONTENT_SECURITY_POLICY = [
   "base-uri 'none'",
   "form-action 'self'",
   "frame-ancestors 'none'",
-].join('; ');
+];
+
+/** The policy of a web client that shows no widgets. */
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
 /** Where `npm run build` puts the web client: the `@parley/web` package's `dist` folder. */
 export function builtWebDir(): string | undefined {
@@ -33,16 +41,17 @@ export function builtWebDir(): string | undefined {
 /**
  * Serves the built web client: its files, and `index.html` for any other path without a file
  * extension, so the client's own routes (`/c/…`, `/invite/…`) load the app [WB1]–[WB3].
+ * `widgetOrigin` names the origin the page may frame (known once the widget listener listens).
  * Undefined when the folder holds no build.
  */
-export function webSite(directory: string): SiteHandler | undefined {
+export function webSite(directory: string, options: { widgetOrigin?: () => string | null } = {}): SiteHandler | undefined {
   if (!fs.existsSync(path.join(directory, 'index.html'))) return undefined;
   const serve = sirv(directory, {
     single: true,
     etag: true,
     gzip: false,
     setHeaders: (response, pathname) => {
-      response.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+      response.setHeader('Content-Security-Policy', contentSecurityPolicy(options.widgetOrigin?.() ?? null));
       response.setHeader('X-Content-Type-Options', 'nosniff');
       response.setHeader('Referrer-Policy', 'no-referrer');
       // Vite names assets by their content hash: they never change. The page itself always revalidates.

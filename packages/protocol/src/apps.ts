@@ -268,3 +268,33 @@ export const AppAuthorizationCallbackQuerySchema = z.object({
   error_description: boundedString(2048).optional(),
   error_uri: boundedString(2048).optional(),
 });
+/** The CSP domains a widget declared (`_meta.ui.csp`) that Parley applies to its document, after dropping any it refuses. */
+export const WidgetCspSchema = z
+  .object({
+    connectDomains: z.array(z.string()),
+    resourceDomains: z.array(z.string()),
+    frameDomains: z.array(z.string()),
+  })
+  .meta({ id: 'WidgetCsp' });
+export type WidgetCsp = z.infer<typeof WidgetCspSchema>;
+
+/**
+ * Where a member's browser loads the widget of a tool call (an MCP Apps `ui://` resource): a page on
+ * the separate widget origin that holds the widget's document in a second, sandboxed frame. The
+ * address is a ticket for this member, this conversation and the approved listing; it expires.
+ */
+export const WidgetSessionSchema = z
+  .object({
+    /** The outer frame's address, on the widget origin. */
+    url: z.string(),
+    /** The widget origin: the only origin the outer frame talks to the page from. */
+    origin: z.string(),
+    uri: z.string(),
+    mimeType: z.string(),
+    csp: WidgetCspSchema,
+    /** `_meta.ui.prefersBorder` of the resource, when it says. */
+    prefersBorder: z.boolean().nullable(),
+    expiresAt: TimestampSchema,
+  })
+  .meta({ id: 'WidgetSession' });
+export type WidgetSession = z.infer<typeof WidgetSessionSchema>;

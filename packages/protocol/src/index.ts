@@ -306,6 +306,8 @@ export {
   StartAppAuthorizationRequestSchema,
   AppAuthorizationSchema,
   AppAuthorizationCallbackQuerySchema,
+  WidgetCspSchema,
+  WidgetSessionSchema,
 } from './apps.js';
 export type {
   AppStatus,
@@ -318,4 +320,6 @@ export type {
   AppCallStatus,
   AppCall,
   AppCallProgress,
+  WidgetCsp,
+  WidgetSession,
 } from './apps.js';

@@ -19,6 +19,7 @@ const FINGERPRINTS: Record<number, string> = {
   7: '392b6207f6265475',
   8: 'cf5b9da39b268d82',
   9: '0f68169207d1bfd6',
+  10: '9b925e30735c8551',
 };
 
 function fingerprint(): string {

@@ -51,6 +51,7 @@ import {
   AppCallListSchema,
   AppCallParamsSchema,
   AppCallSchema,
+  WidgetSessionSchema,
   AppListSchema,
   AppParamsSchema,
   CallAppToolRequestSchema,
@@ -521,6 +522,11 @@ export const routes = {
     method: 'DELETE', path: '/api/apps/:appId/authorization', tag: 'apps', auth: 'required',
     summary: 'Disconnect: forget your tokens for an app (its later calls for you wait for a new authorisation).',
     params: AppParamsSchema, response: null,
+  }),
+  openWidget: define({
+    method: 'POST', path: '/api/conversations/:conversationId/app-calls/:callId/widget', tag: 'apps', auth: 'required',
+    summary: 'A ticket to show the widget of a tool call (its tool\'s `ui://` resource of the approved listing) on the separate widget origin.',
+    params: AppCallParamsSchema, response: WidgetSessionSchema,
   }),
 } as const;
 

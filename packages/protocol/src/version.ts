@@ -29,5 +29,7 @@
  * - 9 (2026-12-03): OAuth for remote apps: `AdminApp.oauth`, `App.oauth` and `App.connected`, call status `authorization`,
  *   `POST`/`DELETE /api/apps/:appId/authorization`, `GET /api/app-authorization/callback` (a route whose
  *   answer is a `'redirect'`).
+ * - 10 (2026-12-03): widgets (MCP Apps): `openWidget` (`POST …/app-calls/:callId/widget`) gives a
+ *   member a `WidgetSession`, the address of a tool call's widget on the separate widget origin.
  */
-export const PROTOCOL_VERSION = 9;
+export const PROTOCOL_VERSION = 10;

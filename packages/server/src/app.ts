@@ -10,6 +10,7 @@ import { registerMemoryRoutes } from './assistant/memory-routes.js';
 import { registerTurnRoutes } from './assistant/turn-routes.js';
 import { registerAppCallRoutes } from './apps/calls.js';
 import { registerAppRoutes } from './apps/routes.js';
+import { registerWidgetRoutes } from './apps/widgets.js';
 import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerBlockingRoutes } from './blocking/routes.js';
 import type { ServerContext } from './context.js';
@@ -118,5 +119,6 @@ export function buildApp(context: ServerContext, options: { site?: SiteHandler }
   registerMemoryRoutes(app, context);
   registerAppRoutes(app, context);
   registerAppCallRoutes(app, context);
+  registerWidgetRoutes(app, context);
   return app;
 }

@@ -81,6 +81,15 @@ export interface ServerConfig {
    * Default: the address the server listens on.
    */
   publicUrl: string | undefined;
+  /**
+   * The port of the widget origin (apps/SPEC.md [AP20]), a listener apart from the API's that
+   * serves apps' widgets and nothing else; 0 picks a free one, null serves no widgets.
+   */
+  widgetPort: number | null;
+  /** The address the widget listener binds; the API's `host` when unset. */
+  widgetHost: string | undefined;
+  /** The widget origin as browsers reach it (behind a proxy, another host name); `http://host:widgetPort` when unset. */
+  widgetOrigin: string | undefined;
 }
 
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -117,6 +126,9 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     appLeaseGraceMs: 15_000,
     secretKey: undefined,
     publicUrl: undefined,
+    widgetPort: null,
+    widgetHost: undefined,
+    widgetOrigin: undefined,
     ...overrides,
   };
 }

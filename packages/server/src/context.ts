@@ -10,6 +10,7 @@ import type { AppHost } from './apps/host.js';
 import type { AppCallRuns } from './apps/runs.js';
 import type { AppOAuth } from './apps/oauth.js';
 import type { Logger } from './logger.js';
+import type { WidgetSiteRef } from './apps/widgets.js';
 
 /** Everything a feature needs, handed in rather than reached for. */
 export interface ServerContext {
@@ -31,6 +32,8 @@ export interface ServerContext {
   readonly appRuns: AppCallRuns;
   /** The members' OAuth credentials for apps that need them, sealed (apps/SPEC.md [AP16]). */
   readonly appOAuth: AppOAuth;
+  /** Where this node serves apps' widgets (apps/SPEC.md [AP20]); no origin when it serves none. */
+  readonly widgets: WidgetSiteRef;
   /** Where limits count: in this process, or in Redis for every node (events/SPEC.md [MN5]). */
   readonly limitStore: LimitStore;
   readonly limits: {

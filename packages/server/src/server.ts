@@ -13,6 +13,7 @@ import { AppCallRuns } from './apps/runs.js';
 import { isOffered, recordListing } from './apps/directory.js';
 import { AppOAuth } from './apps/oauth.js';
 import { SecretBox, secretKeyMaterial } from './apps/sealing.js';
+import { startWidgetSite, type WidgetSite } from './apps/widgets.js';
 import { ParleyError } from '@parley/protocol';
 import { FileStore } from './attachments/file-store.js';
 import { startUnsentUploadSweeper } from './attachments/unsent-uploads.js';
@@ -29,6 +30,8 @@ import { WriteQueue } from './storage/write-queue.js';
 export interface RunningServer {
   /** Base URL, such as http://127.0.0.1:3000. */
   readonly url: string;
+  /** The widget origin, such as http://127.0.0.1:3001; null when this node serves no widgets. */
+  readonly widgetOrigin: string | null;
   readonly context: ServerContext;
   readonly hub: Hub;
   /** The assistant's bot account: the composition root hands it to the in-process assistant. */
@@ -143,6 +146,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     apps,
     appRuns,
     appOAuth,
+    widgets: { origin: null },
     limitStore,
     limits: {
       flood: limitStore.limit('flood', windowOf(config.floodLimit.burst, perSecond(config.floodLimit.perMinute))),
@@ -162,6 +166,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const sockets = new SocketServer(context, hub);
   // Unsent uploads expire keepHours after their upload: looked for every hour (or a quarter of that).
   const sweeper = startUnsentUploadSweeper(context, Math.min(3_600_000, (config.unsentUploads.keepHours * 3_600_000) / 4));
+  // The widget origin listens first: the API's tickets name it [AP20].
+  let widgetSite: WidgetSite | undefined;
+  if (config.widgetPort !== null) {
+    widgetSite = await startWidgetSite(context, { port: config.widgetPort, host: config.widgetHost ?? config.host, origin: config.widgetOrigin }, logger);
+    context.widgets.origin = widgetSite.origin;
+  }
   const app = buildApp(context, options.site ? { site: options.site } : {});
   app.server.on('upgrade', (request, socket, head) => sockets.handleUpgrade(request, socket, head));
   await app.listen({ port: config.port, host: config.host });
@@ -181,6 +191,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       // such connections as soon as they fall idle.
       const reaper = setInterval(() => app.server.closeIdleConnections(), 10);
       await app.close().finally(() => clearInterval(reaper));
+      await widgetSite?.close();
       await sweeper.stop();
       await turns.close();
       await appRuns.close();
@@ -190,5 +201,5 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await limitStore.close();
       await storage.close();
     })());
-  return { url: `http://${host}:${port}`, context, hub, assistant, close, [Symbol.asyncDispose]: close };
+  return { url: `http://${host}:${port}`, widgetOrigin: widgetSite?.origin ?? null, context, hub, assistant, close, [Symbol.asyncDispose]: close };
 }

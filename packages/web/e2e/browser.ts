@@ -37,9 +37,12 @@ export async function startWorld(): Promise<World> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
   const siteDir = path.join(dataDir, 'site');
   await buildSite(siteDir);
-  const site = webSite(siteDir);
+  let widgetOrigin: string | null = null;
+  const site = webSite(siteDir, { widgetOrigin: () => widgetOrigin });
   if (!site) throw new Error('the build wrote no index.html');
-  const server = await startServer({ config: { port: 0, host: '127.0.0.1', dataDir, durability: 'process' }, logger: silentLogger(), site });
+  // With its widget origin, on a port of its own, as `parley` starts it.
+  const server = await startServer({ config: { port: 0, host: '127.0.0.1', dataDir, durability: 'process', widgetPort: 0 }, logger: silentLogger(), site });
+  widgetOrigin = server.widgetOrigin;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],

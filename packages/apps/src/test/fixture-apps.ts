@@ -343,3 +343,4 @@ export async function startFixtureApp(options: FixtureAppOptions = {}): Promise<
 export function stdioFixtureCommand(): string[] {
   return [process.execPath, '--import', 'tsx', new URL('./stdio-fixture-app.ts', import.meta.url).pathname];
 }
+export { FORECAST_CSP, FORECAST_URI, forecastHtml, SKYBRIDGE_HTML, SKYBRIDGE_URI, startWidgetApp, type WidgetApp } from './widget-app.js';

@@ -1,4 +1,4 @@
-// Test doubles of the apps package (`@parley/apps/test`): fixture MCP apps, and an OAuth authorisation server with an app behind it.
+// Test doubles of the apps package (`@parley/apps/test`): fixture MCP apps, an OAuth authorisation server with an app behind it, and an app with widgets.
 export {
   buildFixtureServer,
   INJECTION_TEXT,
@@ -12,3 +12,4 @@ export {
 export type { FixtureApp, FixtureAppOptions, FixtureCall, FixtureState, WebServer } from './fixture-apps.js';
 export { startFixtureAuthServer, startOAuthFixtureApp } from './fixture-oauth.js';
 export type { AuthorizationRequestSeen, FixtureAuthServer, FixtureAuthServerOptions, OAuthFixtureApp } from './fixture-oauth.js';
+export { FORECAST_CSP, FORECAST_URI, forecastHtml, SKYBRIDGE_HTML, SKYBRIDGE_URI, startWidgetApp, type WidgetApp } from './widget-app.js';

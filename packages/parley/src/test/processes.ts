@@ -51,6 +51,6 @@ export function freePort(): Promise<number> {
 
 /** The `parley` command from its sources, on `port`, once it says it is running. */
 export async function startParley(env: Record<string, string>, port: number): Promise<Child> {
-  const { child } = await launch(['--conditions=parley-source', '--import', 'tsx', 'packages/parley/src/main.ts'], { ...env, PORT: String(port) }, /Parley is running at/);
+  const { child } = await launch(['--conditions=parley-source', '--import', 'tsx', 'packages/parley/src/main.ts'], { PARLEY_WIDGET_PORT: '0', ...env, PORT: String(port) }, /Parley is running at/);
   return child;
 }

@@ -83,6 +83,7 @@ function conversationCalls(world: World): Partial<Record<RouteName, (client: Par
     removeReaction: (client) => client.api.removeReaction({ params: { ...message, emoji: '👍' } }),
     getAttachment: (client) => client.api.getAttachment({ params: { attachmentId: world.attachmentId } }),
     listTurns: (client) => client.api.listTurns({ params: { conversationId } }),
+    getTurn: (client) => client.api.getTurn({ params: { conversationId, turnId: world.turnId } }),
     startTurn: (client) => client.api.startTurn({ params: { conversationId }, body: { id: messageId() } }),
     appendTurnDelta: (client) => client.api.appendTurnDelta({ params: turn, body: { text: 'intrusion' } }),
     endTurn: (client) => client.api.endTurn({ params: turn, body: { status: 'completed', text: 'taken over' } }),
@@ -100,6 +101,7 @@ function conversationCalls(world: World): Partial<Record<RouteName, (client: Par
     listAppCalls: (client) => client.api.listAppCalls({ params: { conversationId } }),
     getAppCall: (client) => client.api.getAppCall({ params: { conversationId, callId: world.callId } }),
     decideAppCall: (client) => client.api.decideAppCall({ params: { conversationId, callId: world.callId }, body: { decision: 'approve-once' } }),
+    openWidget: (client) => client.api.openWidget({ params: { conversationId, callId: world.callId } }),
   };
 }
 

@@ -15,6 +15,7 @@ import * as turnNodes from './migrations/006-turn-nodes.js';
 import * as apps from './migrations/007-apps.js';
 import * as appCallRuns from './migrations/008-app-call-runs.js';
 import * as appOAuth from './migrations/009-app-oauth.js';
+import * as widgetTickets from './migrations/010-widget-tickets.js';
 import type { Database } from './schema.js';
 
 /**
@@ -64,6 +65,7 @@ const migrations: Record<string, Migration> = {
   '007-apps': apps,
   '008-app-call-runs': appCallRuns,
   '009-app-oauth': appOAuth,
+  '010-widget-tickets': widgetTickets,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -30,6 +30,7 @@ export interface Database {
   app_oauth_clients: AppOAuthClientsTable;
   app_oauth_tokens: AppOAuthTokensTable;
   app_oauth_flows: AppOAuthFlowsTable;
+  widget_tickets: WidgetTicketsTable;
 }
 
 export interface UsersTable {
@@ -349,6 +350,23 @@ export interface AppOAuthFlowsTable {
   sealed: string;
   /** The web client's path to come back to. */
   return_to: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A member's ticket to a tool call's widget on the widget origin (apps/SPEC.md [AP20]). */
+export interface WidgetTicketsTable {
+  /** SHA-256 of the ticket in the widget's address. */
+  token_hash: string;
+  user_id: string;
+  conversation_id: string;
+  app_id: string;
+  call_id: string;
+  uri: string;
+  /** The approved listing the widget comes from: served only while it is still the approved one. */
+  listing_hash: string;
+  /** The page's origin that asked (the Origin of the request): the only one that may frame the widget. */
+  host_origin: string;
   created_at: string;
   expires_at: string;
 }

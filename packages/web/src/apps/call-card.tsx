@@ -6,6 +6,7 @@ import { nameOf } from '../live/names.js';
 import { useLiveStore } from '../live/use-live.js';
 import { formatSize } from '../conversation/attachments.js';
 import { errorText } from '../shell/errors.js';
+import { CallWidget, useWidgetTool } from './widget.js';
 
 
 const BADGE: Record<CallState, string> = {
@@ -37,6 +38,9 @@ export const CallCard = memo(function CallCard({ call, users, meId }: { call: Ap
   const decider = call.decidedBy ? nameOf(users.get(call.decidedBy)) : null;
   const args = JSON.stringify(call.arguments, null, 2);
   const output = resultText(call.result);
+  // A tool with a widget shows it once the call runs, for every member [WB74].
+  const widgetTool = useWidgetTool(call);
+  const showWidget = widgetTool !== null && (state === 'running' || (state === 'done' && !call.isError));
 
   const decide = async (decision: 'approve-once' | 'approve-conversation' | 'deny') => {
     setBusy(true);
@@ -105,6 +109,7 @@ export const CallCard = memo(function CallCard({ call, users, meId }: { call: Ap
             {call.progress.message && <> · {call.progress.message}</>}
           </p>
         )}
+        {showWidget && <CallWidget call={call} tool={widgetTool} />}
         {(state === 'failed' || state === 'expired') && call.error && (
           <p className="mt-2 text-xs text-red-700 dark:text-red-400">{call.error}</p>
         )}

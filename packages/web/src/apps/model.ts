@@ -60,3 +60,20 @@ export function inputsOf(schema: Record<string, unknown>): InputSummary[] {
 export function actsWithAccount(app: App): boolean {
   return app.tools.some((tool) => tool.visibility.includes('model') && tool.annotations.readOnlyHint !== true);
 }
+
+/** Whether a call has ended: its answer, a failure or a denial is final. */
+export function isEnded(call: AppCall): boolean {
+  return call.status === 'completed' || call.status === 'failed' || call.status === 'denied';
+}
+
+/**
+ * What a widget's own tool call answers the widget [WB74]: the app's `CallToolResult` when it ran;
+ * otherwise an error result saying why (denied by the member, failed), so the widget learns it.
+ */
+export function widgetCallResult(call: AppCall): { content: { type: 'text'; text: string }[]; isError?: boolean; [key: string]: unknown } {
+  if (call.status === 'completed' && call.result && Array.isArray(call.result.content)) {
+    return call.result as { content: { type: 'text'; text: string }[] };
+  }
+  const reason = call.status === 'denied' ? 'denied: the member did not approve this call' : call.error ?? `the call ${call.status}`;
+  return { content: [{ type: 'text', text: reason }], isError: true };
+}

@@ -1,6 +1,15 @@
 /** English: the reference every other language's keys must match (see i18n.test.ts). */
 export const en = {
   apps: {
+    widget: {
+      label: 'Widget of {{app}}',
+      loading: 'Loading the widget…',
+      failed: 'The widget could not be shown: {{reason}}',
+      exitFullscreen: 'Exit full screen',
+      openLinkTitle: 'Open a link?',
+      openLinkText: '{{app}} wants to open {{url}} in a new tab. Open it only if you trust where it leads.',
+      openLink: 'Open link',
+    },
     status: { pending: 'Waiting for confirmation', authorization: 'Waiting for authorisation', running: 'Running', done: 'Done', failed: 'Failed', denied: 'Denied', expired: 'Expired' },
     call: {
       label: '{{app}}: {{tool}}',

@@ -5,6 +5,15 @@ type Loose<T> = { [K in keyof T]: T[K] extends string ? string : Loose<T[K]> } &
 /** French. French plurals have a `many` form for very large numbers: it reads like `other`. */
 export const fr: Loose<Dictionary> = {
   apps: {
+    widget: {
+      label: 'Widget de {{app}}',
+      loading: 'Chargement du widget…',
+      failed: 'Le widget n’a pas pu être affiché : {{reason}}',
+      exitFullscreen: 'Quitter le plein écran',
+      openLinkTitle: 'Ouvrir un lien ?',
+      openLinkText: '{{app}} veut ouvrir {{url}} dans un nouvel onglet. Ne l’ouvrez que si vous faites confiance à sa destination.',
+      openLink: 'Ouvrir le lien',
+    },
     status: { pending: 'En attente de confirmation', authorization: 'En attente d’autorisation', running: 'En cours', done: 'Terminé', failed: 'Échec', denied: 'Refusé', expired: 'Expiré' },
     call: {
       label: '{{app}} : {{tool}}',
