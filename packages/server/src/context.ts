@@ -10,7 +10,11 @@ import type { AppHost } from './apps/host.js';
 import type { AppCallRuns } from './apps/runs.js';
 import type { AppOAuth } from './apps/oauth.js';
 import type { Logger } from './logger.js';
-import type { WidgetSiteRef } from './apps/widgets.js';
+
+/** Where this node serves apps' widgets: the origin browsers load them from (apps/SPEC.md [AP16]). */
+export interface WidgetSiteRef {
+  origin: string | null;
+}
 
 /** Everything a feature needs, handed in rather than reached for. */
 export interface ServerContext {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { webSite } from '@parley/parley';
-import { type RunningServer, silentLogger, startServer } from '@parley/server';
+import { type RunningServer, type ServerConfig, silentLogger, startServer } from '@parley/server';
 import { type Browser, type BrowserContext, chromium, type ConsoleMessage, type Page } from 'playwright-core';
 import { build } from 'vite';
 import type { en } from '../src/i18n/en.js';
@@ -32,8 +32,8 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** A real Parley node on loopback (SQLite in a temp folder) serving a fresh build, and Chromium. */
-export async function startWorld(): Promise<World> {
+/** A real Parley node on loopback (SQLite in a temp folder) serving a fresh build, and Chromium; `config` adds to the server's. */
+export async function startWorld(config: Partial<ServerConfig> = {}): Promise<World> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
   const siteDir = path.join(dataDir, 'site');
   await buildSite(siteDir);
@@ -41,7 +41,7 @@ export async function startWorld(): Promise<World> {
   const site = webSite(siteDir, { widgetOrigin: () => widgetOrigin });
   if (!site) throw new Error('the build wrote no index.html');
   // With its widget origin, on a port of its own, as `parley` starts it.
-  const server = await startServer({ config: { port: 0, host: '127.0.0.1', dataDir, durability: 'process', widgetPort: 0 }, logger: silentLogger(), site });
+  const server = await startServer({ config: { port: 0, host: '127.0.0.1', dataDir, durability: 'process', widgetPort: 0, ...config }, logger: silentLogger(), site });
   widgetOrigin = server.widgetOrigin;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,

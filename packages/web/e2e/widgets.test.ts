@@ -14,7 +14,7 @@ const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 const id = () => crypto.randomUUID().replaceAll('-', '');
 /** A first call of an app connects and lists it (its widget is large): waits longer than `expect.poll`'s second. */
-const poll = <T,>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 10_000 });
+const poll = <T,>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000 });
 
 /**
  * Widgets (MCP Apps) [WB74], [AP20]–[AP22], with a real MCP app whose widget is built on ext-apps'
@@ -22,7 +22,7 @@ const poll = <T,>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 10
  * (French, light, on a phone) are in a group where the app is on; the assistant's call of its
  * forecast tool shows the widget in the card, for each of them.
  */
-describe.skipIf(!fs.existsSync(CHROMIUM))('widgets in the browser', { timeout: 120_000 }, () => {
+describe.skipIf(!fs.existsSync(CHROMIUM))('widgets in the browser', { timeout: 180_000 }, () => {
   let world: World;
   let app: WidgetApp;
   const contexts: BrowserContext[] = [];
@@ -54,6 +54,17 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('widgets in the browser', { timeout: 1
       return page.locator(`[data-call-id="${callId}"]`).count();
     }).toBe(1);
   };
+  /**
+   * Reads something of the newest cards: scrolls the timeline to its end first, since widgets above
+   * that change height can move a card out of the rendered range; null when it is not there yet.
+   */
+  const atEnd = async <T,>(page: Page, read: () => Promise<T>): Promise<T | null> => {
+    await page.getByTestId('message-list').evaluate((list) => {
+      const scroller = [list, ...list.querySelectorAll('*')].find((element) => element.scrollHeight > element.clientHeight + 1 && getComputedStyle(element).overflowY !== 'visible');
+      scroller?.scrollTo(0, scroller.scrollHeight);
+    });
+    return read().catch(() => null);
+  };
   const widgetFrame = (page: Page): Frame => {
     const frame = page.frames().find((item) => item.url().includes('/document/'));
     if (!frame) throw new Error('no widget document in the page');
@@ -61,7 +72,8 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('widgets in the browser', { timeout: 1
   };
 
   beforeAll(async () => {
-    world = await startWorld();
+    // A call held open by the app waits for three pages to load the widget: longer than the default app timeout on a busy machine.
+    world = await startWorld({ appTimeoutMs: 120_000 });
     app = await startWidgetApp();
     bot = new ParleyClient({ baseUrl: world.url, token: world.server.assistant.token });
     const settings = [
@@ -313,34 +325,6 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('widgets in the browser', { timeout: 1
     for (const [index, list] of problems.entries()) expect(realProblems(list), `page ${index}`).toEqual([]);
   });
 
-  it('[WB74] a call still running shows its widget with the input to everyone, and the result reaches every widget live', async () => {
-    const trigger = await beaApi.api.sendMessage({ params: { conversationId: groupId }, body: { id: id(), text: '@assistant et à Nice ?' } });
-    const turn = await bot.api.startTurn({ params: { conversationId: groupId }, body: { id: id(), triggerMessageId: trigger.id } });
-    const running = bot.api.callAppTool({
-      params: { conversationId: groupId, appId },
-      body: { id: id(), tool: 'show_forecast', arguments: JSON.stringify({ city: 'Nice', hold: true }), turnId: turn.id },
-    });
-    const find = async () => (await annApi.api.listAppCalls({ params: { conversationId: groupId } })).calls.find((item) => item.arguments.city === 'Nice');
-    await poll(async () => (await find())?.status).toBe('running');
-    const nice = (await find())!;
-    // Each member opens the group while the call runs (at their first unread message) and scrolls to its card, the newest item.
-    await Promise.all([ann, bea, cyd].map((page) => page.goto(`${world.url}/c/${groupId}`)));
-    for (const page of [ann, bea, cyd]) await reveal(page, nice.id);
-    // The app holds its answer until every member's widget shows the input.
-    for (const page of [ann, bea, cyd]) {
-      await widgetOf(page, nice.id).getByText('input: Nice').waitFor({ timeout: 25_000 }).catch(async (error: unknown) => {
-        console.log('LIVE', page === ann ? 'ann' : page === bea ? 'bea' : 'cyd', await page.locator(`[data-call-id="${nice.id}"]`).count(), page.frames().map((frame) => frame.url().slice(-12)), await page.locator('[data-call-id]').evaluateAll((items) => items.map((item) => item.getAttribute('data-call-state'))));
-        throw error;
-      });
-    }
-    expect((await find())?.status).toBe('running');
-    app.release();
-    expect((await running).status).toBe('completed');
-    for (const page of [ann, bea, cyd]) await widgetOf(page, nice.id).getByRole('heading', { name: 'Nice · 19 °C' }).waitFor();
-    await bot.api.endTurn({ params: { conversationId: groupId, turnId: turn.id }, body: { status: 'completed', text: 'And Nice.' } });
-    for (const [index, list] of problems.entries()) expect(realProblems(list), `page ${index}`).toEqual([]);
-  });
-
   it('[AP23] a widget written for the OpenAI Apps SDK gets window.openai on the same bridge: output, theme and language, tool calls, links', async () => {
     const trigger = await annApi.api.sendMessage({ params: { conversationId: groupId }, body: { id: id(), text: '@assistant radar for Nice?' } });
     const turn = await bot.api.startTurn({ params: { conversationId: groupId }, body: { id: id(), triggerMessageId: trigger.id } });
@@ -349,9 +333,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('widgets in the browser', { timeout: 1
     await Promise.all([ann, bea].map((page) => page.goto(`${world.url}/c/${groupId}`)));
     for (const page of [ann, bea]) await reveal(page, radar.id);
     const annRadar = widgetOf(ann, radar.id);
-    await annRadar.getByRole('heading', { name: 'Radar: Nice, 4 mm' }).waitFor();
-    await poll(() => annRadar.locator('#globals').textContent()).toBe('openai: light · en · inline · input Nice');
-    await poll(() => widgetOf(bea, radar.id).locator('#globals').textContent()).toBe('openai: dark · fr · inline · input Nice');
+    await poll(() => atEnd(ann, () => annRadar.locator('#radar').textContent({ timeout: 2000 }))).toBe('Radar: Nice, 4 mm');
+    await poll(() => atEnd(ann, () => annRadar.locator('#globals').textContent({ timeout: 2000 }))).toBe('openai: light · en · inline · input Nice');
+    await poll(() => atEnd(bea, () => widgetOf(bea, radar.id).locator('#globals').textContent({ timeout: 2000 }))).toBe('openai: dark · fr · inline · input Nice');
     await screenshot(bea, 'desktop-dark-fr-widget-openai');
 
     await annRadar.getByRole('button', { name: 'Rain again' }).click();
@@ -363,6 +347,31 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('widgets in the browser', { timeout: 1
     await dialog.getByText('https://forecast.example/radar', { exact: false }).waitFor();
     await dialog.getByRole('button', { name: en.common.cancel }).click();
     await poll(() => annRadar.locator('#said').textContent()).toBe('not opened');
+    for (const [index, list] of problems.entries()) expect(realProblems(list), `page ${index}`).toEqual([]);
+  });
+
+  it('[WB74] a call still running shows its widget with the input to everyone, and the result reaches every widget live', async () => {
+    const trigger = await beaApi.api.sendMessage({ params: { conversationId: groupId }, body: { id: id(), text: '@assistant et à Nice ?' } });
+    const turn = await bot.api.startTurn({ params: { conversationId: groupId }, body: { id: id(), triggerMessageId: trigger.id } });
+    const running = bot.api.callAppTool({
+      params: { conversationId: groupId, appId },
+      body: { id: id(), tool: 'show_forecast', arguments: JSON.stringify({ city: 'Nice', hold: true }), turnId: turn.id },
+    });
+    const find = async () => (await annApi.api.listAppCalls({ params: { conversationId: groupId } })).calls.find((item) => item.tool === 'show_forecast' && item.arguments.city === 'Nice');
+    await poll(async () => (await find())?.status).toBe('running');
+    const nice = (await find())!;
+    // Each member opens the group while the call runs (at their first unread message) and scrolls to its card, the newest item.
+    await Promise.all([ann, bea, cyd].map((page) => page.goto(`${world.url}/c/${groupId}`)));
+    for (const page of [ann, bea, cyd]) await reveal(page, nice.id);
+    // The app holds its answer until every member's widget shows the input.
+    for (const page of [ann, bea, cyd]) {
+      await expect.poll(() => atEnd(page, () => widgetOf(page, nice.id).locator('#status').textContent({ timeout: 2000 })), { timeout: 60_000 }).toBe('input: Nice');
+    }
+    expect((await find())?.status).toBe('running');
+    app.release();
+    expect((await running).status).toBe('completed');
+    for (const page of [ann, bea, cyd]) await poll(() => atEnd(page, () => widgetOf(page, nice.id).locator('h1').textContent({ timeout: 2000 }))).toBe('Nice · 19 °C');
+    await bot.api.endTurn({ params: { conversationId: groupId, turnId: turn.id }, body: { status: 'completed', text: 'And Nice.' } });
     for (const [index, list] of problems.entries()) expect(realProblems(list), `page ${index}`).toEqual([]);
   });
 });

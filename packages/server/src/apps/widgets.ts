@@ -28,11 +28,6 @@ export const WIDGET_SANDBOX = 'allow-scripts allow-forms';
 /** At most this many domains of each kind are applied from a resource's CSP. */
 const MAX_DOMAINS = 32;
 
-/** Where this node serves widgets: the origin browsers load them from. */
-export interface WidgetSiteRef {
-  origin: string | null;
-}
-
 /** An origin as a CSP source may name it: a scheme, a host (perhaps `*.` and a domain), a port; nothing else. */
 const SOURCE = /^(https|wss|http|ws):\/\/(\*\.)?([a-z0-9-]+(\.[a-z0-9-]+)*)(:\d{1,5})?$/;
 
@@ -358,9 +353,11 @@ export async function startWidgetSite(
   const server = http.createServer(widgetSiteHandler(context));
   server.on('clientError', (_error, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refuse = (error: Error) =>
+      reject(new Error(`the widget origin could not listen on ${options.host}:${options.port} (${error.message}); set PARLEY_WIDGET_PORT to a free port, or off`));
+    server.once('error', refuse);
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.off('error', refuse);
       resolve();
     });
   });
