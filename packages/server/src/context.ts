@@ -11,7 +11,7 @@ import type { AppCallRuns } from './apps/runs.js';
 import type { AppOAuth } from './apps/oauth.js';
 import type { Logger } from './logger.js';
 
-/** Where this node serves apps' widgets: the origin browsers load them from (apps/SPEC.md [AP16]). */
+/** Where this node serves apps' widgets: the origin browsers load them from (apps/SPEC.md [AP20]). */
 export interface WidgetSiteRef {
   origin: string | null;
 }
