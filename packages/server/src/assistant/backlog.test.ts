@@ -1,6 +1,8 @@
+import { CompiledQuery } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { say } from '../test/assistant.js';
 import { failure, messageId, startTestServer } from '../test/harness.js';
+import { backlogQuery } from './backlog.js';
 
 describe("the assistant's backlog", () => {
     it('[AB1] is for a bot only: a person is refused before the query is read, a stranger is asked to sign in', async () => {
@@ -84,5 +86,40 @@ describe("the assistant's backlog", () => {
       expect(new Set(seen).size).toBe(5);
       expect(pages).toBe(3);
       expect(await failure(bot.api.listAssistantBacklog({ query: { since: query.since, limit: 201 } }))).toMatchObject({ code: 'INVALID_INPUT' });
+    });
+
+    it('[AB4] reads the window, not the history: a conversation of 20,000 old messages is searched by conversation and time', async () => {
+      await using server = await startTestServer();
+      const ann = await server.user();
+      const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Long' } })).conversation.id;
+      const { writer, reader } = server.server.context.storage;
+      // A month-old history written in bulk, seqs below the messages sent now.
+      const old = Date.now() - 30 * 86_400_000;
+      await writer.updateTable('conversations').set({ last_seq: 20_000 }).where('id', '=', group).execute();
+      for (let first = 1; first <= 20_000; first += 500) {
+        const rows = Array.from({ length: 500 }, (_, index) => ({
+          id: `old-${first + index}`,
+          conversation_id: group,
+          seq: first + index,
+          author_id: ann.user.id,
+          text: `old ${first + index}`,
+          mentions: '[]',
+          reply_to_id: null,
+          created_at: new Date(old + (first + index) * 1000).toISOString(),
+          edited_at: null,
+          deleted_at: null,
+        }));
+        await writer.insertInto('messages').values(rows).execute();
+      }
+      const recent = [await say(ann.client, group, 'Parley, one'), await say(ann.client, group, 'Parley, two')];
+      const query = { since: new Date(Date.now() - 60_000).toISOString(), limit: 100 };
+      const page = await server.assistant.client.api.listAssistantBacklog({ query });
+      expect(page.entries.map((entry) => entry.message.id)).toEqual(recent.map((message) => message.id));
+
+      // The plan SQLite chose: the messages of each of the bot's conversations by time, from `since` on.
+      const compiled = backlogQuery(reader, server.assistant.userId, query).compile();
+      const plan = await reader.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]));
+      const messages = plan.rows.map((row) => row.detail).filter((detail) => /^SEARCH messages |^SCAN messages/.test(detail));
+      expect(messages).toEqual([expect.stringMatching(/USING INDEX messages_conversation_created \(conversation_id=\? AND created_at>\?\)/)]);
     });
 });

@@ -16,8 +16,27 @@ export async function listBacklog(
   botId: string,
   query: z.output<typeof AssistantBacklogQuerySchema>,
 ): Promise<AssistantBacklog> {
+  const rows = await backlogQuery(reader, botId, query).execute();
+  const last = rows.at(-1);
+  // A copy written long after the original is history of another group [AB2].
+  const live = rows.filter((row) => row.event_at === null || Date.parse(row.event_at) - Date.parse(row.created_at) <= COPIED_MESSAGE_MS);
+  const messages = await toMessages(
+    reader,
+    live.map(({ event_at: _eventAt, reply_to_author_id: _replyTo, ...row }) => row),
+  );
+  return {
+    entries: messages.map((message, index) => ({ message, replyToAuthorId: live[index]?.reply_to_author_id ?? null })),
+    next: last && rows.length === query.limit ? { since: last.created_at, afterId: last.id } : null,
+  };
+}
+
+/**
+ * The backlog's one statement [AB4]: found by conversation, then time (the index of migration
+ * 013), so its cost follows the window, never a conversation's whole history.
+ */
+export function backlogQuery(reader: Kysely<Database>, botId: string, query: z.output<typeof AssistantBacklogQuerySchema>) {
   const since = new Date(query.since).toISOString();
-  const rows = await reader
+  return reader
     .selectFrom('messages')
     .innerJoin('members', (join) =>
       join.onRef('members.conversation_id', '=', 'messages.conversation_id').on('members.user_id', '=', botId),
@@ -63,17 +82,5 @@ export async function listBacklog(
     )
     .orderBy('messages.created_at')
     .orderBy('messages.id')
-    .limit(query.limit)
-    .execute();
-  const last = rows.at(-1);
-  // A copy written long after the original is history of another group [AB2].
-  const live = rows.filter((row) => row.event_at === null || Date.parse(row.event_at) - Date.parse(row.created_at) <= COPIED_MESSAGE_MS);
-  const messages = await toMessages(
-    reader,
-    live.map(({ event_at: _eventAt, reply_to_author_id: _replyTo, ...row }) => row),
-  );
-  return {
-    entries: messages.map((message, index) => ({ message, replyToAuthorId: live[index]?.reply_to_author_id ?? null })),
-    next: last && rows.length === query.limit ? { since: last.created_at, afterId: last.id } : null,
-  };
+    .limit(query.limit);
 }

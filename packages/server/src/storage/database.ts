@@ -16,6 +16,7 @@ import * as apps from './migrations/007-apps.js';
 import * as appCallRuns from './migrations/008-app-call-runs.js';
 import * as appOAuth from './migrations/009-app-oauth.js';
 import * as widgetTickets from './migrations/010-widget-tickets.js';
+import * as backlogByConversation from './migrations/013-backlog-by-conversation.js';
 import type { Database } from './schema.js';
 
 /**
@@ -66,6 +67,7 @@ const migrations: Record<string, Migration> = {
   '008-app-call-runs': appCallRuns,
   '009-app-oauth': appOAuth,
   '010-widget-tickets': widgetTickets,
+  '013-backlog-by-conversation': backlogByConversation,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

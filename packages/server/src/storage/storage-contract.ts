@@ -140,7 +140,7 @@ export function storageContract(backend: StorageBackend): void {
       }
       await using storage = await open(database.options);
       const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(storage.reader);
-      expect(applied.rows.map((row) => row.name)).toEqual(['001-initial', '002-assistant', '003-unsent-uploads', '004-removals-and-blocked-profiles', '005-assistant-backlog', '006-turn-nodes', '007-apps', '008-app-call-runs', '009-app-oauth', '010-widget-tickets']);
+      expect(applied.rows.map((row) => row.name)).toEqual(['001-initial', '002-assistant', '003-unsent-uploads', '004-removals-and-blocked-profiles', '005-assistant-backlog', '006-turn-nodes', '007-apps', '008-app-call-runs', '009-app-oauth', '010-widget-tickets', '013-backlog-by-conversation']);
       // The tables were not made again: what was written before survives.
       const user = await storage.reader.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
       expect(user?.id).toBe(userId);
