@@ -93,9 +93,9 @@ export const ListDecisionsQuerySchema = z.object({
  * with `next`.
  */
 export const AssistantBacklogQuerySchema = z.object({
-  /** Messages sent after this time. */
+  /** Messages sent after this time, conversation by conversation, oldest first in each. */
   since: TimestampInputSchema,
-  /** With `since`, the last message of the previous page: messages sent at `since` after it. */
+  /** The last message of the previous page (its `next`): the messages after it, in the backlog's order. */
   afterId: IdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(100),
 });
