@@ -10,7 +10,7 @@ import { ParleyClient } from '@parley/sdk';
 import { openStorage } from '@parley/server';
 import { createPostgresDatabase } from '@parley/server/test';
 import { CompiledQuery } from 'kysely';
-import { populate, ROWS_PER_INSERT, seedTwoGroups } from './history.js';
+import { HISTORY_ENDS_AGO_MS, populate, ROWS_PER_INSERT, seedTwoGroups } from './history.js';
 import { fixedRate, format, formatSpread, machine, printSettings, printTable, spread, summarize } from './measure.js';
 import { type Headline, report } from './report.js';
 import { pinSelf, type ServerProcess, startServerProcess } from './server-process.js';
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     server: `the parley command in its own process${pinned ? ', pinned to CPU 0 (taskset); this generator on CPU 1' : ''}`,
     request: `GET /api/conversations/:id/messages?limit=${PAGE} (listMessages) through the SDK over loopback HTTP, as a member`,
     load: `${RATE} requests/s for ${SECONDS} s, alternating the two conversations, latency from the scheduled send time; then one request at a time for 4 s, alternating`,
-    data: `${BIG.toLocaleString('en-US')} messages + message-created events bulk-written in ${ROWS_PER_INSERT}-row inserts; ${SMALL} sent through the API`,
+    data: `${BIG.toLocaleString('en-US')} messages + message-created events bulk-written in ${ROWS_PER_INSERT}-row inserts, one a second, the newest ${HISTORY_ENDS_AGO_MS / 3_600_000} h old (before the assistant's catch-up day); ${SMALL} sent through the API`,
     runs: `${RUNS}, after 500 warm-up requests; each figure is median (min–max)`,
   };
   const rows: string[][] = [];

@@ -16,11 +16,19 @@ export function sentence(index: number): string {
   return Array.from({ length }, (_, word) => WORDS[(index * 31 + word * 17) % WORDS.length]).join(' ');
 }
 
+/**
+ * The bulk history ends this long ago: one message a second up to a day and an hour before now, so
+ * it is history and not what the assistant was away for. A restarted assistant reads the last day
+ * of its conversations and records a decision on each unaddressed message (assistant RC2): on a
+ * history that ran up to now, that is 86,400 decisions written while the bench measures.
+ */
+export const HISTORY_ENDS_AGO_MS = 25 * 60 * 60_000;
+
 /** Writes `count` messages (and their message-created events) the way the server would, in bulk. */
 export async function populate(storage: Storage, conversationId: string, authors: string[], count: number): Promise<void> {
   const conversation = await storage.writer.selectFrom('conversations').select('last_seq').where('id', '=', conversationId).executeTakeFirstOrThrow();
   let seq = conversation.last_seq;
-  const start = Date.now() - count * 1000;
+  const start = Date.now() - HISTORY_ENDS_AGO_MS - count * 1000;
   const began = performance.now();
   for (let done = 0; done < count; ) {
     const inTransaction = Math.min(ROWS_PER_TRANSACTION, count - done);
