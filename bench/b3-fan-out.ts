@@ -103,6 +103,8 @@ function start(target: (typeof TARGETS)[number]): Promise<Running> {
 
 interface Generator {
   result: Promise<string>;
+  /** Resolves when the sends begin (latency mode), after every socket connected. */
+  sending: Promise<void>;
   /** For idle mode: resolves once every socket is connected. */
   connected: Promise<number>;
   stop(): void;
@@ -142,11 +144,22 @@ function runGenerator(job: Job): Generator {
     });
   lines = [];
   const first = nextLine();
+  // In latency mode a first line says the sends begin; the result follows.
+  const result = first.then((line) => ('sending' in (JSON.parse(line) as object) ? nextLine() : line));
   return {
-    result: first,
+    result,
+    sending: first.then(() => undefined),
     connected: first.then((line) => (JSON.parse(line) as { connected: number }).connected),
     stop: () => child.stdin.write('stop\n'),
   };
+}
+
+/** CPU time a process (all its threads) has used, in seconds (Linux: utime + stime of /proc/pid/stat). */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Resident memory of a process, in bytes (Linux). */
@@ -225,10 +238,15 @@ async function latency(): Promise<void> {
       const p999: number[] = [];
       const ack99: number[] = [];
       const deliveredShare: number[] = [];
+      const cpuPerMessage: number[] = [];
       for (let run = 0; run < RUNS; run += 1) {
         const running = await start(target);
         try {
-          const result = JSON.parse(await runGenerator({ ...baseJob(running, generatorTarget(target)), rate }).result) as Result;
+          const generator = runGenerator({ ...baseJob(running, generatorTarget(target)), rate });
+          await generator.sending;
+          const cpuBefore = cpuSeconds(running.pid);
+          const result = JSON.parse(await generator.result) as Result;
+          cpuPerMessage.push(((cpuSeconds(running.pid) - cpuBefore) * 1e6) / Math.max(1, result.sent));
           if (result.sendFailures > 0) console.error(`${target} at ${rate} msg/s: ${result.sendFailures} of ${result.sent} sends failed (${result.firstFailure ?? ''})`);
           const summary = summarize(result.latencies);
           p50.push(summary.p50);
@@ -240,7 +258,7 @@ async function latency(): Promise<void> {
           await running.stop();
         }
       }
-      rows.push([`${rate}`, target, formatSpread(p50), formatSpread(p99), formatSpread(p999), formatSpread(ack99), `${format(Math.min(...deliveredShare), 2)}%`]);
+      rows.push([`${rate}`, target, formatSpread(p50), formatSpread(p99), formatSpread(p999), formatSpread(ack99), `${format(Math.min(...deliveredShare), 2)}%`, formatSpread(cpuPerMessage, 0)]);
       medians.set(target, { p99: spread(p99).median, p999: spread(p999).median });
       if (Math.min(...deliveredShare) < 100) headlines.push({ bench: 'B3', measure: `${target} at ${rate} msg/s: deliveries arrived`, parley: `${format(Math.min(...deliveredShare), 2)}%`, baseline: '—', target: '100%', met: false });
     }
@@ -257,7 +275,7 @@ async function latency(): Promise<void> {
       );
     }
   }
-  printTable(['msg/s', 'server', 'p50 ms', 'p99 ms', 'p999 ms', 'send ack p99 ms', 'delivered (least run)'], rows);
+  printTable(['msg/s', 'server', 'p50 ms', 'p99 ms', 'p999 ms', 'send ack p99 ms', 'delivered (least run)', 'server CPU µs per message'], rows);
   report(headlines);
 }
 

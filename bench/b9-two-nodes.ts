@@ -100,8 +100,12 @@ function runGenerator(job: Job): Promise<Result> {
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const newline = output.indexOf('\n');
-      if (newline !== -1) resolve(JSON.parse(output.slice(0, newline)) as Result);
+      for (let newline = output.indexOf('\n'); newline !== -1; newline = output.indexOf('\n')) {
+        const line = JSON.parse(output.slice(0, newline)) as Result | { sending: number };
+        output = output.slice(newline + 1);
+        // The line that says the sends begin comes first; the result follows.
+        if (!('sending' in line)) resolve(line);
+      }
     });
     child.once('exit', (code) => reject(new Error(`the generator exited (${code}) without a result`)));
   });
