@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type ErrorCode, isParleyError, SOCKET_CLOSE } from '@parley/protocol';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { authenticateHeaders, originAllowed } from '../accounts/sessions.js';
 import type { ServerContext } from '../context.js';
 import type { Hub } from './hub.js';
@@ -18,6 +18,30 @@ const MAX_HELLO_BYTES = 1024 * 1024;
 
 /** A socket's errors are `ws`'s to handle (it closes the socket itself); nothing to add. */
 function ignore(): void {}
+
+/**
+ * What an accepted socket carries: its session and the heartbeat slice it is in. On the socket
+ * itself, so that its listeners are the same four functions for every socket (`this` is the
+ * socket) rather than closures made per socket [EL12].
+ */
+interface Accepted extends WebSocket {
+  [SESSION]: { session: SocketSession; slice: Map<WebSocket, SocketSession> };
+}
+const SESSION = Symbol('parley.session');
+
+function onPong(this: WebSocket): void {
+  (this as Accepted)[SESSION].session.alive = true;
+}
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  (this as Accepted)[SESSION].session.receive(data, isBinary);
+}
+
+function onClose(this: WebSocket): void {
+  const { session, slice } = (this as Accepted)[SESSION];
+  slice.delete(this);
+  session.closed();
+}
 
 function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
@@ -77,19 +101,16 @@ export class SocketServer {
 
   #accept(ws: WebSocket, userId: string, sessionId: string): void {
     const session = new SocketSession(this.#context, this.#hub, ws, this.#hub.connect(ws, userId, sessionId));
-    const slice = this.#slices[this.#nextSlice++ % HEARTBEAT_SLICES];
-    slice?.set(ws, session);
-    ws.on('pong', () => {
-      session.alive = true;
-    });
-    ws.on('message', (data, isBinary) => session.receive(data, isBinary));
-    ws.on('close', () => {
-      slice?.delete(ws);
-      session.closed();
-    });
+    const slice = this.#slices[this.#nextSlice++ % HEARTBEAT_SLICES] ?? new Map<WebSocket, SocketSession>();
+    slice.set(ws, session);
+    const accepted = ws as Accepted;
+    accepted[SESSION] = { session, slice };
+    accepted.on('pong', onPong);
+    accepted.on('message', onMessage);
+    accepted.on('close', onClose);
     // `ws` closes the socket itself after an error (1009 for an oversized frame, 1002 for a
     // protocol fault); terminating here would cut off that close frame.
-    ws.on('error', ignore);
+    accepted.on('error', ignore);
   }
 
   /**
