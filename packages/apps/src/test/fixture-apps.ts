@@ -340,7 +340,8 @@ export async function startFixtureApp(options: FixtureAppOptions = {}): Promise<
 }
 
 /** The full command that runs the fixture app over stdio (a child process of the test), for `transport: 'stdio'`. */
-export function stdioFixtureCommand(): string[] {
-  return [process.execPath, '--import', 'tsx', new URL('./stdio-fixture-app.ts', import.meta.url).pathname];
+export function stdioFixtureCommand(options: { envReport?: string } = {}): string[] {
+  const report = options.envReport === undefined ? [] : ['--env-report', options.envReport];
+  return [process.execPath, '--import', 'tsx', new URL('./stdio-fixture-app.ts', import.meta.url).pathname, ...report];
 }
 export { FORECAST_CSP, FORECAST_URI, forecastHtml, SKYBRIDGE_HTML, SKYBRIDGE_URI, startWidgetApp, type WidgetApp } from './widget-app.js';
