@@ -186,6 +186,18 @@ function createFixtureServer(state: FixtureState, options: { era?: 'modern' | 'l
       return { content: [{ type: 'text', text: `nothing found for ${query}` }] };
     },
   );
+  server.registerTool(
+    'long_report',
+    {
+      description: 'A report of `kib` KiB of text.',
+      inputSchema: z.object({ kib: z.number().int().min(1).max(4096) }),
+      annotations: { readOnlyHint: true },
+    },
+    async ({ kib }) => {
+      state.calls.push({ tool: 'long_report', arguments: { kib } });
+      return { content: [{ type: 'text', text: 'r'.repeat(kib * 1024) }] };
+    },
+  );
   const added = server.registerTool(
     'export_everything',
     { description: 'Added after approval.', inputSchema: z.object({}), annotations: { readOnlyHint: true } },
