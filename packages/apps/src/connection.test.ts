@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AppConnection, hashListing } from './connection.js';
 import { startFixtureApp, stdioFixtureCommand, WIDGET_HTML, WIDGET_MIME_TYPE, WIDGET_URI } from './test/fixture-apps.js';
@@ -69,6 +72,26 @@ describe('AppConnection', () => {
       expect(result.structuredContent).toEqual({ city: 'Brest', temperature: 21 });
     } finally {
       await connection.close();
+    }
+  }, 60_000);
+
+  it("[AP2] a local app's child gets only PATH and HOME from Parley's environment, never its settings", async () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-env-'));
+    const envReport = path.join(directory, 'env.json');
+    // What the server's own process has: its settings, and what a shell leaves behind.
+    const given = { PARLEY_SECRET_KEY: 'x'.repeat(40), DATABASE_URL: 'postgres://parley:secret@db/parley', SHELL: '/bin/sh', USER: 'parley', LOGNAME: 'parley', TERM: 'xterm' };
+    const saved = Object.fromEntries(Object.keys(given).map((key) => [key, process.env[key]]));
+    Object.assign(process.env, given);
+    try {
+      const connection = await AppConnection.open({ transport: 'stdio', command: stdioFixtureCommand({ envReport }) }, { timeoutMs: 20_000 });
+      await connection.close();
+      expect(JSON.parse(fs.readFileSync(envReport, 'utf8'))).toEqual(['HOME', 'PATH']);
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      fs.rmSync(directory, { recursive: true, force: true });
     }
   }, 60_000);
 

@@ -8,7 +8,7 @@ import {
   StreamableHTTPClientTransport,
   UnauthorizedError,
 } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { DEFAULT_INHERITED_ENV_VARS, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { CallToolResult, OAuthClientProvider, Resource, Tool } from '@modelcontextprotocol/client';
 
 /** Where an app is: a remote MCP endpoint (Streamable HTTP), or a full command an administrator configured (stdio). */
@@ -227,9 +227,19 @@ function transportFor(source: AppSource, options: ConnectOptions) {
   return new StdioClientTransport({
     command,
     args,
-    env: options.env ?? { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    env: childEnvironment(options.env ?? { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }),
     stderr: 'ignore',
   });
+}
+
+/**
+ * Exactly `env` for a local app's child [AP2]. The SDK's transport adds its own defaults from
+ * this process (`LOGNAME`, `SHELL`, `TERM`, `USER`) under what it is given; each of those not in
+ * `env` is given as undefined, which the child process leaves out.
+ */
+function childEnvironment(env: Record<string, string>): Record<string, string> {
+  const masked: Record<string, string | undefined> = Object.fromEntries(DEFAULT_INHERITED_ENV_VARS.map((key) => [key, undefined]));
+  return { ...masked, ...env } as Record<string, string>;
 }
 
 /** A connection to one app: an MCP client, negotiated in auto mode (the current protocol, or a 2025 server's `initialize`). */

@@ -109,6 +109,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       if (!(error instanceof ParleyError)) logger.warn({ err: error, appId }, 'could not list an app again after it said its tools changed');
     },
   });
+  // The OAuth callback's address is known once the server listens, unless PARLEY_PUBLIC_URL says it.
+  let listeningUrl = '';
+  const appOAuth = new AppOAuth({
+    reader: storage.reader,
+    log,
+    clock,
+    box: new SecretBox(secretKeyMaterial(config)),
+    publicUrl: () => config.publicUrl ?? listeningUrl,
+  });
   const appRuns = new AppCallRuns({
     log,
     reader: storage.reader,
@@ -120,18 +129,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     timeoutMs: config.appTimeoutMs,
     progressIntervalMs: config.appProgressIntervalMs,
     leaseGraceMs: config.appLeaseGraceMs,
+    // Its sweep also deletes the authorisations under way that expired unfinished [AP25].
+    housekeeping: () => appOAuth.forgetExpiredFlows(),
   });
   // Tool calls this node left running when it stopped fail as interrupted, for the group to see [AP15].
   await appRuns.recover();
-  // The OAuth callback's address is known once the server listens, unless PARLEY_PUBLIC_URL says it.
-  let listeningUrl = '';
-  const appOAuth = new AppOAuth({
-    reader: storage.reader,
-    log,
-    clock,
-    box: new SecretBox(secretKeyMaterial(config)),
-    publicUrl: () => config.publicUrl ?? listeningUrl,
-  });
   const perSecond = (perMinute: number) => perMinute / 60;
   const context: ServerContext = {
     config,

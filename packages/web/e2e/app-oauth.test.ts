@@ -154,4 +154,26 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('an app behind OAuth in the browser', 
     expect((await beaApi.api.listApps()).apps[0]).toMatchObject({ oauth: true, connected: false });
     expect(problems.flat()).toEqual([]);
   });
+
+  it('[AP24] a refused authorisation lands the browser on a page saying why, in its language, with the way back to Parley', async () => {
+    // Cid (a French phone, dark) starts connecting the app from his own session, then says no at the authorisation server.
+    const started = await cidPage.evaluate(async (id) => {
+      const response = await fetch(`/api/apps/${id}/authorization`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      return (await response.json()) as { authorizationUrl: string | null };
+    }, appId);
+    expect(started.authorizationUrl).not.toBeNull();
+    const state = new URL(started.authorizationUrl!).searchParams.get('state')!;
+    const cidProblems = problems[2]!;
+    const before = cidProblems.length;
+    const landed = await cidPage.goto(`${world.url}/api/app-authorization/callback?state=${encodeURIComponent(state)}&error=access_denied`);
+    expect(landed?.status()).toBe(409);
+    await cidPage.getByRole('heading', { name: 'L’application n’a pas été connectée' }).waitFor();
+    expect(await cidPage.locator('main p').first().textContent()).toContain('Vous avez refusé');
+    // Its own style applies under its policy: no violation reported, and the card is styled.
+    expect(await cidPage.locator('main').evaluate((element) => getComputedStyle(element).borderRadius)).toBe('12px');
+    expect(cidProblems.slice(before)).toEqual([]);
+    await screenshot(cidPage, 'phone-dark-fr-app-authorization-refused');
+    await cidPage.getByRole('link', { name: 'Retour à Parley' }).click();
+    await cidPage.waitForURL(`${world.url}/`);
+  });
 });

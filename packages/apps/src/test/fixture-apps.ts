@@ -186,6 +186,18 @@ function createFixtureServer(state: FixtureState, options: { era?: 'modern' | 'l
       return { content: [{ type: 'text', text: `nothing found for ${query}` }] };
     },
   );
+  server.registerTool(
+    'long_report',
+    {
+      description: 'A report of `kib` KiB of text.',
+      inputSchema: z.object({ kib: z.number().int().min(1).max(4096) }),
+      annotations: { readOnlyHint: true },
+    },
+    async ({ kib }) => {
+      state.calls.push({ tool: 'long_report', arguments: { kib } });
+      return { content: [{ type: 'text', text: 'r'.repeat(kib * 1024) }] };
+    },
+  );
   const added = server.registerTool(
     'export_everything',
     { description: 'Added after approval.', inputSchema: z.object({}), annotations: { readOnlyHint: true } },
@@ -340,7 +352,8 @@ export async function startFixtureApp(options: FixtureAppOptions = {}): Promise<
 }
 
 /** The full command that runs the fixture app over stdio (a child process of the test), for `transport: 'stdio'`. */
-export function stdioFixtureCommand(): string[] {
-  return [process.execPath, '--import', 'tsx', new URL('./stdio-fixture-app.ts', import.meta.url).pathname];
+export function stdioFixtureCommand(options: { envReport?: string } = {}): string[] {
+  const report = options.envReport === undefined ? [] : ['--env-report', options.envReport];
+  return [process.execPath, '--import', 'tsx', new URL('./stdio-fixture-app.ts', import.meta.url).pathname, ...report];
 }
 export { FORECAST_CSP, FORECAST_URI, forecastHtml, SKYBRIDGE_HTML, SKYBRIDGE_URI, startWidgetApp, type WidgetApp } from './widget-app.js';

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startFixtureAuthServer, startOAuthFixtureApp, type FixtureAuthServer, type OAuthFixtureApp } from '@parley/apps/test';
@@ -6,6 +7,7 @@ import type { ParleyClient } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
 import { say } from '../test/assistant.js';
 import { failure, messageId, startTestServer, type TestServer, type TestUser } from '../test/harness.js';
+import { FLOW_TTL_MS } from './authorization.js';
 
 /** The query the authorisation server sent the browser back with, as the callback route takes it. */
 function callbackQuery(location: URL) {
@@ -54,6 +56,40 @@ async function oauthWorld(server: TestServer, authServer: FixtureAuthServer, app
 
 async function weather(member: TestUser, group: string, appId: string, city: string): Promise<AppCall> {
   return member.client.api.callAppTool({ params: { conversationId: group, appId }, body: { id: messageId(), tool: 'get_weather', arguments: JSON.stringify({ city }) } });
+}
+
+/** What a browser's navigation sends. */
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+
+/** The browser lands on the callback with this query (and the member's credentials, unless `token` is null). */
+async function land(server: TestServer, query: Record<string, string>, headers: Record<string, string>, token: string | null): Promise<Response> {
+  const url = new URL('/api/app-authorization/callback', server.url);
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+  return fetch(url, { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) }, redirect: 'manual' });
+}
+
+/** The refusal page [AP24]: its status, language and reason, under a policy that lets only its own style apply. */
+async function expectPage(response: Response, status: number, language: 'en' | 'fr', reason: string): Promise<string> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+  expect(response.headers.get('content-language')).toBe(language);
+  expect(response.headers.get('cache-control')).toBe('no-store');
+  expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+  expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+  const html = await response.text();
+  expect(html).toContain(`<html lang="${language}">`);
+  expect(html).toContain(`data-reason="${reason}"`);
+  expect(html).toContain('<a href="/">');
+  expect(html).not.toMatch(/<script|\son[a-z]+=|javascript:/i);
+  const policy = response.headers.get('content-security-policy') ?? '';
+  const directives = policy.split(';').map((directive) => directive.trim());
+  expect(directives).toContain("default-src 'none'");
+  expect(directives).toContain("frame-ancestors 'none'");
+  expect(policy).not.toMatch(/script-src|unsafe-inline|unsafe-eval/);
+  // The one style the policy allows is the page's own, by its hash.
+  const style = /<style>([^<]*)<\/style>/.exec(html)?.[1] ?? '';
+  expect(directives).toContain(`style-src 'sha256-${crypto.createHash('sha256').update(style).digest('base64')}'`);
+  return html;
 }
 
 describe('apps with OAuth', () => {
@@ -245,5 +281,97 @@ describe('apps with OAuth', () => {
     expect(await server.server.context.appOAuth.hasTokens(appId, bob.user.id)).toBe(false);
     expect((await bob.client.api.listApps()).apps[0]).toMatchObject({ oauth: true, connected: false });
     expect(await weather(bob, group, appId, 'Nice')).toMatchObject({ status: 'authorization' });
+  });
+
+  it('[AP24] a refused callback shows the browser a page saying why, in English or French, with the way back; JSON to a caller that asks for it', async () => {
+    await using server = await startTestServer();
+    await using authServer = await startFixtureAuthServer();
+    await using app = await startOAuthFixtureApp(authServer);
+    const { bob, carol, appId } = await oauthWorld(server, authServer, app);
+    const token = bob.client.token!;
+
+    // The member says no at the authorisation server: a page in French for a French browser.
+    const denied = await bob.client.api.startAppAuthorization({ params: { appId }, body: {} });
+    const deniedState = new URL(denied.authorizationUrl!).searchParams.get('state')!;
+    const page = await expectPage(await land(server, { state: deniedState, error: 'access_denied' }, { accept: BROWSER_ACCEPT, 'accept-language': 'fr-FR,fr;q=0.9,en;q=0.5' }, token), 409, 'fr', 'denied');
+    expect(page).toContain('Vous avez refusé');
+    expect(page).toContain('Retour à Parley');
+
+    // Another error of the authorisation server is named by its code, never by its free text.
+    const refused = await bob.client.api.startAppAuthorization({ params: { appId }, body: {} });
+    const refusedState = new URL(refused.authorizationUrl!).searchParams.get('state')!;
+    const other = await expectPage(
+      await land(server, { state: refusedState, error: 'temporarily_unavailable', error_description: 'Call +1 555 0100 to unlock' }, { accept: BROWSER_ACCEPT, 'accept-language': 'en-GB' }, token),
+      409,
+      'en',
+      'refused',
+    );
+    expect(other).toContain('temporarily_unavailable');
+    expect(other).not.toContain('555');
+
+    // A state that is not (or no longer) under way; English when the browser names neither language.
+    const unknown = await expectPage(await land(server, { state: deniedState, code: 'x' }, { accept: BROWSER_ACCEPT, 'accept-language': 'de-DE,de;q=0.9' }, token), 404, 'en', 'unknown');
+    expect(unknown).toContain('Back to Parley');
+    // A bare fetch, which names no type, gets the page too; so does a browser that is not signed in.
+    await expectPage(await land(server, { state: 'not-a-state' }, {}, token), 404, 'en', 'unknown');
+    await expectPage(await land(server, { state: 'not-a-state' }, { accept: BROWSER_ACCEPT }, null), 401, 'en', 'signed-out');
+    await expectPage(await land(server, { state: '' }, { accept: BROWSER_ACCEPT }, token), 400, 'en', 'malformed');
+
+    // Someone else's authorisation, an issuer that fails the check, a code the server will not redeem.
+    const { query } = await authorise(authServer, bob, appId);
+    await expectPage(await land(server, query, { accept: BROWSER_ACCEPT, 'accept-language': 'fr' }, carol.client.token!), 403, 'fr', 'other-session');
+    const before = authServer.tokenRequests.length;
+    await expectPage(await land(server, { ...query, iss: 'http://127.0.0.1:9/another' }, { accept: BROWSER_ACCEPT }, token), 403, 'en', 'issuer');
+    expect(authServer.tokenRequests.length).toBe(before);
+    const late = await authorise(authServer, bob, appId);
+    authServer.expireCodes();
+    await expectPage(await land(server, late.query, { accept: BROWSER_ACCEPT }, token), 409, 'en', 'code');
+    expect(await server.server.context.appOAuth.hasTokens(appId, bob.user.id)).toBe(false);
+
+    // A caller that asks for JSON (as the SDK does) gets the one error shape, with the same status.
+    const json = await land(server, { state: 'not-a-state' }, { accept: 'application/json' }, token);
+    expect(json.status).toBe(404);
+    expect(json.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await json.json()).toMatchObject({ error: { code: 'NOT_FOUND', field: 'query.state' } });
+    const weighed = await land(server, { state: 'not-a-state' }, { accept: 'text/html;q=0.5, application/json' }, null);
+    expect(weighed.status).toBe(401);
+    expect(await weighed.json()).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
+    expect((await land(server, { state: 'not-a-state' }, { accept: 'text/html, application/json;q=0.9' }, token)).headers.get('content-type')).toMatch(/^text\/html/);
+
+    // And success is still the 303 back to Parley.
+    const done = await authorise(authServer, bob, appId);
+    const back = await land(server, done.query, { accept: BROWSER_ACCEPT }, token);
+    expect(back.status).toBe(303);
+    expect(back.headers.get('location')).toBe('/');
+  });
+
+  it('[AP25] [AP24] an authorisation left unfinished past ten minutes is refused with the page, and the sweep deletes those left', async () => {
+    let offsetMs = 0;
+    await using server = await startTestServer({ clock: { now: () => new Date(Date.now() + offsetMs) } });
+    await using authServer = await startFixtureAuthServer();
+    await using app = await startOAuthFixtureApp(authServer);
+    const { bob, carol, appId } = await oauthWorld(server, authServer, app);
+    const dave = await server.user();
+    const { reader } = server.server.context.storage;
+    const flows = async () => (await reader.selectFrom('app_oauth_flows').select('user_id').execute()).map((row) => row.user_id).sort();
+
+    // Bob comes back from the authorisation server too late; carol never comes back.
+    const { query } = await authorise(authServer, bob, appId);
+    expect((await carol.client.api.startAppAuthorization({ params: { appId }, body: {} })).authorizationUrl).not.toBeNull();
+    offsetMs = FLOW_TTL_MS + 60_000;
+    // Dave starts his now: it has its ten minutes ahead.
+    expect((await dave.client.api.startAppAuthorization({ params: { appId }, body: {} })).authorizationUrl).not.toBeNull();
+    expect(await flows()).toEqual([bob.user.id, carol.user.id, dave.user.id].sort());
+
+    const page = await expectPage(await land(server, query, { accept: BROWSER_ACCEPT }, bob.client.token!), 409, 'en', 'expired');
+    expect(page).toContain('10 minutes');
+    expect(await server.server.context.appOAuth.hasTokens(appId, bob.user.id)).toBe(false);
+    // Used once: bob's is gone; carol's stays until the sweep.
+    expect(await flows()).toEqual([carol.user.id, dave.user.id].sort());
+
+    // A sweep the timer began before the clock moved may be the one a first call joins.
+    await server.server.context.appRuns.sweep();
+    await server.server.context.appRuns.sweep();
+    expect(await flows()).toEqual([dave.user.id]);
   });
 });

@@ -96,7 +96,7 @@ describe('the directory', () => {
     const added: AdminApp = await ann.client.api.createApp({ body: { name: 'Weather', url: app.url } });
     expect(added).toMatchObject({ name: 'Weather', transport: 'http', url: app.url, status: 'review', approvedHash: null, error: null, addedBy: ann.user.id });
     expect(added.listing?.protocolEra).toBe('modern');
-    expect(added.listing?.tools.map((tool) => tool.name).sort()).toEqual(['count_slowly', 'delete_note', 'get_weather', 'read_inbox', 'refresh_card', 'slow_search']);
+    expect(added.listing?.tools.map((tool) => tool.name).sort()).toEqual(['count_slowly', 'delete_note', 'get_weather', 'long_report', 'read_inbox', 'refresh_card', 'slow_search']);
     expect(added.listing?.uiResources).toEqual([expect.objectContaining({ uri: WIDGET_URI, mimeType: WIDGET_MIME_TYPE, text: WIDGET_HTML })]);
     expect((await bob.client.api.listApps()).apps).toEqual([]);
 
@@ -423,6 +423,23 @@ describe('running calls', () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
+
+  it('[AP10] a result over 1 MiB is not kept: the call fails saying so, with its size; one under it is kept whole', async () => {
+    await using server = await startTestServer();
+    await using app = await startFixtureApp();
+    const { carol, group, call } = await runningWorld(server, app);
+    const kept = await call('long_report', { kib: 900 });
+    expect(kept).toMatchObject({ status: 'completed', error: null });
+    expect(kept.resultBytes).toBeGreaterThan(900 * 1024);
+    expect(JSON.stringify(kept.result)).toContain('r'.repeat(900 * 1024));
+    const dropped = await call('long_report', { kib: 1100 });
+    expect(dropped).toMatchObject({ status: 'failed', result: null, error: 'the result was larger than 1048576 bytes' });
+    expect(dropped.resultBytes).toBeGreaterThan(1100 * 1024);
+    // Every member reads the same record, and the log carries no result of that size.
+    expect(await carol.client.api.getAppCall({ params: { conversationId: group, callId: dropped.id } })).toEqual(dropped);
+    const { events } = await carol.client.api.listEvents({ params: { conversationId: group } });
+    expect(events.filter((event) => event.type === 'app-call-updated' && event.call.id === dropped.id).every((event) => event.type === 'app-call-updated' && event.call.result === null)).toBe(true);
+  });
 
   it('[AP12] the progress an app reports reaches every member as app-call-updated events, throttled, and the ended call keeps the last', async () => {
     await using server = await startTestServer({ config: { appProgressIntervalMs: 100 } });

@@ -1,14 +1,12 @@
 import { type AppCallProgress, type AppTool, ParleyError } from '@parley/protocol';
 import type { FastifyInstance } from 'fastify';
-import type { Kysely } from 'kysely';
 import type { ServerContext } from '../context.js';
 import { requireMember } from '../conversations/access.js';
 import { bindRoute } from '../http/bind.js';
 import { newId } from '../ids/ids.js';
-import type { Database } from '../storage/schema.js';
 import { type CallRow, findCall, parseObject, toAppCall } from './call-rows.js';
 import { AuthorizationRequiredError } from '@parley/apps';
-import { type AppRow, isOffered, listingOf, sourceOf } from './directory.js';
+import { type AppRow, listingOf, requireEnabledApp, sourceOf } from './directory.js';
 import type { AppTarget } from './host.js';
 import { type CallStop, EXPIRED_AUTHORIZATION } from './runs.js';
 
@@ -27,20 +25,6 @@ export function targetOf(context: ServerContext, row: AppRow, userId: string): A
   const source = sourceOf(row);
   if (row.oauth !== 1 || source.transport !== 'http') return { id: row.id, source };
   return { id: row.id, source, member: { userId, authProvider: context.appOAuth.provider({ id: row.id, url: source.url }, userId) } };
-}
-
-/** The app, switched on in the conversation and offered (approved, its tools unchanged) [AP7]. */
-async function requireEnabledApp(db: Kysely<Database>, conversationId: string, appId: string): Promise<AppRow> {
-  const row = await db
-    .selectFrom('apps')
-    .innerJoin('conversation_apps', 'conversation_apps.app_id', 'apps.id')
-    .selectAll('apps')
-    .where('conversation_apps.conversation_id', '=', conversationId)
-    .where('apps.id', '=', appId)
-    .executeTakeFirst();
-  if (!row) throw new ParleyError('FORBIDDEN', 'this app is not switched on in this conversation', { field: 'params.appId' });
-  if (!isOffered(row)) throw new ParleyError('FORBIDDEN', "this app's tools changed since it was approved: it waits for an administrator's review", { field: 'params.appId' });
-  return row;
 }
 
 function parseArguments(text: string): Record<string, unknown> {

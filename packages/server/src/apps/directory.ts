@@ -86,6 +86,34 @@ export function isOffered(row: AppRow): boolean {
   return row.status === 'approved' && row.approved_hash !== null && row.approved_hash === row.listing_hash;
 }
 
+/** An app as one conversation has it: not switched on there (or gone), on but not offered (back in review), or on and offered. */
+export type AppInConversation = { state: 'off' } | { state: 'in-review'; app: AppRow } | { state: 'on'; app: AppRow };
+
+/**
+ * Whether the app is switched on in the conversation and offered [AP6]: the one answer to it for
+ * calls [AP7], widget tickets and widget pages [AP20]. An app back in review stays on but is
+ * used nowhere [AP4].
+ */
+export async function appInConversation(db: Kysely<Database>, conversationId: string, appId: string): Promise<AppInConversation> {
+  const app = await db
+    .selectFrom('apps')
+    .innerJoin('conversation_apps', 'conversation_apps.app_id', 'apps.id')
+    .selectAll('apps')
+    .where('conversation_apps.conversation_id', '=', conversationId)
+    .where('apps.id', '=', appId)
+    .executeTakeFirst();
+  if (!app) return { state: 'off' };
+  return isOffered(app) ? { state: 'on', app } : { state: 'in-review', app };
+}
+
+/** The app, switched on in the conversation and offered; otherwise `403 FORBIDDEN` on `field`, saying which it is not [AP7]. */
+export async function requireEnabledApp(db: Kysely<Database>, conversationId: string, appId: string, field = 'params.appId'): Promise<AppRow> {
+  const found = await appInConversation(db, conversationId, appId);
+  if (found.state === 'off') throw new ParleyError('FORBIDDEN', 'this app is not switched on in this conversation', { field });
+  if (found.state === 'in-review') throw new ParleyError('FORBIDDEN', "this app's tools changed since it was approved: it waits for an administrator's review", { field });
+  return found.app;
+}
+
 /**
  * Records a new listing of an app. An approved app whose listing differs from the one approved
  * goes back to review, and is offered nowhere until an administrator approves it again [AP4].

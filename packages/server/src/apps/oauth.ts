@@ -61,6 +61,17 @@ export class AppOAuth {
     });
   }
 
+  /**
+   * Deletes the authorisations under way whose ten minutes are over, whoever started them: their
+   * callback would be refused anyway [AP25]. Returns how many went.
+   */
+  async forgetExpiredFlows(): Promise<number> {
+    return this.options.log.write(async ({ db, now }) => {
+      const result = await db.deleteFrom('app_oauth_flows').where('expires_at', '<', now).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
+  }
+
   sealFlow(secrets: FlowSecrets, stateHash: string): string {
     return this.options.box.seal(JSON.stringify(secrets), ['flow', stateHash]);
   }

@@ -7,6 +7,7 @@ import { requireMember } from '../conversations/access.js';
 import { bindRoute } from '../http/bind.js';
 import { newId } from '../ids/ids.js';
 import type { Database } from '../storage/schema.js';
+import { authorizationFailurePage } from './authorization-page.js';
 import { completeAuthorization, disconnect, listAndRecord, startAuthorization } from './authorization.js';
 import { connectedApps, findApp, isOffered, sourceOf, toAdminApp, toApp } from './directory.js';
 
@@ -119,7 +120,10 @@ export function registerAppRoutes(app: FastifyInstance, context: ServerContext):
 
   // OAuth for apps that need it: each member authorises the app for themselves [AP16]-[AP19].
   bindRoute(app, context, 'startAppAuthorization', async ({ auth, params, body }) => startAuthorization(context, auth, params.appId, body.returnTo));
-  bindRoute(app, context, 'appAuthorizationCallback', async ({ auth, query }) => ({ location: await completeAuthorization(context, auth, query) }));
+  // A person's browser lands on the callback: what it refuses is a page, unless the caller asks for JSON [AP24].
+  bindRoute(app, context, 'appAuthorizationCallback', async ({ auth, query }) => ({ location: await completeAuthorization(context, auth, query) }), {
+    errorPage: authorizationFailurePage,
+  });
   bindRoute(app, context, 'deleteAppAuthorization', async ({ auth, params }) => disconnect(context, auth, params.appId));
 
   bindRoute(app, context, 'listApps', async ({ auth }) => {

@@ -52,6 +52,8 @@ export interface AppCallRunsOptions {
   leaseGraceMs?: number;
   /** How often leases are checked; by default a minute, or the timeout when shorter. */
   sweepIntervalMs?: number;
+  /** The apps' other periodic work, run on each sweep after the leases: expired authorisations [AP25]. */
+  housekeeping?: () => Promise<unknown>;
 }
 
 /** One call running on this node. */
@@ -171,7 +173,10 @@ export class AppCallRuns {
     return failed;
   }
 
-  /** Fails calls still running past their lease, whichever node ran them: that node is gone [AP15]. */
+  /**
+   * Fails calls still running past their lease, whichever node ran them: that node is gone
+   * [AP15]; then runs the apps' other periodic work [AP25]. Resolves to the number of calls failed.
+   */
   sweep(): Promise<number> {
     this.#sweeping ??= this.#sweep().finally(() => (this.#sweeping = undefined));
     return this.#sweeping;
@@ -179,6 +184,17 @@ export class AppCallRuns {
 
   async #sweep(): Promise<number> {
     if (this.#closed) return 0;
+    const failed = await this.#sweepLeases();
+    if (this.#closed || !this.#options.housekeeping) return failed;
+    try {
+      await this.#options.housekeeping();
+    } catch (error) {
+      if (!this.#closed) this.#options.logger.error({ err: error }, 'apps housekeeping');
+    }
+    return failed;
+  }
+
+  async #sweepLeases(): Promise<number> {
     try {
       const now = this.#options.clock.now().toISOString();
       const rows = await this.#options.reader

@@ -10,7 +10,7 @@ import { newSecret, sha256 } from '../ids/ids.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../storage/schema.js';
 import { findCall } from './call-rows.js';
-import { isOffered, listingOf } from './directory.js';
+import { appInConversation, listingOf, requireEnabledApp } from './directory.js';
 
 /**
  * Widgets (MCP Apps): a tool's `ui://` resource, shown in the web client in two frames on a
@@ -256,14 +256,9 @@ async function servableWidget(db: Kysely<Database>, token: string, now: string) 
   if (!ticket || ticket.expires_at <= now) return null;
   const member = await db.selectFrom('members').select('user_id').where('conversation_id', '=', ticket.conversation_id).where('user_id', '=', ticket.user_id).executeTakeFirst();
   if (!member) return null;
-  const app = await db
-    .selectFrom('apps')
-    .innerJoin('conversation_apps', 'conversation_apps.app_id', 'apps.id')
-    .selectAll('apps')
-    .where('conversation_apps.conversation_id', '=', ticket.conversation_id)
-    .where('apps.id', '=', ticket.app_id)
-    .executeTakeFirst();
-  if (!app || !isOffered(app) || app.approved_hash !== ticket.listing_hash) return null;
+  const found = await appInConversation(db, ticket.conversation_id, ticket.app_id);
+  if (found.state !== 'on' || found.app.approved_hash !== ticket.listing_hash) return null;
+  const { app } = found;
   const resource = listingOf(app)?.uiResources.find((item) => item.uri === ticket.uri);
   if (!resource || resource.text === null) return null;
   return { ticket, app, resource };
@@ -381,17 +376,7 @@ export function registerWidgetRoutes(app: FastifyInstance, context: ServerContex
     const db = context.storage.reader;
     await requireMember(db, params.conversationId, auth.userId);
     const call = await findCall(db, params.conversationId, params.callId);
-    const appRow = await db
-      .selectFrom('apps')
-      .innerJoin('conversation_apps', 'conversation_apps.app_id', 'apps.id')
-      .selectAll('apps')
-      .where('conversation_apps.conversation_id', '=', params.conversationId)
-      .where('apps.id', '=', call.app_id)
-      .executeTakeFirst();
-    if (!appRow) throw new ParleyError('FORBIDDEN', 'this app is not switched on in this conversation', { field: 'params.callId' });
-    if (!isOffered(appRow) || appRow.approved_hash === null) {
-      throw new ParleyError('FORBIDDEN', "this app's tools changed since it was approved: it waits for an administrator's review", { field: 'params.callId' });
-    }
+    const appRow = await requireEnabledApp(db, params.conversationId, call.app_id, 'params.callId');
     const listing = listingOf(appRow);
     const uri = listing?.tools.find((tool) => tool.name === call.tool)?.uiResourceUri ?? null;
     const resource = uri ? listing?.uiResources.find((item) => item.uri === uri) : undefined;

@@ -183,7 +183,12 @@ describe('authorisation walk', () => {
         ...(route.body ? { body: '{}' } : {}),
       });
       expect(response.status, name).toBe(401);
-      expect(((await response.json()) as { error: { code: string } }).error.code, name).toBe('UNAUTHENTICATED');
+      if (route.response === 'redirect') {
+        // A route a browser lands on answers a page to a caller that does not ask for JSON (apps/SPEC.md [AP24]).
+        expect(await response.text(), name).toContain('data-reason="signed-out"');
+      } else {
+        expect(((await response.json()) as { error: { code: string } }).error.code, name).toBe('UNAUTHENTICATED');
+      }
     }
   });
 

@@ -1,4 +1,5 @@
 import {
+  type ErrorBody,
   type RouteDefinition,
   type RouteName,
   type Routes,
@@ -11,6 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { type Auth, authenticate, checkOrigin } from '../accounts/sessions.js';
 import type { ServerContext } from '../context.js';
+import { toErrorBody } from './errors.js';
 
 type Parsed<R, K extends string> = R extends { readonly [P in K]: infer S } ? (S extends z.ZodType ? z.output<S> : never) : undefined;
 
@@ -45,6 +47,40 @@ export type HandlerOutput<N extends RouteName> = Routes[N]['response'] extends z
 
 export type Handler<N extends RouteName> = (input: HandlerInput<N>) => Promise<HandlerOutput<N>>;
 
+/** A refusal shown to a person as a page: its HTML and the headers it needs (its own policy). */
+export interface ErrorPage {
+  html: string;
+  headers: Record<string, string>;
+}
+
+export interface BindOptions {
+  /**
+   * For a route a person's browser lands on (a redirect target): its refusals, whatever refused
+   * (the caller's check, the schemas, the handler), answer this page with their status, unless
+   * the caller asks for JSON.
+   */
+  errorPage?: (failure: { status: number; error: ErrorBody }, request: FastifyRequest) => ErrorPage;
+}
+
+/**
+ * Whether the caller asks for JSON rather than a page: its `Accept` names `application/json`
+ * (with a weight above 0) and does not put `text/html` before it. A browser's navigation names
+ * only `text/html` (and a wildcard), a bare fetch only the wildcard: they get the page.
+ */
+export function asksForJson(accept: string | undefined): boolean {
+  let json = 0;
+  let html = 0;
+  for (const range of (accept ?? '').slice(0, 2048).split(',')) {
+    const [type = '', ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
+    const weight = parameters.find((parameter) => parameter.startsWith('q='));
+    const q = weight === undefined ? 1 : Number(weight.slice(2));
+    if (!Number.isFinite(q)) continue;
+    if (type === 'application/json') json = Math.max(json, q);
+    else if (type === 'text/html') html = Math.max(html, q);
+  }
+  return json > 0 && json >= html;
+}
+
 export const JSON_BODY_LIMIT = 256 * 1024;
 /** Room over the largest valid compact JSON of a body, for a client that formats it [PB3]. */
 const BODY_SLACK_BYTES = 1024;
@@ -71,8 +107,9 @@ function parseWith(schema: z.ZodType | undefined, value: unknown, field: string)
  * Binds one endpoint of the route table: authenticates, parses params, query and body with the
  * protocol's schemas, runs the handler and checks its answer against the response schema.
  */
-export function bindRoute<N extends RouteName>(app: FastifyInstance, context: ServerContext, name: N, handler: Handler<N>): void {
+export function bindRoute<N extends RouteName>(app: FastifyInstance, context: ServerContext, name: N, handler: Handler<N>, options: BindOptions = {}): void {
   const route: RouteDefinition = routes[name];
+  const { errorPage } = options;
   app.route({
     method: route.method,
     url: route.path,
@@ -90,6 +127,23 @@ export function bindRoute<N extends RouteName>(app: FastifyInstance, context: Se
       if (route.caller === 'admin' && !auth?.admin) throw new ParleyError('FORBIDDEN', 'only an administrator may do this');
       callers.set(request, auth);
     },
+    // A refusal a person's browser lands on is a page; a caller asking for JSON gets the app's
+    // JSON error (rethrown to its handler).
+    ...(errorPage
+      ? {
+          errorHandler: (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+            if (asksForJson(request.headers.accept)) throw error;
+            const { status, body, unexpected } = toErrorBody(error);
+            if (unexpected) request.log.error({ err: error }, 'unexpected error answering a request');
+            const page = errorPage({ status, error: body }, request);
+            if (body.retryAfter !== undefined) reply.header('retry-after', String(body.retryAfter));
+            void reply
+              .code(status)
+              .headers({ ...page.headers, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+              .send(page.html);
+          },
+        }
+      : {}),
     handler: async (request, reply) => {
       const auth = callers.get(request) ?? null;
       const params = parseWith(route.params, request.params, 'params');

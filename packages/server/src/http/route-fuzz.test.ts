@@ -235,7 +235,10 @@ async function send(server: TestServer, world: World, request: FuzzRequest): Pro
   });
   const text = await response.text();
   let code: string | undefined;
-  if (response.status >= 400) {
+  if (response.status >= 400 && route.response === 'redirect' && response.headers.get('content-type')?.startsWith('text/html')) {
+    // A route a browser lands on refuses with a page (apps/SPEC.md [AP24]): its reason stands for the code.
+    code = /data-reason="([a-z-]+)"/.exec(text)?.[1];
+  } else if (response.status >= 400) {
     try {
       const parsed = JSON.parse(text) as { error?: { code?: unknown } };
       code = typeof parsed.error?.code === 'string' ? parsed.error.code : undefined;

@@ -1,10 +1,11 @@
 /**
  * Several nodes on one PostgreSQL database and one Redis: events, typing and sign-outs cross
  * nodes over the Redis bus, and a node cut off from Redis catches up from the log ([MN1]–[MN3] in
- * ../events/SPEC.md).
+ * ../events/SPEC.md); a Stop on one node cancels the tool call running on another (../apps/SPEC.md [AP13]).
  * Needs the machine's PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379).
  */
 import crypto from 'node:crypto';
+import { startFixtureApp } from '@parley/apps/test';
 import { ParleyClient } from '@parley/sdk';
 import { describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../config.js';
@@ -300,5 +301,45 @@ describe('several nodes over Redis', () => {
     const [turn] = (await ann.client.api.listTurns({ params: { conversationId: group }, query: {} })).turns;
     expect(turn).toMatchObject({ id: heldByA.id, status: 'interrupted' });
     expect(turn?.text).toBe('Half an answer, then the rest.');
+  });
+
+  it('[AP13] a Stop sent through node B cancels the tool call running on node A: the app is told, the call fails cancelled: for the group', async () => {
+    await using nodes = await cluster();
+    await using app = await startFixtureApp();
+    // The first account of the install is its administrator: it adds and approves the app.
+    const ann = await nodes.a.user();
+    const bob = await nodes.a.user();
+    const added = await ann.client.api.createApp({ body: { name: 'Search', url: app.url } });
+    await ann.client.api.reviewApp({ params: { appId: added.id }, body: { decision: 'approve', hash: added.listing!.hash } });
+    const group = (await ann.client.api.createConversation({ body: { kind: 'group', title: 'Trip', usernames: [bob.user.username] } })).conversation.id;
+    await bob.client.api.setConversationApp({ params: { conversationId: group, appId: added.id }, body: { enabled: true } });
+    const trigger = await send(bob, group, '@assistant find me flights');
+    const turn = await nodes.a.assistant.client.api.startTurn({ params: { conversationId: group }, body: { id: messageId(), triggerMessageId: trigger.id } });
+
+    const started = performance.now();
+    const running = nodes.a.assistant.client.api.callAppTool({
+      params: { conversationId: group, appId: added.id },
+      body: { id: messageId(), tool: 'slow_search', arguments: JSON.stringify({ query: 'flights', seconds: 60 }), turnId: turn.id },
+    });
+    await eventually(() => app.calls.some((item) => item.tool === 'slow_search'), 'the app to receive the call');
+    const { reader } = nodes.a.server.context.storage;
+    const row = await reader.selectFrom('app_calls').select(['id', 'node_id', 'status']).where('conversation_id', '=', group).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'running', node_id: nodes.a.server.context.appRuns.nodeId });
+    expect(nodes.b.server.context.appRuns.nodeId).not.toBe(row.node_id);
+
+    // Bob presses Stop in a tab served by node B.
+    const bobOnB = on(nodes.b, bob);
+    await bobOnB.api.stopTurn({ params: { conversationId: group, turnId: turn.id } });
+    const ended = await running;
+    expect(performance.now() - started).toBeLessThan(20_000);
+    expect(ended).toMatchObject({ id: row.id, status: 'failed', result: null, tool: 'slow_search' });
+    expect(ended.error).toMatch(/^cancelled:/);
+    await eventually(() => app.cancelled.length === 1, 'the app to see the cancellation');
+    expect(app.cancelled).toEqual(['flights']);
+    // Node B tells the same story: the call as it ended, and bob as who ended it.
+    expect(await bobOnB.api.getAppCall({ params: { conversationId: group, callId: ended.id } })).toEqual(ended);
+    const { events } = await bobOnB.api.listEvents({ params: { conversationId: group } });
+    const ends = events.flatMap((event) => (event.type === 'app-call-updated' && event.call.id === ended.id && event.call.status === 'failed' ? [event] : []));
+    expect(ends.map((event) => event.actorId)).toEqual([bob.user.id]);
   });
 });

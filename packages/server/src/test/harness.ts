@@ -7,6 +7,7 @@ import { EventStream, ParleyClient } from '@parley/sdk';
 import pg from 'pg';
 import { pino } from 'pino';
 import type { ServerConfig } from '../config.js';
+import type { Clock } from '../events/event-log.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { type RunningServer, startServer } from '../server.js';
 
@@ -109,7 +110,7 @@ export function uniqueName(prefix = 'user'): string {
 }
 
 /** Starts a real server on a loopback port, on a fresh SQLite file or PostgreSQL database. */
-export async function startTestServer(options: { database?: TestDatabase; config?: Partial<ServerConfig>; logger?: Logger } = {}): Promise<TestServer> {
+export async function startTestServer(options: { database?: TestDatabase; config?: Partial<ServerConfig>; logger?: Logger; clock?: Clock } = {}): Promise<TestServer> {
   const logger = options.logger ?? silentLogger();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
   const postgres = (options.database ?? defaultDatabase) === 'postgres' ? await createPostgresDatabase() : undefined;
@@ -123,7 +124,8 @@ export async function startTestServer(options: { database?: TestDatabase; config
     nodeId: `test-${crypto.randomBytes(6).toString('hex')}`,
     ...options.config,
   };
-  let server = await startServer({ config, logger });
+  const clock = options.clock ? { clock: options.clock } : {};
+  let server = await startServer({ config, logger, ...clock });
   const streams = new Set<RecordingStream>();
   const harness: TestServer = {
     get url() {
@@ -223,7 +225,7 @@ export async function startTestServer(options: { database?: TestDatabase; config
       await server.close();
       // Let pooled keep-alive connections see the old server's close, so no request is written onto one.
       await new Promise((resolve) => setTimeout(resolve, 20));
-      server = await startServer({ config: { ...config, port: Number(new URL(server.url).port) }, logger });
+      server = await startServer({ config: { ...config, port: Number(new URL(server.url).port) }, logger, ...clock });
       // The old server closed the clients' idle keep-alive sockets, but a restart can run without
       // the event loop once polling for I/O: give fetch a few turns to read those closes, so the
       // caller's next request does not go out on a dead socket.
