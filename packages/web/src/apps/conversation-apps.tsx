@@ -5,7 +5,7 @@ import type { ConversationEntry } from '../live/live.js';
 import { useLiveStore } from '../live/use-live.js';
 import { ConfirmDialog } from '../shell/dialog.js';
 import { errorText } from '../shell/errors.js';
-import { actsWithAccount } from './model.js';
+import { changesThings, switchOnWarning } from './model.js';
 
 
 /**
@@ -84,7 +84,7 @@ export function ConversationApps({ entry }: { entry: ConversationEntry }) {
   };
   const flip = (app: App) => {
     if (on.has(app.id)) void set(app.id, false);
-    else if (actsWithAccount(app)) setWarn(app);
+    else if (switchOnWarning(app)) setWarn(app);
     else void set(app.id, true);
   };
 
@@ -103,7 +103,7 @@ export function ConversationApps({ entry }: { entry: ConversationEntry }) {
                 <p className="truncate text-sm font-medium">{app.name}</p>
                 <p className="text-xs text-zinc-600 dark:text-zinc-400">
                   {t('apps.panel.tools', { count: app.tools.length })}
-                  {actsWithAccount(app) && <> · {t('apps.panel.writes')}</>}
+                  {changesThings(app) && <> · {t('apps.panel.writes')}</>}
                 </p>
                 {app.oauth && (
                   <p className="text-xs text-zinc-600 dark:text-zinc-400" data-testid="app-connection">
@@ -138,7 +138,7 @@ export function ConversationApps({ entry }: { entry: ConversationEntry }) {
       {warn && (
         <ConfirmDialog
           title={t('apps.panel.warnTitle', { name: warn.name })}
-          text={t('apps.panel.warnText', { name: warn.name })}
+          text={t(switchOnWarning(warn) === 'reads' ? 'apps.panel.warnTextReads' : 'apps.panel.warnText', { name: warn.name })}
           confirmLabel={t('apps.panel.switchOn')}
           busy={busy === warn.id}
           onCancel={() => setWarn(null)}

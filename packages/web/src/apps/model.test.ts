@@ -1,6 +1,6 @@
 import type { AdminApp, App, AppCall, AppTool } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
-import { actsWithAccount, backInReview, callState, formatDuration, inputsOf, resultText } from './model.js';
+import { backInReview, callState, changesThings, formatDuration, inputsOf, resultText, switchOnWarning } from './model.js';
 
 const call = (change: Partial<AppCall>): AppCall => ({
   id: 'c1', conversationId: 'g1', appId: 'a1', appName: 'Weather', tool: 'delete_note', arguments: {}, status: 'pending',
@@ -30,12 +30,19 @@ describe("the apps' screens, computed", () => {
     expect(formatDuration(1540, 'fr')).toMatch(/^1,5\ss$/);
   });
 
-  it('[WB72] an app warns before switching on when the assistant may call a tool of it that is not read-only', () => {
-    const app = (tools: AppTool[]): App => ({ id: 'a1', name: 'Weather', tools, uiResources: [], oauth: false, connected: false });
-    expect(actsWithAccount(app([tool({ annotations: { readOnlyHint: true } })]))).toBe(false);
-    expect(actsWithAccount(app([tool({ annotations: { readOnlyHint: true } }), tool({ annotations: { destructiveHint: true } })]))).toBe(true);
+  it('[WB72] an app warns before switching on when the assistant may call a tool of it that is not read-only, or it acts with the member\'s own account', () => {
+    const app = (tools: AppTool[], oauth = false): App => ({ id: 'a1', name: 'Weather', tools, uiResources: [], oauth, connected: false });
+    const readOnly = tool({ annotations: { readOnlyHint: true } });
+    expect(switchOnWarning(app([readOnly]))).toBeNull();
+    expect(switchOnWarning(app([readOnly, tool({ annotations: { destructiveHint: true } })]))).toBe('writes');
+    expect(changesThings(app([readOnly, tool({ annotations: { destructiveHint: true } })]))).toBe(true);
     // A tool of the widget alone is not the assistant's to call.
-    expect(actsWithAccount(app([tool({ visibility: ['app'] })]))).toBe(false);
+    expect(switchOnWarning(app([tool({ visibility: ['app'] })]))).toBeNull();
+    // Read-only, but with each member's own account (say, their mail): still a warning, of its own.
+    expect(switchOnWarning(app([readOnly], true))).toBe('reads');
+    expect(changesThings(app([readOnly], true))).toBe(false);
+    expect(switchOnWarning(app([readOnly, tool({})], true))).toBe('writes');
+    expect(switchOnWarning(app([tool({ visibility: ['app'] })], true))).toBeNull();
   });
 
   it('[WB73] inputs from the schema; back in review only once approved before', () => {

@@ -53,12 +53,21 @@ export function inputsOf(schema: Record<string, unknown>): InputSummary[] {
   });
 }
 
-/**
- * Whether switching an app on deserves a warning: it has a tool the assistant may call that is not
- * read-only, and such calls run with the account of the member who asked [WB72].
- */
-export function actsWithAccount(app: App): boolean {
+/** Whether the assistant may call a tool of the app that is not read-only (it can change things). */
+export function changesThings(app: App): boolean {
   return app.tools.some((tool) => tool.visibility.includes('model') && tool.annotations.readOnlyHint !== true);
+}
+
+/**
+ * The warning before switching an app on [WB72]: `writes` when the assistant may call a tool of it
+ * that is not read-only (such calls run with the account of the member who asked, once they
+ * confirm); `reads` when all it may call is read-only but the app acts with each member's own
+ * account (OAuth), so those calls read what that account can see without asking; else none.
+ */
+export function switchOnWarning(app: App): 'writes' | 'reads' | null {
+  if (changesThings(app)) return 'writes';
+  if (app.oauth && app.tools.some((tool) => tool.visibility.includes('model'))) return 'reads';
+  return null;
 }
 
 /** Whether a call has ended: its answer, a failure or a denial is final. */

@@ -51,6 +51,7 @@ export const en = {
       disconnectLabel: 'Disconnect {{name}}',
       warnTitle: 'Switch on {{name}}?',
       warnText: '{{name}} has tools that change things, and they act with your own account once you approve them. Any member here can ask the assistant to use it; every such call waits for the confirmation of the person who asked.',
+      warnTextReads: '{{name}} acts with each member’s own account: once you connect it, the assistant can use its read-only tools without asking, and they read what your account lets them see. Any member here can ask the assistant to use it.',
       switchOn: 'Switch on',
     },
     admin: {

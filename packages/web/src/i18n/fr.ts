@@ -56,6 +56,7 @@ export const fr: Loose<Dictionary> = {
       disconnectLabel: 'Déconnecter {{name}}',
       warnTitle: 'Activer {{name}} ?',
       warnText: '{{name}} a des outils qui modifient des choses, et ils agissent avec votre propre compte une fois que vous les approuvez. Chaque membre ici peut demander à l’assistant de s’en servir ; chacun de ces appels attend la confirmation de la personne qui l’a demandé.',
+      warnTextReads: '{{name}} agit avec le compte de chaque membre : une fois que vous l’avez connecté, l’assistant peut se servir de ses outils en lecture seule sans demander, et ils lisent ce que votre compte leur permet de voir. Chaque membre ici peut demander à l’assistant de s’en servir.',
       switchOn: 'Activer',
     },
     admin: {
