@@ -12,15 +12,26 @@ export async function requireMember(
   conversationId: string,
   userId: string,
 ): Promise<{ conversation: ConversationRow; member: MemberRow }> {
-  const member = await db
+  // One statement, not two: nearly every request of a member starts here.
+  const row = await db
     .selectFrom('members')
-    .selectAll()
-    .where('conversation_id', '=', conversationId)
-    .where('user_id', '=', userId)
+    .innerJoin('conversations', 'conversations.id', 'members.conversation_id')
+    .selectAll('conversations')
+    .select([
+      'members.role as member_role',
+      'members.joined_at as member_joined_at',
+      'members.last_read_seq as member_last_read_seq',
+      'members.notifications as member_notifications',
+    ])
+    .where('members.conversation_id', '=', conversationId)
+    .where('members.user_id', '=', userId)
     .executeTakeFirst();
-  if (!member) throw new ParleyError('NOT_FOUND', 'no such conversation', { field: 'params.conversationId' });
-  const conversation = await db.selectFrom('conversations').selectAll().where('id', '=', conversationId).executeTakeFirstOrThrow();
-  return { conversation, member };
+  if (!row) throw new ParleyError('NOT_FOUND', 'no such conversation', { field: 'params.conversationId' });
+  const { member_role: role, member_joined_at: joinedAt, member_last_read_seq: lastReadSeq, member_notifications: notifications, ...conversation } = row;
+  return {
+    conversation,
+    member: { conversation_id: conversationId, user_id: userId, role, joined_at: joinedAt, last_read_seq: lastReadSeq, notifications },
+  };
 }
 
 export function requireGroup(conversation: ConversationRow): void {
