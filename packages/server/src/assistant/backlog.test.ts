@@ -142,5 +142,10 @@ describe("the assistant's backlog", () => {
       const second = await server.assistant.client.api.listAssistantBacklog({ query: { ...first.next!, limit: 1 } });
       expect(second.entries.map((entry) => entry.message.id)).toEqual([recent[1]!.id]);
       expect(await failure(server.assistant.client.api.listAssistantBacklog({ query: { since: query.since, afterId: messageId() } }))).toMatchObject({ code: 'INVALID_INPUT', field: 'query.afterId' });
+      // A message of a conversation the bot is not in is no cursor either: a direct one between two people.
+      const bob = await server.user();
+      const direct = (await ann.client.api.createConversation({ body: { kind: 'direct', username: bob.user.username } })).conversation.id;
+      const elsewhere = await say(ann.client, direct, 'just us');
+      expect(await failure(server.assistant.client.api.listAssistantBacklog({ query: { since: query.since, afterId: elsewhere.id } }))).toMatchObject({ code: 'INVALID_INPUT', field: 'query.afterId' });
     });
 });

@@ -27,7 +27,13 @@ export async function listBacklog(
   const since = new Date(query.since).toISOString();
   let after: Position | undefined;
   if (query.afterId !== undefined) {
-    after = await reader.selectFrom('messages').select(['conversation_id', 'created_at', 'id']).where('id', '=', query.afterId).executeTakeFirst();
+    // Only a message of the bot's own conversations: another id tells nothing, not even that it exists.
+    after = await reader
+      .selectFrom('messages')
+      .innerJoin('members', (join) => join.onRef('members.conversation_id', '=', 'messages.conversation_id').on('members.user_id', '=', botId))
+      .select(['messages.conversation_id', 'messages.created_at', 'messages.id'])
+      .where('messages.id', '=', query.afterId)
+      .executeTakeFirst();
     if (!after) throw new ParleyError('INVALID_INPUT', 'afterId: no such message; pass the `next` of the previous page', { field: 'query.afterId' });
   }
   const from = after?.conversation_id;
