@@ -97,15 +97,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the apps' screens in the browser", { 
     expect(await entry.getByTestId('app-status').textContent()).toBe(en.apps.admin.status.review);
     const stored = (await annApi.api.listAdminApps()).apps[0];
     appId = stored?.id ?? '';
-    // This server runs no local command: the form says so in the person's language.
-    await form.getByLabel(en.apps.admin.local).check();
-    await form.getByLabel(en.apps.admin.name).fill('Local');
-    await form.getByLabel(en.apps.admin.command).fill('/usr/bin/env\nnode');
-    await form.getByRole('button', { name: en.apps.admin.addButton }).click();
-    await form.getByRole('alert').getByText(en.apps.admin.localOff).waitFor();
-    expect((await annApi.api.listAdminApps()).apps.map((item) => item.name)).toEqual(['Weather']);
-    await form.getByLabel(en.apps.admin.remote).check();
-    await form.getByLabel(en.apps.admin.name).fill('');
+    expect(appId).not.toBe('');
 
     // The listing for review: server, tools with annotations and inputs, the widget, the hash.
     const listing = entry.getByTestId('app-listing');
@@ -162,6 +154,56 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the apps' screens in the browser", { 
     await beaPage.goto(`${world.url}/settings`);
     await beaPage.getByRole('heading', { name: fr.settings.title, level: 1 }).waitFor();
     expect(await beaPage.getByRole('link', { name: fr.apps.admin.open }).count()).toBe(0);
+  });
+
+  it('[WB89] a server without PARLEY_APPS_STDIO=on offers no local command, says why, and a late refusal says the same', async () => {
+    const config = world.server.context.config as { appsStdio: boolean };
+    expect(config.appsStdio).toBe(false);
+    await annPage.goto(`${world.url}/settings/apps`);
+    const form = annPage.getByRole('form', { name: en.apps.admin.add });
+    const local = form.getByLabel(en.apps.admin.local);
+    await annPage.getByRole('article', { name: 'Weather' }).waitFor();
+    expect(await local.isDisabled()).toBe(true);
+    expect(await form.getByLabel(en.apps.admin.remote).isChecked()).toBe(true);
+    expect(await form.getByLabel(en.apps.admin.command).count()).toBe(0);
+    // The disabled choice is described by the reason, which names the setting.
+    const reason = form.getByTestId('app-local-off');
+    expect(await reason.textContent()).toBe(en.apps.admin.localOff);
+    expect(en.apps.admin.localOff).toContain('PARLEY_APPS_STDIO');
+    expect(await local.getAttribute('aria-describedby')).toBe(await reason.getAttribute('id'));
+    await expectAccessible(annPage, 'apps admin without local apps');
+
+    // In French, on a phone, dark.
+    await annFrPage.goto(`${world.url}/settings/apps`);
+    const frForm = annFrPage.getByRole('form', { name: fr.apps.admin.add });
+    await annFrPage.getByRole('article', { name: 'Weather' }).waitFor();
+    expect(await frForm.getByLabel(fr.apps.admin.local).isDisabled()).toBe(true);
+    expect(await frForm.getByTestId('app-local-off').textContent()).toBe(fr.apps.admin.localOff);
+    expect(fr.apps.admin.localOff).toContain('PARLEY_APPS_STDIO');
+    await frForm.scrollIntoViewIfNeeded();
+    await screenshot(annFrPage, 'phone-dark-fr-apps-admin-no-local');
+
+    // With the setting on, the choice and its command field are there...
+    config.appsStdio = true;
+    try {
+      await annPage.reload();
+      await annPage.getByRole('article', { name: 'Weather' }).waitFor();
+      await expect.poll(() => local.isDisabled()).toBe(false);
+      expect(await form.getByTestId('app-local-off').count()).toBe(0);
+      await local.check();
+      await form.getByLabel(en.apps.admin.name).fill('Local');
+      await form.getByLabel(en.apps.admin.command).fill('/usr/bin/env\nnode');
+      await screenshot(annPage, 'desktop-light-en-apps-admin-local');
+      // ...and when it goes off before the form is sent, the refusal says why, in the person's language.
+      config.appsStdio = false;
+      await form.getByRole('button', { name: en.apps.admin.addButton }).click();
+      await form.getByRole('alert').getByText(en.apps.admin.localOff).waitFor();
+    } finally {
+      config.appsStdio = false;
+    }
+    expect((await annApi.api.listAdminApps()).apps.map((item) => item.name)).toEqual(['Weather']);
+    await form.getByLabel(en.apps.admin.remote).check();
+    await form.getByLabel(en.apps.admin.name).fill('');
   });
 
   it('[WB72] a member switches the app on after a warning; the other member sees it on at once', async () => {
