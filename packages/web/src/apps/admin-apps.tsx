@@ -1,4 +1,4 @@
-import { type AdminApp, type AppTool, ParleyError } from '@parley/protocol';
+import type { AdminApp, AppTool } from '@parley/protocol';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useLive, useLiveStore } from '../live/use-live.js';
@@ -99,9 +99,8 @@ function AddApp({ localApps, onAdded }: { localApps: boolean | null; onAdded: (a
       setUrl('');
       setCommand('');
     } catch (caught) {
-      // A server that runs no local command says so on that field [AP2].
-      const localOff = caught instanceof ParleyError && caught.code === 'FORBIDDEN' && caught.field === 'body.command';
-      setError(localOff ? t('apps.admin.localOff') : errorText(t, caught));
+      // A server that runs no local command says so on that field [AP2], in the person's words [WB92].
+      setError(errorText(t, caught));
     } finally {
       setBusy(false);
     }

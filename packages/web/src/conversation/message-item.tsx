@@ -7,6 +7,7 @@ import { useLiveStore } from '../live/use-live.js';
 import { hasCard } from '../profile/person-card.js';
 import { Avatar } from '../shell/avatar.js';
 import { AttachmentList } from './attachment-view.js';
+import { turnErrorText } from '../shell/errors.js';
 import { EmojiGlyph } from './emoji-support.js';
 import { Markdown } from './lazy-markdown.js';
 import { chipNames } from './mentions.js';
@@ -145,7 +146,7 @@ export const MessageItem = memo(function MessageItem({ message, view, author, me
         )}
         {!deleted && <AttachmentList attachments={message.attachments} />}
         {message.turn && message.turn.status !== 'completed' && (
-          <p className="mt-0.5 text-xs text-amber-700 dark:text-amber-400">{t(`turn.${message.turn.status}`)}{message.turn.error ? ` — ${message.turn.error.message}` : ''}</p>
+          <p className="mt-0.5 text-xs text-amber-700 dark:text-amber-400">{t(`turn.${message.turn.status}`)}{message.turn.error ? ` — ${turnErrorText(t, message.turn.error)}` : ''}</p>
         )}
         {message.reactions.length > 0 && (
           <div className="mt-1 flex flex-wrap gap-1">

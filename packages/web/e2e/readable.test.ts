@@ -44,7 +44,11 @@ async function drawnInColour(page: Page, emoji: string): Promise<boolean> {
   }, emoji);
 }
 
-describe.skipIf(!fs.existsSync(CHROMIUM))('emoji the font cannot draw, in the browser', { timeout: 90_000 }, () => {
+/**
+ * What a person reads when the server or their fonts know more than the page: emoji newer than the
+ * font [WB90], and refusals of the server, in the person's language [WB92].
+ */
+describe.skipIf(!fs.existsSync(CHROMIUM))('emoji the font cannot draw, and refusals, in the browser', { timeout: 90_000 }, () => {
   let world: World;
   let ann: BrowserContext;
   let bea: BrowserContext;
@@ -159,6 +163,20 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('emoji the font cannot draw, in the br
     for (const emoji of shown) expect({ emoji, drawn: await drawnInColour(annPage, emoji) }).toEqual({ emoji, drawn: true });
     await screenshot(annPage, 'desktop-light-en-emoji-picker-face');
     await annPage.keyboard.press('Escape');
+  });
+
+  it('[WB92] a refusal of the server reads in French for a French reader, not in the server’s English', async () => {
+    await beaPage.goto(`${world.url}/c/${groupId}`);
+    await beaPage.getByRole('button', { name: fr.group.details, exact: true }).click();
+    // Ann is in the group already: the server refuses with ALREADY_MEMBER (its words: "@ann_… is already a member").
+    await beaPage.getByLabel(fr.group.addByUsername).fill(`ann_${suffix}`);
+    await beaPage.getByRole('button', { name: fr.group.add, exact: true }).click();
+    const alert = beaPage.getByRole('alert').filter({ hasText: fr.errors.ALREADY_MEMBER });
+    await alert.waitFor();
+    expect(await beaPage.getByText('is already a member').count()).toBe(0);
+    await alert.scrollIntoViewIfNeeded();
+    await screenshot(beaPage, 'phone-dark-fr-refusal');
+    expect(await seriousViolations(beaPage, world.url)).toEqual([]);
     for (const list of problems) expect(list).toEqual([]);
   });
 });
