@@ -21,6 +21,11 @@ export const en = {
       approvedForConversationBy: 'Approved for this conversation by {{name}}',
       deniedBy: 'Denied by {{name}}',
       lateBy: 'Confirmed too late by {{name}}',
+      endedEarly: {
+        expired: 'The answer that asked for this call ended first: it did not run.',
+        cancelled: 'The answer was stopped or ended before the tool finished: the app was told to cancel it.',
+        interrupted: 'Parley stopped while this call ran: whether the app finished it is not known.',
+      },
       arguments: 'Arguments',
       result: 'Result',
       resultError: 'Result (the app reported an error)',
@@ -306,6 +311,7 @@ export const en = {
       commandPath: 'The command begins with the absolute path of the program, such as /usr/bin/node.',
       appUrl: 'Give the app’s address as an http or https URL.',
       messageDeleted: 'This message was deleted.',
+      callDecided: 'This call was decided already, or its answer has ended: it can no longer be confirmed.',
     },
   },
   group: {

@@ -25,6 +25,11 @@ export const fr: Loose<Dictionary> = {
       approvedForConversationBy: 'Approuvé pour cette conversation par {{name}}',
       deniedBy: 'Refusé par {{name}}',
       lateBy: 'Confirmé trop tard par {{name}}',
+      endedEarly: {
+        expired: 'La réponse qui a demandé cet appel s’est terminée avant : il n’a pas été exécuté.',
+        cancelled: 'La réponse a été arrêtée ou s’est terminée avant la fin de l’outil : l’app a été priée de l’annuler.',
+        interrupted: 'Parley s’est arrêté pendant cet appel : on ne sait pas si l’app l’a terminé.',
+      },
       arguments: 'Arguments',
       result: 'Résultat',
       resultError: 'Résultat (l’app signale une erreur)',
@@ -312,6 +317,7 @@ export const fr: Loose<Dictionary> = {
       commandPath: 'La commande commence par le chemin absolu du programme, par exemple /usr/bin/node.',
       appUrl: 'Donnez l’adresse de l’app sous forme d’URL http ou https.',
       messageDeleted: 'Ce message a été supprimé.',
+      callDecided: 'Cet appel a déjà été tranché, ou sa réponse est terminée : il ne peut plus être confirmé.',
     },
   },
   group: {

@@ -11,6 +11,7 @@ const BY_FIELD: Readonly<Record<string, string>> = {
   'INVALID_INPUT body.command.0': 'errors.fields.commandPath',
   'INVALID_INPUT body.url': 'errors.fields.appUrl',
   'CONFLICT params.messageId': 'errors.fields.messageDeleted',
+  'CONFLICT params.callId': 'errors.fields.callDecided',
 };
 
 /**
