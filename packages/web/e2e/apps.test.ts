@@ -342,6 +342,120 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the apps' screens in the browser", { 
     expect(order.indexOf(second.id)).toBeLessThan(answerAt);
   });
 
+  /** Béa asks the assistant; its bot account starts the answer, as the runtime would. */
+  const turnForBea = async (text: string) => {
+    await send(beaPage, fr, text);
+    const trigger = messageList(annPage).locator('article', { hasText: text });
+    await trigger.waitFor();
+    const triggerMessageId = (await trigger.getAttribute('data-message-id')) ?? '';
+    return bot.api.startTurn({ params: { conversationId: groupId }, body: { id: crypto.randomUUID().replaceAll('-', ''), triggerMessageId } });
+  };
+  const callTool = (turnId: string, tool: string, args: Record<string, unknown>) =>
+    bot.api.callAppTool({ params: { conversationId: groupId, appId }, body: { id: crypto.randomUUID().replaceAll('-', ''), tool, arguments: JSON.stringify(args), turnId } });
+
+  it('[WB71] Approve for this conversation: the next call of that tool by the same asker runs at once, its card asks nothing', async () => {
+    const turn = await turnForBea('Efface les notes n3 et n4');
+    const first = await callTool(turn.id, 'delete_note', { id: 'n3' });
+    expect(first.status).toBe('pending');
+    const beaCard = beaPage.locator(`[data-call-id="${first.id}"]`);
+    await beaCard.getByRole('group', { name: fr.apps.call.confirm }).getByRole('button', { name: fr.apps.call.approveConversation }).click();
+    await expect.poll(() => annPage.locator(`[data-call-id="${first.id}"]`).getAttribute('data-call-state')).toBe('done');
+    expect(await annPage.locator(`[data-call-id="${first.id}"]`).getByText(en.apps.call.approvedForConversationBy.replace('{{name}}', 'Béa')).count()).toBe(1);
+    const ran = app.calls.length;
+
+    // The second call of delete_note for Béa: no confirmation, it has run by the time it is answered.
+    const second = await callTool(turn.id, 'delete_note', { id: 'n4' });
+    // It stands on Béa's approval for the conversation, recorded as hers.
+    expect(second).toMatchObject({ status: 'completed', approval: 'conversation', decidedBy: first.askedBy });
+    expect(app.calls.slice(ran)).toEqual([{ tool: 'delete_note', arguments: { id: 'n4' } }]);
+    for (const [page, words] of [[beaPage, fr], [annPage, en]] as const) {
+      const card = page.locator(`[data-call-id="${second.id}"]`);
+      await expect.poll(() => card.getAttribute('data-call-state')).toBe('done');
+      expect(await card.getByRole('group', { name: words.apps.call.confirm }).count()).toBe(0);
+      expect(await card.getByRole('button', { name: words.apps.call.approveOnce }).count()).toBe(0);
+      expect(await card.getByText(words.apps.call.approvedForConversationBy.replace('{{name}}', 'Béa'), { exact: false }).count()).toBe(1);
+    }
+    await beaPage.locator(`[data-call-id="${second.id}"]`).scrollIntoViewIfNeeded();
+    await screenshot(beaPage, 'desktop-dark-fr-app-call-approved-earlier');
+    await expectAccessible(beaPage, 'call approved for the conversation, dark, French');
+    await bot.api.endTurn({ params: { conversationId: groupId, turnId: turn.id }, body: { status: 'completed', text: 'Notes n3 and n4 deleted.' } });
+    await messageList(annPage).locator('article', { hasText: 'Notes n3 and n4 deleted' }).waitFor();
+  });
+
+  it('[WB70] a running call shows the progress the app reports on its card, for every member, and the card ends done', async () => {
+    const turn = await turnForBea('Compte jusqu’à cinq, lentement');
+    // count_slowly is read-only: it runs at once, reporting each step.
+    const running = callTool(turn.id, 'count_slowly', { steps: 5, delayMs: 1000 });
+    const find = async () => (await annApi.api.listAppCalls({ params: { conversationId: groupId } })).calls.find((item) => item.tool === 'count_slowly');
+    await expect.poll(async () => (await find())?.status, { timeout: 10_000 }).toBe('running');
+    const callId = (await find())!.id;
+    const steps = { en: new RegExp(`^${en.apps.call.progressOf.replace('{{progress}}', '[1-4]').replace('{{total}}', '5')} · step [1-4] of 5$`), fr: new RegExp(`^${fr.apps.call.progressOf.replace('{{progress}}', '[1-4]').replace('{{total}}', '5')} · step [1-4] of 5$`) };
+    for (const [page, words, pattern] of [[annPage, en, steps.en], [beaPage, fr, steps.fr]] as const) {
+      const card = page.locator(`[data-call-id="${callId}"]`);
+      await card.waitFor();
+      await expect.poll(() => card.getByTestId('call-progress').textContent().catch(() => ''), { timeout: 10_000 }).toMatch(pattern);
+      expect(await card.getByTestId('call-status').textContent()).toBe(words.apps.status.running);
+      expect(await card.getByText(words.apps.call.readOnly).count()).toBe(1);
+    }
+    await annPage.locator(`[data-call-id="${callId}"]`).scrollIntoViewIfNeeded();
+    await screenshot(annPage, 'desktop-light-en-app-call-progress');
+    await expectAccessible(annPage, 'running call with progress');
+    expect((await running).status).toBe('completed');
+    for (const page of [annPage, beaPage]) {
+      const card = page.locator(`[data-call-id="${callId}"]`);
+      await expect.poll(() => card.getAttribute('data-call-state')).toBe('done');
+      expect(await card.getByTestId('call-progress').count()).toBe(0);
+    }
+    await bot.api.endTurn({ params: { conversationId: groupId, turnId: turn.id }, body: { status: 'completed', text: 'Counted to five.' } });
+  });
+
+  it('[WB70] [WB71] a confirmation given after its answer ended expires, for every member, and nothing runs; a denied card says who denied', async () => {
+    // Ann asks this time (Béa's delete_note runs at once here since she approved it for the conversation).
+    await send(annPage, en, 'Delete notes n5 and n6');
+    const trigger = messageList(annPage).locator('article', { hasText: 'Delete notes n5 and n6' });
+    await trigger.waitFor();
+    const turn = await bot.api.startTurn({ params: { conversationId: groupId }, body: { id: crypto.randomUUID().replaceAll('-', ''), triggerMessageId: (await trigger.getAttribute('data-message-id')) ?? '' } });
+    const late = await callTool(turn.id, 'delete_note', { id: 'n5' });
+    const denied = await callTool(turn.id, 'delete_note', { id: 'n6' });
+    expect([late.status, denied.status]).toEqual(['pending', 'pending']);
+    const ran = app.calls.length;
+
+    // Ann denies one: both members read who denied it.
+    await annPage.locator(`[data-call-id="${denied.id}"]`).getByRole('button', { name: en.apps.call.deny }).click();
+    for (const [page, words] of [[annPage, en], [beaPage, fr]] as const) {
+      const card = page.locator(`[data-call-id="${denied.id}"]`);
+      await expect.poll(() => card.getAttribute('data-call-state')).toBe('denied');
+      expect(await card.getByTestId('call-status').textContent()).toBe(words.apps.status.denied);
+      expect(await card.getByText(words.apps.call.deniedBy.replace('{{name}}', 'Ann'), { exact: false }).count()).toBe(1);
+      expect(await card.getByRole('button').count()).toBe(0);
+    }
+    await beaPage.locator(`[data-call-id="${denied.id}"]`).scrollIntoViewIfNeeded();
+    await screenshot(beaPage, 'desktop-dark-fr-app-call-denied');
+
+    // The answer ends (stopped) while the other still waits; Ann's late approval expires it.
+    await bot.api.endTurn({ params: { conversationId: groupId, turnId: turn.id }, body: { status: 'stopped', text: '' } });
+    const annLate = annPage.locator(`[data-call-id="${late.id}"]`);
+    await annLate.getByRole('button', { name: en.apps.call.approveOnce }).click();
+    // The server's refusal, in Ann's words; the card follows the call, expired, for every member.
+    await annLate.getByRole('alert').getByText(en.errors.fields.callDecided).waitFor();
+    for (const [page, words] of [[annPage, en], [beaPage, fr]] as const) {
+      const card = page.locator(`[data-call-id="${late.id}"]`);
+      await expect.poll(() => card.getAttribute('data-call-state')).toBe('expired');
+      expect(await card.getByTestId('call-status').textContent()).toBe(words.apps.status.expired);
+      expect(await card.getByText(words.apps.call.lateBy.replace('{{name}}', 'Ann'), { exact: false }).count()).toBe(1);
+      // Why, in the member's language (the recorded words as its title).
+      expect(await card.getByTestId('call-error').textContent()).toBe(words.apps.call.endedEarly.expired);
+      expect(await card.getByTestId('call-error').getAttribute('title')).toMatch(/^expired:/);
+      expect(await card.getByRole('group', { name: words.apps.call.confirm }).count()).toBe(0);
+    }
+    expect(app.calls.length).toBe(ran);
+    await annLate.scrollIntoViewIfNeeded();
+    await screenshot(annPage, 'desktop-light-en-app-call-expired');
+    await expectAccessible(annPage, 'expired and denied call cards');
+    await beaPage.locator(`[data-call-id="${late.id}"]`).scrollIntoViewIfNeeded();
+    await expectAccessible(beaPage, 'expired and denied call cards, dark, French');
+  });
+
   it('[WB73] Remove asks first; removed, the app goes off in the group for every member, live', async () => {
     await beaPage.getByRole('button', { name: fr.group.details, exact: true }).click();
     const beaSwitch = beaPage.getByTestId('conversation-apps').getByRole('switch', { name: 'Weather' });
