@@ -99,7 +99,13 @@ export const AdminAppSchema = z
   .meta({ id: 'AdminApp' });
 export type AdminApp = z.infer<typeof AdminAppSchema>;
 
-export const AdminAppListSchema = z.object({ apps: z.array(AdminAppSchema) }).meta({ id: 'AdminAppList' });
+export const AdminAppListSchema = z
+  .object({
+    apps: z.array(AdminAppSchema),
+    /** Whether this server adds local (stdio) apps, which run a command on its machine: `PARLEY_APPS_STDIO=on` [AP30]. */
+    localApps: z.boolean(),
+  })
+  .meta({ id: 'AdminAppList' });
 
 /** An approved app as members see it: its tools, and nothing of how Parley reaches it. */
 export const AppSchema = z

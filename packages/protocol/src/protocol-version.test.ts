@@ -20,6 +20,7 @@ const FINGERPRINTS: Record<number, string> = {
   8: 'cf5b9da39b268d82',
   9: '0f68169207d1bfd6',
   10: '9b925e30735c8551',
+  11: 'dcfc90976e491a94',
 };
 
 function fingerprint(): string {

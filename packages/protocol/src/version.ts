@@ -31,5 +31,7 @@
  *   answer is a `'redirect'`).
  * - 10 (2026-12-03): widgets (MCP Apps): `openWidget` (`POST …/app-calls/:callId/widget`) gives a
  *   member a `WidgetSession`, the address of a tool call's widget on the separate widget origin.
+ * - 11 (2026-12-04): `AdminAppList.localApps`: whether the server adds local (stdio) apps
+ *   (`PARLEY_APPS_STDIO=on`), so an admin screen offers only the kinds of app it will accept.
  */
-export const PROTOCOL_VERSION = 10;
+export const PROTOCOL_VERSION = 11;

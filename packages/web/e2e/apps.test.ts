@@ -97,15 +97,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the apps' screens in the browser", { 
     expect(await entry.getByTestId('app-status').textContent()).toBe(en.apps.admin.status.review);
     const stored = (await annApi.api.listAdminApps()).apps[0];
     appId = stored?.id ?? '';
-    // This server runs no local command: the form says so in the person's language.
-    await form.getByLabel(en.apps.admin.local).check();
-    await form.getByLabel(en.apps.admin.name).fill('Local');
-    await form.getByLabel(en.apps.admin.command).fill('/usr/bin/env\nnode');
-    await form.getByRole('button', { name: en.apps.admin.addButton }).click();
-    await form.getByRole('alert').getByText(en.apps.admin.localOff).waitFor();
-    expect((await annApi.api.listAdminApps()).apps.map((item) => item.name)).toEqual(['Weather']);
-    await form.getByLabel(en.apps.admin.remote).check();
-    await form.getByLabel(en.apps.admin.name).fill('');
+    expect(appId).not.toBe('');
 
     // The listing for review: server, tools with annotations and inputs, the widget, the hash.
     const listing = entry.getByTestId('app-listing');
@@ -162,6 +154,56 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the apps' screens in the browser", { 
     await beaPage.goto(`${world.url}/settings`);
     await beaPage.getByRole('heading', { name: fr.settings.title, level: 1 }).waitFor();
     expect(await beaPage.getByRole('link', { name: fr.apps.admin.open }).count()).toBe(0);
+  });
+
+  it('[WB89] a server without PARLEY_APPS_STDIO=on offers no local command, says why, and a late refusal says the same', async () => {
+    const config = world.server.context.config as { appsStdio: boolean };
+    expect(config.appsStdio).toBe(false);
+    await annPage.goto(`${world.url}/settings/apps`);
+    const form = annPage.getByRole('form', { name: en.apps.admin.add });
+    const local = form.getByLabel(en.apps.admin.local);
+    await annPage.getByRole('article', { name: 'Weather' }).waitFor();
+    expect(await local.isDisabled()).toBe(true);
+    expect(await form.getByLabel(en.apps.admin.remote).isChecked()).toBe(true);
+    expect(await form.getByLabel(en.apps.admin.command).count()).toBe(0);
+    // The disabled choice is described by the reason, which names the setting.
+    const reason = form.getByTestId('app-local-off');
+    expect(await reason.textContent()).toBe(en.apps.admin.localOff);
+    expect(en.apps.admin.localOff).toContain('PARLEY_APPS_STDIO');
+    expect(await local.getAttribute('aria-describedby')).toBe(await reason.getAttribute('id'));
+    await expectAccessible(annPage, 'apps admin without local apps');
+
+    // In French, on a phone, dark.
+    await annFrPage.goto(`${world.url}/settings/apps`);
+    const frForm = annFrPage.getByRole('form', { name: fr.apps.admin.add });
+    await annFrPage.getByRole('article', { name: 'Weather' }).waitFor();
+    expect(await frForm.getByLabel(fr.apps.admin.local).isDisabled()).toBe(true);
+    expect(await frForm.getByTestId('app-local-off').textContent()).toBe(fr.apps.admin.localOff);
+    expect(fr.apps.admin.localOff).toContain('PARLEY_APPS_STDIO');
+    await frForm.scrollIntoViewIfNeeded();
+    await screenshot(annFrPage, 'phone-dark-fr-apps-admin-no-local');
+
+    // With the setting on, the choice and its command field are there...
+    config.appsStdio = true;
+    try {
+      await annPage.reload();
+      await annPage.getByRole('article', { name: 'Weather' }).waitFor();
+      await expect.poll(() => local.isDisabled()).toBe(false);
+      expect(await form.getByTestId('app-local-off').count()).toBe(0);
+      await local.check();
+      await form.getByLabel(en.apps.admin.name).fill('Local');
+      await form.getByLabel(en.apps.admin.command).fill('/usr/bin/env\nnode');
+      await screenshot(annPage, 'desktop-light-en-apps-admin-local');
+      // ...and when it goes off before the form is sent, the refusal says why, in the person's language.
+      config.appsStdio = false;
+      await form.getByRole('button', { name: en.apps.admin.addButton }).click();
+      await form.getByRole('alert').getByText(en.apps.admin.localOff).waitFor();
+    } finally {
+      config.appsStdio = false;
+    }
+    expect((await annApi.api.listAdminApps()).apps.map((item) => item.name)).toEqual(['Weather']);
+    await form.getByLabel(en.apps.admin.remote).check();
+    await form.getByLabel(en.apps.admin.name).fill('');
   });
 
   it('[WB72] a member switches the app on after a warning; the other member sees it on at once', async () => {
@@ -298,6 +340,120 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the apps' screens in the browser", { 
     expect(order.indexOf(pending.id)).toBeGreaterThan(-1);
     expect(order.indexOf(pending.id)).toBeLessThan(order.indexOf(second.id));
     expect(order.indexOf(second.id)).toBeLessThan(answerAt);
+  });
+
+  /** Béa asks the assistant; its bot account starts the answer, as the runtime would. */
+  const turnForBea = async (text: string) => {
+    await send(beaPage, fr, text);
+    const trigger = messageList(annPage).locator('article', { hasText: text });
+    await trigger.waitFor();
+    const triggerMessageId = (await trigger.getAttribute('data-message-id')) ?? '';
+    return bot.api.startTurn({ params: { conversationId: groupId }, body: { id: crypto.randomUUID().replaceAll('-', ''), triggerMessageId } });
+  };
+  const callTool = (turnId: string, tool: string, args: Record<string, unknown>) =>
+    bot.api.callAppTool({ params: { conversationId: groupId, appId }, body: { id: crypto.randomUUID().replaceAll('-', ''), tool, arguments: JSON.stringify(args), turnId } });
+
+  it('[WB71] Approve for this conversation: the next call of that tool by the same asker runs at once, its card asks nothing', async () => {
+    const turn = await turnForBea('Efface les notes n3 et n4');
+    const first = await callTool(turn.id, 'delete_note', { id: 'n3' });
+    expect(first.status).toBe('pending');
+    const beaCard = beaPage.locator(`[data-call-id="${first.id}"]`);
+    await beaCard.getByRole('group', { name: fr.apps.call.confirm }).getByRole('button', { name: fr.apps.call.approveConversation }).click();
+    await expect.poll(() => annPage.locator(`[data-call-id="${first.id}"]`).getAttribute('data-call-state')).toBe('done');
+    expect(await annPage.locator(`[data-call-id="${first.id}"]`).getByText(en.apps.call.approvedForConversationBy.replace('{{name}}', 'Béa')).count()).toBe(1);
+    const ran = app.calls.length;
+
+    // The second call of delete_note for Béa: no confirmation, it has run by the time it is answered.
+    const second = await callTool(turn.id, 'delete_note', { id: 'n4' });
+    // It stands on Béa's approval for the conversation, recorded as hers.
+    expect(second).toMatchObject({ status: 'completed', approval: 'conversation', decidedBy: first.askedBy });
+    expect(app.calls.slice(ran)).toEqual([{ tool: 'delete_note', arguments: { id: 'n4' } }]);
+    for (const [page, words] of [[beaPage, fr], [annPage, en]] as const) {
+      const card = page.locator(`[data-call-id="${second.id}"]`);
+      await expect.poll(() => card.getAttribute('data-call-state')).toBe('done');
+      expect(await card.getByRole('group', { name: words.apps.call.confirm }).count()).toBe(0);
+      expect(await card.getByRole('button', { name: words.apps.call.approveOnce }).count()).toBe(0);
+      expect(await card.getByText(words.apps.call.approvedForConversationBy.replace('{{name}}', 'Béa'), { exact: false }).count()).toBe(1);
+    }
+    await beaPage.locator(`[data-call-id="${second.id}"]`).scrollIntoViewIfNeeded();
+    await screenshot(beaPage, 'desktop-dark-fr-app-call-approved-earlier');
+    await expectAccessible(beaPage, 'call approved for the conversation, dark, French');
+    await bot.api.endTurn({ params: { conversationId: groupId, turnId: turn.id }, body: { status: 'completed', text: 'Notes n3 and n4 deleted.' } });
+    await messageList(annPage).locator('article', { hasText: 'Notes n3 and n4 deleted' }).waitFor();
+  });
+
+  it('[WB70] a running call shows the progress the app reports on its card, for every member, and the card ends done', async () => {
+    const turn = await turnForBea('Compte jusqu’à cinq, lentement');
+    // count_slowly is read-only: it runs at once, reporting each step.
+    const running = callTool(turn.id, 'count_slowly', { steps: 5, delayMs: 1000 });
+    const find = async () => (await annApi.api.listAppCalls({ params: { conversationId: groupId } })).calls.find((item) => item.tool === 'count_slowly');
+    await expect.poll(async () => (await find())?.status, { timeout: 10_000 }).toBe('running');
+    const callId = (await find())!.id;
+    const steps = { en: new RegExp(`^${en.apps.call.progressOf.replace('{{progress}}', '[1-4]').replace('{{total}}', '5')} · step [1-4] of 5$`), fr: new RegExp(`^${fr.apps.call.progressOf.replace('{{progress}}', '[1-4]').replace('{{total}}', '5')} · step [1-4] of 5$`) };
+    for (const [page, words, pattern] of [[annPage, en, steps.en], [beaPage, fr, steps.fr]] as const) {
+      const card = page.locator(`[data-call-id="${callId}"]`);
+      await card.waitFor();
+      await expect.poll(() => card.getByTestId('call-progress').textContent().catch(() => ''), { timeout: 10_000 }).toMatch(pattern);
+      expect(await card.getByTestId('call-status').textContent()).toBe(words.apps.status.running);
+      expect(await card.getByText(words.apps.call.readOnly).count()).toBe(1);
+    }
+    await annPage.locator(`[data-call-id="${callId}"]`).scrollIntoViewIfNeeded();
+    await screenshot(annPage, 'desktop-light-en-app-call-progress');
+    await expectAccessible(annPage, 'running call with progress');
+    expect((await running).status).toBe('completed');
+    for (const page of [annPage, beaPage]) {
+      const card = page.locator(`[data-call-id="${callId}"]`);
+      await expect.poll(() => card.getAttribute('data-call-state')).toBe('done');
+      expect(await card.getByTestId('call-progress').count()).toBe(0);
+    }
+    await bot.api.endTurn({ params: { conversationId: groupId, turnId: turn.id }, body: { status: 'completed', text: 'Counted to five.' } });
+  });
+
+  it('[WB70] [WB71] a confirmation given after its answer ended expires, for every member, and nothing runs; a denied card says who denied', async () => {
+    // Ann asks this time (Béa's delete_note runs at once here since she approved it for the conversation).
+    await send(annPage, en, 'Delete notes n5 and n6');
+    const trigger = messageList(annPage).locator('article', { hasText: 'Delete notes n5 and n6' });
+    await trigger.waitFor();
+    const turn = await bot.api.startTurn({ params: { conversationId: groupId }, body: { id: crypto.randomUUID().replaceAll('-', ''), triggerMessageId: (await trigger.getAttribute('data-message-id')) ?? '' } });
+    const late = await callTool(turn.id, 'delete_note', { id: 'n5' });
+    const denied = await callTool(turn.id, 'delete_note', { id: 'n6' });
+    expect([late.status, denied.status]).toEqual(['pending', 'pending']);
+    const ran = app.calls.length;
+
+    // Ann denies one: both members read who denied it.
+    await annPage.locator(`[data-call-id="${denied.id}"]`).getByRole('button', { name: en.apps.call.deny }).click();
+    for (const [page, words] of [[annPage, en], [beaPage, fr]] as const) {
+      const card = page.locator(`[data-call-id="${denied.id}"]`);
+      await expect.poll(() => card.getAttribute('data-call-state')).toBe('denied');
+      expect(await card.getByTestId('call-status').textContent()).toBe(words.apps.status.denied);
+      expect(await card.getByText(words.apps.call.deniedBy.replace('{{name}}', 'Ann'), { exact: false }).count()).toBe(1);
+      expect(await card.getByRole('button').count()).toBe(0);
+    }
+    await beaPage.locator(`[data-call-id="${denied.id}"]`).scrollIntoViewIfNeeded();
+    await screenshot(beaPage, 'desktop-dark-fr-app-call-denied');
+
+    // The answer ends (stopped) while the other still waits; Ann's late approval expires it.
+    await bot.api.endTurn({ params: { conversationId: groupId, turnId: turn.id }, body: { status: 'stopped', text: '' } });
+    const annLate = annPage.locator(`[data-call-id="${late.id}"]`);
+    await annLate.getByRole('button', { name: en.apps.call.approveOnce }).click();
+    // The server's refusal, in Ann's words; the card follows the call, expired, for every member.
+    await annLate.getByRole('alert').getByText(en.errors.fields.callDecided).waitFor();
+    for (const [page, words] of [[annPage, en], [beaPage, fr]] as const) {
+      const card = page.locator(`[data-call-id="${late.id}"]`);
+      await expect.poll(() => card.getAttribute('data-call-state')).toBe('expired');
+      expect(await card.getByTestId('call-status').textContent()).toBe(words.apps.status.expired);
+      expect(await card.getByText(words.apps.call.lateBy.replace('{{name}}', 'Ann'), { exact: false }).count()).toBe(1);
+      // Why, in the member's language (the recorded words as its title).
+      expect(await card.getByTestId('call-error').textContent()).toBe(words.apps.call.endedEarly.expired);
+      expect(await card.getByTestId('call-error').getAttribute('title')).toMatch(/^expired:/);
+      expect(await card.getByRole('group', { name: words.apps.call.confirm }).count()).toBe(0);
+    }
+    expect(app.calls.length).toBe(ran);
+    await annLate.scrollIntoViewIfNeeded();
+    await screenshot(annPage, 'desktop-light-en-app-call-expired');
+    await expectAccessible(annPage, 'expired and denied call cards');
+    await beaPage.locator(`[data-call-id="${late.id}"]`).scrollIntoViewIfNeeded();
+    await expectAccessible(beaPage, 'expired and denied call cards, dark, French');
   });
 
   it('[WB73] Remove asks first; removed, the app goes off in the group for every member, live', async () => {

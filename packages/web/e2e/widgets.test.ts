@@ -152,6 +152,44 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('widgets in the browser', { timeout: 1
     for (const [index, list] of problems.entries()) expect(realProblems(list), `page ${index}`).toEqual([]);
   });
 
+  it('[WB91] a card asks for one widget ticket; leaving it, the host tears the widget down and waits for its answer before the frame goes', async () => {
+    const tickets: string[] = [];
+    const count = (request: { method: () => string; url: () => string }) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname.endsWith(`/app-calls/${call.id}/widget`)) tickets.push(request.url());
+    };
+    const widgetSays: string[] = [];
+    const listen = (message: { text: () => string }) => {
+      if (message.text().startsWith('forecast-widget:')) widgetSays.push(message.text());
+    };
+    ann.on('request', count);
+    ann.on('console', listen);
+    try {
+      await ann.goto(`${world.url}/c/${groupId}`);
+      const card = ann.locator(`[data-call-id="${call.id}"] [data-testid="widget"]`);
+      await poll(() => card.getAttribute('data-widget-ready')).toBe('true');
+      await widgetOf(ann, call.id).getByRole('heading', { name: 'Lyon · 19 °C' }).waitFor();
+      // Settled: nothing more is asked for.
+      await ann.waitForTimeout(1000);
+      expect(tickets).toHaveLength(1);
+
+      // Another conversation, in the same page: the card leaves.
+      const other = (await annApi.api.createConversation({ body: { kind: 'group', title: 'Elsewhere' } })).conversation.id;
+      await ann.getByTestId('sidebar').getByRole('button', { name: /Elsewhere/ }).click();
+      await ann.getByRole('heading', { name: 'Elsewhere' }).waitFor();
+      expect(new URL(ann.url()).pathname).toBe(`/c/${other}`);
+      // The widget heard ui/resource-teardown and finished its own work (it takes a while) before its frame was removed.
+      await poll(() => widgetSays).toEqual(['forecast-widget: teardown asked', 'forecast-widget: teardown done']);
+      await poll(() => ann.locator('[data-testid="widget"]').count()).toBe(0);
+      await poll(() => ann.frames().filter((frame) => frame.url().includes('/document/')).length).toBe(0);
+    } finally {
+      ann.off('request', count);
+      ann.off('console', listen);
+    }
+    // Back in the group, for the tests below.
+    await ann.goto(`${world.url}/c/${groupId}`);
+    await poll(() => ann.locator(`[data-call-id="${call.id}"] [data-testid="widget"]`).getAttribute('data-widget-ready')).toBe('true');
+  });
+
   it('[WB74] the widget grows when its content does', async () => {
     const frame = ann.locator(`[data-call-id="${call.id}"] [data-testid="widget"] iframe`);
     const before = (await frame.boundingBox())?.height ?? 0;

@@ -39,8 +39,14 @@ app.ontoolresult = (result) => {
   status.textContent = 'result';
 };
 app.onhostcontextchanged = (context) => showHost(context);
+// Teardown takes the widget a moment (as saving its state would), and it says so on the console,
+// where the browser tests read that the host asked and waited for the answer.
 app.onteardown = async () => {
+  console.info('forecast-widget: teardown asked');
+  status.textContent = 'tearing down';
+  await new Promise((resolve) => setTimeout(resolve, 150));
   status.textContent = 'torn down';
+  console.info('forecast-widget: teardown done');
   return {};
 };
 

@@ -137,6 +137,19 @@ describe('the directory', () => {
     expect((await ann.client.api.listAdminApps()).apps).toEqual([]);
   });
 
+  it('[AP30] the directory says whether local apps are accepted, as the installation set PARLEY_APPS_STDIO', async () => {
+    {
+      await using server = await startTestServer();
+      const ann = await server.user();
+      expect(await ann.client.api.listAdminApps()).toEqual({ apps: [], localApps: false });
+    }
+    {
+      await using server = await startTestServer({ config: { appsStdio: true } });
+      const ann = await server.user();
+      expect(await ann.client.api.listAdminApps()).toEqual({ apps: [], localApps: true });
+    }
+  });
+
   it('[AP2] with PARLEY_APPS_STDIO=on an administrator adds a local app by its full command, and it is called like any other', async () => {
     await using server = await startTestServer({ config: { appsStdio: true } });
     const ann = await server.user();

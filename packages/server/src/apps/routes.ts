@@ -27,7 +27,7 @@ async function enabledApps(db: Kysely<Database>, conversationId: string): Promis
 export function registerAppRoutes(app: FastifyInstance, context: ServerContext): void {
   bindRoute(app, context, 'listAdminApps', async () => {
     const rows = await context.storage.reader.selectFrom('apps').selectAll().orderBy('created_at').orderBy('id').execute();
-    return { apps: rows.map(toAdminApp) };
+    return { apps: rows.map(toAdminApp), localApps: context.config.appsStdio };
   });
 
   bindRoute(app, context, 'createApp', async ({ auth, body }) => {

@@ -1,4 +1,4 @@
-import { type AdminApp, type AppTool, ParleyError } from '@parley/protocol';
+import type { AdminApp, AppTool } from '@parley/protocol';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useLive, useLiveStore } from '../live/use-live.js';
@@ -23,11 +23,14 @@ export function AdminAppsPage({ onOpenMenu }: { onOpenMenu: () => void }) {
   const live = useLiveStore();
   const { me } = useLive();
   const [apps, setApps] = useState<AdminApp[] | null>(null);
+  // Whether the server accepts a local command [AP30]; unknown (null) until the directory is read.
+  const [localApps, setLocalApps] = useState<boolean | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(async () => {
     const list = await live.client.api.listAdminApps();
     setApps(list.apps);
+    setLocalApps(list.localApps);
   }, [live]);
   useEffect(() => {
     if (me.admin) load().catch((caught: unknown) => setError(errorText(t, caught)));
@@ -49,7 +52,7 @@ export function AdminAppsPage({ onOpenMenu }: { onOpenMenu: () => void }) {
           ) : (
             <>
               <p className="text-sm text-zinc-600 dark:text-zinc-400">{t('apps.admin.intro')}</p>
-              <AddApp onAdded={(app) => setApps((list) => [app, ...(list ?? []).filter((item) => item.id !== app.id)])} />
+              <AddApp localApps={localApps} onAdded={(app) => setApps((list) => [app, ...(list ?? []).filter((item) => item.id !== app.id)])} />
               {error && <p role="alert" className="text-sm text-red-600 dark:text-red-400">{error}</p>}
               {apps === null && !error && <p className="text-sm text-zinc-600 dark:text-zinc-400">{t('common.loading')}</p>}
               {apps?.length === 0 && <p className="text-sm text-zinc-600 dark:text-zinc-400">{t('apps.admin.none')}</p>}
@@ -68,7 +71,7 @@ export function AdminAppsPage({ onOpenMenu }: { onOpenMenu: () => void }) {
   );
 }
 
-function AddApp({ onAdded }: { onAdded: (app: AdminApp) => void }) {
+function AddApp({ localApps, onAdded }: { localApps: boolean | null; onAdded: (app: AdminApp) => void }) {
   const { t } = useTranslation();
   const live = useLiveStore();
   const [name, setName] = useState('');
@@ -77,6 +80,11 @@ function AddApp({ onAdded }: { onAdded: (app: AdminApp) => void }) {
   const [command, setCommand] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // A server that runs no local command is not offered one [WB89]: the choice stays, disabled, with the reason.
+  const localOffered = localApps === true;
+  useEffect(() => {
+    if (!localOffered) setWhere('remote');
+  }, [localOffered]);
 
   const add = async (event: FormEvent) => {
     event.preventDefault();
@@ -91,9 +99,8 @@ function AddApp({ onAdded }: { onAdded: (app: AdminApp) => void }) {
       setUrl('');
       setCommand('');
     } catch (caught) {
-      // A server that runs no local command says so on that field [AP2].
-      const localOff = caught instanceof ParleyError && caught.code === 'FORBIDDEN' && caught.field === 'body.command';
-      setError(localOff ? t('apps.admin.localOff') : errorText(t, caught));
+      // A server that runs no local command says so on that field [AP2], in the person's words [WB92].
+      setError(errorText(t, caught));
     } finally {
       setBusy(false);
     }
@@ -110,13 +117,28 @@ function AddApp({ onAdded }: { onAdded: (app: AdminApp) => void }) {
       <fieldset className="space-y-1">
         <legend className="text-sm">{t('apps.admin.where')}</legend>
         <div className="flex flex-wrap gap-4">
-          {(['remote', 'local'] as const).map((option) => (
-            <label key={option} className="flex items-center gap-2 text-sm">
-              <input type="radio" name="app-where" value={option} checked={where === option} onChange={() => setWhere(option)} className="accent-indigo-600" />
-              {t(`apps.admin.${option}`)}
-            </label>
-          ))}
+          {(['remote', 'local'] as const).map((option) => {
+            const disabled = option === 'local' && !localOffered;
+            return (
+              <label key={option} className={`flex items-center gap-2 text-sm ${disabled ? 'text-zinc-500 dark:text-zinc-400' : ''}`}>
+                <input
+                  type="radio"
+                  name="app-where"
+                  value={option}
+                  checked={where === option}
+                  onChange={() => setWhere(option)}
+                  disabled={disabled}
+                  aria-describedby={disabled && localApps === false ? 'app-local-off' : undefined}
+                  className="accent-indigo-600"
+                />
+                {t(`apps.admin.${option}`)}
+              </label>
+            );
+          })}
         </div>
+        {localApps === false && (
+          <p id="app-local-off" className="text-xs text-zinc-600 dark:text-zinc-400" data-testid="app-local-off">{t('apps.admin.localOff')}</p>
+        )}
       </fieldset>
       {where === 'remote' ? (
         <label className="block space-y-1 text-sm">

@@ -1,6 +1,7 @@
 import type { AppCall, UserSummary } from '@parley/protocol';
 import { callState, type CallState, formatDuration, resultText } from './model.js';
 import { memo, useState } from 'react';
+import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
 import { nameOf } from '../live/names.js';
 import { useLiveStore } from '../live/use-live.js';
@@ -20,6 +21,13 @@ const BADGE: Record<CallState, string> = {
 };
 
 const action = 'rounded-lg px-3 py-1.5 text-sm font-medium disabled:opacity-60';
+
+/** Why a call ended early, by Parley's own prefix, in the person's language [WB92]; an app's error is its own words. */
+const ENDED_EARLY = ['expired', 'cancelled', 'interrupted'] as const;
+function callErrorText(t: TFunction, error: string): string {
+  const prefix = ENDED_EARLY.find((word) => error.startsWith(`${word}:`));
+  return prefix ? t(`apps.call.endedEarly.${prefix}`) : error;
+}
 
 /**
  * One tool call of an app in the timeline [WB70]–[WB71]: the app, the tool, its full arguments,
@@ -111,7 +119,7 @@ export const CallCard = memo(function CallCard({ call, users, meId }: { call: Ap
         )}
         {showWidget && <CallWidget call={call} tool={widgetTool} />}
         {(state === 'failed' || state === 'expired') && call.error && (
-          <p className="mt-2 text-xs text-red-700 dark:text-red-400">{call.error}</p>
+          <p className="mt-2 text-xs text-red-700 dark:text-red-400" data-testid="call-error" title={call.error}>{callErrorText(t, call.error)}</p>
         )}
         {state === 'done' && (
           <details className="mt-2">

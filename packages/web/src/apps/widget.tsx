@@ -1,6 +1,6 @@
 import type { App, AppCall, AppTool, WidgetSession } from '@parley/protocol';
 import { AppBridge, type McpUiDisplayMode, type McpUiHostContext } from '@modelcontextprotocol/ext-apps/app-bridge';
-import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Live } from '../live/live.js';
 import { useLiveStore } from '../live/use-live.js';
@@ -21,6 +21,61 @@ type Message = Parameters<Transport['send']>[0];
 /** Tallest a widget grows inline; past it, it scrolls inside. */
 const MAX_HEIGHT = 640;
 const FIRST_HEIGHT = 120;
+/** How long the host waits for a widget's answer to ui/resource-teardown before its frame goes [WB91]. */
+export const TEARDOWN_WAIT_MS = 500;
+/** How long a ticket is used again for the same call (the server keeps one 15 minutes) [WB91]. */
+const TICKET_REUSE_MS = 5 * 60_000;
+
+/**
+ * The tickets this page holds, per signed-in client and call: a card that mounts again (React's
+ * development double mount, the list scrolling it out and back) shows the widget with the ticket
+ * it asked for, instead of asking for another [WB91].
+ */
+const tickets = new WeakMap<Live, Map<string, { session: Promise<WidgetSession>; askedAt: number }>>();
+
+function ticketFor(live: Live, conversationId: string, callId: string): Promise<WidgetSession> {
+  let held = tickets.get(live);
+  if (!held) tickets.set(live, (held = new Map()));
+  const key = `${conversationId}/${callId}`;
+  const now = Date.now();
+  const kept = held.get(key);
+  if (kept && now - kept.askedAt < TICKET_REUSE_MS) return kept.session;
+  const session = live.client.api.openWidget({ params: { conversationId, callId } }).then((opened) => {
+    // A ticket already past its time by this clock is not used again.
+    if (Date.parse(opened.expiresAt) <= Date.now()) held.delete(key);
+    return opened;
+  });
+  held.set(key, { session, askedAt: now });
+  session.catch(() => {
+    if (held.get(key)?.session === session) held.delete(key);
+  });
+  return session;
+}
+
+/**
+ * Where a frame waits for its widget's answer to teardown once its card has gone: a hidden holder
+ * outside React's tree. `moveBefore` moves the frame there with its documents alive (a plain move
+ * would reload them); a browser without it loses the frame with the card, as before.
+ */
+function park(frame: HTMLIFrameElement): boolean {
+  const move = (Element.prototype as { moveBefore?: (node: Node, child: Node | null) => void }).moveBefore;
+  if (typeof move !== 'function' || !frame.isConnected) return false;
+  let holder = document.getElementById('parley-closing-widgets');
+  if (!holder) {
+    holder = document.createElement('div');
+    holder.id = 'parley-closing-widgets';
+    holder.setAttribute('aria-hidden', 'true');
+    holder.inert = true;
+    holder.style.cssText = 'position:fixed;left:-10000px;top:0;width:1px;height:1px;overflow:hidden;';
+    document.body.append(holder);
+  }
+  try {
+    move.call(holder, frame, null);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The bridge's side of `postMessage`, stricter than ext-apps' own: it hears only the outer frame's
@@ -149,17 +204,26 @@ export function CallWidget({ call, tool }: { call: AppCall; tool: AppTool }) {
   const translate = useRef(t);
   translate.current = t;
 
-  // A ticket for this member, this call, the approved listing [AP20].
+  // A ticket for this member, this call, the approved listing [AP20]; one per call, however often the card mounts [WB91].
   useEffect(() => {
     let current = true;
-    live.client.api
-      .openWidget({ params: { conversationId: call.conversationId, callId: call.id } })
+    ticketFor(live, call.conversationId, call.id)
       .then((opened) => current && setSession(opened))
       .catch((caught: unknown) => current && setFailure(errorText(translate.current, caught)));
     return () => {
       current = false;
     };
   }, [live, call.conversationId, call.id]);
+
+  // The card leaving: before React removes the frame, it is set aside, alive, for the teardown below [WB91].
+  const parked = useRef<HTMLIFrameElement | null>(null);
+  useLayoutEffect(
+    () => () => {
+      const element = frame.current;
+      if (element && park(element)) parked.current = element;
+    },
+    [],
+  );
 
   // The bridge lives as long as the frame: the card leaving tears the widget down.
   useEffect(() => {
@@ -227,9 +291,14 @@ export function CallWidget({ call, tool }: { call: AppCall; tool: AppTool }) {
       closed.abort();
       bridgeRef.current = null;
       setReady(false);
-      void Promise.race([bridge.teardownResource({}), new Promise((resolve) => setTimeout(resolve, 500))])
+      // ui/resource-teardown, and the widget's answer awaited (bounded) before its frame goes [WB91].
+      void Promise.race([bridge.teardownResource({}), new Promise((resolve) => setTimeout(resolve, TEARDOWN_WAIT_MS))])
         .catch(() => undefined)
-        .finally(() => void bridge.close().catch(() => undefined));
+        .finally(() => {
+          void bridge.close().catch(() => undefined);
+          parked.current?.remove();
+          parked.current = null;
+        });
     };
     // The bridge is made once per ticket; what changes later (the result, the host context) is sent to it below.
   }, [session, live]);

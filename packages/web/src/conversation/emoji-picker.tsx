@@ -1,13 +1,22 @@
-import { EmojiPicker, type EmojiPickerListComponents } from 'frimousse';
+import { defaultEmojiDataResolver, type EmojiDataResolver, EmojiPicker, type EmojiPickerListComponents } from 'frimousse';
 import { useTranslation } from 'react-i18next';
 import { Dialog } from '../shell/dialog.js';
+import { drawableOnly, EMOJIBASE_URL } from './emoji-support.js';
 
 /**
  * The languages whose emoji names the build ships (vite.config.ts copies them from
  * emojibase-data): the picker reads them from this server, never from a CDN [WB29].
  */
 const SHIPPED = new Set(['en', 'fr']);
-export const EMOJIBASE_URL = '/emojibase';
+
+/**
+ * This server's emojibase data, every version, keeping only what this browser draws [WB90]:
+ * frimousse's own version check takes an emoji drawn as nothing for one it supports.
+ */
+const drawableEmojiData: EmojiDataResolver = async (locale, options) => {
+  const data = await defaultEmojiDataResolver(locale, { ...options, emojiVersion: Number.MAX_SAFE_INTEGER });
+  return { ...data, emojis: drawableOnly(data.emojis) };
+};
 
 /**
  * frimousse numbers its grid's rows and columns from 0, which ARIA forbids (they count from 1):
@@ -28,7 +37,7 @@ export default function EmojiPickerDialog({ onPick, onClose }: { onPick: (emoji:
   const locale = SHIPPED.has(i18n.language) ? i18n.language : 'en';
   return (
     <Dialog title={t('emoji.title')} onClose={onClose} testId="emoji-dialog">
-      <EmojiPicker.Root locale={locale} emojibaseUrl={EMOJIBASE_URL} columns={9} onEmojiSelect={({ emoji }) => onPick(emoji)}>
+      <EmojiPicker.Root locale={locale} emojibaseUrl={EMOJIBASE_URL} resolveEmojiData={drawableEmojiData} columns={9} onEmojiSelect={({ emoji }) => onPick(emoji)}>
         <EmojiPicker.Search data-autofocus aria-label={t('emoji.search')} placeholder={t('emoji.search')} />
         <EmojiPicker.Viewport>
           <EmojiPicker.Loading>{t('common.loading')}</EmojiPicker.Loading>

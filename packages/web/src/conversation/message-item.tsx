@@ -7,6 +7,8 @@ import { useLiveStore } from '../live/use-live.js';
 import { hasCard } from '../profile/person-card.js';
 import { Avatar } from '../shell/avatar.js';
 import { AttachmentList } from './attachment-view.js';
+import { turnErrorText } from '../shell/errors.js';
+import { EmojiGlyph } from './emoji-support.js';
 import { Markdown } from './lazy-markdown.js';
 import { chipNames } from './mentions.js';
 
@@ -144,7 +146,7 @@ export const MessageItem = memo(function MessageItem({ message, view, author, me
         )}
         {!deleted && <AttachmentList attachments={message.attachments} />}
         {message.turn && message.turn.status !== 'completed' && (
-          <p className="mt-0.5 text-xs text-amber-700 dark:text-amber-400">{t(`turn.${message.turn.status}`)}{message.turn.error ? ` — ${message.turn.error.message}` : ''}</p>
+          <p className="mt-0.5 text-xs text-amber-700 dark:text-amber-400">{t(`turn.${message.turn.status}`)}{message.turn.error ? ` — ${turnErrorText(t, message.turn.error)}` : ''}</p>
         )}
         {message.reactions.length > 0 && (
           <div className="mt-1 flex flex-wrap gap-1">
@@ -158,7 +160,7 @@ export const MessageItem = memo(function MessageItem({ message, view, author, me
                   aria-pressed={mineToo}
                   className={`rounded-full border px-2 py-0.5 text-xs ${mineToo ? 'border-indigo-400 bg-indigo-50 dark:border-indigo-600 dark:bg-indigo-950' : 'border-zinc-300 dark:border-zinc-700'}`}
                 >
-                  {reaction.emoji} {reaction.userIds.length}
+                  <EmojiGlyph emoji={reaction.emoji} /> {reaction.userIds.length}
                 </button>
               );
             })}
@@ -179,7 +181,7 @@ export const MessageItem = memo(function MessageItem({ message, view, author, me
             <>
               {QUICK_REACTIONS.map((emoji) => (
                 <button key={emoji} type="button" onClick={() => toggle(emoji)} className="rounded px-1.5 py-0.5 hover:bg-zinc-100 dark:hover:bg-zinc-800" aria-label={t('message.reactWith', { emoji })}>
-                  {emoji}
+                  <EmojiGlyph emoji={emoji} />
                 </button>
               ))}
               <button type="button" onClick={() => { setPicking(false); onMoreEmoji(message.id); }} className="rounded px-1.5 py-0.5 text-sm hover:bg-zinc-100 dark:hover:bg-zinc-800" aria-label={t('emoji.more')} title={t('emoji.more')}>
