@@ -1,13 +1,16 @@
 import type { AppCall, UserSummary } from '@parley/protocol';
 import { callState, type CallState, formatDuration, resultText } from './model.js';
-import { memo, useState } from 'react';
+import { lazy, memo, Suspense, useState } from 'react';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
 import { nameOf } from '../live/names.js';
 import { useLiveStore } from '../live/use-live.js';
 import { formatSize } from '../conversation/attachments.js';
 import { errorText } from '../shell/errors.js';
-import { CallWidget, useWidgetTool } from './widget.js';
+import { useWidgetTool } from './widget-tool.js';
+
+/** The widget and ext-apps' bridge load with the first card that has one, not with the page [WB74]. */
+const CallWidget = lazy(() => import('./widget.js').then((module) => ({ default: module.CallWidget })));
 
 
 const BADGE: Record<CallState, string> = {
@@ -117,7 +120,11 @@ export const CallCard = memo(function CallCard({ call, users, meId }: { call: Ap
             {call.progress.message && <> · {call.progress.message}</>}
           </p>
         )}
-        {showWidget && <CallWidget call={call} tool={widgetTool} />}
+        {showWidget && (
+          <Suspense fallback={null}>
+            <CallWidget call={call} tool={widgetTool} />
+          </Suspense>
+        )}
         {(state === 'failed' || state === 'expired') && call.error && (
           <p className="mt-2 text-xs text-red-700 dark:text-red-400" data-testid="call-error" title={call.error}>{callErrorText(t, call.error)}</p>
         )}

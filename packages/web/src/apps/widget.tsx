@@ -1,4 +1,4 @@
-import type { App, AppCall, AppTool, WidgetSession } from '@parley/protocol';
+import type { AppCall, AppTool, WidgetSession } from '@parley/protocol';
 import { AppBridge, type McpUiDisplayMode, type McpUiHostContext } from '@modelcontextprotocol/ext-apps/app-bridge';
 import { useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -112,40 +112,6 @@ class FrameTransport implements Transport {
     window.removeEventListener('message', this.#listener);
     this.onclose?.();
   }
-}
-
-/** The apps of each conversation as members see them (their tools name their widgets), read once per conversation and app. */
-const appsRead = new Map<string, Promise<Map<string, App>>>();
-
-function appsOf(live: Live, conversationId: string, appId: string): Promise<Map<string, App>> {
-  const held = appsRead.get(conversationId);
-  const read = async () => {
-    const list = await live.client.api.listConversationApps({ params: { conversationId } });
-    return new Map(list.apps.map((app) => [app.id, app]));
-  };
-  const next = (held ?? read()).then((apps) => (apps.has(appId) ? apps : held ? read() : apps));
-  appsRead.set(conversationId, next);
-  next.catch(() => appsRead.delete(conversationId));
-  return next;
-}
-
-/** The tool of a call when it has a widget; null when it has none (or while that is read). */
-export function useWidgetTool(call: AppCall): AppTool | null {
-  const live = useLiveStore();
-  const [tool, setTool] = useState<AppTool | null>(null);
-  useEffect(() => {
-    let current = true;
-    appsOf(live, call.conversationId, call.appId)
-      .then((apps) => {
-        const found = apps.get(call.appId)?.tools.find((item) => item.name === call.tool);
-        if (current) setTool(found?.uiResourceUri ? found : null);
-      })
-      .catch(() => undefined);
-    return () => {
-      current = false;
-    };
-  }, [live, call.conversationId, call.appId, call.tool]);
-  return tool;
 }
 
 /** The page's theme: the `dark` class on the root element [WB21]. */
