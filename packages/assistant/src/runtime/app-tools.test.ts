@@ -117,6 +117,32 @@ describe('the assistant calls the tools of the apps switched on', () => {
     expect(call).toMatchObject({ status: 'completed', askedBy: s.bob.user.id, requestedBy: s.server.assistant.userId, approval: 'read-only' });
   });
 
+  it('[RT-AP1] an app switched off, or back in review after its tools changed, is offered to the model no more', async () => {
+    await using s = await scene();
+    const weather = toolNameOf({ id: s.appId, name: 'Weather' }, { name: 'get_weather' });
+    const offered = (index: number) =>
+      ((s.model.requests[index]?.body as { tools?: Array<{ function: { name: string } }> } | undefined)?.tools ?? []).map((tool) => tool.function.name);
+    const answered = async (count: number, text: string) => {
+      s.model.push({ kind: 'text', chunks: [text] });
+      await ask(s.bob, s.group, `@assistant ${text}`);
+      await s.until(() => answers(s.events).length === count, `answer ${count}`);
+    };
+    await answered(1, 'first');
+    expect(offered(0)).toContain(weather);
+
+    await s.bob.client.api.setConversationApp({ params: { conversationId: s.group, appId: s.appId }, body: { enabled: false } });
+    await answered(2, 'second');
+    expect(offered(1).filter((name) => name.startsWith('Weather__'))).toEqual([]);
+
+    // On again, then its tools change: back in review, it is offered nowhere, not even where it is on.
+    await s.bob.client.api.setConversationApp({ params: { conversationId: s.group, appId: s.appId }, body: { enabled: true } });
+    s.app.drift(true);
+    expect((await s.ann.client.api.refreshApp({ params: { appId: s.appId } })).status).toBe('review');
+    await answered(3, 'third');
+    expect(offered(2).filter((name) => name.startsWith('Weather__'))).toEqual([]);
+    expect(s.app.calls).toEqual([]);
+  });
+
   it('[RT-AP2] a write call waits for the asker: another member is refused, the asker approves, then it runs', async () => {
     await using s = await scene();
     const del = toolNameOf({ id: s.appId, name: 'Weather' }, { name: 'delete_note' });
