@@ -274,7 +274,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('widgets in the browser', { timeout: 1
     await poll(() => widget.locator('#mode').textContent()).toBe('mode: inline');
   });
 
-  it('[AP20] [AP21] the widget cannot reach the page, its cookies or the API; its document carries the policy', async () => {
+  it('[AP20] [AP21] the widget cannot reach the page, its cookies or the API, nor download; its document carries the policy', async () => {
     const inside = widgetFrame(ann);
     const probes = await inside.evaluate(async (api) => {
       const attempt = async (run: () => unknown) => {
@@ -304,7 +304,33 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('widgets in the browser', { timeout: 1
         // refused
       }
     });
+    // Nor start a download: a link with `download`, and a file it makes itself.
+    const downloads: string[] = [];
+    const onDownload = (download: { suggestedFilename(): string }) => downloads.push(download.suggestedFilename());
+    ann.on('download', onDownload);
+    await inside.evaluate(() => {
+      for (const href of ['data:text/plain,secret', URL.createObjectURL(new Blob(['secret'], { type: 'application/octet-stream' }))]) {
+        const link = document.createElement('a');
+        link.href = href;
+        link.download = 'report.txt';
+        document.body.append(link);
+        link.click();
+        link.remove();
+      }
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(downloads).toEqual([]);
+    // The probe would see one: the same link clicked by the page itself downloads.
+    await ann.evaluate(() => {
+      const link = document.createElement('a');
+      link.href = 'data:text/plain,control';
+      link.download = 'control.txt';
+      document.body.append(link);
+      link.click();
+      link.remove();
+    });
+    await poll(() => downloads).toEqual(['control.txt']);
+    ann.off('download', onDownload);
     expect(new URL(ann.url()).pathname).toBe(`/c/${groupId}`);
 
     const served = documents.find((response) => response.status() === 200);
