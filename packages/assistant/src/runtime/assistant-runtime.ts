@@ -147,6 +147,8 @@ export class AssistantRuntime {
     for (;;) {
       if (this.#closed) return;
       const page = await this.#client.api.listAssistantBacklog({ query: { ...query, limit: BACKLOG_PAGE } });
+      // Closed while the page was read: no new worker is made for it.
+      if (this.#closed) return;
       await Promise.all(
         page.entries.map(({ message, replyToAuthorId }) =>
           this.#worker(message.conversationId, env).catchUp(message, replyToAuthorId, { windowMs, limiter: this.#catchUpLimiter }),
