@@ -1,9 +1,11 @@
 import { type ConversationEvent, isParleyError } from '@parley/protocol';
-import { EventStream, type EventStreamOptions, ParleyClient } from '@parley/sdk';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EventStream, type EventStreamOptions, type FetchLike, ParleyClient } from '@parley/sdk';
 import { nodeFetch } from '@parley/sdk/node';
 import type { LoadModelsResult } from '../providers/models.js';
 import { ConversationWorker, type WorkerEnvironment } from './conversation-worker.js';
 import { type Logger, logTo } from './logger.js';
+import { RequestLimiter } from './request-limiter.js';
 
 export interface AssistantRuntimeOptions {
   /** The Parley server, such as http://127.0.0.1:3000. */
@@ -19,6 +21,10 @@ export interface AssistantRuntimeOptions {
   socketFactory?: EventStreamOptions['socketFactory'];
   /** How old a message addressed to it while it was away may be and still be answered [RC2]. */
   catchUpMinutes?: number;
+  /** How many of the catch-up's requests may be in flight at once, across all conversations [RC8]. */
+  catchUpConcurrency?: number;
+  /** How its requests are made: `nodeFetch` unless given (tests wrap it to watch them). */
+  fetch?: FetchLike;
 }
 
 export const DEFAULT_PROMPT_BUDGET = 8000;
@@ -26,7 +32,9 @@ export const DEFAULT_PROMPT_BUDGET = 8000;
 export const DEFAULT_CATCH_UP_MINUTES = 5;
 /** How far back the backlog is read: older than the window but this recent gets a recorded silent decision [RC3]. */
 export const CATCH_UP_LOOKBACK_MS = 24 * 60 * 60_000;
-/** Messages read per backlog page. */
+/** The catch-up's requests in flight at once, across all conversations [RC8]. */
+export const DEFAULT_CATCH_UP_CONCURRENCY = 3;
+/** Messages read per backlog page: the most the runtime holds at once [RC7]. */
 const BACKLOG_PAGE = 100;
 /** Tries at reading the backlog, the n-th after n × CATCH_UP_RETRY_MS. */
 const CATCH_UP_ATTEMPTS = 5;
@@ -51,19 +59,27 @@ export class AssistantRuntime {
   readonly #workers = new Map<string, ConversationWorker>();
   #stream: EventStream | undefined;
   #env: WorkerEnvironment | undefined;
+  readonly #catchUpLimiter: RequestLimiter;
+  /** The catch-up going on behind the live events, once started [RC7]. */
+  #catchingUp: Promise<void> = Promise.resolve();
+  readonly #closing = new AbortController();
   #closed = false;
 
   constructor(options: AssistantRuntimeOptions) {
     this.#options = options;
+    this.#catchUpLimiter = new RequestLimiter(options.catchUpConcurrency ?? DEFAULT_CATCH_UP_CONCURRENCY);
     // Many small calls (a decision for every message): over undici rather than the global fetch.
-    this.#client = new ParleyClient({ baseUrl: options.baseUrl, token: options.token, fetch: nodeFetch() });
+    this.#client = new ParleyClient({ baseUrl: options.baseUrl, token: options.token, fetch: options.fetch ?? nodeFetch() });
   }
 
   get client(): ParleyClient {
     return this.#client;
   }
 
-  /** Signs in with the token, opens the event stream and waits until it has caught up. */
+  /**
+   * Signs in with the token, opens the event stream and waits until it is synced; the catch-up on
+   * what was said while it was away goes on behind (`idle()` waits for it) [RC7].
+   */
   async start(): Promise<void> {
     const me = await this.#client.api.getMe();
     if (me.kind !== 'bot') throw new Error(`the assistant token belongs to @${me.username}, which is not a bot account`);
@@ -97,27 +113,31 @@ export class AssistantRuntime {
       log,
     };
     await stream.synced();
-    await this.#catchUpOrRetry(log);
+    this.#catchingUp = this.#catchUpOrRetry(log);
   }
 
-  /** A failed read of the backlog is tried again in the background, a few times: it never stops the start. */
-  async #catchUpOrRetry(log: WorkerEnvironment['log'], attempt = 1): Promise<void> {
-    try {
-      await this.#catchUp();
-    } catch (error) {
-      if (this.#closed || attempt >= CATCH_UP_ATTEMPTS) {
-        log('warn', 'could not read what was said while it was away', error);
+  /** A failed read of the backlog is tried again, a few times: it never stops the start. */
+  async #catchUpOrRetry(log: WorkerEnvironment['log']): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.#catchUp();
         return;
+      } catch (error) {
+        if (this.#closed || attempt >= CATCH_UP_ATTEMPTS) {
+          log('warn', 'could not read what was said while it was away', error);
+          return;
+        }
+        const waited = await sleep(CATCH_UP_RETRY_MS * attempt, true, { ref: false, signal: this.#closing.signal }).catch(() => false);
+        if (!waited) return;
       }
-      const retry = setTimeout(() => void this.#catchUpOrRetry(log, attempt + 1), CATCH_UP_RETRY_MS * attempt);
-      retry.unref?.();
     }
   }
 
   /**
    * Reads what people said while it was away [RC1], once live events flow: a message sent from
    * now on comes live, one sent before is in the backlog (unless it was decided on), and one that
-   * is both is taken once [RC4]. Answers run on their workers; this does not wait for them.
+   * is both is taken once [RC4]. A page is read once the one before is handled [RC7]; the answers
+   * it starts run on their workers, and this does not wait for them to end.
    */
   async #catchUp(): Promise<void> {
     const env = this.#env;
@@ -127,7 +147,13 @@ export class AssistantRuntime {
     for (;;) {
       if (this.#closed) return;
       const page = await this.#client.api.listAssistantBacklog({ query: { ...query, limit: BACKLOG_PAGE } });
-      for (const { message, replyToAuthorId } of page.entries) this.#worker(message.conversationId, env).catchUp(message, replyToAuthorId, windowMs);
+      // Closed while the page was read: no new worker is made for it.
+      if (this.#closed) return;
+      await Promise.all(
+        page.entries.map(({ message, replyToAuthorId }) =>
+          this.#worker(message.conversationId, env).catchUp(message, replyToAuthorId, { windowMs, limiter: this.#catchUpLimiter }),
+        ),
+      );
       if (!page.next) return;
       query = page.next;
     }
@@ -142,15 +168,17 @@ export class AssistantRuntime {
     return worker;
   }
 
-  /** Waits until every conversation has handled what it received (tests, shutdown). */
+  /** Waits until the catch-up is over and every conversation has handled what it received (tests, shutdown). */
   async idle(): Promise<void> {
+    await this.#catchingUp;
     await Promise.all([...this.#workers.values()].map((worker) => worker.idle()));
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort();
     for (const worker of this.#workers.values()) worker.close();
-    await Promise.allSettled([...this.#workers.values()].map((worker) => worker.idle()));
+    await Promise.allSettled([this.#catchingUp, ...[...this.#workers.values()].map((worker) => worker.idle())]);
     this.#stream?.close();
   }
 

@@ -1,4 +1,6 @@
 import type { AssistantDecision, Message } from '@parley/protocol';
+import type { FetchLike } from '@parley/sdk';
+import { nodeFetch } from '@parley/sdk/node';
 import { messageId, silentLogger, startTestServer, type TestServer, type TestUser } from '@parley/server/test';
 import { describe, expect, it } from 'vitest';
 import { loadModels } from '../providers/models.js';
@@ -17,8 +19,8 @@ interface Scene {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-async function scene(): Promise<Scene> {
-  const server = await startTestServer();
+async function scene(serverOptions: Parameters<typeof startTestServer>[0] = {}): Promise<Scene> {
+  const server = await startTestServer(serverOptions);
   const model = await startScriptedOpenAiServer();
   const models = loadModels({
     PARLEY_MODEL_PROVIDER: 'openai-compatible',
@@ -63,6 +65,79 @@ async function answersIn(user: TestUser, conversationId: string): Promise<Messag
 
 async function decisionsFor(user: TestUser, conversationId: string, id: string): Promise<AssistantDecision[]> {
   return (await user.client.api.listDecisions({ params: { conversationId }, query: { messageId: id } })).decisions;
+}
+
+/**
+ * The assistant's requests as the server sees them: how many decisions it posts at once, and how
+ * many it had posted and seen answered when it asked for each backlog page. `delayMs` holds each
+ * decision that long before it is sent, as a busy server would.
+ */
+interface Requests {
+  fetch: FetchLike;
+  decisionsInFlight: number;
+  mostDecisionsInFlight: number;
+  decisionsSent: number;
+  decisionsDone: number;
+  /** For each backlog page asked for: decisions sent and done by then, and how many entries it brought. */
+  pages: { sent: number; done: number; entries: number }[];
+}
+
+function watchRequests(delayMs = 0): Requests {
+  const base = nodeFetch();
+  const requests: Requests = {
+    decisionsInFlight: 0,
+    mostDecisionsInFlight: 0,
+    decisionsSent: 0,
+    decisionsDone: 0,
+    pages: [],
+    fetch: async (url, init) => {
+      const path = new URL(url).pathname;
+      if (init.method === 'GET' && path === '/api/assistant/backlog') {
+        const page = { sent: requests.decisionsSent, done: requests.decisionsDone, entries: 0 };
+        requests.pages.push(page);
+        const response = await base(url, init);
+        const body = (await response.json()) as { entries: unknown[] };
+        page.entries = body.entries.length;
+        return { ok: response.ok, status: response.status, json: async () => body, text: async () => JSON.stringify(body), arrayBuffer: () => response.arrayBuffer() };
+      }
+      if (init.method !== 'POST' || !path.endsWith('/assistant/decisions')) return base(url, init);
+      requests.decisionsSent += 1;
+      requests.decisionsInFlight += 1;
+      requests.mostDecisionsInFlight = Math.max(requests.mostDecisionsInFlight, requests.decisionsInFlight);
+      try {
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        return await base(url, init);
+      } finally {
+        requests.decisionsInFlight -= 1;
+        requests.decisionsDone += 1;
+      }
+    },
+  };
+  return requests;
+}
+
+/** A server on which people may send a backlog of messages as fast as a test does. */
+const BULK_SENDING = { config: { floodLimit: { burst: 100_000, perMinute: 100_000 } } };
+
+/** Groups of Ann and Bob with `perGroup` messages each, none addressed to the assistant. */
+async function backlogIn(s: Scene, groups: number, perGroup: number): Promise<{ groups: string[]; messages: Message[] }> {
+  const ids = [s.group];
+  for (let index = 1; index < groups; index += 1) {
+    const view = await s.ann.client.api.createConversation({ body: { kind: 'group', title: `Trip ${index}`, usernames: [s.bob.user.username] } });
+    ids.push(view.conversation.id);
+  }
+  const sent = await Promise.all(
+    ids.map(async (group) => {
+      const messages: Message[] = [];
+      for (let index = 0; index < perGroup; index += 1) messages.push(await send(index % 2 ? s.ann : s.bob, group, `chatter ${index}`));
+      return messages;
+    }),
+  );
+  return { groups: ids, messages: sent.flat() };
+}
+
+async function decisionRows(s: Scene): Promise<{ message_id: string; rule: string | null; action: string }[]> {
+  return s.server.server.context.storage.writer.selectFrom('assistant_decisions').select(['message_id', 'rule', 'action']).execute();
 }
 
 /** A question to no one in particular: the policy asks the fast model [TT15]. */
@@ -269,5 +344,57 @@ describe('not talking over people', () => {
     await send(s.bob, s.group, 'I think about three hours.');
     await expect.poll(() => answersIn(s.bob, s.group), { timeout: 8000 }).toEqual([expect.objectContaining({ text: 'Three hours.' })]);
     await assistant.idle();
+  });
+});
+
+describe('a catch-up that does not flood the server', () => {
+  it('[RC7] [RC8] [RC4] catches up on 1,000 messages in five groups: each decided once, at most 2 decisions at once, one page held', async () => {
+    await using s = await scene(BULK_SENDING);
+    const { messages } = await backlogIn(s, 5, 200);
+    const requests = watchRequests();
+    const assistant = await s.assistant({ fetch: requests.fetch, catchUpConcurrency: 2 });
+    await assistant.idle();
+
+    const rows = await decisionRows(s);
+    expect(rows).toHaveLength(messages.length);
+    expect(new Set(rows.map((row) => row.message_id))).toEqual(new Set(messages.map((message) => message.id)));
+    expect(rows.every((row) => row.action === 'silent' && row.rule === 'RC2')).toBe(true);
+    // Five conversations, yet never more than the limiter's two (and the limiter was used to the full).
+    expect(requests.mostDecisionsInFlight).toBe(2);
+    // Each page is read once all of the page before is decided: never more than one page pending.
+    expect(requests.pages.length).toBeGreaterThanOrEqual(10);
+    let before = 0;
+    for (const page of requests.pages) {
+      expect(page).toEqual(expect.objectContaining({ sent: before, done: before }));
+      expect(page.entries).toBeLessThanOrEqual(100);
+      before += page.entries;
+    }
+    expect(before).toBe(messages.length);
+    expect(s.model.requests).toHaveLength(0);
+  });
+
+  it('[RC9] [RC8] a live mention during the catch-up of its own group is answered before the catch-up ends', async () => {
+    await using s = await scene(BULK_SENDING);
+    const { messages } = await backlogIn(s, 1, 300);
+    // Each decision takes 10 ms on this "busy server": the catch-up takes at least 300 × 10 ms / 2.
+    const requests = watchRequests(10);
+    s.model.push({ kind: 'text', chunks: ['Right away.'] });
+    const assistant = await s.assistant({ fetch: requests.fetch, catchUpConcurrency: 2 });
+    await expect.poll(() => requests.decisionsDone, { timeout: 8000 }).toBeGreaterThan(0);
+    const mention = await send(s.ann, s.group, 'Parley, are you with us?');
+    await expect.poll(() => answersIn(s.bob, s.group), { timeout: 8000 }).toEqual([expect.objectContaining({ text: 'Right away.' })]);
+    const caughtUpWhenAnswered = requests.decisionsDone;
+    expect(caughtUpWhenAnswered).toBeLessThan(messages.length);
+    await assistant.idle();
+    expect(requests.mostDecisionsInFlight).toBeLessThanOrEqual(3);
+    const rows = await decisionRows(s);
+    expect(rows).toHaveLength(messages.length + 1);
+    expect(rows.filter((row) => row.message_id === mention.id)).toEqual([expect.objectContaining({ action: 'answer', rule: 'TT4' })]);
+  });
+
+  it('[RC8] refuses a catch-up concurrency that is not a whole number of at least 1', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      expect(() => new AssistantRuntime({ baseUrl: 'http://127.0.0.1:1', token: 'x', models: loadModels({}), logger: silentLogger(), catchUpConcurrency: bad })).toThrow(/catchUpConcurrency/);
+    }
   });
 });

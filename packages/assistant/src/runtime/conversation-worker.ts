@@ -9,6 +9,7 @@ import { streamAnswer, type Turn } from './answer.js';
 import { loadAppTools } from './app-tools.js';
 import { answeredBy, askModelOf, policyMembers, recordDecision } from './decisions.js';
 import { MessageWindow, toPolicyMessage } from './message-window.js';
+import type { RequestLimiter } from './request-limiter.js';
 import type { WorkerEnvironment } from './worker-environment.js';
 
 export type { WorkerEnvironment } from './worker-environment.js';
@@ -44,6 +45,8 @@ export class ConversationWorker {
   readonly #window: MessageWindow;
   #context: AssistantContext | undefined;
   #contextReadAt = 0;
+  /** The context as the catch-up reads it, through its limiter: one read for a page's many messages [RC8]. */
+  #catchUpContext: Promise<AssistantContext> | undefined;
   readonly #handled: string[] = [];
   readonly #taken = new Set<string>();
   /** Turn id → the message it answered, for the assistant's own messages in the window. */
@@ -77,7 +80,7 @@ export class ConversationWorker {
         const author = this.#context?.members.find((member) => member.userId === message.authorId);
         if (author?.user.kind === 'bot') return;
         if (!this.#take(message.id)) return;
-        this.#enqueue(() => this.#consider(message));
+        void this.#enqueue(() => this.#consider(message));
         return;
       }
       case 'conversation-updated':
@@ -95,16 +98,19 @@ export class ConversationWorker {
 
   /**
    * A person's message from while it was away, read from the backlog [RC1]: what was addressed
-   * to it is decided on as if it had just come, unless it is older than the catch-up window
-   * [RC3]; anything else is not taken up late [RC2]. Either way a decision is recorded.
+   * to it is decided on as if it had just come, in the queue with live messages, unless it is
+   * older than the catch-up window [RC3]; anything else is not taken up late [RC2]. Either way a
+   * decision is recorded. The silent ones are recorded beside the queue, their requests through
+   * the catch-up's limiter, so that live messages never wait for them [RC8] [RC9]. Resolves once
+   * the message is handled (its decision recorded, its answer started) [RC7]; never rejects.
    */
-  catchUp(message: Message, replyToAuthorId: string | null, windowMs: number): void {
-    if (!this.#take(message.id)) return;
-    this.#enqueue(async () => {
-      if (this.#closed) return;
-      const context = await this.#loadContext();
+  async catchUp(message: Message, replyToAuthorId: string | null, options: { windowMs: number; limiter: RequestLimiter }): Promise<void> {
+    if (this.#closed || !this.#take(message.id)) return;
+    const { windowMs, limiter } = options;
+    try {
+      const context = await this.#contextForCatchUp(limiter);
       const settings = context.conversation.assistant;
-      if (!settings) return;
+      if (this.#closed || !settings) return;
       const members = policyMembers(context);
       const addressed =
         context.conversation.kind === 'assistant' ||
@@ -114,16 +120,27 @@ export class ConversationWorker {
       const age = this.#env.now() - Date.parse(message.createdAt);
       if (!addressed) {
         const reason = `said ${minutes(age)} ago while the assistant was away, and not addressed to it: not taken up late`;
-        await this.#record(message, { action: 'silent', reason, rule: 'RC2', usedModel: false });
+        await limiter.run(() => (this.#closed ? Promise.resolve() : this.#record(message, { action: 'silent', reason, rule: 'RC2', usedModel: false })));
         return;
       }
       if (age > windowMs) {
         const reason = `addressed ${minutes(age)} ago while the assistant was away: older than the catch-up window (${minutes(windowMs)}), so not answered late`;
-        await this.#record(message, { action: 'silent', reason, rule: 'RC3', usedModel: false });
+        await limiter.run(() => (this.#closed ? Promise.resolve() : this.#record(message, { action: 'silent', reason, rule: 'RC3', usedModel: false })));
         return;
       }
-      await this.#consider(message, replyToAuthorId);
+      await this.#enqueue(() => this.#consider(message, replyToAuthorId));
+    } catch (error) {
+      this.#env.log('error', `conversation ${this.conversationId}`, error);
+    }
+  }
+
+  /** The held context if fresh, else one read through the catch-up's limiter, shared by the messages waiting for it. */
+  #contextForCatchUp(limiter: RequestLimiter): Promise<AssistantContext> {
+    if (this.#context && this.#env.now() - this.#contextReadAt < CONTEXT_MAX_AGE_MS) return Promise.resolve(this.#context);
+    this.#catchUpContext ??= limiter.run(() => this.#loadContext()).finally(() => {
+      this.#catchUpContext = undefined;
     });
+    return this.#catchUpContext;
   }
 
   /** Whether the message is new to this worker; remembers it [RC4]. */
@@ -158,8 +175,10 @@ export class ConversationWorker {
     await this.#turn?.done;
   }
 
-  #enqueue(task: () => Promise<void>): void {
+  /** Runs the task after everything queued before it; resolves when it is done (never rejects). */
+  #enqueue(task: () => Promise<void>): Promise<void> {
     this.#queue = this.#queue.then(task).catch((error: unknown) => this.#env.log('error', `conversation ${this.conversationId}`, error));
+    return this.#queue;
   }
 
   #markHandled(messageId: string): void {
@@ -257,7 +276,7 @@ export class ConversationWorker {
     this.#reconsider = setTimeout(() => {
       const newest = this.#window.history().at(-1);
       if (newest?.id !== message.id) return;
-      this.#enqueue(() => this.#consider(message));
+      void this.#enqueue(() => this.#consider(message));
     }, delay);
     this.#reconsider.unref?.();
   }
