@@ -25,7 +25,7 @@ import { ceilingMember, connectAll, deliveriesOf, type Member, parleyMember } fr
 import { seedParley, sqliteIn } from './fanout/seed.js';
 import { format, formatSpread, machine, percentile, printSettings, printTable, spread, summarize } from './measure.js';
 import { report } from './report.js';
-import { pinSelf, type ServerProcess, startBaselineProcess, startServerProcess } from './server-process.js';
+import { buildServer, pinSelf, type ServerProcess, startBaselineProcess, startServerProcess } from './server-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
@@ -72,7 +72,8 @@ async function parleyNode(): Promise<Node> {
     PARLEY_FLOOD_BURST: '1000000',
     PARLEY_FLOOD_PER_MINUTE: '100000000',
   };
-  let server: ServerProcess = await startServerProcess({ env: settings, ...(PIN ? { cpu: 0 } : {}) });
+  buildServer();
+  let server: ServerProcess = await startServerProcess({ env: settings, built: true, ...(PIN ? { cpu: 0 } : {}) });
   const url = server.url;
   const port = new URL(url).port;
   return {
@@ -82,7 +83,7 @@ async function parleyNode(): Promise<Node> {
     async crash() {
       await server.kill('SIGKILL');
       const started = performance.now();
-      server = await startServerProcess({ env: { ...settings, PORT: port }, ...(PIN ? { cpu: 0 } : {}) });
+      server = await startServerProcess({ env: { ...settings, PORT: port }, built: true, ...(PIN ? { cpu: 0 } : {}) });
       return performance.now() - started;
     },
     async stop() {
@@ -208,7 +209,7 @@ if (PIN) pinSelf(1);
 printSettings({
   ...machine(),
   settings: `BENCH_GROUPS=${GROUPS} BENCH_MEMBERS=${MEMBERS} BENCH_RATE=${RATE} BENCH_BEFORE=${BEFORE} BENCH_AFTER=${AFTER} BENCH_DEADLINE=${DEADLINE} BENCH_RUNS=${RUNS} pinned=${PIN}`,
-  parley: 'one node, SQLite, durability full, started as people run it (node with tsx from source: its start-up is part of the restart time); clients: the SDK EventStream, default backoff',
+  parley: 'one node, SQLite, durability full, started as `npm start` runs it (node on the compiled server, built before the run; its start-up is part of the restart time); clients: the SDK EventStream, default backoff',
   ceiling: 'the bare ws broadcast server of B3, restarted the same way; clients reconnect with the same full-jitter backoff',
 });
 console.log(`\n## B7 restart storm: ${GROUPS * MEMBERS} clients, kill -9 after ${BEFORE} s at ${RATE} msg/s, restarted at once\n`);

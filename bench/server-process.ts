@@ -5,6 +5,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const main = path.join(root, 'packages/parley/src/main.ts');
+const built = path.join(root, 'packages/parley/dist/main.js');
+
+/** Compiles the server (`tsc -b packages/parley`), for benchmarks that start it as `npm start` does. */
+export function buildServer(): void {
+  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-b', path.join(root, 'packages/parley')], { cwd: root, stdio: 'inherit' });
+}
 
 export interface ServerProcess {
   readonly url: string;
@@ -45,8 +51,9 @@ async function spawnUntil(node: string[], options: { cpu?: number; env: NodeJS.P
  * Starts the real `parley` command in its own process (the server as people run it), pinned to
  * one core with taskset when asked and available, so the load generator can have the other.
  */
-export async function startServerProcess(options: { env: Record<string, string>; cpu?: number }): Promise<ServerProcess> {
-  const node = [process.execPath, '--conditions=parley-source', '--import', 'tsx', main];
+export async function startServerProcess(options: { env: Record<string, string>; cpu?: number; built?: boolean }): Promise<ServerProcess> {
+  // `built`: the compiled server, as `npm start` runs it (call buildServer first); else the source through tsx.
+  const node = options.built ? [process.execPath, built] : [process.execPath, '--conditions=parley-source', '--import', 'tsx', main];
   const { child, match: url } = await spawnUntil(
     node,
     { ...(options.cpu !== undefined ? { cpu: options.cpu } : {}), cwd: root, env: { ...process.env, PORT: '0', ...options.env } },
