@@ -6,6 +6,7 @@ import type { ServerContext } from '../context.js';
 import { isAdmin } from './admins.js';
 import type { Clock } from '../events/event-log.js';
 import { newSecret, sha256 } from '../ids/ids.js';
+import { onSqlite, PreparedQuery } from '../storage/prepared.js';
 import type { Database } from '../storage/schema.js';
 
 export const SESSION_COOKIE = 'parley_session';
@@ -57,17 +58,32 @@ export function sessionReader(reader: Kysely<Database>, clock: Clock): (sessionI
   };
 }
 
+const sessionWithUser = new PreparedQuery((db, p: { tokenHash: string }) =>
+  db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select(['sessions.user_id', 'sessions.expires_at', 'users.kind', 'users.admin', 'users.username'])
+    .where('sessions.token_hash', '=', p.tokenHash),
+);
+const sessionOnly = new PreparedQuery((db, p: { tokenHash: string }) =>
+  db.selectFrom('sessions').select(['user_id', 'expires_at']).where('token_hash', '=', p.tokenHash),
+);
+const userOnly = new PreparedQuery((db, p: { id: string }) => db.selectFrom('users').select(['kind', 'admin', 'username']).where('id', '=', p.id));
+
+/** A session and its account, read on every request: one join on PostgreSQL, two point lookups on SQLite (see onSqlite). */
+async function sessionOf(reader: Kysely<Database>, tokenHash: string) {
+  if (!onSqlite(reader)) return sessionWithUser.first(reader, { tokenHash });
+  const session = await sessionOnly.first(reader, { tokenHash });
+  const user = session && (await userOnly.first(reader, { id: session.user_id }));
+  return user && { ...session, ...user };
+}
+
 /** The session behind a request's bearer token or cookie, or null when there is none. */
 export async function authenticateHeaders(context: ServerContext, headers: IncomingMessage['headers']): Promise<Auth | null> {
   const credentials = credentialsOf(headers);
   if (!credentials) return null;
   const tokenHash = sha256(credentials.token);
-  const session = await context.storage.reader
-    .selectFrom('sessions')
-    .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['sessions.user_id', 'sessions.expires_at', 'users.kind', 'users.admin', 'users.username'])
-    .where('sessions.token_hash', '=', tokenHash)
-    .executeTakeFirst();
+  const session = await sessionOf(context.storage.reader, tokenHash);
   if (!session || session.expires_at <= context.clock.now().toISOString()) {
     if (credentials.via === 'bearer') throw new ParleyError('UNAUTHENTICATED', 'the token is invalid or expired');
     return null;

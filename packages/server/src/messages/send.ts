@@ -2,8 +2,12 @@ import { type Message, ParleyError, type SendMessageRequestSchema } from '@parle
 import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import { requireMember, requireNotBlockedInDirect } from '../conversations/access.js';
+import { PreparedQuery } from '../storage/prepared.js';
 import { loadMessage, toAttachment } from './views.js';
 import { appendMessages } from './write.js';
+
+/** Where a message id is already stored, if it is: asked twice by every send (see PreparedQuery). */
+const storedAs = new PreparedQuery((db, p: { id: string }) => db.selectFrom('messages').select('conversation_id').where('id', '=', p.id));
 
 function sameMessage(existing: Message, conversationId: string, authorId: string): Message {
   if (existing.conversationId !== conversationId || existing.authorId !== authorId) {
@@ -22,7 +26,7 @@ export async function sendMessage(context: ServerContext, userId: string, conver
   // Membership first: a non-member learns nothing, not even whether a message id is taken.
   await requireMember(reader, conversationId, userId);
   // A retry of a message already stored answers with it, without charging the flood limit.
-  const stored = await reader.selectFrom('messages').select('conversation_id').where('id', '=', body.id).executeTakeFirst();
+  const stored = await storedAs.first(reader, { id: body.id });
   if (stored) {
     const existing = await loadMessage(reader, stored.conversation_id, body.id);
     if (existing) return sameMessage(existing, conversationId, userId);
@@ -38,7 +42,7 @@ export async function sendMessage(context: ServerContext, userId: string, conver
     // racing on another node wait, then find the stored message below.
     await write.lock(conversationId);
     const { conversation } = await requireMember(db, conversationId, userId);
-    const raced = await db.selectFrom('messages').select('conversation_id').where('id', '=', body.id).executeTakeFirst();
+    const raced = await storedAs.first(db, { id: body.id });
     if (raced) {
       const existing = await loadMessage(db, raced.conversation_id, body.id);
       if (existing) return sameMessage(existing, conversationId, userId);

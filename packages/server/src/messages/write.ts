@@ -1,6 +1,7 @@
 import { type Attachment, type Message, mentionedUsernames } from '@parley/protocol';
 import type { Kysely } from 'kysely';
 import type { WriteContext } from '../events/event-log.js';
+import { PreparedQuery } from '../storage/prepared.js';
 import type { Database } from '../storage/schema.js';
 import { type MessageRow, toMessage } from './views.js';
 
@@ -21,6 +22,9 @@ export interface NewMessage {
   /** An assistant's answer: its turn, how it ended, and the turn's error as stored (JSON text). */
   turn?: { id: string; status: NonNullable<MessageRow['turn_status']>; error: string | null };
 }
+
+/** A send's row, compiled once (see PreparedQuery); a batch (a copy) is built each time. */
+const insertOne = new PreparedQuery((db, row: MessageRow) => db.insertInto('messages').values(row));
 
 /** Usernames asked for at once: well under any database's limit of bound values. */
 const MENTION_LOOKUP_CHUNK = 500;
@@ -84,7 +88,9 @@ export async function appendMessages(
       turn_error: message.turn?.error ?? null,
     };
   });
-  await db.insertInto('messages').values(rows).execute();
+  const [one] = rows;
+  if (rows.length === 1 && one) await insertOne.all(db, one);
+  else await db.insertInto('messages').values(rows).execute();
   const links = messages.flatMap((message) =>
     message.attachments.map((attachment, position) => ({ message_id: message.id, attachment_id: attachment.id, conversation_id: conversation.id, position })),
   );
