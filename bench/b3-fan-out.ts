@@ -239,6 +239,7 @@ async function latency(): Promise<void> {
       const ack99: number[] = [];
       const deliveredShare: number[] = [];
       const cpuPerMessage: number[] = [];
+      const generatorCpu: number[] = [];
       for (let run = 0; run < RUNS; run += 1) {
         const running = await start(target);
         try {
@@ -247,6 +248,7 @@ async function latency(): Promise<void> {
           const cpuBefore = cpuSeconds(running.pid);
           const result = JSON.parse(await generator.result) as Result;
           cpuPerMessage.push(((cpuSeconds(running.pid) - cpuBefore) * 1e6) / Math.max(1, result.sent));
+          generatorCpu.push(result.cpuPerMessage);
           if (result.sendFailures > 0) console.error(`${target} at ${rate} msg/s: ${result.sendFailures} of ${result.sent} sends failed (${result.firstFailure ?? ''})`);
           const summary = summarize(result.latencies);
           p50.push(summary.p50);
@@ -258,7 +260,7 @@ async function latency(): Promise<void> {
           await running.stop();
         }
       }
-      rows.push([`${rate}`, target, formatSpread(p50), formatSpread(p99), formatSpread(p999), formatSpread(ack99), `${format(Math.min(...deliveredShare), 2)}%`, formatSpread(cpuPerMessage, 0)]);
+      rows.push([`${rate}`, target, formatSpread(p50), formatSpread(p99), formatSpread(p999), formatSpread(ack99), `${format(Math.min(...deliveredShare), 2)}%`, formatSpread(cpuPerMessage, 0), formatSpread(generatorCpu, 0)]);
       medians.set(target, { p99: spread(p99).median, p999: spread(p999).median });
       if (Math.min(...deliveredShare) < 100) headlines.push({ bench: 'B3', measure: `${target} at ${rate} msg/s: deliveries arrived`, parley: `${format(Math.min(...deliveredShare), 2)}%`, baseline: '—', target: '100%', met: false });
     }
@@ -275,7 +277,7 @@ async function latency(): Promise<void> {
       );
     }
   }
-  printTable(['msg/s', 'server', 'p50 ms', 'p99 ms', 'p999 ms', 'send ack p99 ms', 'delivered (least run)', 'server CPU µs per message'], rows);
+  printTable(['msg/s', 'server', 'p50 ms', 'p99 ms', 'p999 ms', 'send ack p99 ms', 'delivered (least run)', 'server CPU µs per message', 'generator CPU µs per message'], rows);
   report(headlines);
 }
 

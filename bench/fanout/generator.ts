@@ -42,6 +42,8 @@ export interface Result {
   /** Send → acknowledgement, in ms from the scheduled send. */
   acks: number[];
   seconds: number;
+  /** This process's CPU time (all threads) from the first send to the last delivery, in µs per message sent. */
+  cpuPerMessage: number;
 }
 
 interface Member {
@@ -188,6 +190,7 @@ async function main(): Promise<void> {
   // The orchestrator reads the server's CPU time from here to the result: the sends, not the handshakes.
   console.log(JSON.stringify({ sending: total }));
   const start = performance.now() + 20;
+  const cpuBefore = process.cpuUsage();
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
@@ -223,8 +226,10 @@ async function main(): Promise<void> {
   // Deliveries still under way when the last send is acknowledged: a little time to arrive.
   const drainUntil = performance.now() + 1000 * (job.drainSeconds ?? 3);
   while (delivered < expected && performance.now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 20));
+  const cpu = process.cpuUsage(cpuBefore);
   const result: Result = {
     connected,
+    cpuPerMessage: (cpu.user + cpu.system) / Math.max(1, total),
     sent: total,
     sendFailures: failures,
     ...(firstFailure ? { firstFailure } : {}),

@@ -2,7 +2,7 @@ import { type AssistantDecision, ParleyError } from '@parley/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { Selectable } from 'kysely';
 import type { ServerContext } from '../context.js';
-import { requireMember } from '../conversations/access.js';
+import { requireMembership } from '../conversations/access.js';
 import { bindRoute } from '../http/bind.js';
 import { newSortableId } from '../ids/ids.js';
 import type { AssistantDecisionsTable } from '../storage/schema.js';
@@ -29,7 +29,7 @@ export function registerDecisionRoutes(app: FastifyInstance, context: ServerCont
   const { reader } = context.storage;
 
   bindRoute(app, context, 'listDecisions', async ({ auth, params, query }) => {
-    await requireMember(reader, params.conversationId, auth.userId);
+    await requireMembership(reader, params.conversationId, auth.userId);
     let rows = reader.selectFrom('assistant_decisions').selectAll().where('conversation_id', '=', params.conversationId);
     if (query.messageId !== undefined) rows = rows.where('message_id', '=', query.messageId);
     const found = await rows.orderBy('id', 'desc').limit(query.limit).execute();

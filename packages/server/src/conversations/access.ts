@@ -53,6 +53,16 @@ export async function requireMember(
   };
 }
 
+const membership = new PreparedQuery((db, p: { conversationId: string; userId: string }) =>
+  // Read from the primary key's index alone: no row of either table is visited.
+  db.selectFrom('members').select('user_id').where('conversation_id', '=', p.conversationId).where('user_id', '=', p.userId),
+);
+
+/** NOT_FOUND unless the caller is a member: for a check ahead of a write that reads the rows again under its lock. */
+export async function requireMembership(db: Kysely<Database>, conversationId: string, userId: string): Promise<void> {
+  if (!(await membership.first(db, { conversationId, userId }))) throw new ParleyError('NOT_FOUND', 'no such conversation', { field: 'params.conversationId' });
+}
+
 export function requireGroup(conversation: ConversationRow): void {
   if (conversation.kind !== 'group') {
     throw new ParleyError('FORBIDDEN', `this is a ${conversation.kind} conversation, not a group`, {

@@ -4,7 +4,7 @@ import { LimitStore } from '../abuse/limits.js';
 import { getUserByUsername } from '../accounts/users.js';
 import type { ServerContext } from '../context.js';
 import { bindRoute } from '../http/bind.js';
-import { requireGroup, requireMember } from './access.js';
+import { requireGroup, requireMember, requireMembership } from './access.js';
 import { admitMember, removeMember } from './membership.js';
 import { loadMembers, unreadCounts } from './views.js';
 
@@ -17,7 +17,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
   const typingLimit = LimitStore.memory().limit('typing', { points: 1, seconds: 1 });
 
   bindRoute(app, context, 'listMembers', async ({ auth, params }) => {
-    await requireMember(reader, params.conversationId, auth.userId);
+    await requireMembership(reader, params.conversationId, auth.userId);
     const members = await loadMembers(reader, [params.conversationId], auth.userId);
     return { members: members.get(params.conversationId) ?? [] };
   });
@@ -121,7 +121,7 @@ export function registerMemberRoutes(app: FastifyInstance, context: ServerContex
   });
 
   bindRoute(app, context, 'sendTyping', async ({ auth, params }) => {
-    await requireMember(reader, params.conversationId, auth.userId);
+    await requireMembership(reader, params.conversationId, auth.userId);
     // Over the limit, the signal is dropped rather than refused: the indicator is still showing.
     if ((await typingLimit.take(`${auth.userId}:${params.conversationId}`)).wait > 0) return;
     const now = context.clock.now().getTime();

@@ -5,7 +5,7 @@ import type { ServerContext } from '../context.js';
 import { asSeenBy, blockedBy } from '../blocking/withhold.js';
 import { bindRoute } from '../http/bind.js';
 import { isAssistant } from '../assistant/account.js';
-import { blockedEitherWay, requireGroup, requireMember } from './access.js';
+import { blockedEitherWay, requireGroup, requireMember, requireMembership } from './access.js';
 import { createConversationIn, resolveGroupPeople } from './create.js';
 import { loadView, loadViews, toConversation } from './views.js';
 
@@ -73,7 +73,7 @@ export function registerConversationRoutes(app: FastifyInstance, context: Server
   });
 
   bindRoute(app, context, 'getConversation', async ({ auth, params }) => {
-    await requireMember(reader, params.conversationId, auth.userId);
+    await requireMembership(reader, params.conversationId, auth.userId);
     return loadView(reader, auth.userId, params.conversationId);
   });
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely, Selectable } from 'kysely';
 import { getUser, requireGroupReady, toUserSummary } from '../accounts/users.js';
 import type { ServerContext } from '../context.js';
-import { requireGroup, requireMember } from '../conversations/access.js';
+import { requireGroup, requireMember, requireMembership } from '../conversations/access.js';
 import { admitMember, memberCount, requireNotRemoved } from '../conversations/membership.js';
 import { loadView } from '../conversations/views.js';
 import { parseSnapshot } from '../blocking/withhold.js';
@@ -72,7 +72,7 @@ export function registerInviteRoutes(app: FastifyInstance, context: ServerContex
   const { reader } = context.storage;
 
   bindRoute(app, context, 'listInvites', async ({ auth, params }) => {
-    await requireMember(reader, params.conversationId, auth.userId);
+    await requireMembership(reader, params.conversationId, auth.userId);
     const rows = await reader
       .selectFrom('invites')
       .selectAll()

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { requireMember } from '../conversations/access.js';
+import { requireMembership } from '../conversations/access.js';
 import { bindRoute } from '../http/bind.js';
 import { sendMessage } from './send.js';
 import { toMessages } from './views.js';
@@ -9,7 +9,7 @@ export function registerMessageRoutes(app: FastifyInstance, context: ServerConte
   const { reader } = context.storage;
 
   bindRoute(app, context, 'listMessages', async ({ auth, params, query }) => {
-    await requireMember(reader, params.conversationId, auth.userId);
+    await requireMembership(reader, params.conversationId, auth.userId);
     let rows = reader.selectFrom('messages').selectAll().where('conversation_id', '=', params.conversationId);
     if (query.before !== undefined) rows = rows.where('seq', '<', query.before);
     const page = await rows.orderBy('seq', 'desc').limit(query.limit + 1).execute();

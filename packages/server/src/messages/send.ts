@@ -1,7 +1,7 @@
 import { type Message, ParleyError, type SendMessageRequestSchema } from '@parley/protocol';
 import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
-import { requireMember, requireNotBlockedInDirect } from '../conversations/access.js';
+import { requireMember, requireMembership, requireNotBlockedInDirect } from '../conversations/access.js';
 import { PreparedQuery } from '../storage/prepared.js';
 import { loadMessage, toAttachment } from './views.js';
 import { appendMessages } from './write.js';
@@ -24,7 +24,7 @@ function sameMessage(existing: Message, conversationId: string, authorId: string
 export async function sendMessage(context: ServerContext, userId: string, conversationId: string, body: z.output<typeof SendMessageRequestSchema>): Promise<Message> {
   const { reader } = context.storage;
   // Membership first: a non-member learns nothing, not even whether a message id is taken.
-  await requireMember(reader, conversationId, userId);
+  await requireMembership(reader, conversationId, userId);
   // A retry of a message already stored answers with it, without charging the flood limit.
   const stored = await storedAs.first(reader, { id: body.id });
   if (stored) {

@@ -9,7 +9,7 @@ import { onSqlite, PreparedQuery } from './prepared.js';
 
 /** One instance of each query serves both databases below, in this one process. */
 const userById = new PreparedQuery((db, p: { id: string }) => db.selectFrom('users').select(['id', 'username', 'kind']).where('id', '=', p.id));
-const usersNamedBy = new PreparedQuery((db, p: { kind: string; a: string; b: string }) =>
+const usersNamedBy = new PreparedQuery((db, p: { kind: 'human' | 'bot'; a: string; b: string }) =>
   // A constant of the template stays a constant; the named values take their places.
   db.selectFrom('users').select('username').where('kind', '=', p.kind).where('age_band', '=', 'adult').where('username', 'in', [p.a, p.b]).orderBy('username'),
 );
