@@ -19,7 +19,8 @@
  *
  * The server runs pinned to core 0, the generator to core 1 (taskset, when there are two cores).
  * BENCH_TARGETS (ceiling,socketio,parley,parley-process) and BENCH_RUNS (3) choose what runs;
- * BENCH_PROFILE=<dir> writes a CPU profile of Parley's main thread there.
+ * BENCH_PROFILE=<dir> writes a CPU profile of Parley's main thread there; BENCH_SERVER_NODE_OPTIONS
+ * are added to Parley's NODE_OPTIONS (e.g. `--trace-gc`, whose lines go to stderr here).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -73,7 +74,13 @@ async function startParley(durability: 'full' | 'process'): Promise<Running> {
       PARLEY_FLOOD_BURST: '1000000',
       PARLEY_FLOOD_PER_MINUTE: '100000000',
       // BENCH_PROFILE=<dir>: a CPU profile of the server's main thread, written when it stops.
-      ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}` } : {}),
+      NODE_OPTIONS: [
+        process.env.NODE_OPTIONS,
+        process.env.BENCH_PROFILE ? `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}` : undefined,
+        process.env.BENCH_SERVER_NODE_OPTIONS,
+      ]
+        .filter(Boolean)
+        .join(' '),
     },
     ...(PIN ? { cpu: 0 } : {}),
   });

@@ -37,10 +37,16 @@ async function spawnUntil(node: string[], options: { cpu?: number; env: NodeJS.P
   const child: ChildProcess = spawn(command ?? process.execPath, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'inherit'] });
   const match = await new Promise<string>((resolve, reject) => {
     let output = '';
+    let started = false;
     child.stdout?.on('data', (chunk: Buffer) => {
+      // After the ready line, what the process prints (its logs, --trace-gc) goes on to stderr.
+      if (started) return void process.stderr.write(chunk);
       output += chunk.toString();
       const found = ready.exec(output);
-      if (found?.[1]) resolve(found[1]);
+      if (found?.[1]) {
+        started = true;
+        resolve(found[1]);
+      }
     });
     child.once('exit', (code) => reject(new Error(`${node.at(-1) ?? 'the process'} exited (${code}) before it was ready: ${output}`)));
   });
