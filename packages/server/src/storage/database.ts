@@ -117,7 +117,6 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
   const open = (readonly: boolean) => {
     const database = new BetterSqlite3(options.file, { readonly });
     database.pragma('busy_timeout = 5000');
-    if (process.env.MMAP) database.pragma(`mmap_size = ${process.env.MMAP}`);
     if (!readonly) {
       database.pragma('journal_mode = WAL');
       database.pragma('synchronous = NORMAL');
