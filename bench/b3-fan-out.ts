@@ -20,8 +20,8 @@
  *
  * The server runs pinned to core 0, the generator to core 1 (taskset, when there are two cores).
  * BENCH_TARGETS (ceiling,socketio,parley,parley-process) and BENCH_RUNS (3) choose what runs;
- * BENCH_PROFILE=<dir> writes a CPU profile of Parley's main thread there; BENCH_SERVER_NODE_OPTIONS
- * are added to Parley's NODE_OPTIONS (e.g. `--trace-gc`, whose lines go to stderr here).
+ * BENCH_PROFILE=<dir> writes a CPU profile of each server's main thread there; BENCH_SERVER_NODE_OPTIONS
+ * are added to each server's NODE_OPTIONS (e.g. `--trace-gc`, whose lines go to stderr here).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -59,9 +59,20 @@ interface Running {
   stop(): Promise<void>;
 }
 
+/** Every server's NODE_OPTIONS: BENCH_PROFILE's CPU profile (written when it stops) and BENCH_SERVER_NODE_OPTIONS. */
+function serverNodeOptions(): string {
+  return [
+    process.env.NODE_OPTIONS,
+    process.env.BENCH_PROFILE ? `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}` : undefined,
+    process.env.BENCH_SERVER_NODE_OPTIONS,
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
 /** A baseline server in its own process, pinned like Parley. */
 async function startBaseline(script: string): Promise<Running> {
-  const server = await startBaselineProcess(path.join(here, 'fanout', script), PIN ? { cpu: 0 } : {});
+  const server = await startBaselineProcess(path.join(here, 'fanout', script), { ...(PIN ? { cpu: 0 } : {}), env: { NODE_OPTIONS: serverNodeOptions() } });
   const groups = Array.from({ length: GROUPS }, (_, index) => ({ id: `room${index}`, tokens: Array.from({ length: MEMBERS }, () => '') }));
   return { url: server.url, pid: server.pid, groups, stop: () => server.stop() };
 }
@@ -78,13 +89,7 @@ async function startParley(durability: 'full' | 'process'): Promise<Running> {
       PARLEY_FLOOD_BURST: '1000000',
       PARLEY_FLOOD_PER_MINUTE: '100000000',
       // BENCH_PROFILE=<dir>: a CPU profile of the server's main thread, written when it stops.
-      NODE_OPTIONS: [
-        process.env.NODE_OPTIONS,
-        process.env.BENCH_PROFILE ? `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}` : undefined,
-        process.env.BENCH_SERVER_NODE_OPTIONS,
-      ]
-        .filter(Boolean)
-        .join(' '),
+      NODE_OPTIONS: serverNodeOptions(),
     },
     ...(PIN ? { cpu: 0 } : {}),
   });

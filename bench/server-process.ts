@@ -72,10 +72,10 @@ export async function startServerProcess(options: { env: Record<string, string>;
  * Starts a baseline server of the benchmarks (a script that prints `listening on <port>`), on
  * `port` or a free one, pinned like Parley.
  */
-export async function startBaselineProcess(script: string, options: { cpu?: number; port?: string } = {}): Promise<ServerProcess> {
+export async function startBaselineProcess(script: string, options: { cpu?: number; port?: string; env?: Record<string, string> } = {}): Promise<ServerProcess> {
   const { child, match: port } = await spawnUntil(
     [process.execPath, '--import', 'tsx', script],
-    { ...(options.cpu !== undefined ? { cpu: options.cpu } : {}), cwd: path.dirname(script), env: { ...process.env, PORT: options.port ?? '0' } },
+    { ...(options.cpu !== undefined ? { cpu: options.cpu } : {}), cwd: path.dirname(script), env: { ...process.env, PORT: options.port ?? '0', ...options.env } },
     /listening on (\d+)/,
   );
   return { url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0, stop: () => ending(child, 'SIGTERM'), kill: (signal) => ending(child, signal) };

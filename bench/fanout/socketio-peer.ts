@@ -28,3 +28,6 @@ httpServer.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const address = httpServer.address();
   console.log(`listening on ${typeof address === 'object' && address ? address.port : address}`);
 });
+
+// Stopped with SIGTERM by the bench: exit normally, so that --cpu-prof (BENCH_PROFILE) writes its profile.
+process.on('SIGTERM', () => process.exit(0));
