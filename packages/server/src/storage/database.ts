@@ -6,6 +6,7 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely/migrati
 import pg from 'pg';
 import { createLogger, type Logger } from '../logger.js';
 import { startCheckpointer } from './checkpointer.js';
+import { runsDirectly } from './prepared.js';
 import * as initial from './migrations/001-initial.js';
 import * as assistant from './migrations/002-assistant.js';
 import * as unsentUploads from './migrations/003-unsent-uploads.js';
@@ -126,9 +127,12 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     }
     return withStatementCache(database);
   };
-  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: open(false) }) });
+  const writerConnection = open(false);
+  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: writerConnection }) });
   await migrate(writer);
-  const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: open(true) }) });
+  const readerConnection = open(true);
+  const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: readerConnection }) });
+  runsDirectly({ reader, readerConnection, writer, writerConnection });
   const checkpointer = startCheckpointer({ file: options.file, synchronous: durable ? 'FULL' : 'NORMAL', logger });
   // The log exists once the writer has written (the migrations did) and stays while it is open:
   // SQLite only truncates or rewrites it in place. Closed after the connections, never before.

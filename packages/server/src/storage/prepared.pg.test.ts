@@ -6,6 +6,7 @@ import { newId } from '../ids/ids.js';
 import { createPostgresDatabase, uniqueName } from '../test/harness.js';
 import { openStorage, type Storage } from './database.js';
 import { onSqlite, PreparedQuery } from './prepared.js';
+import { WriteQueue } from './write-queue.js';
 
 /** One instance of each query serves both databases below, in this one process. */
 const userById = new PreparedQuery((db, p: { id: string }) => db.selectFrom('users').select(['id', 'username', 'kind']).where('id', '=', p.id));
@@ -56,6 +57,25 @@ describe('PreparedQuery', () => {
       // A fixed list of plain values, and a constant of the template, inside a transaction too.
       const names = await storage.writer.transaction().execute((trx) => usersNamedBy.all(trx, { kind: 'human', a: second.username, b: first.username }));
       expect(names.map((row) => row.username)).toEqual([first.username, second.username].sort());
+    });
+  });
+
+  it('runs inside the write queue\'s transactions: a work that fails takes its statements with it', async () => {
+    await withStorages(async (storage, name) => {
+      const queue = new WriteQueue(storage.writer, { backend: name === 'sqlite' ? 'sqlite' : 'postgres' });
+      const [kept, undone] = [user(), user()];
+      await queue.run((trx) => insertUser.all(trx, kept));
+      const failed = queue.run(async (trx) => {
+        await insertUser.all(trx, undone);
+        // Seen inside the work's own transaction before it fails...
+        expect(await userById.first(trx, { id: undone.id })).toMatchObject({ id: undone.id });
+        throw new Error('the work fails');
+      });
+      await expect(failed).rejects.toThrow('the work fails');
+      await queue.close();
+      // ...and gone with it; the other work's row stays.
+      expect(await userById.first(storage.reader, { id: kept.id })).toMatchObject({ id: kept.id });
+      expect(await userById.first(storage.reader, { id: undone.id })).toBeUndefined();
     });
   });
 

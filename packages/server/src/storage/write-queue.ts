@@ -1,5 +1,6 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { StorageKind } from './database.js';
+import { transactionRunsDirectly } from './prepared.js';
 import type { Database } from './schema.js';
 
 export type WriteTransaction = Transaction<Database>;
@@ -254,6 +255,7 @@ export class WriteQueue {
   async #attempt(batch: Pending[], last: boolean): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     const trx = await this.#db.startTransaction().execute();
+    transactionRunsDirectly(trx, this.#db);
     try {
       // The savepoint of the work before, released when the next one starts (the commit
       // releases the last one). Raw statements: Kysely's savepoint builder costs more than
