@@ -65,6 +65,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     backend: storage.kind,
     // SQLite has one writer: one batch at a time.
     lanes: storage.kind === 'postgres' ? config.writeLanes : 1,
+    // On SQLite a batch's begin, commit and fsync cost about 0.1 ms of the core whatever it carries
+    // (the fsync's share is the kernel's, on this core): under load, a batch at most every
+    // millisecond carries more, for at most a millisecond more of latency, and none when idle.
+    ...(storage.kind === 'sqlite' ? { batchSpacingMs: 1 } : {}),
     ...(storage.sync ? { sync: storage.sync } : {}),
     ...(storage.beforeBatch ? { beforeBatch: storage.beforeBatch } : {}),
   });
