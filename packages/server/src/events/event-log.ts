@@ -2,7 +2,7 @@ import type { ConversationEvent, NewConversationEvent } from '@parley/protocol';
 import { type Kysely, sql } from 'kysely';
 import type { Bus } from '../realtime/bus.js';
 import type { StorageKind } from '../storage/database.js';
-import { PreparedStatement } from '../storage/prepared.js';
+import { execute, PreparedStatement } from '../storage/prepared.js';
 import type { Database } from '../storage/schema.js';
 import type { RunOptions, WriteQueue, WriteTransaction } from '../storage/write-queue.js';
 
@@ -101,16 +101,16 @@ export class EventLog {
           if (this.#oneStatementAppend) {
             const unnumbered = { ...event, conversationId, at: now };
             const payload = JSON.stringify(unnumbered);
-            const { rows } = await db.executeQuery(this.#appendNumbered.with(db, [now, conversationId, conversationId, event.type, payload, now]));
+            const { rows } = await execute(db, this.#appendNumbered.with(db, [now, conversationId, conversationId, event.type, payload, now]));
             const seq = rows[0]?.seq;
             if (seq === undefined) throw new Error(`no conversation ${conversationId} to append to`);
             full = { ...unnumbered, seq } as ConversationEvent;
           } else {
-            const { rows } = await db.executeQuery(this.#nextSeq.with(db, [now, conversationId]));
+            const { rows } = await execute(db, this.#nextSeq.with(db, [now, conversationId]));
             const seq = rows[0]?.last_seq;
             if (seq === undefined) throw new Error(`no conversation ${conversationId} to append to`);
             full = { ...event, conversationId, seq, at: now } as ConversationEvent;
-            await db.executeQuery(this.#insertEvent.with(db, [conversationId, seq, full.type, JSON.stringify(full), now]));
+            await execute(db, this.#insertEvent.with(db, [conversationId, seq, full.type, JSON.stringify(full), now]));
           }
           appended.push(full);
           return full as never;

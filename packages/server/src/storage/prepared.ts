@@ -72,16 +72,7 @@ export class PreparedQuery<Params extends Record<string, string | number | null>
   async all(db: Kysely<Database>, params: Params): Promise<Row[]> {
     const { sql, query, queryId, slots } = this.#shape(db, params);
     const parameters = slots.map((slot) => ('name' in slot ? params[slot.name] : slot.constant));
-    const connection = direct.get(db);
-    if (connection) {
-      // What Kysely's SQLite driver does with the statement, without its connection lock and
-      // the promises around it (see runsDirectly).
-      const statement = connection.prepare(sql);
-      if (statement.reader) return statement.all(parameters) as Row[];
-      statement.run(parameters);
-      return [];
-    }
-    const { rows } = await db.executeQuery<Row>({ sql, query, queryId, parameters });
+    const { rows } = await execute<Row>(db, { sql, query, queryId, parameters });
     return rows;
   }
 
@@ -112,6 +103,21 @@ export function onSqlite(db: Kysely<Database>): boolean {
 const direct = new WeakMap<object, SqliteDatabase>();
 /** Writers whose write-queue transactions may run directly (see `direct`), with their connection. */
 const directInTransactions = new WeakMap<object, SqliteDatabase>();
+
+/**
+ * Runs a compiled statement: straight on the SQLite connection where `db` may (see `direct`),
+ * else through Kysely. Only the rows are given back either way.
+ */
+export async function execute<Row>(db: Kysely<Database>, compiled: CompiledQuery<Row>): Promise<{ rows: Row[] }> {
+  const connection = direct.get(db);
+  if (!connection) return { rows: (await db.executeQuery<Row>(compiled)).rows };
+  // What Kysely's SQLite driver does with the statement, without its connection lock and the
+  // promises around it.
+  const statement = connection.prepare(compiled.sql);
+  if (statement.reader) return { rows: statement.all(compiled.parameters) as Row[] };
+  statement.run(compiled.parameters);
+  return { rows: [] };
+}
 
 /** Opening SQLite: the reader runs PreparedQuery statements directly; the writer, inside its queue's transactions. */
 export function runsDirectly(connections: { reader: Kysely<Database>; readerConnection: SqliteDatabase; writer: Kysely<Database>; writerConnection: SqliteDatabase }): void {

@@ -1,6 +1,6 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { StorageKind } from './database.js';
-import { transactionRunsDirectly } from './prepared.js';
+import { execute, transactionRunsDirectly } from './prepared.js';
 import type { Database } from './schema.js';
 
 export type WriteTransaction = Transaction<Database>;
@@ -276,10 +276,10 @@ export class WriteQueue {
       // SQLite takes to run one, and allocates a transaction object per call.
       let held = false;
       for (const item of batch) {
-        if (held && this.#combineStatements) await trx.executeQuery(RELEASE_AND_SAVEPOINT);
+        if (held && this.#combineStatements) await execute(trx, RELEASE_AND_SAVEPOINT);
         else {
-          if (held) await trx.executeQuery(RELEASE);
-          await trx.executeQuery(SAVEPOINT);
+          if (held) await execute(trx, RELEASE);
+          await execute(trx, SAVEPOINT);
         }
         held = true;
         try {
@@ -287,7 +287,7 @@ export class WriteQueue {
         } catch (error) {
           if (!last && isRetryable(error)) throw new RetryBatch(error);
           // The savepoint survives its rollback, and is released like any other.
-          await trx.executeQuery(ROLLBACK_TO_SAVEPOINT);
+          await execute(trx, ROLLBACK_TO_SAVEPOINT);
           outcomes.push({ ok: false, error });
         }
       }
