@@ -199,17 +199,17 @@ describe('SQLite write-ahead log', () => {
         ...(storage.beforeBatch ? { beforeBatch: storage.beforeBatch } : {}),
       });
       const before = restarts(file);
-      // Past 1,000 frames many times over.
-      await writeUpTo(queue, 1200);
-      // The writer's own checkpoint (at 4,000 frames, 16 MB) would have run on the event loop; the
-      // log was started over before that, by the checkpointer, more than once.
+      // Past 4,000 frames more than twice over.
+      await writeUpTo(queue, 1700);
+      // The writer's own checkpoint (at 10,000 frames, 40 MB) would have run on the event loop;
+      // the log was started over before that, by the checkpointer, more than once.
       expect(restarts(file) - before).toBeGreaterThanOrEqual(2);
-      expect(fs.statSync(`${file}-wal`).size).toBeLessThan(4000 * 4096);
+      expect(fs.statSync(`${file}-wal`).size).toBeLessThan(10_000 * 4096);
       await queue.close();
       await storage.close();
       const reopened = await openStorage({ kind: 'sqlite', file, durability: 'full' });
       const count = await sql<{ count: number }>`select count(*) as count from wal_probe`.execute(reopened.reader);
-      expect(count.rows[0]?.count).toBe(1200);
+      expect(count.rows[0]?.count).toBe(1700);
       await reopened.close();
     } finally {
       fs.rmSync(directory, { recursive: true, force: true });
