@@ -8,7 +8,8 @@
  * after BENCH_WARMUP (3) s, BENCH_RUNS (3). Sends go over HTTP to the sender's own node; member i
  * of a group is on node i % 2. Both nodes share core 0 (one node has it alone), the generator has
  * core 1; PostgreSQL and Redis float. Each node reaches Redis through a TCP proxy of this
- * process, which stops the bus by dropping and refusing its connections.
+ * process, which stops the bus by dropping and refusing its connections. BENCH_PROFILE=<dir> writes
+ * a CPU profile of each node's main thread under <dir>/1-nodes and <dir>/2-nodes.
  */
 import crypto from 'node:crypto';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -67,7 +68,13 @@ async function startCluster(nodes: number): Promise<Cluster> {
       if (redis) links.push(redis);
       servers.push(
         await startServerProcess({
-          env: { ...shared, PARLEY_NODE_ID: `b9-node-${node}`, ...(redis ? { REDIS_URL: `redis://${redis.address}` } : {}) },
+          env: {
+            ...shared,
+            PARLEY_NODE_ID: `b9-node-${node}`,
+            ...(redis ? { REDIS_URL: `redis://${redis.address}` } : {}),
+            // BENCH_PROFILE=<dir>: a CPU profile of each node's main thread, written when it stops.
+            ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE, `${nodes}-nodes`)}` } : {}),
+          },
           ...(PIN ? { cpu: 0 } : {}),
         }),
       );

@@ -25,7 +25,7 @@ import { Hub, readBlocks, readMemberships } from './realtime/hub.js';
 import { LiveTurns } from './realtime/live-turns.js';
 import { SocketServer } from './realtime/socket-server.js';
 import { openStorage } from './storage/database.js';
-import { WriteQueue } from './storage/write-queue.js';
+import { SQLITE_BATCH_SPACING_MS, WriteQueue } from './storage/write-queue.js';
 
 export interface RunningServer {
   /** Base URL, such as http://127.0.0.1:3000. */
@@ -65,10 +65,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     backend: storage.kind,
     // SQLite has one writer: one batch at a time.
     lanes: storage.kind === 'postgres' ? config.writeLanes : 1,
-    // On SQLite a batch's begin, commit and fsync cost about 0.1 ms of the core whatever it carries
-    // (the fsync's share is the kernel's, on this core): under load, a batch at most every
-    // millisecond carries more, for at most a millisecond more of latency, and none when idle.
-    ...(storage.kind === 'sqlite' ? { batchSpacingMs: 1 } : {}),
+    ...(storage.kind === 'sqlite' ? { batchSpacingMs: SQLITE_BATCH_SPACING_MS } : {}),
     ...(storage.sync ? { sync: storage.sync } : {}),
     ...(storage.beforeBatch ? { beforeBatch: storage.beforeBatch } : {}),
   });
