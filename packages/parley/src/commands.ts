@@ -1,7 +1,7 @@
 import module from 'node:module';
-import { AssistantRuntime, catchUpMinutesOf, loadModels } from '@parley/assistant';
+import type { loadModels } from '@parley/assistant';
 import { createLogger, type Logger, setAdministrator, startServer } from '@parley/server';
-import { type AssistantThread, startAssistantThread } from './assistant-thread.js';
+import type { AssistantThread } from './assistant-thread.js';
 import { configFromEnv, logLevelFromEnv, webDirFromEnv } from './config.js';
 import { webSite } from './web-site.js';
 
@@ -33,8 +33,11 @@ function onSignals(logger: Logger, stop: () => Promise<void>): void {
 async function serve(): Promise<void> {
   const config = configFromEnv();
   const logger = createLogger(logLevelFromEnv());
-  // Read here as well as in the thread: a wrong setting stops the start with its message.
-  const models = loadModels(process.env);
+  // The assistant's modules (its providers, the SDK) are loaded only when it runs here: a node
+  // restarted after a crash listens sooner, and its clients wait on that. When it runs, its settings
+  // are read here as well as in the thread: a wrong one stops the start with its message.
+  const inProcess = process.env.PARLEY_ASSISTANT !== 'off';
+  const models = inProcess ? (await import('@parley/assistant')).loadModels(process.env) : undefined;
   const webDir = webDirFromEnv(process.env);
   let widgetOrigin: string | null = null;
   const site = webDir ? webSite(webDir, { widgetOrigin: () => widgetOrigin }) : undefined;
@@ -48,7 +51,8 @@ async function serve(): Promise<void> {
   if (server.widgetOrigin) console.log(`Widgets of apps: ${server.widgetOrigin}`);
   if (!site) console.log(`Web client: no build found in ${webDir ?? 'packages/web/dist'} (run npm run build, or set PARLEY_WEB_DIR)`);
   let assistant: AssistantThread | undefined;
-  if (process.env.PARLEY_ASSISTANT !== 'off') {
+  if (models) {
+    const { startAssistantThread } = await import('./assistant-thread.js');
     assistant = await startAssistantThread({
       baseUrl: server.url,
       token: server.assistant.token,
@@ -71,6 +75,7 @@ async function assistantOnly(): Promise<void> {
     throw new Error('set PARLEY_SERVER_URL and PARLEY_ASSISTANT_TOKEN (the token is in the server\'s data folder, file assistant-token)');
   }
   const logger = createLogger(logLevelFromEnv());
+  const { AssistantRuntime, catchUpMinutesOf, loadModels } = await import('@parley/assistant');
   const models = loadModels(process.env);
   const assistant = new AssistantRuntime({ baseUrl, token, models, logger, catchUpMinutes: catchUpMinutesOf(process.env) });
   await assistant.start();

@@ -18,6 +18,8 @@ const main = path.join(root, 'packages/parley/dist/main.js');
 
 interface Running {
   output(): string;
+  /** The exit code, once it exits by itself. */
+  readonly exited: Promise<number | null>;
   /** SIGTERM unless told otherwise, and waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -30,6 +32,7 @@ function run(args: string[], env: Record<string, string>): Running {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     output: () => output,
+    exited,
     stop: (signal = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);
       return exited;
@@ -124,5 +127,16 @@ describe('npm start and npm run assistant', () => {
     } finally {
       fs.rmSync(cache, { recursive: true, force: true });
     }
+  });
+
+  it('reads the model settings when the assistant runs in the process: a wrong one stops the start, and a node without it starts', async () => {
+    const wrong = { PORT: '0', PARLEY_DATA_DIR: dataDir, PARLEY_MODEL: 'test-model' };
+    const stopped = run([], wrong);
+    expect(await stopped.exited).toBe(1);
+    expect(stopped.output()).toMatch(/PARLEY_MODEL_PROVIDER/);
+    expect(stopped.output()).not.toMatch(/running at/);
+    const server = run([], { ...wrong, PARLEY_ASSISTANT: 'off' });
+    await expect.poll(() => server.output(), { timeout: 20_000 }).toMatch(/running at (http:\/\/\S+)/);
+    expect(await server.stop()).toBe(0);
   });
 });
