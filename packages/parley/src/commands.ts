@@ -1,6 +1,6 @@
 import module from 'node:module';
 import type { loadModels } from '@parley/assistant';
-import { createLogger, type Logger, setAdministrator, startServer } from '@parley/server';
+import { createLogger, type HeldPort, type Logger, setAdministrator, startServer } from '@parley/server';
 import type { AssistantThread } from './assistant-thread.js';
 import { configFromEnv, logLevelFromEnv, webDirFromEnv } from './config.js';
 import { webSite } from './web-site.js';
@@ -30,7 +30,7 @@ function onSignals(logger: Logger, stop: () => Promise<void>): void {
  * `npm start`: one Parley node, with the assistant in the same process, on its own thread,
  * unless PARLEY_ASSISTANT=off.
  */
-async function serve(): Promise<void> {
+async function serve(held?: HeldPort): Promise<void> {
   const config = configFromEnv();
   const logger = createLogger(logLevelFromEnv());
   // The assistant's modules (its providers, the SDK) are loaded only when it runs here: a node
@@ -41,7 +41,7 @@ async function serve(): Promise<void> {
   const webDir = webDirFromEnv(process.env);
   let widgetOrigin: string | null = null;
   const site = webDir ? webSite(webDir, { widgetOrigin: () => widgetOrigin }) : undefined;
-  const server = await startServer({ config, logger, ...(site ? { site } : {}) });
+  const server = await startServer({ config, logger, ...(site ? { site } : {}), ...(held ? { held } : {}) });
   widgetOrigin = server.widgetOrigin;
   // Written now rather than at exit: a node killed with -9 never exits, and its restart is when
   // the cache counts most.
@@ -92,13 +92,11 @@ async function admin(): Promise<void> {
   console.log(action === 'add' ? `@${username} is an administrator` : `@${username} is no longer an administrator (unless PARLEY_ADMINS names them)`);
 }
 
-const command = process.argv[2] ?? 'serve';
-const run = command === 'assistant' ? assistantOnly : command === 'serve' ? serve : command === 'admin' ? admin : undefined;
-if (!run) {
+/** Runs `parley COMMAND`; `serve` takes over the port main.ts already listens on. */
+export async function run(command: string, held?: HeldPort): Promise<void> {
+  if (command === 'serve') return serve(held);
+  if (command === 'assistant') return assistantOnly();
+  if (command === 'admin') return admin();
   console.error(`unknown command "${command}": use "serve" (the default), "assistant" or "admin add|remove USERNAME"`);
   process.exit(2);
 }
-run().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
