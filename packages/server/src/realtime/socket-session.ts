@@ -11,6 +11,7 @@ import {
 } from '@parley/protocol';
 import type { RawData, WebSocket } from 'ws';
 import type { ServerContext } from '../context.js';
+import { PreparedQuery } from '../storage/prepared.js';
 import type { Connection, Hub } from './hub.js';
 
 /** Any frame but hello; a larger one gets an error frame [EL10]. */
@@ -21,6 +22,9 @@ const TYPING_TTL_MS = 6_000;
 type ClientTurnFrame =
   | { type: 'turn-delta'; conversationId: string; turnId: string; text: string }
   | { type: 'turn-end'; conversationId: string; turnId: string; status: 'completed' | 'stopped' | 'failed'; error?: TurnError | undefined };
+
+/** Read by every hello, so by every client of a restarted node at once: compiled once. */
+const sessionExpiry = new PreparedQuery((db, p: { tokenHash: string }) => db.selectFrom('sessions').select('expires_at').where('token_hash', '=', p.tokenHash));
 
 /**
  * One accepted socket: its frames, from `hello` on, and what the heartbeat needs to know of it.
@@ -128,11 +132,7 @@ export class SocketSession {
    * between the upgrade's check and the registration found no socket to close [EL11].
    */
   async #greet(positions: Record<string, number>): Promise<void> {
-    const session = await this.#context.storage.reader
-      .selectFrom('sessions')
-      .select('expires_at')
-      .where('token_hash', '=', this.connection.sessionId)
-      .executeTakeFirst();
+    const session = await sessionExpiry.first(this.#context.storage.reader, { tokenHash: this.connection.sessionId });
     if (!session || session.expires_at <= this.#context.clock.now().toISOString()) {
       this.#end(SOCKET_CLOSE.unauthenticated, 'the session ended');
       return;
