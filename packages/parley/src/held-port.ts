@@ -13,7 +13,7 @@ export const BACKLOG = 4096;
  * connections that arrive, paused, until `startServer` takes the port over (see HeldPort). A
  * client that connects meanwhile waits for its answer instead of being refused.
  */
-export function holdPort(address: { port: number; host: string }): Promise<HeldPort> {
+export function holdPort(address: { port: number; host: string }): Promise<HeldPort & { readonly port: number; readonly waiting: number }> {
   /** Each held connection, with what to do if it fails before the node is ready: forget it. */
   const waiting = new Map<net.Socket, () => void>();
   const server = net.createServer({ pauseOnConnect: true });
@@ -30,7 +30,13 @@ export function holdPort(address: { port: number; host: string }): Promise<HeldP
     server.once('error', reject);
     server.listen({ port: address.port, host: address.host, backlog: BACKLOG }, () => {
       server.off('error', reject);
+      const bound = server.address();
       resolve({
+        port: typeof bound === 'object' && bound ? bound.port : address.port,
+        /** Connections held now. */
+        get waiting() {
+          return waiting.size;
+        },
         handle: (server as unknown as { _handle: object })._handle,
         release: () => {
           server.off('connection', hold);

@@ -109,7 +109,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     soleNode: storage.kind === 'sqlite',
     timeoutMs: config.assistantTurnTimeoutMs,
   });
-  // Answers cut off when this node last stopped end now, before anyone can connect [AT8].
+  // Answers cut off when this node last stopped end now, before anyone is answered [AT8] (a
+  // held port has connections waiting already).
   await turns.recover();
   // Every connection to an app lists it first: an app whose tools changed since its approval
   // goes back to review and is not used [AP4].
