@@ -9,6 +9,7 @@ import {
   SOCKET_CLOSE,
   type TurnError,
 } from '@parley/protocol';
+import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import type { ServerContext } from '../context.js';
 import { PreparedQuery } from '../storage/prepared.js';
@@ -52,10 +53,14 @@ export class SocketSession {
   /** Read once per socket: a person's turn frames are refused without touching storage again. */
   #isBot: boolean | undefined;
 
-  constructor(context: ServerContext, hub: Hub, ws: WebSocket, connection: Connection) {
+  /** The connection under the WebSocket, where writes can be held and sent together. */
+  readonly #socket: Duplex | undefined;
+
+  constructor(context: ServerContext, hub: Hub, ws: WebSocket, connection: Connection, socket?: Duplex) {
     this.#context = context;
     this.#hub = hub;
     this.#ws = ws;
+    this.#socket = socket;
     this.connection = connection;
     this.#helloTimer = setTimeout(() => this.#end(SOCKET_CLOSE.helloTimeout, 'no hello'), context.config.socketHelloTimeoutMs);
   }
@@ -89,6 +94,11 @@ export class SocketSession {
         }
         this.#greeted = true;
         this.#stopHelloTimer();
+        // Welcome, what was missed and synced go out in one write once this turn of the event loop
+        // is done, rather than a system call per frame: after a restart every client says hello at
+        // once. A resume longer than that turn (a slow read, a full buffer) writes the rest as usual.
+        this.#socket?.cork();
+        setImmediate(() => this.#socket?.uncork());
         this.#greet(frame.positions).catch(() => this.#end(1011, 'could not resume'));
         return;
       }
