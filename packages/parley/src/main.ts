@@ -14,7 +14,9 @@ const command = process.argv[2] ?? 'serve';
 try {
   // The node listens before it loads anything: its clients, coming back after a crash, wait in
   // line while it starts rather than being refused and backing off for longer each time.
-  const held = command === 'serve' ? await holdPort(listenAddressFromEnv()) : undefined;
+  // Not for `localhost`: the server then listens on each of its addresses, one socket apiece.
+  const address = command === 'serve' ? listenAddressFromEnv() : undefined;
+  const held = address && address.host !== 'localhost' ? await holdPort(address) : undefined;
   const { run } = await import('./commands.js');
   await run(command, held);
 } catch (error) {

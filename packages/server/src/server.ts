@@ -46,7 +46,7 @@ export interface RunningServer {
  * The node's address, listened on by the process before it loaded the server (parley's main.ts):
  * a client that connects while the node starts waits in line instead of being refused, and a
  * refused client backs off for longer with every try. The HTTP server takes the listening handle
- * over once it can answer.
+ * over once it can answer. Not for `localhost`, which Fastify binds once per address.
  */
 export interface HeldPort {
   /** The listening socket's handle (a `net.Server`'s `_handle`), as `server.listen({ handle })` takes it. */
