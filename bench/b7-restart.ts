@@ -71,6 +71,9 @@ async function parleyNode(): Promise<Node> {
     PARLEY_ASSISTANT_TOKEN: assistantToken,
     PARLEY_FLOOD_BURST: '1000000',
     PARLEY_FLOOD_PER_MINUTE: '100000000',
+    // A free port each start: by default the widget origin takes the API's port plus one, which
+    // the 2,000 clients' own ends of their connections may hold when the node starts again.
+    PARLEY_WIDGET_PORT: '0',
   };
   buildServer();
   let server: ServerProcess = await startServerProcess({ env: settings, built: true, ...(PIN ? { cpu: 0 } : {}) });

@@ -1,14 +1,7 @@
 import path from 'node:path';
 import { defaultConfig, isLogLevel, LOG_LEVELS, type ServerConfig } from '@parley/server';
+import { integer, listenAddressFromEnv } from './listen-address.js';
 import { builtWebDir } from './web-site.js';
-
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
-  return value;
-}
 
 function list(env: NodeJS.ProcessEnv, name: string): string[] {
   return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
@@ -48,10 +41,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   if (durability !== 'full' && durability !== 'process') {
     throw new Error(`PARLEY_DURABILITY must be "full" or "process", got "${durability}"`);
   }
-  const port = integer(env, 'PORT', 3000);
+  const { port, host } = listenAddressFromEnv(env);
   return defaultConfig({
     port,
-    host: env.PARLEY_HOST || '127.0.0.1',
+    host,
     dataDir: path.resolve(env.PARLEY_DATA_DIR || 'data'),
     databaseUrl: env.DATABASE_URL || undefined,
     redisUrl: env.REDIS_URL || undefined,

@@ -1,97 +1,25 @@
 // First: on a Node too old, say so before a dependency fails in its own way.
 import './require-node.js';
-import { AssistantRuntime, catchUpMinutesOf, loadModels } from '@parley/assistant';
-import { createLogger, type Logger, setAdministrator, startServer } from '@parley/server';
-import { type AssistantThread, startAssistantThread } from './assistant-thread.js';
-import { configFromEnv, logLevelFromEnv, webDirFromEnv } from './config.js';
-import { webSite } from './web-site.js';
+import module from 'node:module';
+import { holdPort } from './held-port.js';
+import { listenAddressFromEnv } from './listen-address.js';
 
-function describeModels(models: ReturnType<typeof loadModels>): string {
-  if (models.status !== 'configured') return 'no model provider configured (set PARLEY_MODEL_PROVIDER and PARLEY_MODEL)';
-  const { fast, strong } = models.models;
-  return fast === strong ? `${models.models.provider} ${strong.modelId}` : `${models.models.provider} ${fast.modelId} (fast) and ${strong.modelId} (strong)`;
-}
-
-function onSignals(logger: Logger, stop: () => Promise<void>): void {
-  const handle = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'could not shut down cleanly');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => handle('SIGINT'));
-  process.once('SIGTERM', () => handle('SIGTERM'));
-}
-
-/**
- * `npm start`: one Parley node, with the assistant in the same process, on its own thread,
- * unless PARLEY_ASSISTANT=off.
- */
-async function serve(): Promise<void> {
-  const config = configFromEnv();
-  const logger = createLogger(logLevelFromEnv());
-  // Read here as well as in the thread: a wrong setting stops the start with its message.
-  const models = loadModels(process.env);
-  const webDir = webDirFromEnv(process.env);
-  let widgetOrigin: string | null = null;
-  const site = webDir ? webSite(webDir, { widgetOrigin: () => widgetOrigin }) : undefined;
-  const server = await startServer({ config, logger, ...(site ? { site } : {}) });
-  widgetOrigin = server.widgetOrigin;
-  const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
-  console.log(`Parley is running at ${server.url} (${storage})`);
-  if (server.widgetOrigin) console.log(`Widgets of apps: ${server.widgetOrigin}`);
-  if (!site) console.log(`Web client: no build found in ${webDir ?? 'packages/web/dist'} (run npm run build, or set PARLEY_WEB_DIR)`);
-  let assistant: AssistantThread | undefined;
-  if (process.env.PARLEY_ASSISTANT !== 'off') {
-    assistant = await startAssistantThread({
-      baseUrl: server.url,
-      token: server.assistant.token,
-      logger,
-      onError: (error) => logger.error({ err: error }, 'the assistant thread failed'),
-    });
-    console.log(`Assistant: ${describeModels(models)}`);
-  }
-  onSignals(logger, async () => {
-    await assistant?.close();
-    await server.close();
-  });
-}
-
-/** `npm run assistant`: the assistant alone, as its own process, against a running server. */
-async function assistantOnly(): Promise<void> {
-  const baseUrl = process.env.PARLEY_SERVER_URL;
-  const token = process.env.PARLEY_ASSISTANT_TOKEN;
-  if (!baseUrl || !token) {
-    throw new Error('set PARLEY_SERVER_URL and PARLEY_ASSISTANT_TOKEN (the token is in the server\'s data folder, file assistant-token)');
-  }
-  const logger = createLogger(logLevelFromEnv());
-  const models = loadModels(process.env);
-  const assistant = new AssistantRuntime({ baseUrl, token, models, logger, catchUpMinutes: catchUpMinutesOf(process.env) });
-  await assistant.start();
-  console.log(`Assistant connected to ${baseUrl}: ${describeModels(models)}`);
-  onSignals(logger, () => assistant.close());
-}
-
-/** `parley admin add|remove USERNAME`: makes an account an administrator of this installation, or no longer one. */
-async function admin(): Promise<void> {
-  const [action, username] = process.argv.slice(3);
-  if ((action !== 'add' && action !== 'remove') || !username) throw new Error('usage: parley admin add|remove USERNAME');
-  const found = await setAdministrator(configFromEnv(), username, action === 'add');
-  if (!found) throw new Error(`no person with the username ${username}`);
-  console.log(action === 'add' ? `@${username} is an administrator` : `@${username} is no longer an administrator (unless PARLEY_ADMINS names them)`);
-}
+// V8 keeps the compiled code of the server and its dependencies on disk (in the system's temporary
+// folder, or NODE_COMPILE_CACHE; NODE_DISABLE_COMPILE_CACHE=1 turns it off), keyed by each file's
+// content: a restart loads its modules in about two thirds of the time, and after a crash every
+// client waits on that restart. Enabled before the commands are imported, so it covers them all.
+module.enableCompileCache();
 
 const command = process.argv[2] ?? 'serve';
-const run = command === 'assistant' ? assistantOnly : command === 'serve' ? serve : command === 'admin' ? admin : undefined;
-if (!run) {
-  console.error(`unknown command "${command}": use "serve" (the default), "assistant" or "admin add|remove USERNAME"`);
-  process.exit(2);
-}
-run().catch((error: unknown) => {
+try {
+  // The node listens before it loads anything: its clients, coming back after a crash, wait in
+  // line while it starts rather than being refused and backing off for longer each time.
+  // Not for `localhost`: the server then listens on each of its addresses, one socket apiece.
+  const address = command === 'serve' ? listenAddressFromEnv() : undefined;
+  const held = address && address.host !== 'localhost' ? await holdPort(address) : undefined;
+  const { run } = await import('./commands.js');
+  await run(command, held);
+} catch (error) {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
-});
+}

@@ -18,7 +18,10 @@ const main = path.join(root, 'packages/parley/dist/main.js');
 
 interface Running {
   output(): string;
-  stop(): Promise<number | null>;
+  /** The exit code, once it exits by itself. */
+  readonly exited: Promise<number | null>;
+  /** SIGTERM unless told otherwise, and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 function run(args: string[], env: Record<string, string>): Running {
@@ -29,8 +32,9 @@ function run(args: string[], env: Record<string, string>): Running {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     output: () => output,
-    stop: () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
+    exited,
+    stop: (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
       return exited;
     },
   };
@@ -109,5 +113,30 @@ describe('npm start and npm run assistant', () => {
       expect(await assistant?.stop()).toBe(0);
       expect(await server.stop()).toBe(0);
     }
+  });
+
+  it('writes the compiled code of its modules to disk once it listens, so a restart after kill -9 finds it', async () => {
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-compile-cache-'));
+    try {
+      const server = run([], { PORT: '0', PARLEY_DATA_DIR: dataDir, PARLEY_ASSISTANT: 'off', NODE_COMPILE_CACHE: cache });
+      await expect.poll(() => server.output(), { timeout: 20_000 }).toMatch(/running at (http:\/\/\S+)/);
+      // Killed, it never exits: what is on disk was written while it ran.
+      await server.stop('SIGKILL');
+      const written = fs.readdirSync(cache, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile() && fs.statSync(path.join(entry.parentPath, entry.name)).size > 0);
+      expect(written.length).toBeGreaterThan(0);
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  it('reads the model settings when the assistant runs in the process: a wrong one stops the start, and a node without it starts', async () => {
+    const wrong = { PORT: '0', PARLEY_DATA_DIR: dataDir, PARLEY_MODEL: 'test-model' };
+    const stopped = run([], wrong);
+    expect(await stopped.exited).toBe(1);
+    expect(stopped.output()).toMatch(/PARLEY_MODEL_PROVIDER/);
+    expect(stopped.output()).not.toMatch(/running at/);
+    const server = run([], { ...wrong, PARLEY_ASSISTANT: 'off' });
+    await expect.poll(() => server.output(), { timeout: 20_000 }).toMatch(/running at (http:\/\/\S+)/);
+    expect(await server.stop()).toBe(0);
   });
 });

@@ -3,7 +3,7 @@ export type { ServerConfig } from './config.js';
 export { startServer } from './server.js';
 export { createLogger, isLogLevel, LOG_LEVELS, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
-export type { RunningServer, StartOptions } from './server.js';
+export type { HeldPort, RunningServer, StartOptions } from './server.js';
 export type { SiteHandler } from './app.js';
 export { MemoryBus } from './realtime/bus.js';
 export type { Bus, BusMessage } from './realtime/bus.js';

@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { FastifyListenOptions } from 'fastify';
 import os from 'node:os';
 import path from 'node:path';
 import { type ServerConfig, defaultConfig } from './config.js';
@@ -40,6 +42,19 @@ export interface RunningServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/**
+ * The node's address, listened on by the process before it loaded the server (parley's main.ts):
+ * a client that connects while the node starts waits in line instead of being refused, and a
+ * refused client backs off for longer with every try. The HTTP server takes the listening handle
+ * over once it can answer. Not for `localhost`, which Fastify binds once per address.
+ */
+export interface HeldPort {
+  /** The listening socket's handle (a `net.Server`'s `_handle`), as `server.listen({ handle })` takes it. */
+  readonly handle: object;
+  /** Stops holding; the connections accepted meanwhile, paused and not yet read, for the HTTP server. */
+  release(): Socket[];
+}
+
 export interface StartOptions {
   config?: Partial<ServerConfig>;
   clock?: Clock;
@@ -48,6 +63,8 @@ export interface StartOptions {
   bus?: Bus;
   /** Serves what is not the API (the web client's files); without it, such paths answer 404. */
   site?: SiteHandler;
+  /** Listens there rather than on `config.port` (which it was opened on). */
+  held?: HeldPort;
 }
 
 /** Opens storage (migrating it), starts the HTTP API and the event socket, and listens. */
@@ -93,7 +110,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     soleNode: storage.kind === 'sqlite',
     timeoutMs: config.assistantTurnTimeoutMs,
   });
-  // Answers cut off when this node last stopped end now, before anyone can connect [AT8].
+  // Answers cut off when this node last stopped end now, before anyone is answered [AT8] (a
+  // held port has connections waiting already).
   await turns.recover();
   // Every connection to an app lists it first: an app whose tools changed since its approval
   // goes back to review and is not used [AP4].
@@ -177,7 +195,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   const app = buildApp(context, options.site ? { site: options.site } : {});
   app.server.on('upgrade', (request, socket, head) => sockets.handleUpgrade(request, socket, head));
-  await app.listen({ port: config.port, host: config.host });
+  if (options.held) {
+    // Fastify hands these options to `server.listen`, which takes a handle in place of a port.
+    await app.listen({ handle: options.held.handle, host: config.host } as FastifyListenOptions);
+    for (const socket of options.held.release()) {
+      app.server.emit('connection', socket);
+      socket.resume();
+    }
+  } else {
+    await app.listen({ port: config.port, host: config.host });
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;

@@ -305,6 +305,30 @@ describe('EventStream', () => {
     expect(sockets).toHaveLength(4);
   });
 
+  it('[EL13] a connection refused while the node is down is retried without asking over HTTP', async () => {
+    let asked = 0;
+    const counting: FakeFetch = async (url, init) => {
+      asked += 1;
+      return unreachable(url, init);
+    };
+    const { stream, sockets, latest } = setup({ maxBackoffMs: 100 }, counting);
+    await vi.advanceTimersByTimeAsync(0);
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      latest().onerror?.({ message: 'connect ECONNREFUSED 127.0.0.1:3000' });
+      latest().end(1006);
+      await vi.advanceTimersByTimeAsync(200);
+    }
+    expect(sockets).toHaveLength(4);
+    expect(asked).toBe(0);
+    // Without a word, as a browser reports any failed upgrade, it asks.
+    latest().onerror?.({});
+    latest().end(1006);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(asked).toBe(1);
+    expect(sockets).toHaveLength(5);
+    stream.close();
+  });
+
   it('[EL13] an upgrade refused without a word (as a browser reports a 401) stops once the server says the session ended', async () => {
     const signedOut: FakeFetch = async () =>
       new Response(JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'sign in first' } }), { status: 401, headers: { 'content-type': 'application/json' } });

@@ -253,10 +253,13 @@ export class EventStream {
     };
     socket.onmessage = (message) => this.#onMessage(socket, message.data);
     let refusedWith: string | undefined;
+    /** Whether the error said what went wrong: `ws` does (a refused upgrade's status, or a network fault such as ECONNREFUSED), a browser never. */
+    let explained = false;
     socket.onerror = (event) => {
       // The close event that follows decides what to do. `ws` names the HTTP status of a refused
       // upgrade; a browser does not say, and keeps retrying with backoff.
       const message = String((event as { message?: unknown } | null)?.message ?? '');
+      explained = message !== '';
       refusedWith = /Unexpected server response: (401|403)\b/.exec(message)?.[1];
     };
     socket.onclose = (event) => {
@@ -274,10 +277,11 @@ export class EventStream {
         this.#stop(new ParleyError('UNSUPPORTED_PROTOCOL_VERSION', event.reason || 'the server speaks another protocol version'));
       } else if (refusedWith === '403') {
         this.#stop(new ParleyError('ORIGIN_REFUSED', 'the server refused this origin'));
-      } else if (!opened && refusedWith === undefined) {
+      } else if (!opened && !explained) {
         // A browser does not say why an upgrade failed: a refused session (401) looks like a
         // network fault. Ask over HTTP before retrying, so a session that ended stops the stream
-        // instead of retrying for ever [EL13].
+        // instead of retrying for ever [EL13]. When the error said why (a node down, refusing
+        // connections), asking would only double what every client sends at a restarting node.
         void this.#checkSession();
       } else {
         this.#scheduleReconnect();

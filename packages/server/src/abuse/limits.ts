@@ -1,4 +1,3 @@
-import { createClient } from '@redis/client';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
 
 /** At most `points` takes per key in each window of `seconds`. */
@@ -25,7 +24,9 @@ export function windowOf(burst: number, perSecond: number): LimitRule {
 /** How long a Redis answer may take before the node decides alone (a network pause must not hold a send). */
 const REDIS_TIMEOUT_MS = 200;
 
-function makeClient(url: string) {
+/** Loads the Redis client with the first connection: a node without REDIS_URL never needs it, and a restarted node's clients wait on its start-up. */
+async function makeClient(url: string) {
+  const { createClient } = await import('@redis/client');
   return createClient({
     url,
     // A count that cannot be sent now is made by this node alone, not queued.
@@ -35,7 +36,7 @@ function makeClient(url: string) {
   });
 }
 
-type RedisClient = ReturnType<typeof makeClient>;
+type RedisClient = Awaited<ReturnType<typeof makeClient>>;
 
 /**
  * Where the counters live: in this process (one node), or in Redis, shared by every node of an
@@ -57,7 +58,7 @@ export class LimitStore {
 
   /** Connects to `url`; rejects if Redis cannot be reached. Keys are `<prefix>:limit:<name>:<key>`. */
   static async redis(options: { url: string; prefix: string; log: (message: string) => void }): Promise<LimitStore> {
-    const client = makeClient(options.url);
+    const client = await makeClient(options.url);
     let connected = false;
     client.on('error', (error: unknown) => {
       if (connected) options.log(`redis limits: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,7 +1,6 @@
 import { ParleyError } from '@parley/protocol';
 import type { FastifyInstance } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
-import sharp from 'sharp';
 import type { ServerContext } from '../context.js';
 import { bindRoute } from '../http/bind.js';
 import { newId } from '../ids/ids.js';
@@ -46,6 +45,8 @@ export async function encodeAvatar(data: Buffer, maxBytes: number): Promise<Buff
     });
   }
   // `pages: 1` keeps the first frame of an animation only.
+  // Loaded with the first avatar: a restarted node's clients wait on its start-up, not on an image library.
+  const { default: sharp } = await import('sharp');
   const image = sharp(data, { limitInputPixels: AVATAR_MAX_INPUT_PIXELS, pages: 1, failOn: 'error' });
   try {
     const metadata = await image.metadata();

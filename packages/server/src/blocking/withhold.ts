@@ -1,5 +1,6 @@
 import { type ConversationEvent, type Member, type UserSummary, UserSummarySchema } from '@parley/protocol';
 import type { Kysely } from 'kysely';
+import { PreparedQuery } from '../storage/prepared.js';
 import type { Database } from '../storage/schema.js';
 
 /**
@@ -23,8 +24,11 @@ export function parseSnapshot(text: string | null): UserSummary | null {
 /** Most people block nobody: one empty map shared by all of them, not one per socket [EL12]. */
 export const NO_BLOCKS: BlockedProfiles = new Map();
 
+/** Read by every hello: compiled once. */
+const blocksOf = new PreparedQuery((db, p: { userId: string }) => db.selectFrom('blocks').select(['blocked_id', 'profile_snapshot']).where('blocker_id', '=', p.userId));
+
 export async function blockedBy(db: Kysely<Database>, userId: string): Promise<BlockedProfiles> {
-  const rows = await db.selectFrom('blocks').select(['blocked_id', 'profile_snapshot']).where('blocker_id', '=', userId).execute();
+  const rows = await blocksOf.all(db, { userId });
   if (rows.length === 0) return NO_BLOCKS;
   return new Map(rows.map((row) => [row.blocked_id, parseSnapshot(row.profile_snapshot)]));
 }

@@ -2,7 +2,7 @@ import type { ConversationEvent, NewConversationEvent } from '@parley/protocol';
 import { type Kysely, sql } from 'kysely';
 import type { Bus } from '../realtime/bus.js';
 import type { StorageKind } from '../storage/database.js';
-import { execute, PreparedStatement } from '../storage/prepared.js';
+import { execute, PreparedQuery, PreparedStatement } from '../storage/prepared.js';
 import type { Database } from '../storage/schema.js';
 import type { RunOptions, WriteQueue, WriteTransaction } from '../storage/write-queue.js';
 
@@ -40,6 +40,21 @@ export interface WriteContext {
   /** Runs after the commit, for effects that must not happen if the write is rolled back. */
   afterCommit(effect: () => void): void;
 }
+
+/** The reads of every resume (each client of a restarted node makes one): compiled once. */
+const eventsAfter = new PreparedQuery((db, p: { conversationId: string; after: number; limit: number }) =>
+  db.selectFrom('events').select('payload').where('conversation_id', '=', p.conversationId).where('seq', '>', p.after).orderBy('seq').limit(p.limit),
+);
+const eventsBetween = new PreparedQuery((db, p: { conversationId: string; after: number; upTo: number; limit: number }) =>
+  db
+    .selectFrom('events')
+    .select('payload')
+    .where('conversation_id', '=', p.conversationId)
+    .where('seq', '>', p.after)
+    .where('seq', '<=', p.upTo)
+    .orderBy('seq')
+    .limit(p.limit),
+);
 
 /**
  * The only way to change conversation state. See SPEC.md beside this file: [EL1]–[EL3].
@@ -157,13 +172,10 @@ export class EventLog {
 
   /** Events after `after`, in order, at most `limit`. */
   async read(conversationId: string, after: number, limit: number, upTo?: number): Promise<ConversationEvent[]> {
-    let query = this.#reader
-      .selectFrom('events')
-      .select('payload')
-      .where('conversation_id', '=', conversationId)
-      .where('seq', '>', after);
-    if (upTo !== undefined) query = query.where('seq', '<=', upTo);
-    const rows = await query.orderBy('seq').limit(limit).execute();
+    const rows =
+      upTo === undefined
+        ? await eventsAfter.all(this.#reader, { conversationId, after, limit })
+        : await eventsBetween.all(this.#reader, { conversationId, after, upTo, limit });
     // The log holds only what this server wrote after validating it, so it is parsed as trusted.
     return rows.map((row) => JSON.parse(row.payload) as ConversationEvent);
   }

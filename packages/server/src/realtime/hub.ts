@@ -6,6 +6,7 @@ import {
 } from '@parley/protocol';
 import type { Kysely } from 'kysely';
 import { asSeenBy, type BlockedProfiles, blockedBy, NO_BLOCKS } from '../blocking/withhold.js';
+import { onSqlite, PreparedQuery } from '../storage/prepared.js';
 import type { Database } from '../storage/schema.js';
 import type { AssistantStreamEvent, Bus, BusMessage } from './bus.js';
 import { type LiveTurn, LiveTurns } from './live-turns.js';
@@ -39,15 +40,33 @@ export function readBlocks(reader: Kysely<Database>): BlockReader {
   return (userId) => blockedBy(reader, userId);
 }
 
+const membershipsJoined = new PreparedQuery((db, p: { userId: string }) =>
+  db
+    .selectFrom('members')
+    .innerJoin('conversations', 'conversations.id', 'members.conversation_id')
+    .select(['conversations.id', 'conversations.last_seq'])
+    .where('members.user_id', '=', p.userId),
+);
+const membershipsOnly = new PreparedQuery((db, p: { userId: string }) => db.selectFrom('members').select('conversation_id').where('user_id', '=', p.userId));
+const lastSeqOf = new PreparedQuery((db, p: { id: string }) => db.selectFrom('conversations').select('last_seq').where('id', '=', p.id));
+
+/**
+ * Read by every hello, so by every client of a node that comes back after a restart, all at
+ * once: compiled once, and on SQLite point lookups rather than a join (see onSqlite).
+ */
 export function readMemberships(reader: Kysely<Database>): MembershipReader {
   return async (userId) => {
-    const rows = await reader
-      .selectFrom('members')
-      .innerJoin('conversations', 'conversations.id', 'members.conversation_id')
-      .select(['conversations.id', 'conversations.last_seq'])
-      .where('members.user_id', '=', userId)
-      .execute();
-    return rows.map((row) => ({ conversationId: row.id, lastSeq: row.last_seq }));
+    if (!onSqlite(reader)) {
+      const rows = await membershipsJoined.all(reader, { userId });
+      return rows.map((row) => ({ conversationId: row.id, lastSeq: row.last_seq }));
+    }
+    // A write may land between two lookups: what it appends is caught as after any read [EL5].
+    const memberships: Membership[] = [];
+    for (const { conversation_id: conversationId } of await membershipsOnly.all(reader, { userId })) {
+      const conversation = await lastSeqOf.first(reader, { id: conversationId });
+      if (conversation) memberships.push({ conversationId, lastSeq: conversation.last_seq });
+    }
+    return memberships;
   };
 }
 

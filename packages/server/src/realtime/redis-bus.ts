@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { createClient } from '@redis/client';
 import type { Bus, BusMessage } from './bus.js';
 
 export interface RedisBusOptions {
@@ -20,7 +19,9 @@ interface Envelope {
   message: BusMessage;
 }
 
-function makeClient(options: RedisBusOptions) {
+/** Loads the Redis client with the first connection: a node without REDIS_URL never needs it, and a restarted node's clients wait on its start-up. */
+async function makeClient(options: RedisBusOptions) {
+  const { createClient } = await import('@redis/client');
   return createClient({
     url: options.url,
     // A message that cannot be sent now is dropped, not queued without bound: the log has it.
@@ -30,7 +31,7 @@ function makeClient(options: RedisBusOptions) {
   });
 }
 
-type Client = ReturnType<typeof makeClient>;
+type Client = Awaited<ReturnType<typeof makeClient>>;
 
 /**
  * The bus between nodes over Redis pub/sub (`REDIS_URL`). A message is delivered to this node's
@@ -62,8 +63,8 @@ export class RedisBus implements Bus {
   /** Connects both clients (publishing and subscribed) and subscribes; rejects if Redis cannot be reached. */
   static async connect(options: RedisBusOptions): Promise<RedisBus> {
     const log = options.log ?? (() => undefined);
-    const publisher = makeClient(options);
-    const subscriber = makeClient(options);
+    const publisher = await makeClient(options);
+    const subscriber = await makeClient(options);
     const bus = new RedisBus(publisher, subscriber, options.channel ?? 'parley:bus', options.nodeId ?? crypto.randomUUID(), log);
     let connected = false;
     for (const [name, client] of [

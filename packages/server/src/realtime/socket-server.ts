@@ -90,7 +90,7 @@ export class SocketServer {
           refuse(socket, 401, 'UNAUTHENTICATED', 'sign in first');
           return;
         }
-        this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, auth.userId, auth.sessionId));
+        this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket, auth.userId, auth.sessionId));
       },
       (error: unknown) => {
         if (isParleyError(error)) refuse(socket, error.status, error.code, error.message);
@@ -99,8 +99,8 @@ export class SocketServer {
     );
   }
 
-  #accept(ws: WebSocket, userId: string, sessionId: string): void {
-    const session = new SocketSession(this.#context, this.#hub, ws, this.#hub.connect(ws, userId, sessionId));
+  #accept(ws: WebSocket, socket: Duplex, userId: string, sessionId: string): void {
+    const session = new SocketSession(this.#context, this.#hub, ws, this.#hub.connect(ws, userId, sessionId), socket);
     const slice = this.#slices[this.#nextSlice++ % HEARTBEAT_SLICES] ?? new Map<WebSocket, SocketSession>();
     slice.set(ws, session);
     const accepted = ws as Accepted;

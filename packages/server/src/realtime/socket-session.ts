@@ -9,8 +9,10 @@ import {
   SOCKET_CLOSE,
   type TurnError,
 } from '@parley/protocol';
+import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import type { ServerContext } from '../context.js';
+import { PreparedQuery } from '../storage/prepared.js';
 import type { Connection, Hub } from './hub.js';
 
 /** Any frame but hello; a larger one gets an error frame [EL10]. */
@@ -21,6 +23,9 @@ const TYPING_TTL_MS = 6_000;
 type ClientTurnFrame =
   | { type: 'turn-delta'; conversationId: string; turnId: string; text: string }
   | { type: 'turn-end'; conversationId: string; turnId: string; status: 'completed' | 'stopped' | 'failed'; error?: TurnError | undefined };
+
+/** Read by every hello, so by every client of a restarted node at once: compiled once. */
+const sessionExpiry = new PreparedQuery((db, p: { tokenHash: string }) => db.selectFrom('sessions').select('expires_at').where('token_hash', '=', p.tokenHash));
 
 /**
  * One accepted socket: its frames, from `hello` on, and what the heartbeat needs to know of it.
@@ -48,10 +53,14 @@ export class SocketSession {
   /** Read once per socket: a person's turn frames are refused without touching storage again. */
   #isBot: boolean | undefined;
 
-  constructor(context: ServerContext, hub: Hub, ws: WebSocket, connection: Connection) {
+  /** The connection under the WebSocket, where writes can be held and sent together. */
+  readonly #socket: Duplex | undefined;
+
+  constructor(context: ServerContext, hub: Hub, ws: WebSocket, connection: Connection, socket?: Duplex) {
     this.#context = context;
     this.#hub = hub;
     this.#ws = ws;
+    this.#socket = socket;
     this.connection = connection;
     this.#helloTimer = setTimeout(() => this.#end(SOCKET_CLOSE.helloTimeout, 'no hello'), context.config.socketHelloTimeoutMs);
   }
@@ -85,6 +94,11 @@ export class SocketSession {
         }
         this.#greeted = true;
         this.#stopHelloTimer();
+        // Welcome, what was missed and synced go out in one write once this turn of the event loop
+        // is done, rather than a system call per frame: after a restart every client says hello at
+        // once. A resume longer than that turn (a slow read, a full buffer) writes the rest as usual.
+        this.#socket?.cork();
+        setImmediate(() => this.#socket?.uncork());
         this.#greet(frame.positions).catch(() => this.#end(1011, 'could not resume'));
         return;
       }
@@ -128,11 +142,7 @@ export class SocketSession {
    * between the upgrade's check and the registration found no socket to close [EL11].
    */
   async #greet(positions: Record<string, number>): Promise<void> {
-    const session = await this.#context.storage.reader
-      .selectFrom('sessions')
-      .select('expires_at')
-      .where('token_hash', '=', this.connection.sessionId)
-      .executeTakeFirst();
+    const session = await sessionExpiry.first(this.#context.storage.reader, { tokenHash: this.connection.sessionId });
     if (!session || session.expires_at <= this.#context.clock.now().toISOString()) {
       this.#end(SOCKET_CLOSE.unauthenticated, 'the session ended');
       return;

@@ -3,7 +3,6 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
-import pg from 'pg';
 import { createLogger, type Logger } from '../logger.js';
 import { startCheckpointer } from './checkpointer.js';
 import { runsDirectly } from './prepared.js';
@@ -89,6 +88,8 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
 export async function openStorage(options: StorageOptions): Promise<Storage> {
   const logger = options.logger ?? createLogger('warn');
   if (options.kind === 'postgres') {
+    // Loaded only here: a node on SQLite never needs it, and a restarted node's clients wait on its start-up.
+    const { default: pg } = await import('pg');
     // Integers stay numbers: COUNT(*) and bigint come back as strings otherwise.
     pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
