@@ -9,9 +9,13 @@ class TestSocket implements MinimalSocket {
   closed: { code: number | undefined; reason: string | undefined } | undefined;
   bufferedAmount = 0;
 
-  send(data: string): void {
+  send(data: string): void;
+  send(data: Buffer, options: { binary: false }): void;
+  send(data: string | Buffer, options?: { binary: false }): void {
     if (this.closed) throw new Error('send after close');
-    this.frames.push(JSON.parse(data) as ServerFrame);
+    // Bytes must be marked as a text frame, as `ws` needs them to be.
+    if (typeof data !== 'string' && options?.binary !== false) throw new Error('bytes sent as a binary frame');
+    this.frames.push(JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as ServerFrame);
   }
 
   close(code?: number, reason?: string): void {
@@ -346,11 +350,11 @@ describe('hub', () => {
     const socket = new TestSocket();
     const connection = hub.connect(socket, 'ann', 'session');
     // The socket reports a full buffer after the third event.
-    const send = socket.send.bind(socket);
-    socket.send = (data) => {
-      send(data);
+    const send = socket.send.bind(socket) as (data: string | Buffer, options?: { binary: false }) => void;
+    socket.send = ((data: string | Buffer, options?: { binary: false }) => {
+      send(data, options);
       if (socket.seqs('c').length === 3) socket.bufferedAmount = 900;
-    };
+    }) as TestSocket['send'];
     const hello = hub.hello(connection, { c: 0 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(socket.seqs('c')).toEqual([1, 2, 3]);

@@ -11,9 +11,18 @@ import type { Database } from '../storage/schema.js';
 import type { AssistantStreamEvent, Bus, BusMessage } from './bus.js';
 import { type LiveTurn, LiveTurns } from './live-turns.js';
 
+/** Bytes sent as a text frame (`ws` would send a Buffer as a binary one). */
+const TEXT_FRAME = { binary: false } as const;
+
 /** The least a socket must do: tldraw's WebSocketMinimal, in spirit. */
 export interface MinimalSocket {
+  /**
+   * A frame of JSON text. The hub encodes a frame that goes to many sockets once, as UTF-8 bytes,
+   * and sends those with `binary: false` (a text frame, as `ws` takes it); one socket's own frames
+   * go as strings.
+   */
   send(data: string): void;
+  send(data: Buffer, options: { binary: false }): void;
   close(code?: number, reason?: string): void;
   /** Bytes queued and not yet sent, as `ws` and browsers report it. */
   readonly bufferedAmount?: number;
@@ -174,8 +183,8 @@ export class Hub {
   readonly #seen = new Map<string, number>();
   #reading = 0;
   readonly #unsubscribe: () => void;
-  readonly #encoded = new WeakMap<ConversationEvent, string>();
-  readonly #encodedWithheld = new WeakMap<ConversationEvent, string>();
+  readonly #encoded = new WeakMap<ConversationEvent, Buffer>();
+  readonly #encodedWithheld = new WeakMap<ConversationEvent, Buffer>();
   readonly #liveTurns: LiveTurns;
 
   constructor(options: HubOptions) {
@@ -406,7 +415,7 @@ export class Hub {
     this.#liveTurns.apply(event);
     const subscribers = this.#byConversation.get(event.conversationId);
     if (!subscribers) return;
-    const data = JSON.stringify(event);
+    const data = Buffer.from(JSON.stringify(event));
     for (const connection of subscribers) {
       if (!connection.live) continue;
       if (event.type === 'assistant-text-delta' && connection.userId === botId) continue;
@@ -523,7 +532,7 @@ export class Hub {
       // The placeholder is the same for every reader it is sent to: encoded once per event.
       let withheld = seen.type === 'event-withheld' ? this.#encodedWithheld.get(event) : undefined;
       if (withheld === undefined) {
-        withheld = JSON.stringify({ type: 'event', event: seen });
+        withheld = Buffer.from(JSON.stringify({ type: 'event', event: seen }));
         if (seen.type === 'event-withheld') this.#encodedWithheld.set(event, withheld);
       }
       this.#write(connection, withheld);
@@ -531,7 +540,7 @@ export class Hub {
     }
     let data = this.#encoded.get(event);
     if (data === undefined) {
-      data = JSON.stringify({ type: 'event', event });
+      data = Buffer.from(JSON.stringify({ type: 'event', event }));
       this.#encoded.set(event, data);
     }
     this.#write(connection, data);
@@ -589,10 +598,16 @@ export class Hub {
     this.#write(connection, JSON.stringify(frame));
   }
 
-  #write(connection: Connection, data: string): void {
+  /**
+   * One frame to one socket. A frame fanned out to many comes as bytes encoded once: `ws` then
+   * sends the same bytes to each socket after its own header, where a string would be encoded
+   * into a new buffer per socket (the 19 copies were a quarter of what a send allocated).
+   */
+  #write(connection: Connection, data: string | Buffer): void {
     if (connection.state === 'closed') return;
     try {
-      connection.socket.send(data);
+      if (typeof data === 'string') connection.socket.send(data);
+      else connection.socket.send(data, TEXT_FRAME);
     } catch {
       this.#drop(connection, 1011, 'could not send');
       return;

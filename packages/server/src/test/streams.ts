@@ -157,7 +157,9 @@ export async function rawSocket(baseUrl: string, token: string, hello: Record<st
 function wrap(ws: WebSocket): RawSocket {
   const frames: ServerFrame[] = [];
   const listeners = new Set<() => void>();
-  ws.on('message', (data) => {
+  ws.on('message', (data, isBinary) => {
+    // Every frame of the protocol is text (a browser would get a Blob for a binary one): fail loudly.
+    if (isBinary) throw new Error(`the server sent a binary frame: ${data.toString().slice(0, 80)}`);
     frames.push(JSON.parse(data.toString()) as ServerFrame);
     for (const listener of [...listeners]) listener();
   });
