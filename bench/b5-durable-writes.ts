@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EventLog, MemoryBus, openStorage, SQLITE_BATCH_SPACING_MS, type Storage, WriteQueue } from '@parley/server';
+import { EventLog, MemoryBus, openStorage, type Storage, WriteQueue } from '@parley/server';
 import { createPostgresDatabase } from '@parley/server/test';
 import { CompiledQuery } from 'kysely';
 import { fixedRate, format, formatSpread, machine, maxThroughput, printSettings, printTable, spread, summarize } from './measure.js';
@@ -160,8 +160,6 @@ function writers(fixture: Fixture, backend: Backend) {
   const queue = new WriteQueue(storage.writer, {
     backend,
     lanes: LANES,
-    // As the server runs it (server.ts).
-    ...(backend === 'sqlite' ? { batchSpacingMs: SQLITE_BATCH_SPACING_MS } : {}),
     ...(storage.sync ? { sync: storage.sync } : {}),
     ...(storage.beforeBatch ? { beforeBatch: storage.beforeBatch } : {}),
     onCommit: (size, milliseconds) => {
@@ -289,7 +287,7 @@ async function main(): Promise<void> {
   const settings: Record<string, string> = {
     ...machine(),
     workload: `per message: lock + read the conversation, insert the message row, append its message-created event (update last_seq, insert the event); ${CONVERSATIONS} conversations, ${TEXT.length}-character text`,
-    batched: `the real WriteQueue (group commit, a savepoint per work) through EventLog.writeTo, keyed by conversation; PostgreSQL with ${LANES} lanes (batches in flight at once), SQLite one with a batch at most every ${SQLITE_BATCH_SPACING_MS} ms under load, as the server`,
+    batched: `the real WriteQueue (group commit, a savepoint per work) through EventLog.writeTo, keyed by conversation; PostgreSQL with ${LANES} lanes (batches in flight at once), SQLite one`,
     'per-message (baseline)': 'the same statements in one transaction per message; SQLite one at a time (one connection), PostgreSQL up to 10 at once (the pool)',
     'fixed-rate runs': `${SECONDS} s each; latency from each message's scheduled send time to its acknowledgement (coordinated-omission-correct). At the target ${RATE.toLocaleString('en-US')} msg/s, and at a common rate both ways can sustain (half the slower one's warm-up maximum)`,
     'max-throughput runs': `${CONCURRENCY} writes kept in flight for ${SECONDS} s; p99 from submission`,

@@ -9,7 +9,7 @@ export { MemoryBus } from './realtime/bus.js';
 export type { Bus, BusMessage } from './realtime/bus.js';
 export { openStorage, migrate } from './storage/database.js';
 export type { Storage, StorageOptions, Durability } from './storage/database.js';
-export { SQLITE_BATCH_SPACING_MS, WriteQueue } from './storage/write-queue.js';
+export { WriteQueue } from './storage/write-queue.js';
 export { EventLog, systemClock } from './events/event-log.js';
 export type { Clock } from './events/event-log.js';
 export type { AssistantAccount } from './assistant/account.js';

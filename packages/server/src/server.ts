@@ -27,7 +27,7 @@ import { Hub, readBlocks, readMemberships } from './realtime/hub.js';
 import { LiveTurns } from './realtime/live-turns.js';
 import { SocketServer } from './realtime/socket-server.js';
 import { openStorage } from './storage/database.js';
-import { SQLITE_BATCH_SPACING_MS, WriteQueue } from './storage/write-queue.js';
+import { WriteQueue } from './storage/write-queue.js';
 
 export interface RunningServer {
   /** Base URL, such as http://127.0.0.1:3000. */
@@ -82,7 +82,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     backend: storage.kind,
     // SQLite has one writer: one batch at a time.
     lanes: storage.kind === 'postgres' ? config.writeLanes : 1,
-    ...(storage.kind === 'sqlite' ? { batchSpacingMs: SQLITE_BATCH_SPACING_MS } : {}),
     ...(storage.sync ? { sync: storage.sync } : {}),
     ...(storage.beforeBatch ? { beforeBatch: storage.beforeBatch } : {}),
   });

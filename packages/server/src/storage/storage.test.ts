@@ -79,43 +79,6 @@ describe('SQLite durability', () => {
     await queue.close();
   });
 
-  it('with a batch spacing, works that keep coming go together: fewer batches and syncs, each work still acknowledged after its sync', async () => {
-    await using opened = await open('full');
-    const { storage } = opened;
-    await sql`create table durability_probe (id text primary key)`.execute(storage.writer);
-    const sizes = async (batchSpacingMs: number) => {
-      const commits: number[] = [];
-      let syncs = 0;
-      const queue = new WriteQueue(storage.writer, {
-        backend: 'sqlite',
-        batchSpacingMs,
-        sync: async () => {
-          syncs += 1;
-          await storage.sync?.();
-        },
-        onCommit: (size) => void commits.push(size),
-      });
-      // Ten works 20 ms apart: apart by far more than a batch takes.
-      const writes: Promise<void>[] = [];
-      for (let index = 0; index < 10; index += 1) {
-        const id = `spaced_${batchSpacingMs}_${index}`;
-        writes.push(queue.run(probe(id)).then(async () => expect(await committed(storage, id)).toBe(true)));
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      await Promise.all(writes);
-      await queue.close();
-      return { commits, syncs };
-    };
-    const apart = await sizes(0);
-    const spaced = await sizes(150);
-    expect(apart.commits.length).toBeGreaterThanOrEqual(5);
-    // The first at once, then at most one batch per 150 ms over the ~200 ms of works.
-    expect(spaced.commits[0]).toBe(1);
-    expect(spaced.commits.length).toBeLessThanOrEqual(3);
-    expect(spaced.commits.reduce((sum, size) => sum + size, 0)).toBe(10);
-    expect(spaced.syncs).toBeLessThanOrEqual(3);
-  });
-
   it('acknowledges a write that need not be durable without a sync, but never before the writes queued ahead of it', async () => {
     await using opened = await open('full');
     const { storage } = opened;

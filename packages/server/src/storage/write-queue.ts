@@ -6,14 +6,6 @@ import type { Database } from './schema.js';
 export type WriteTransaction = Transaction<Database>;
 
 /**
- * The batch spacing a SQLite server's queue runs with (see WriteQueueOptions.batchSpacingMs). A
- * batch's begin, commit and fsync cost SQLite about 0.1 ms of the core whatever it carries (the
- * fsync's share is the kernel's, on the same core): under load a batch at most every millisecond
- * carries more, for at most a millisecond more of latency, and none when the queue is idle.
- */
-export const SQLITE_BATCH_SPACING_MS = 1;
-
-/**
  * One unit of work: runs inside a shared transaction, isolated from its neighbours by a savepoint.
  * A work may run more than once (the whole batch is run again after a deadlock), so it must act
  * only on the transaction it is given; effects outside the database belong after the commit.
@@ -54,13 +46,6 @@ export interface WriteQueueOptions {
   backend?: StorageKind;
   /** Most works committed together. */
   maxBatch?: number;
-  /**
-   * Least time between the starts of two batches of a lane, in ms: group commit under load. A work
-   * that comes when the lane's last batch started longer ago than this starts a batch at once, as
-   * with 0 (the default); works that keep coming go together, a batch at most every this many ms.
-   * Each batch costs its begin, commit and (with `sync`) fsync whatever it carries.
-   */
-  batchSpacingMs?: number;
   /**
    * Batches in flight at once, each on its own connection. PostgreSQL only (SQLite has a single
    * writer: always 1). Default 1.
@@ -105,8 +90,6 @@ class RetryBatch extends Error {
 interface Lane {
   pending: Pending[];
   running: boolean;
-  /** When its last batch started (performance.now()). */
-  lastStart: number;
 }
 
 /** FNV-1a of the key's UTF-16 units: a fixed lane per key, spread evenly. */
@@ -138,7 +121,6 @@ export function laneIndex(key: string, lanes: number): number {
 export class WriteQueue {
   readonly #db: Kysely<Database>;
   readonly #maxBatch: number;
-  readonly #batchSpacingMs: number;
   readonly #maxAttempts: number;
   readonly #combineStatements: boolean;
   readonly #sync: (() => Promise<void>) | undefined;
@@ -157,10 +139,9 @@ export class WriteQueue {
   constructor(db: Kysely<Database>, options: WriteQueueOptions = {}) {
     this.#db = db;
     this.#maxBatch = options.maxBatch ?? 512;
-    this.#batchSpacingMs = Math.max(0, options.batchSpacingMs ?? 0);
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     const lanes = options.backend === 'postgres' ? Math.max(1, Math.floor(options.lanes ?? 1)) : 1;
-    this.#lanes = Array.from({ length: lanes }, () => ({ pending: [], running: false, lastStart: Number.NEGATIVE_INFINITY }));
+    this.#lanes = Array.from({ length: lanes }, () => ({ pending: [], running: false }));
     this.#combineStatements = options.backend === 'postgres';
     this.#sync = options.sync;
     this.#beforeBatch = options.beforeBatch;
@@ -195,13 +176,10 @@ export class WriteQueue {
    */
   async #drain(lane: Lane): Promise<void> {
     while (lane.pending.length > 0) {
-      const early = lane.lastStart + this.#batchSpacingMs - performance.now();
-      if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
       // Storage's maintenance between two batches (SQLite starting its log over [ST12]): the
       // works that arrive meanwhile go together in the next batch.
       const pause = this.#beforeBatch?.();
       if (pause) await pause.catch(() => undefined);
-      lane.lastStart = performance.now();
       const batch = lane.pending.splice(0, this.#maxBatch);
       await this.#commit(batch);
     }
