@@ -8,6 +8,11 @@ import type { ConversationRow, MemberRow } from './views.js';
  * The conversation and the caller's membership, or NOT_FOUND: a non-member cannot tell a
  * conversation that exists from one that does not.
  */
+/** What a non-member is told, whether or not the conversation exists. */
+function notFound(): ParleyError {
+  return new ParleyError('NOT_FOUND', 'no such conversation', { field: 'params.conversationId' });
+}
+
 const memberWithConversation = new PreparedQuery((db, p: { conversationId: string; userId: string }) =>
   db
     .selectFrom('members')
@@ -37,7 +42,6 @@ export async function requireMember(
   conversationId: string,
   userId: string,
 ): Promise<{ conversation: ConversationRow; member: MemberRow }> {
-  const notFound = () => new ParleyError('NOT_FOUND', 'no such conversation', { field: 'params.conversationId' });
   if (onSqlite(db)) {
     const member = await memberOnly.first(db, { conversationId, userId });
     const conversation = member && (await conversationOnly.first(db, { id: conversationId }));
@@ -60,7 +64,7 @@ const membership = new PreparedQuery((db, p: { conversationId: string; userId: s
 
 /** NOT_FOUND unless the caller is a member: for a check ahead of a write that reads the rows again under its lock. */
 export async function requireMembership(db: Kysely<Database>, conversationId: string, userId: string): Promise<void> {
-  if (!(await membership.first(db, { conversationId, userId }))) throw new ParleyError('NOT_FOUND', 'no such conversation', { field: 'params.conversationId' });
+  if (!(await membership.first(db, { conversationId, userId }))) throw notFound();
 }
 
 export function requireGroup(conversation: ConversationRow): void {
