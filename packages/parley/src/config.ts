@@ -61,6 +61,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     },
     maxAvatarBytes: integer(env, 'PARLEY_MAX_AVATAR_BYTES', defaults.maxAvatarBytes, 1),
     writeLanes: integer(env, 'PARLEY_WRITE_LANES', defaults.writeLanes, 1),
+    maxWriteWaitMs: integer(env, 'PARLEY_MAX_WRITE_WAIT_MS', defaults.maxWriteWaitMs, 1),
+    maxConnections: env.PARLEY_MAX_CONNECTIONS ? integer(env, 'PARLEY_MAX_CONNECTIONS', 0, 1) : undefined,
     floodLimit: {
       burst: integer(env, 'PARLEY_FLOOD_BURST', defaults.floodLimit.burst, 1),
       perMinute: integer(env, 'PARLEY_FLOOD_PER_MINUTE', defaults.floodLimit.perMinute, 1),

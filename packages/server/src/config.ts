@@ -21,6 +21,18 @@ export interface ServerConfig {
   durability: Durability;
   /** PostgreSQL: write batches committed at once, each on its own connection, writes of one conversation in one lane (`PARLEY_WRITE_LANES`). */
   writeLanes: number;
+  /**
+   * A write waits at most about this long for the database before new ones are refused: past it,
+   * requests that write answer `503 UNAVAILABLE` with Retry-After, and what was admitted
+   * finishes (`PARLEY_MAX_WRITE_WAIT_MS`, http/SPEC.md [PB7]).
+   */
+  maxWriteWaitMs: number;
+  /**
+   * Most connections (HTTP and event sockets) open at once; past it a new one is closed at once
+   * (`PARLEY_MAX_CONNECTIONS`). Default: nine tenths of the process's open-file limit less 64, so
+   * the database, uploads and apps always have descriptors left ([PB7]).
+   */
+  maxConnections: number | undefined;
   /** Origins allowed to open the event socket and to send cookie-authenticated writes, besides the server's own. */
   allowedOrigins: string[];
   /** Most people in a group (the assistant is not counted). */
@@ -108,6 +120,8 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     unsentUploads: { files: 50, bytes: 200 * 1024 * 1024, keepHours: 24 },
     maxAvatarBytes: 5 * 1024 * 1024,
     writeLanes: 4,
+    maxWriteWaitMs: 2000,
+    maxConnections: undefined,
     floodLimit: { burst: 30, perMinute: 120 },
     loginThrottle: { perUsername: 10, perAddress: 100, windowSeconds: 15 * 60 },
     sessionDays: 30,

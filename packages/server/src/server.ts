@@ -28,6 +28,7 @@ import { LiveTurns } from './realtime/live-turns.js';
 import { SocketServer } from './realtime/socket-server.js';
 import { openStorage } from './storage/database.js';
 import { WriteQueue } from './storage/write-queue.js';
+import { connectionLimit } from './http/overload.js';
 
 export interface RunningServer {
   /** Base URL, such as http://127.0.0.1:3000. */
@@ -193,6 +194,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     context.widgets.origin = widgetSite.origin;
   }
   const app = buildApp(context, options.site ? { site: options.site } : {});
+  // Past this many connections a new one is closed at once, so that descriptors remain for storage [PB7].
+  const maxConnections = config.maxConnections ?? connectionLimit();
+  if (maxConnections !== undefined) app.server.maxConnections = maxConnections;
   app.server.on('upgrade', (request, socket, head) => sockets.handleUpgrade(request, socket, head));
   if (options.held) {
     // Fastify hands these options to `server.listen`, which takes a handle in place of a port.

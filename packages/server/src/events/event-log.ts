@@ -95,6 +95,11 @@ export class EventLog {
     this.#clock = options.clock ?? systemClock;
   }
 
+  /** How long the write waiting longest has waited for the database, in ms (WriteQueue.oldestWaitMs). */
+  backlogMs(): number {
+    return this.#queue.oldestWaitMs();
+  }
+
   /** `write` for a write about one conversation: in its lane of the write queue, beside other conversations' in theirs. */
   writeTo<T>(conversationId: string, work: (context: WriteContext) => Promise<T>, options: RunOptions = {}): Promise<T> {
     return this.write(work, { ...options, lane: conversationId });

@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import { type Auth, authenticate, checkOrigin } from '../accounts/sessions.js';
 import type { ServerContext } from '../context.js';
 import { toErrorBody } from './errors.js';
+import { refuseWhenBehind } from './overload.js';
 
 type Parsed<R, K extends string> = R extends { readonly [P in K]: infer S } ? (S extends z.ZodType ? z.output<S> : never) : undefined;
 
@@ -118,6 +119,9 @@ export function bindRoute<N extends RouteName>(app: FastifyInstance, context: Se
     // The caller is checked before the body is read, let alone parsed: a request that may not
     // call the route costs a session lookup, whatever it carries [PB4].
     onRequest: async (request) => {
+      // A write the database cannot take soon is refused first, before it costs a lookup [PB7];
+      // the bot's routes finish answers already under way and are never refused so.
+      if (route.method !== 'GET' && route.caller !== 'bot') refuseWhenBehind(context);
       const auth = route.auth === 'none' ? null : await authenticate(context, request);
       if (route.auth === 'required' && !auth) throw new ParleyError('UNAUTHENTICATED', 'sign in first');
       if (auth?.via === 'cookie' && route.method !== 'GET') checkOrigin(context, request);

@@ -15,6 +15,8 @@ export type Work<T> = (trx: WriteTransaction) => Promise<T>;
 interface Pending {
   work: Work<unknown>;
   durable: boolean;
+  /** When it was queued (performance.now()), for `oldestWaitMs`. */
+  queuedAt: number;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -154,12 +156,26 @@ export class WriteQueue {
     const lanes = this.#lanes.length;
     const lane = this.#lanes[options.lane === undefined || lanes === 1 ? 0 : laneIndex(options.lane, lanes)]!;
     return new Promise<T>((resolve, reject) => {
-      lane.pending.push({ work: work as Work<unknown>, durable: options.durable !== false, resolve: resolve as (value: unknown) => void, reject });
+      lane.pending.push({ work: work as Work<unknown>, durable: options.durable !== false, queuedAt: performance.now(), resolve: resolve as (value: unknown) => void, reject });
       if (!lane.running) {
         lane.running = true;
         setImmediate(() => void this.#drain(lane));
       }
     });
+  }
+
+  /**
+   * How long the longest-waiting work not yet in a batch has waited, in milliseconds (0 when none
+   * waits): how far the database is behind. The HTTP layer refuses new writes past a bound
+   * (http/SPEC.md [PB7]); works keep their order, so the first of each lane is its oldest.
+   */
+  oldestWaitMs(now = performance.now()): number {
+    let oldest = now;
+    for (const lane of this.#lanes) {
+      const first = lane.pending[0];
+      if (first && first.queuedAt < oldest) oldest = first.queuedAt;
+    }
+    return now - oldest;
   }
 
   /** Waits for queued works to commit and be acknowledged, then refuses new ones. */

@@ -115,6 +115,42 @@ describe('Live', () => {
     expect(stored.messages.map((message) => message.text)).toEqual(['first', 'second']);
   });
 
+  it('[WB11] [PB7] a send the server refuses as busy goes again by itself after Retry-After, with the same id, and is stored once', async () => {
+    const ann = await server.user();
+    let busy = 2;
+    const sends: string[] = [];
+    // The server's answer while it sheds load, twice, then the real server.
+    const shedding: FetchLike = async (url, init) => {
+      if (init.method === 'POST' && url.endsWith('/messages')) {
+        sends.push(String(JSON.parse(String(init.body)).id));
+        if (busy > 0) {
+          busy -= 1;
+          const error = { code: 'UNAVAILABLE', message: 'the server is busy: try again in a moment', retryAfter: 1, details: { reason: 'overloaded' } };
+          return new Response(JSON.stringify({ error }), { status: 503, headers: { 'content-type': 'application/json', 'retry-after': '1' } });
+        }
+      }
+      return fetch(url, init as RequestInit);
+    };
+    const client = new ParleyClient({ baseUrl: server.url, token: ann.client.token ?? '', fetch: shedding });
+    const annLive = new Live(client, ann.user);
+    lives.push(annLive);
+    await annLive.start();
+    const view = await ann.client.api.createConversation({ body: { kind: 'group', title: 'Busy' } });
+    const group = view.conversation.id;
+    annLive.add(view);
+    await annLive.open(group);
+
+    annLive.send(group, 'when you can');
+    await expect.poll(() => sends.length).toBe(1);
+    // Refused, it still shows as sending, never as failed, until the server takes it.
+    expect(annLive.getSnapshot().pending.get(group)?.[0]).toMatchObject({ text: 'when you can', status: 'sending' });
+    await expect.poll(() => annLive.getSnapshot().pending.get(group)?.length, { timeout: 6000 }).toBe(0);
+    expect(sends).toHaveLength(3);
+    expect(new Set(sends).size).toBe(1);
+    const stored = await ann.client.api.listMessages({ params: { conversationId: group }, query: {} });
+    expect(stored.messages.map((message) => [message.id, message.text])).toEqual([[sends[0], 'when you can']]);
+  });
+
   it('[WB34] a message with files whose send fails is retried with the same id and the same files, stored once', async () => {
     const ann = await server.user();
     let failNext = true;

@@ -101,6 +101,8 @@ export interface LiveSnapshot {
 }
 
 const PAGE = 100;
+/** Sends of one message the server may refuse as busy before it shows as failed, the first included. */
+const AUTOMATIC_SENDS = 4;
 
 /**
  * A message of someone else that just arrived live, with what a notifier needs to decide whether
@@ -134,6 +136,8 @@ export class Live {
   /** Older pages being read: one at a time per conversation, so a scroll and a jump do not read one twice. */
   #loadingOlder = new Map<string, Promise<void>>();
   #readTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Sends waiting to go again after the server said it was busy. */
+  #retryTimers = new Set<ReturnType<typeof setTimeout>>();
   #typingTimer: ReturnType<typeof setTimeout> | undefined;
   #typingSent = new Map<string, number>();
   #incoming = new Set<(incoming: IncomingMessage) => void>();
@@ -287,6 +291,7 @@ export class Live {
     }
     this.#stream?.close();
     for (const timer of this.#readTimers.values()) clearTimeout(timer);
+    for (const timer of this.#retryTimers) clearTimeout(timer);
     clearTimeout(this.#typingTimer);
     this.#listeners.clear();
     this.#incoming.clear();
@@ -533,7 +538,12 @@ export class Live {
     this.#setPending(conversationId, (this.#snapshot.pending.get(conversationId) ?? []).filter((item) => item.id !== id));
   }
 
-  async #deliver(item: PendingMessage): Promise<void> {
+  /**
+   * Sends a pending message. A server too busy to take it says when to come back (503 with
+   * Retry-After, http/SPEC.md [PB7]): the message stays "sending" and goes again by itself, with
+   * the same id, a few times before it is shown as failed with Retry [WB11].
+   */
+  async #deliver(item: PendingMessage, attempt = 1): Promise<void> {
     try {
       const message = await this.client.api.sendMessage({ params: { conversationId: item.conversationId }, body: { id: item.id, text: item.text, attachmentIds: item.attachments.map((attachment) => attachment.id), ...(item.replyToId ? { replyToId: item.replyToId } : {}) } });
       const entry = this.#snapshot.conversations.get(item.conversationId);
@@ -541,6 +551,15 @@ export class Live {
       if (arrived) this.discard(item.conversationId, item.id);
       else this.#updatePending(item.conversationId, item.id, { status: 'sent' });
     } catch (error) {
+      const wait = error instanceof ParleyError && error.code === 'UNAVAILABLE' ? error.retryAfter : undefined;
+      if (wait !== undefined && attempt < AUTOMATIC_SENDS && !this.#closed) {
+        const timer = setTimeout(() => {
+          this.#retryTimers.delete(timer);
+          if (this.#snapshot.pending.get(item.conversationId)?.some((pending) => pending.id === item.id)) void this.#deliver(item, attempt + 1);
+        }, Math.min(wait, 30) * 1000);
+        this.#retryTimers.add(timer);
+        return;
+      }
       this.#updatePending(item.conversationId, item.id, { status: 'failed', error: error instanceof Error ? error.message : String(error) });
     }
   }
