@@ -265,7 +265,7 @@ async function latency(): Promise<void> {
           const result = JSON.parse(await generator.result) as Result;
           cpuPerMessage.push(((cpuSeconds(running.pid) - cpuBefore) * 1e6) / Math.max(1, result.sent));
           generatorCpu.push(result.cpuPerMessage);
-          if (result.sendFailures > 0) console.error(`${target} at ${rate} msg/s: ${result.sendFailures} of ${result.sent} sends failed (${result.firstFailure ?? ''})`);
+          if (result.sendFailures > 0) console.error(`${target} at ${rate} msg/s: ${result.sendFailures} of ${result.sent} sends failed (${Object.entries(result.failureKinds ?? {}).map(([kind, count]) => `${count} ${kind}`).join('; ')})`);
           const summary = summarize(result.latencies);
           p50.push(summary.p50);
           p99.push(summary.p99);

@@ -34,7 +34,8 @@ export interface Result {
   connected: number;
   sent: number;
   sendFailures: number;
-  firstFailure?: string;
+  /** Failed sends by what failed them (the error, and its cause's code when there is one). */
+  failureKinds?: Record<string, number>;
   expected: number;
   delivered: number;
   /** Deliveries of measured messages, in ms from the scheduled send. */
@@ -59,7 +60,7 @@ const scheduled = new Map<string, { at: number; measured: boolean; sender: numbe
 const latencies: number[] = [];
 const acks: number[] = [];
 let delivered = 0;
-let firstFailure: string | undefined;
+const failureKinds: Record<string, number> = {};
 
 function received(id: string, self: number): void {
   const sent = scheduled.get(id);
@@ -211,7 +212,9 @@ async function main(): Promise<void> {
             if (settled === total) resolve();
           },
           (error: unknown) => {
-            firstFailure ??= String(error);
+            const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+            const kind = `${String(error)}${typeof code === 'string' ? ` (${code})` : ''}`;
+            failureKinds[kind] = (failureKinds[kind] ?? 0) + 1;
             failures += 1;
             settled += 1;
             if (settled === total) resolve();
@@ -232,7 +235,7 @@ async function main(): Promise<void> {
     cpuPerMessage: (cpu.user + cpu.system) / Math.max(1, total),
     sent: total,
     sendFailures: failures,
-    ...(firstFailure ? { firstFailure } : {}),
+    ...(failures > 0 ? { failureKinds } : {}),
     expected,
     delivered,
     latencies,
