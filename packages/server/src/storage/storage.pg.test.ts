@@ -172,6 +172,51 @@ describe('write queue on PostgreSQL', () => {
     expect(retries).toEqual([]);
   });
 
+  it('runs a batch without savepoints, and again with them once a work fails: that work alone is rolled back, the rest commits once', async () => {
+    await using storage = await openPostgres();
+    const id = await counter(storage);
+    const commits: number[] = [];
+    const retries: unknown[] = [];
+    const queue = new WriteQueue(storage.writer, { backend: 'postgres', onCommit: (size) => commits.push(size), onRetry: (_attempt, error) => retries.push(error) });
+    const runs = [0, 0, 0];
+    const results = await Promise.allSettled([
+      queue.run(async (trx) => {
+        runs[0]! += 1;
+        await increment(trx, id);
+      }),
+      // A database error aborts a PostgreSQL transaction that holds no savepoint.
+      queue.run(async (trx) => {
+        runs[1]! += 1;
+        await increment(trx, id);
+        await sql`insert into users select * from users where id = ${id}`.execute(trx);
+      }),
+      queue.run(async (trx) => {
+        runs[2]! += 1;
+        await increment(trx, id);
+      }),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(results[1]).toMatchObject({ reason: { code: '23505' } });
+    // The first attempt stopped at the failure; the second ran every work, each in its savepoint.
+    expect(runs).toEqual([2, 2, 1]);
+    expect(retries).toEqual([]);
+    expect(commits).toEqual([3]);
+    expect(await count(storage, id)).toBe(2);
+
+    // A work alone in its batch needs no savepoint at all: it fails once, and nothing is committed.
+    let alone = 0;
+    await expect(
+      queue.run(async (trx) => {
+        alone += 1;
+        await increment(trx, id);
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    expect(alone).toBe(1);
+    expect(commits).toEqual([3]);
+    expect(await count(storage, id)).toBe(2);
+  });
+
   it('runs the batches of different lanes at once, each in its own transaction', async () => {
     await using storage = await openPostgres();
     const queue = new WriteQueue(storage.writer, { backend: 'postgres', lanes: 4 });

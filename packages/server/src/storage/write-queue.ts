@@ -88,6 +88,20 @@ class RetryBatch extends Error {
   }
 }
 
+/** A batch of one work that failed: rolled back, and its caller gets the error. */
+class FailedAlone extends Error {
+  constructor(readonly reason: unknown) {
+    super('the only work of a batch failed', { cause: reason });
+  }
+}
+
+/** Thrown inside an attempt without savepoints when a work failed: the batch runs again with them. */
+class NeedsSavepoints extends Error {
+  constructor() {
+    super('a work failed in a batch without savepoints');
+  }
+}
+
 /** Works waiting in one lane, and whether a batch of it is running. */
 interface Lane {
   pending: Pending[];
@@ -125,6 +139,8 @@ export class WriteQueue {
   readonly #maxBatch: number;
   readonly #maxAttempts: number;
   readonly #combineStatements: boolean;
+  /** Batches run without savepoints first (PostgreSQL). */
+  readonly #optimistic: boolean;
   readonly #sync: (() => Promise<void>) | undefined;
   readonly #beforeBatch: (() => Promise<unknown> | undefined) | undefined;
   readonly #onCommit: ((size: number, milliseconds: number) => void) | undefined;
@@ -145,6 +161,7 @@ export class WriteQueue {
     const lanes = options.backend === 'postgres' ? Math.max(1, Math.floor(options.lanes ?? 1)) : 1;
     this.#lanes = Array.from({ length: lanes }, () => ({ pending: [], running: false }));
     this.#combineStatements = options.backend === 'postgres';
+    this.#optimistic = options.backend === 'postgres';
     this.#sync = options.sync;
     this.#beforeBatch = options.beforeBatch;
     this.#onCommit = options.onCommit;
@@ -228,13 +245,28 @@ export class WriteQueue {
   }
 
   async #commit(batch: Pending[]): Promise<void> {
+    // On PostgreSQL a savepoint is a round trip per work: a batch first runs without them, and
+    // only when one of its works fails (rare) is it run again with them, so that the failed one
+    // is rolled back alone. SQLite's savepoints cost next to nothing: it always takes them.
+    let guarded = !this.#optimistic;
     for (let attempt = 1; ; attempt += 1) {
       const started = performance.now();
       const last = attempt >= this.#maxAttempts;
       let outcomes: Outcome[];
       try {
-        outcomes = await this.#attempt(batch, last);
+        outcomes = await this.#attempt(batch, last, guarded || (last && batch.length > 1));
       } catch (error) {
+        if (error instanceof FailedAlone) {
+          // Nothing was committed; the caller still learns of it in order, after the batches before.
+          this.#acknowledged = this.#acknowledged.then(() => batch[0]?.reject(error.reason));
+          return;
+        }
+        if (error instanceof NeedsSavepoints) {
+          guarded = true;
+          // Not a collision with another transaction: this attempt does not count.
+          attempt -= 1;
+          continue;
+        }
         if (!last && isRetryable(error)) {
           this.#onRetry?.(attempt, error);
           // A little random wait, so two nodes that collided do not collide again in step.
@@ -267,12 +299,33 @@ export class WriteQueue {
     }
   }
 
-  /** Runs the batch in one transaction and commits it; throws if the batch as a whole failed. */
-  async #attempt(batch: Pending[], last: boolean): Promise<Outcome[]> {
+  /**
+   * Runs the batch in one transaction and commits it; throws if the batch as a whole failed.
+   * Unguarded (no savepoints), the first work that fails abandons the attempt (NeedsSavepoints):
+   * what it wrote before failing cannot be undone alone.
+   */
+  async #attempt(batch: Pending[], last: boolean, guarded: boolean): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     const trx = await this.#db.startTransaction().execute();
     transactionRunsDirectly(trx, this.#db);
     try {
+      if (!guarded) {
+        for (const item of batch) {
+          try {
+            outcomes.push({ ok: true, value: await item.work(trx) });
+          } catch (error) {
+            if (!last && isRetryable(error)) throw new RetryBatch(error);
+            // A work alone in its batch fails with the whole transaction: nothing to keep.
+            if (batch.length === 1) {
+              await trx.rollback().execute();
+              throw new FailedAlone(error);
+            }
+            throw new NeedsSavepoints();
+          }
+        }
+        await trx.commit().execute();
+        return outcomes;
+      }
       // The savepoint of the work before, released when the next one starts (the commit
       // releases the last one). Raw statements: Kysely's savepoint builder costs more than
       // SQLite takes to run one, and allocates a transaction object per call.
@@ -295,6 +348,7 @@ export class WriteQueue {
       }
       await trx.commit().execute();
     } catch (error) {
+      if (error instanceof FailedAlone) throw error;
       await trx.rollback().execute().catch(() => undefined);
       throw error instanceof RetryBatch ? error.reason : error;
     }
