@@ -170,14 +170,17 @@ function writers(fixture: Fixture, backend: Backend) {
   const log = new EventLog({ queue, reader: storage.reader, bus: new MemoryBus(), backend });
   const pick = (index: number) => conversations[index % conversations.length] ?? '';
 
+  // As a send: the conversation read under its lock in one statement (lockMember), then the
+  // message's row inserted in the same statement as its event (appendMessages).
   const batched = (index: number) =>
     log.writeTo(pick(index), async (write) => {
       const conversationId = pick(index);
-      await write.lock(conversationId);
-      const conversation = await write.db.selectFrom('conversations').select('last_seq').where('id', '=', conversationId).executeTakeFirstOrThrow();
+      let read = write.db.selectFrom('conversations').select('last_seq').where('id', '=', conversationId);
+      if (backend === 'postgres') read = read.forNoKeyUpdate();
+      const conversation = await read.executeTakeFirstOrThrow();
       const row = messageRow(conversationId, authorId, conversation.last_seq + 1, write.now);
-      await write.db.insertInto('messages').values(row).execute();
-      const event = await write.append(conversationId, { type: 'message-created', actorId: authorId, message: toMessage(row) });
+      const insert = write.db.insertInto('messages').values(row).compile();
+      const event = await write.append(conversationId, { type: 'message-created', actorId: authorId, message: toMessage(row) }, insert);
       if (event.seq !== row.seq) throw new Error('seq mismatch');
     });
 

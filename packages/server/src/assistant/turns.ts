@@ -11,6 +11,7 @@ import type { Bus } from '../realtime/bus.js';
 import type { LiveTurn, LiveTurns } from '../realtime/live-turns.js';
 import type { AssistantTurnsTable, Database } from '../storage/schema.js';
 import type { RunOptions } from '../storage/write-queue.js';
+import { isUniqueViolation } from '../storage/violations.js';
 import { requireBotMember } from './access.js';
 import { AssistantRateLimiter } from './rate-limit.js';
 
@@ -57,11 +58,6 @@ interface Ending {
 export interface DeltaFields {
   turnId: string;
   text: string;
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  const code = String((error as { code?: unknown } | null)?.code ?? '');
-  return code === '23505' || code.startsWith('SQLITE_CONSTRAINT');
 }
 
 export interface TurnsOptions {

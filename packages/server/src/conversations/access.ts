@@ -27,6 +27,22 @@ const memberWithConversation = new PreparedQuery((db, p: { conversationId: strin
     .where('members.conversation_id', '=', p.conversationId)
     .where('members.user_id', '=', p.userId),
 );
+/** memberWithConversation, holding the conversation's row until the commit (see WriteContext.lock). */
+const lockedMemberWithConversation = new PreparedQuery((db, p: { conversationId: string; userId: string }) =>
+  db
+    .selectFrom('members')
+    .innerJoin('conversations', 'conversations.id', 'members.conversation_id')
+    .selectAll('conversations')
+    .select([
+      'members.role as member_role',
+      'members.joined_at as member_joined_at',
+      'members.last_read_seq as member_last_read_seq',
+      'members.notifications as member_notifications',
+    ])
+    .where('members.conversation_id', '=', p.conversationId)
+    .where('members.user_id', '=', p.userId)
+    .forNoKeyUpdate('conversations'),
+);
 const memberOnly = new PreparedQuery((db, p: { conversationId: string; userId: string }) =>
   db.selectFrom('members').selectAll().where('conversation_id', '=', p.conversationId).where('user_id', '=', p.userId),
 );
@@ -42,13 +58,37 @@ export async function requireMember(
   conversationId: string,
   userId: string,
 ): Promise<{ conversation: ConversationRow; member: MemberRow }> {
+  return readMember(db, conversationId, userId, memberWithConversation);
+}
+
+/**
+ * `write.lock(conversationId)` and then `requireMember`, in one statement on PostgreSQL (a round
+ * trip fewer on the hottest write, a send): the member's row joined to the conversation's, which
+ * stays locked until the commit, read as it is once the lock is held (READ COMMITTED reads a
+ * locked row again), so its `last_seq` is the one the next append follows. A non-member locks
+ * nothing. SQLite has a single writer and takes no lock.
+ */
+export async function lockMember(
+  write: { db: Kysely<Database> },
+  conversationId: string,
+  userId: string,
+): Promise<{ conversation: ConversationRow; member: MemberRow }> {
+  return readMember(write.db, conversationId, userId, lockedMemberWithConversation);
+}
+
+async function readMember(
+  db: Kysely<Database>,
+  conversationId: string,
+  userId: string,
+  joined: typeof memberWithConversation,
+): Promise<{ conversation: ConversationRow; member: MemberRow }> {
   if (onSqlite(db)) {
     const member = await memberOnly.first(db, { conversationId, userId });
     const conversation = member && (await conversationOnly.first(db, { id: conversationId }));
     if (!member || !conversation) throw notFound();
     return { conversation, member };
   }
-  const row = await memberWithConversation.first(db, { conversationId, userId });
+  const row = await joined.first(db, { conversationId, userId });
   if (!row) throw notFound();
   const { member_role: role, member_joined_at: joinedAt, member_last_read_seq: lastReadSeq, member_notifications: notifications, ...conversation } = row;
   return {

@@ -1,5 +1,5 @@
 import type { ConversationEvent, NewConversationEvent } from '@parley/protocol';
-import { type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { Bus } from '../realtime/bus.js';
 import type { StorageKind } from '../storage/database.js';
 import { execute, PreparedQuery, PreparedStatement } from '../storage/prepared.js';
@@ -19,8 +19,15 @@ export interface WriteContext {
   /**
    * Appends an event to a conversation's log, giving it the next sequence number, in the same
    * transaction as the table updates around it. Published to the bus only after the commit.
+   * `alongside`, an INSERT, UPDATE or DELETE that returns nothing, runs first: on PostgreSQL in the
+   * same statement as the append (one round trip for a message's row and its event), so it must
+   * not depend on the append, nor the append on it.
    */
-  append<E extends NewConversationEvent>(conversationId: string, event: E): Promise<E & { seq: number; at: string; conversationId: string }>;
+  append<E extends NewConversationEvent>(
+    conversationId: string,
+    event: E,
+    alongside?: CompiledQuery,
+  ): Promise<E & { seq: number; at: string; conversationId: string }>;
   /**
    * Appends several events to one conversation's log, in order, with one update and one insert:
    * for bulk writes (copying a conversation) that would otherwise hold the write queue for a
@@ -95,6 +102,26 @@ export class EventLog {
     this.#clock = options.clock ?? systemClock;
   }
 
+  /** The one-statement append's SQL with each statement run alongside it, by that statement's SQL. */
+  readonly #alongsideSql = new Map<string, string>();
+
+  /**
+   * The append with another statement as a data-modifying CTE, which PostgreSQL runs to completion
+   * whether or not the rest reads it. Its parameters are numbered after the append's.
+   */
+  #withAlongside<Row>(append: CompiledQuery<Row>, alongside: CompiledQuery): CompiledQuery<Row> {
+    let sqlText = this.#alongsideSql.get(alongside.sql);
+    if (sqlText === undefined) {
+      const offset = append.parameters.length;
+      const renumbered = alongside.sql.replace(/\$(\d+)/g, (_match, index: string) => `$${Number(index) + offset}`);
+      if (!append.sql.startsWith('with ')) throw new Error('the one-statement append must start with a CTE');
+      sqlText = `with alongside as (${renumbered}), ${append.sql.slice('with '.length)}`;
+      // Bounded by the statements the code runs alongside an append (a message's row): a handful.
+      if (this.#alongsideSql.size < 64) this.#alongsideSql.set(alongside.sql, sqlText);
+    }
+    return CompiledQuery.raw(sqlText, [...append.parameters, ...alongside.parameters]) as CompiledQuery<Row>;
+  }
+
   /** How long the write waiting longest has waited for the database, in ms (WriteQueue.oldestWaitMs). */
   backlogMs(): number {
     return this.#queue.oldestWaitMs();
@@ -116,16 +143,18 @@ export class EventLog {
       const context: WriteContext = {
         db,
         now,
-        append: async (conversationId, event) => {
+        append: async (conversationId, event, alongside) => {
           let full: ConversationEvent;
           if (this.#oneStatementAppend) {
             const unnumbered = { ...event, conversationId, at: now };
             const payload = JSON.stringify(unnumbered);
-            const { rows } = await execute(db, this.#appendNumbered.with(db, [now, conversationId, conversationId, event.type, payload, now]));
+            const append = this.#appendNumbered.with(db, [now, conversationId, conversationId, event.type, payload, now]);
+            const { rows } = await execute(db, alongside ? this.#withAlongside(append, alongside) : append);
             const seq = rows[0]?.seq;
             if (seq === undefined) throw new Error(`no conversation ${conversationId} to append to`);
             full = { ...unnumbered, seq } as ConversationEvent;
           } else {
+            if (alongside) await execute(db, alongside);
             const { rows } = await execute(db, this.#nextSeq.with(db, [now, conversationId]));
             const seq = rows[0]?.last_seq;
             if (seq === undefined) throw new Error(`no conversation ${conversationId} to append to`);

@@ -1,8 +1,11 @@
 import { type Message, ParleyError, type SendMessageRequestSchema } from '@parley/protocol';
 import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
-import { requireMember, requireMembership, requireNotBlockedInDirect } from '../conversations/access.js';
+import type { Kysely } from 'kysely';
+import { lockMember, requireMembership, requireNotBlockedInDirect } from '../conversations/access.js';
 import { PreparedQuery } from '../storage/prepared.js';
+import type { Database } from '../storage/schema.js';
+import { isUniqueViolation } from '../storage/violations.js';
 import { loadMessage, toAttachment } from './views.js';
 import { appendMessages } from './write.js';
 
@@ -16,6 +19,13 @@ function sameMessage(existing: Message, conversationId: string, authorId: string
   return existing;
 }
 
+/** The message stored under this id, when a send of it is a retry: the same sender and conversation, or ID_CONFLICT. */
+async function storedMessage(reader: Kysely<Database>, id: string, conversationId: string, authorId: string): Promise<Message | undefined> {
+  const stored = await storedAs.first(reader, { id });
+  const existing = stored && (await loadMessage(reader, stored.conversation_id, id));
+  return existing ? sameMessage(existing, conversationId, authorId) : undefined;
+}
+
 /**
  * A member sends a message: idempotent on its id, limited by the flood limit, checked (reply
  * target, attachments among the sender's uploads, not blocked in a direct conversation), then
@@ -26,27 +36,17 @@ export async function sendMessage(context: ServerContext, userId: string, conver
   // Membership first: a non-member learns nothing, not even whether a message id is taken.
   await requireMembership(reader, conversationId, userId);
   // A retry of a message already stored answers with it, without charging the flood limit.
-  const stored = await storedAs.first(reader, { id: body.id });
-  if (stored) {
-    const existing = await loadMessage(reader, stored.conversation_id, body.id);
-    if (existing) return sameMessage(existing, conversationId, userId);
-  }
+  const stored = await storedMessage(reader, body.id, conversationId, userId);
+  if (stored) return stored;
   // The assistant's own output is limited per member who triggers it, not here [AT9].
   const { wait } = userId === context.assistant.userId ? { wait: 0 } : await context.limits.flood.take(userId);
   if (wait > 0) throw new ParleyError('RATE_LIMITED', 'you are sending messages too fast', { retryAfter: wait });
 
-  return context.log.writeTo(conversationId, async (write) => {
+  const written = context.log.writeTo(conversationId, async (write) => {
     const { db } = write;
-    // Taken first: the message's seq is last_seq + 1, and on PostgreSQL another node's write
-    // could otherwise move last_seq between this read and the append. It also makes a retry
-    // racing on another node wait, then find the stored message below.
-    await write.lock(conversationId);
-    const { conversation } = await requireMember(db, conversationId, userId);
-    const raced = await storedAs.first(db, { id: body.id });
-    if (raced) {
-      const existing = await loadMessage(db, raced.conversation_id, body.id);
-      if (existing) return sameMessage(existing, conversationId, userId);
-    }
+    // The lock comes first: the message's seq is last_seq + 1, and on PostgreSQL another node's
+    // write could otherwise move last_seq between this read and the append.
+    const { conversation } = await lockMember(write, conversationId, userId);
     await requireNotBlockedInDirect(db, conversation, userId);
     if (body.replyToId !== undefined) {
       const target = await db
@@ -71,5 +71,14 @@ export async function sendMessage(context: ServerContext, userId: string, conver
     ]);
     if (!message) throw new Error('message just written');
     return message;
+  });
+  // A retry that raced its first send (on this node or another) finds the id taken when it
+  // inserts; once the first has committed, it answers with the stored message. Rarer than a
+  // check inside the write would be costly: that was a round trip on every send.
+  return written.catch(async (error: unknown) => {
+    if (!isUniqueViolation(error, 'messages')) throw error;
+    const raced = await storedMessage(reader, body.id, conversationId, userId);
+    if (!raced) throw error;
+    return raced;
   });
 }

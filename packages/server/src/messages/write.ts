@@ -89,17 +89,19 @@ export async function appendMessages(
     };
   });
   const [one] = rows;
-  if (rows.length === 1 && one) await insertOne.all(db, one);
-  else await db.insertInto('messages').values(rows).execute();
+  // One message (a send, an answer) is inserted with its event, in the log's one-statement
+  // append on PostgreSQL; a batch (a copy) with one insert, then one update and one insert.
+  const single = rows.length === 1 && one ? insertOne.compiled(db, one) : undefined;
+  if (!single) await db.insertInto('messages').values(rows).execute();
   const links = messages.flatMap((message) =>
     message.attachments.map((attachment, position) => ({ message_id: message.id, attachment_id: attachment.id, conversation_id: conversation.id, position })),
   );
-  if (links.length > 0) await db.insertInto('message_attachments').values(links).execute();
   const created = rows.map((row, index) => toMessage(row, [...(messages[index]?.attachments ?? [])]));
   const events = created.map((message) => ({ type: 'message-created' as const, actorId, message }));
-  // One message (a send, an answer) takes the log's one-statement append; a batch (a copy) one update and one insert.
-  const [single] = events;
-  const appended = events.length === 1 && single ? [await write.append(conversation.id, single)] : await write.appendMany(conversation.id, events);
+  const [event] = events;
+  const appended = single && event ? [await write.append(conversation.id, event, single)] : await write.appendMany(conversation.id, events);
+  // After the rows they point at.
+  if (links.length > 0) await db.insertInto('message_attachments').values(links).execute();
   for (const [index, event] of appended.entries()) {
     const seq = created[index]?.seq;
     if (event.seq !== seq) throw new Error(`message seq ${seq} does not match its event ${event.seq}`);

@@ -68,11 +68,15 @@ export class PreparedQuery<Params extends Record<string, string | number | null>
     return shape;
   }
 
+  /** The query with these values, compiled for `db`'s dialect, to run later or inside another statement. */
+  compiled(db: Kysely<Database>, params: Params): CompiledQuery<Row> {
+    const { sql, query, queryId, slots } = this.#shape(db, params);
+    return { sql, query, queryId, parameters: slots.map((slot) => ('name' in slot ? params[slot.name] : slot.constant)) };
+  }
+
   /** Every row of the query with these values. */
   async all(db: Kysely<Database>, params: Params): Promise<Row[]> {
-    const { sql, query, queryId, slots } = this.#shape(db, params);
-    const parameters = slots.map((slot) => ('name' in slot ? params[slot.name] : slot.constant));
-    const { rows } = await execute<Row>(db, { sql, query, queryId, parameters });
+    const { rows } = await execute<Row>(db, this.compiled(db, params));
     return rows;
   }
 
