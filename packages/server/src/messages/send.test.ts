@@ -34,6 +34,30 @@ describe('idempotent sending', () => {
     expect(log.events.filter((event) => event.type === 'message-created')).toHaveLength(1);
   });
 
+  it('the same new id sent at once by two members: one message is stored, its sender gets it, the other gets ID_CONFLICT', async () => {
+    await using server = await startTestServer();
+    const ann = await server.user();
+    const bob = await server.user();
+    const group = await ann.client.api.createConversation({ body: { kind: 'group', usernames: [bob.user.username] } });
+    const conversationId = group.conversation.id;
+    for (let round = 0; round < 5; round += 1) {
+      const id = messageId();
+      // Both pass the check before the write (the id is free), and race to insert it.
+      const [byAnn, byBob] = await Promise.allSettled([
+        ann.client.api.sendMessage({ params: { conversationId }, body: { id, text: "ann's" } }),
+        bob.client.api.sendMessage({ params: { conversationId }, body: { id, text: "bob's" } }),
+      ]);
+      const won = [byAnn, byBob].filter((result) => result.status === 'fulfilled');
+      const lost = [byAnn, byBob].filter((result) => result.status === 'rejected');
+      expect(won).toHaveLength(1);
+      expect(lost).toMatchObject([{ reason: { code: 'ID_CONFLICT', field: 'body.id' } }]);
+      const stored = (await ann.client.api.listMessages({ params: { conversationId }, query: { limit: 1 } })).messages;
+      expect(stored).toEqual([won[0]?.status === 'fulfilled' ? won[0].value : undefined]);
+    }
+    const log = await bob.client.api.listEvents({ params: { conversationId } });
+    expect(log.events.filter((event) => event.type === 'message-created')).toHaveLength(5);
+  });
+
   it('an id already used by someone else, or in another conversation, is ID_CONFLICT on body.id', async () => {
     await using server = await startTestServer();
     const ann = await server.user();
