@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import type { Kysely } from 'kysely';
 import { lockMember, requireMembership, requireNotBlockedInDirect } from '../conversations/access.js';
-import { PreparedQuery } from '../storage/prepared.js';
+import { onSqlite, PreparedQuery } from '../storage/prepared.js';
 import type { Database } from '../storage/schema.js';
 import { isUniqueViolation } from '../storage/violations.js';
 import { loadMessage, toAttachment } from './views.js';
@@ -26,6 +26,31 @@ async function storedMessage(reader: Kysely<Database>, id: string, conversationI
   return existing ? sameMessage(existing, conversationId, authorId) : undefined;
 }
 
+/** On PostgreSQL, the membership and where the id is stored in one round trip (see checkSend). */
+const memberAndStoredAs = new PreparedQuery((db, p: { conversationId: string; userId: string; id: string }) =>
+  db
+    .selectFrom('members')
+    .select((eb) => eb.selectFrom('messages').select('messages.conversation_id').where('messages.id', '=', p.id).as('stored_in'))
+    .where('members.conversation_id', '=', p.conversationId)
+    .where('members.user_id', '=', p.userId),
+);
+
+/**
+ * NOT_FOUND unless the sender is a member; then the message already stored under the id, when
+ * the send is a retry. Two point lookups on SQLite, one statement on PostgreSQL.
+ */
+async function checkSend(reader: Kysely<Database>, conversationId: string, userId: string, id: string): Promise<Message | undefined> {
+  if (onSqlite(reader)) {
+    await requireMembership(reader, conversationId, userId);
+    return storedMessage(reader, id, conversationId, userId);
+  }
+  const row = await memberAndStoredAs.first(reader, { conversationId, userId, id });
+  // Not a member: the one NOT_FOUND of a non-member, from the check every route shares.
+  if (!row) await requireMembership(reader, conversationId, userId);
+  const existing = row?.stored_in ? await loadMessage(reader, row.stored_in, id) : undefined;
+  return existing ? sameMessage(existing, conversationId, userId) : undefined;
+}
+
 /**
  * A member sends a message: idempotent on its id, limited by the flood limit, checked (reply
  * target, attachments among the sender's uploads, not blocked in a direct conversation), then
@@ -33,10 +58,9 @@ async function storedMessage(reader: Kysely<Database>, id: string, conversationI
  */
 export async function sendMessage(context: ServerContext, userId: string, conversationId: string, body: z.output<typeof SendMessageRequestSchema>): Promise<Message> {
   const { reader } = context.storage;
-  // Membership first: a non-member learns nothing, not even whether a message id is taken.
-  await requireMembership(reader, conversationId, userId);
-  // A retry of a message already stored answers with it, without charging the flood limit.
-  const stored = await storedMessage(reader, body.id, conversationId, userId);
+  // Membership first: a non-member learns nothing, not even whether a message id is taken. A
+  // retry of a message already stored answers with it, without charging the flood limit.
+  const stored = await checkSend(reader, conversationId, userId, body.id);
   if (stored) return stored;
   // The assistant's own output is limited per member who triggers it, not here [AT9].
   const { wait } = userId === context.assistant.userId ? { wait: 0 } : await context.limits.flood.take(userId);
