@@ -97,7 +97,9 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     // on the pool; unhandled, it would crash the process. The pool discards that connection and
     // opens a new one when next needed, so logging it is all there is to do.
     pool.on('error', (error) => {
-      logger.warn({ err: error }, 'PostgreSQL: an idle connection was closed');
+      // Not the error itself: pg hangs the whole client (its buffers, its type parsers) on it.
+      const { code } = error as { code?: unknown };
+      logger.warn({ error: error.message, ...(typeof code === 'string' ? { code } : {}) }, 'PostgreSQL: an idle connection was closed');
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     await migrate(db);
