@@ -7,8 +7,8 @@
  * BENCH_GROUPS (100) groups of BENCH_MEMBERS (20), BENCH_RATE (200) msg/s for BENCH_SECONDS (10)
  * after BENCH_WARMUP (3) s, BENCH_RUNS (3). Sends go over HTTP to the sender's own node; member i
  * of a group is on node i % 2. Both nodes share core 0 (one node has it alone), the generator has
- * core 1; PostgreSQL and Redis float. Each node reaches Redis through a TCP proxy of this
- * process, which stops the bus by dropping and refusing its connections. BENCH_PROFILE=<dir> writes
+ * core 1; PostgreSQL and Redis float. For the bus stopped, each node reaches Redis through a TCP
+ * proxy of this process, which stops the bus by dropping and refusing its connections. BENCH_PROFILE=<dir> writes
  * a CPU profile of each node's main thread under <dir>/1-nodes and <dir>/2-nodes.
  */
 import crypto from 'node:crypto';
@@ -47,7 +47,12 @@ interface Cluster {
   stop(): Promise<void>;
 }
 
-async function startCluster(nodes: number): Promise<Cluster> {
+/**
+ * `nodes` nodes on one fresh database; with more than one, each reaches Redis directly, or, when
+ * the bus is to be stopped (`cuttable`), through a TCP proxy of this process that can cut it (the
+ * proxy is the bench's, not Parley's: it would add its own hops to the latency measured).
+ */
+async function startCluster(nodes: number, cuttable = false): Promise<Cluster> {
   const database = await createPostgresDatabase();
   const groups = await seedParley({ kind: 'postgres', url: database.url }, GROUPS, MEMBERS);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-b9-'));
@@ -64,14 +69,15 @@ async function startCluster(nodes: number): Promise<Cluster> {
   };
   try {
     for (let node = 0; node < nodes; node += 1) {
-      const redis = nodes > 1 ? await startTcpProxy(REDIS) : undefined;
-      if (redis) links.push(redis);
+      const link = nodes > 1 && cuttable ? await startTcpProxy(REDIS) : undefined;
+      if (link) links.push(link);
+      const redis = link ? link.address : nodes > 1 ? `${REDIS.host}:${REDIS.port}` : undefined;
       servers.push(
         await startServerProcess({
           env: {
             ...shared,
             PARLEY_NODE_ID: `b9-node-${node}`,
-            ...(redis ? { REDIS_URL: `redis://${redis.address}` } : {}),
+            ...(redis ? { REDIS_URL: `redis://${redis}` } : {}),
             // BENCH_PROFILE=<dir>: a CPU profile of each node's main thread, written when it stops.
             ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE, `${nodes}-nodes`)}` } : {}),
           },
@@ -128,7 +134,7 @@ interface Figures {
 }
 
 async function measure(setup: Setup): Promise<Figures> {
-  const cluster = await startCluster(setup === 'one node' ? 1 : 2);
+  const cluster = await startCluster(setup === 'one node' ? 1 : 2, setup === 'two nodes, bus stopped');
   try {
     const job: Job = {
       target: 'parley',
