@@ -128,6 +128,44 @@ describe('write queue on PostgreSQL', () => {
     }
   });
 
+  it('runs a batch\'s works by key, so two nodes whose batches hold the same keys in opposite orders do not deadlock', async () => {
+    await using storage = await openPostgres();
+    const other = await openStorage({ kind: 'postgres', url: storage.url });
+    try {
+      const [a, b] = [await counter(storage), await counter(storage)];
+      const retries: unknown[] = [];
+      const onRetry = (_attempt: number, error: unknown) => retries.push(error);
+      const queues = [new WriteQueue(storage.writer, { backend: 'postgres', onRetry }), new WriteQueue(other.writer, { backend: 'postgres', onRetry })] as const;
+      const order: string[] = [];
+      // Each work locks its key's row and holds it a while, so the two batches overlap: in arrival
+      // order, one would lock a then want b while the other holds b and wants a.
+      const batch = (queue: WriteQueue, node: string, keys: ReadonlyArray<readonly [string, string]>) =>
+        keys.map(([key, row]) =>
+          queue.run(
+            async (trx) => {
+              await increment(trx, row);
+              order.push(`${node}:${key}`);
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            },
+            { lane: key },
+          ),
+        );
+      await Promise.all([
+        ...batch(queues[0], 'one', [['key-a', a], ['key-b', b]]),
+        ...batch(queues[1], 'two', [['key-b', b], ['key-a', a]]),
+      ]);
+      expect(retries).toEqual([]);
+      // Both nodes ran key-a first.
+      expect(order.filter((entry) => entry.endsWith('key-a'))).toHaveLength(2);
+      expect(order.indexOf('one:key-a')).toBeLessThan(order.indexOf('one:key-b'));
+      expect(order.indexOf('two:key-a')).toBeLessThan(order.indexOf('two:key-b'));
+      expect(await count(storage, a)).toBe(2);
+      expect(await count(storage, b)).toBe(2);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('gives up after the last attempt: that work fails alone and the rest of its batch commits once', async () => {
     await using storage = await openPostgres();
     const id = await counter(storage);

@@ -17,6 +17,8 @@ interface Pending {
   durable: boolean;
   /** When it was queued (performance.now()), for `oldestWaitMs`. */
   queuedAt: number;
+  /** RunOptions.lane: what the work is about. */
+  key: string | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -173,7 +175,14 @@ export class WriteQueue {
     const lanes = this.#lanes.length;
     const lane = this.#lanes[options.lane === undefined || lanes === 1 ? 0 : laneIndex(options.lane, lanes)]!;
     return new Promise<T>((resolve, reject) => {
-      lane.pending.push({ work: work as Work<unknown>, durable: options.durable !== false, queuedAt: performance.now(), resolve: resolve as (value: unknown) => void, reject });
+      lane.pending.push({
+        work: work as Work<unknown>,
+        durable: options.durable !== false,
+        queuedAt: performance.now(),
+        key: options.lane,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       if (!lane.running) {
         lane.running = true;
         setImmediate(() => void this.#drain(lane));
@@ -214,11 +223,33 @@ export class WriteQueue {
       const pause = this.#beforeBatch?.();
       if (pause) await pause.catch(() => undefined);
       const batch = lane.pending.splice(0, this.#maxBatch);
-      await this.#commit(batch);
+      await this.#commit(this.#inLockOrder(batch));
     }
     lane.running = false;
     if (this.#lanes.some((other) => other.running)) return;
     for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  /**
+   * On PostgreSQL, a batch's works by key (keyless ones first), in their order within a key. A
+   * send locks its conversation first, so batches of other nodes that lock conversations in the
+   * same order cannot deadlock over them (in arrival order, node A's batch locking X then Y and
+   * node B's locking Y then X did, often enough under load to use up the attempts). Reordering
+   * is safe: no work of a batch was acknowledged before another began, so none can depend on
+   * another of its batch except through the order of one key's works, which is kept.
+   */
+  #inLockOrder(batch: Pending[]): Pending[] {
+    if (!this.#optimistic || batch.length < 2) return batch;
+    const ranked = batch.map((item, index) => ({ item, index }));
+    ranked.sort((a, b) => {
+      const x = a.item.key;
+      const y = b.item.key;
+      if (x === y) return a.index - b.index;
+      if (x === undefined) return -1;
+      if (y === undefined) return 1;
+      return x < y ? -1 : 1;
+    });
+    return ranked.map(({ item }) => item);
   }
 
   /** Resolves once a sync that started after this call has finished. */
