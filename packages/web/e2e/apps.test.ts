@@ -7,7 +7,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { en } from '../src/i18n/en.js';
 import { fr } from '../src/i18n/fr.js';
-import { allowAxe, CHROMIUM, messageList, password, screenshot, send, seriousViolations, signUp, startWorld, watchProblems, type World } from './browser.js';
+import { allowAxe, CHROMIUM, inListView, messageList, password, screenshot, send, seriousViolations, signUp, startWorld, watchProblems, type World } from './browser.js';
 
 const suffix = crypto.randomBytes(3).toString('hex');
 const PHONE = { width: 390, height: 844 };
@@ -419,6 +419,10 @@ describe.skipIf(!fs.existsSync(CHROMIUM))("the apps' screens in the browser", { 
     const denied = await callTool(turn.id, 'delete_note', { id: 'n6' });
     expect([late.status, denied.status]).toEqual(['pending', 'pending']);
     const ran = app.calls.length;
+
+    // Ann's list was at the bottom: it follows both cards as they come, the newest on screen
+    // without scrolling to it [WB9] (it once stayed put, and the card was not even rendered).
+    await expect.poll(() => inListView(annPage.locator(`[data-call-id="${denied.id}"]`)), { timeout: 5_000 }).toBe(true);
 
     // Ann denies one: both members read who denied it.
     await annPage.locator(`[data-call-id="${denied.id}"]`).getByRole('button', { name: en.apps.call.deny }).click();

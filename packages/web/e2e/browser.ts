@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { webSite } from '@parley/parley';
 import { type RunningServer, type ServerConfig, silentLogger, startServer } from '@parley/server';
-import { type Browser, type BrowserContext, chromium, type ConsoleMessage, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type ConsoleMessage, type Locator, type Page } from 'playwright-core';
 import { build } from 'vite';
 import type { en } from '../src/i18n/en.js';
 import type { fr } from '../src/i18n/fr.js';
@@ -140,6 +140,26 @@ export async function skipProfileStep(page: Page, words: typeof en | typeof fr):
 }
 
 export const messageList = (page: Page) => page.getByTestId('message-list');
+
+/**
+ * Whether an element of the message list is on screen in it now, without scrolling to it: a list
+ * at the bottom follows what arrives [WB9]. False while it is not even rendered (a virtual list
+ * renders only what is near the view).
+ */
+export async function inListView(locator: Locator): Promise<boolean> {
+  const shown = locator.evaluate(
+    (element) => {
+      const scroller = element.closest('[data-virtuoso-scroller]');
+      if (!scroller) return false;
+      const box = element.getBoundingClientRect();
+      const view = scroller.getBoundingClientRect();
+      return box.top >= view.top - 1 && box.bottom <= view.bottom + 1;
+    },
+    undefined,
+    { timeout: 500 },
+  );
+  return shown.catch(() => false);
+}
 
 /** Types `text` in the composer and sends it with Enter. */
 export async function send(page: Page, words: typeof en | typeof fr, text: string): Promise<void> {

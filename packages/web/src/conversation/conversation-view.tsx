@@ -1,6 +1,6 @@
 import type { Member, Message, UserSummary } from '@parley/protocol';
 import { firstUnread, seenBy } from '@parley/sdk';
-import { type DragEvent, lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type DragEvent, lazy, Suspense, type UIEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Virtuoso, type VirtuosoHandle } from 'react-virtuoso';
 import type { ConversationEntry } from '../live/live.js';
@@ -9,6 +9,7 @@ import { useLive, useLiveStore } from '../live/use-live.js';
 import { Composer, type ComposerHandle } from './composer.js';
 import { MessageItem, PendingItem, TurnItem } from './message-item.js';
 import { ForkDialog } from './fork-dialog.js';
+import { timelineStart, type TimelineStart } from './timeline-start.js';
 import { WhyDialog } from './why-dialog.js';
 import { PersonCard } from '../profile/person-card.js';
 import { CallCard } from '../apps/call-card.js';
@@ -26,6 +27,8 @@ type Item =
 
 /** The first index Virtuoso counts from, so that loading older messages keeps the view still. */
 const FIRST = 1_000_000;
+/** How close to the bottom, in pixels, counts as at the bottom: the list then keeps to its newest item. */
+const PINNED_WITHIN = 16;
 const NO_SEEN: Member[] = [];
 
 /** One conversation, live: its messages in order, what is pending or streaming, who types, and the composer [WB9]–[WB14], [WB24]–[WB28]. */
@@ -139,8 +142,30 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
     return list;
   }, [messages, pending, turn, dividerBefore, callsBefore, calls]);
 
-  const shownCalls = [...callsBefore.values()].reduce((sum, list) => sum + list.length, 0);
-  const firstItemIndex = FIRST - messages.length - shownCalls;
+  // Kept from render to render: it moves only when items come before the first one [WB9].
+  const start = useRef<TimelineStart>({ key: '', index: FIRST });
+  const firstItemIndex = useMemo(() => {
+    start.current = timelineStart(start.current, items.map((item) => item.key));
+    return start.current.index;
+  }, [items]);
+  // Whether the list keeps to its newest item [WB9]: from the bottom until the person scrolls up,
+  // and again once they are back. Not Virtuoso's own at-bottom, which an item at the end turns
+  // false as well when it grows (a "seen by" row, a card changing state): nothing that arrived
+  // after was followed, and a card far enough below was not even rendered.
+  const pinned = useRef(true);
+  const lastTop = useRef(0);
+  useEffect(() => {
+    pinned.current = true;
+    lastTop.current = 0;
+  }, [id]);
+  const onScroll = useCallback((event: UIEvent<HTMLDivElement>) => {
+    const { scrollTop, scrollHeight, clientHeight } = event.currentTarget;
+    pinned.current = scrollHeight - scrollTop - clientHeight <= PINNED_WITHIN || (pinned.current && scrollTop >= lastTop.current);
+    lastTop.current = scrollTop;
+  }, []);
+  const keepPinned = useCallback(() => {
+    if (pinned.current) virtuoso.current?.scrollTo({ top: Number.MAX_SAFE_INTEGER });
+  }, []);
   const memberCount = view.members.filter((member) => member.role !== 'assistant').length;
 
   /** Scrolls to a message (the original of a reply), loading older pages until it is held [WB27]. */
@@ -157,6 +182,8 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
     if (!jump) return;
     const index = items.findIndex((item) => item.key === jump.messageId);
     if (index === -1) return;
+    // Away from the bottom on purpose: what the older pages add must not pull the list back down.
+    pinned.current = false;
     virtuoso.current?.scrollToIndex({ index, align: 'center' });
     setHighlight(jump.messageId);
     const check = setTimeout(() => {
@@ -236,7 +263,11 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
             data={items}
             firstItemIndex={firstItemIndex}
             initialTopMostItemIndex={Math.max(0, items.length - 1)}
-            followOutput={(atBottom) => (atBottom ? 'smooth' : false)}
+            // At once, not smoothly: something that arrives while a smooth scroll is on its way
+            // (two call cards back to back) found the list not yet at the bottom, and was left below.
+            followOutput={() => (pinned.current ? 'auto' : false)}
+            totalListHeightChanged={keepPinned}
+            onScroll={onScroll}
             alignToBottom
             startReached={() => void live.loadOlder(id)}
             computeItemKey={(_index, item) => item.key}
