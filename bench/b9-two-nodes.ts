@@ -36,6 +36,8 @@ const RUNS = Number(env('BENCH_RUNS', '3'));
 const PAUSE = Number(env('BENCH_PAUSE', '5'));
 const REDIS = { host: '127.0.0.1', port: Number(env('BENCH_REDIS_PORT', '6379')) };
 const PIN = os.availableParallelism() >= 2 && fs.existsSync('/usr/bin/taskset');
+/** The core of each node, in turn (BENCH_NODE_CORES, "0": every node on core 0; "0,1" puts the second beside the generator). */
+const NODE_CORES = env('BENCH_NODE_CORES', '0').split(',').map(Number);
 
 type Setup = 'one node' | 'two nodes' | 'two nodes, bus stopped';
 const SETUPS: Setup[] = ['one node', 'two nodes', 'two nodes, bus stopped'];
@@ -81,7 +83,7 @@ async function startCluster(nodes: number, cuttable = false): Promise<Cluster> {
             // BENCH_PROFILE=<dir>: a CPU profile of each node's main thread, written when it stops.
             ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE, `${nodes}-nodes`)}` } : {}),
           },
-          ...(PIN ? { cpu: 0 } : {}),
+          ...(PIN ? { cpu: NODE_CORES[node % NODE_CORES.length] ?? 0 } : {}),
         }),
       );
     }
