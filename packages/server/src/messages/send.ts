@@ -1,7 +1,7 @@
 import { type Message, ParleyError, type SendMessageRequestSchema } from '@parley/protocol';
+import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
-import type { Kysely } from 'kysely';
 import { lockMember, requireMembership, requireNotBlockedInDirect } from '../conversations/access.js';
 import { onSqlite, PreparedQuery } from '../storage/prepared.js';
 import type { Database } from '../storage/schema.js';
@@ -9,7 +9,7 @@ import { isUniqueViolation } from '../storage/violations.js';
 import { loadMessage, toAttachment } from './views.js';
 import { appendMessages } from './write.js';
 
-/** Where a message id is already stored, if it is: asked twice by every send (see PreparedQuery). */
+/** Where a message id is already stored, if it is: asked before every send on SQLite, and after a raced insert (see PreparedQuery). */
 const storedAs = new PreparedQuery((db, p: { id: string }) => db.selectFrom('messages').select('conversation_id').where('id', '=', p.id));
 
 function sameMessage(existing: Message, conversationId: string, authorId: string): Message {
