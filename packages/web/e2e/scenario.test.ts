@@ -5,7 +5,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { en } from '../src/i18n/en.js';
 import { fr } from '../src/i18n/fr.js';
-import { allowAxe, CHROMIUM, messageList, password, screenshot, send, seriousViolations, signUp, startWorld, watchProblems, type World } from './browser.js';
+import { allowAxe, CHROMIUM, inListView, messageList, password, screenshot, send, seriousViolations, signUp, startWorld, watchProblems, type World } from './browser.js';
 
 const suffix = crypto.randomBytes(3).toString('hex');
 
@@ -249,6 +249,10 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('two people in the browser', { timeout
     await annPage.locator(`[data-conversation-id="${longId}"]`).click();
     try {
       await farReply(first.id);
+      // Far up the history, a message of one's own brings the list back to the bottom to show it [WB9].
+      await send(annPage, en, 'Booked the cabin for June');
+      const mine = messageList(annPage).locator('article', { hasText: 'Booked the cabin for June' });
+      await expect.poll(() => inListView(mine), { timeout: 5000 }).toBe(true);
     } finally {
       await annPage.locator(`[data-conversation-id="${groupId}"]`).click();
       await messageList(annPage).getByText('Les Alpes, évidemment').waitFor();

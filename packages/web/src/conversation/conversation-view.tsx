@@ -176,22 +176,41 @@ export function ConversationView({ entry, onOpenMenu, onTogglePanel }: { entry: 
     },
     [live, id],
   );
-  // Once the list holds the message: scroll to it, and again if the list was still settling
-  // (pages just prepended) and it is not on screen yet.
+  // Once the list holds the message: scroll to it, once per try, and again if the list was still
+  // settling (pages just prepended) and it is not on screen yet. Items that change after a try
+  // (a receipt, a message arriving) do not scroll back to it: once it re-ran on every change, so
+  // the list stayed pinned to the original, even after one's own send.
+  const scrolledFor = useRef<typeof jump>(null);
   useEffect(() => {
-    if (!jump) return;
+    if (!jump || scrolledFor.current === jump) return;
     const index = items.findIndex((item) => item.key === jump.messageId);
     if (index === -1) return;
+    scrolledFor.current = jump;
     // Away from the bottom on purpose: what the older pages add must not pull the list back down.
     pinned.current = false;
     virtuoso.current?.scrollToIndex({ index, align: 'center' });
     setHighlight(jump.messageId);
+  }, [jump, items]);
+  useEffect(() => {
+    if (!jump) return;
     const check = setTimeout(() => {
-      const shown = document.querySelector(`[data-message-id="${CSS.escape(jump.messageId)}"]`);
+      const shown = scrolledFor.current === jump && document.querySelector(`[data-message-id="${CSS.escape(jump.messageId)}"]`);
       setJump(shown || jump.tries >= 5 ? null : { messageId: jump.messageId, tries: jump.tries + 1 });
     }, 250);
     return () => clearTimeout(check);
-  }, [jump, items]);
+  }, [jump]);
+  // A message of one's own, just sent, brings the list back to the bottom, wherever the person
+  // had scrolled: they want to see it go out, and what answers it [WB9].
+  const ownSent = pending.length;
+  const ownBefore = useRef(ownSent);
+  useEffect(() => {
+    if (ownSent > ownBefore.current) {
+      setJump(null);
+      pinned.current = true;
+      virtuoso.current?.scrollToIndex({ index: 'LAST', align: 'end' });
+    }
+    ownBefore.current = ownSent;
+  }, [ownSent]);
   useEffect(() => {
     if (!highlight) return;
     const timer = setTimeout(() => setHighlight(null), 2500);
