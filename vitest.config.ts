@@ -10,5 +10,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // A live update crosses a real server and real browsers, on a shared 2-core machine running
+    // many test files at once: the default second was too short for one under load (a denied call
+    // card in the apps' e2e, seen in CI). A lost update still fails: it never arrives.
+    expect: { poll: { timeout: 5000 } },
   },
 });
