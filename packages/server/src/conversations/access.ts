@@ -9,12 +9,13 @@ import type { ConversationRow, MemberRow } from './views.js';
  * conversation that exists from one that does not.
  */
 /** What a non-member is told, whether or not the conversation exists. */
-function notFound(): ParleyError {
+export function notFound(): ParleyError {
   return new ParleyError('NOT_FOUND', 'no such conversation', { field: 'params.conversationId' });
 }
 
-const memberWithConversation = new PreparedQuery((db, p: { conversationId: string; userId: string }) =>
-  db
+/** The member's row joined to the conversation's: one statement, one round trip on PostgreSQL. */
+function joinedMember(db: Kysely<Database>, p: { conversationId: string; userId: string }) {
+  return db
     .selectFrom('members')
     .innerJoin('conversations', 'conversations.id', 'members.conversation_id')
     .selectAll('conversations')
@@ -25,24 +26,11 @@ const memberWithConversation = new PreparedQuery((db, p: { conversationId: strin
       'members.notifications as member_notifications',
     ])
     .where('members.conversation_id', '=', p.conversationId)
-    .where('members.user_id', '=', p.userId),
-);
+    .where('members.user_id', '=', p.userId);
+}
+const memberWithConversation = new PreparedQuery(joinedMember);
 /** memberWithConversation, holding the conversation's row until the commit (see WriteContext.lock). */
-const lockedMemberWithConversation = new PreparedQuery((db, p: { conversationId: string; userId: string }) =>
-  db
-    .selectFrom('members')
-    .innerJoin('conversations', 'conversations.id', 'members.conversation_id')
-    .selectAll('conversations')
-    .select([
-      'members.role as member_role',
-      'members.joined_at as member_joined_at',
-      'members.last_read_seq as member_last_read_seq',
-      'members.notifications as member_notifications',
-    ])
-    .where('members.conversation_id', '=', p.conversationId)
-    .where('members.user_id', '=', p.userId)
-    .forNoKeyUpdate('conversations'),
-);
+const lockedMemberWithConversation = new PreparedQuery((db, p: { conversationId: string; userId: string }) => joinedMember(db, p).forNoKeyUpdate('conversations'));
 const memberOnly = new PreparedQuery((db, p: { conversationId: string; userId: string }) =>
   db.selectFrom('members').selectAll().where('conversation_id', '=', p.conversationId).where('user_id', '=', p.userId),
 );

@@ -2,7 +2,7 @@ import { type Message, ParleyError, type SendMessageRequestSchema } from '@parle
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
-import { lockMember, requireMembership, requireNotBlockedInDirect } from '../conversations/access.js';
+import { lockMember, notFound, requireMembership, requireNotBlockedInDirect } from '../conversations/access.js';
 import { onSqlite, PreparedQuery } from '../storage/prepared.js';
 import type { Database } from '../storage/schema.js';
 import { isUniqueViolation } from '../storage/violations.js';
@@ -45,8 +45,7 @@ async function checkSend(reader: Kysely<Database>, conversationId: string, userI
     return storedMessage(reader, id, conversationId, userId);
   }
   const row = await memberAndStoredAs.first(reader, { conversationId, userId, id });
-  // Not a member: the one NOT_FOUND of a non-member, from the check every route shares.
-  if (!row) await requireMembership(reader, conversationId, userId);
+  if (!row) throw notFound();
   const existing = row?.stored_in ? await loadMessage(reader, row.stored_in, id) : undefined;
   return existing ? sameMessage(existing, conversationId, userId) : undefined;
 }

@@ -140,9 +140,11 @@ export class WriteQueue {
   readonly #db: Kysely<Database>;
   readonly #maxBatch: number;
   readonly #maxAttempts: number;
-  readonly #combineStatements: boolean;
-  /** Batches run without savepoints first (PostgreSQL). */
-  readonly #optimistic: boolean;
+  /**
+   * PostgreSQL: statements between two works go together, batches run without savepoints first
+   * [ST13], and their works run in lock order [ST14].
+   */
+  readonly #postgres: boolean;
   readonly #sync: (() => Promise<void>) | undefined;
   readonly #beforeBatch: (() => Promise<unknown> | undefined) | undefined;
   readonly #onCommit: ((size: number, milliseconds: number) => void) | undefined;
@@ -162,8 +164,7 @@ export class WriteQueue {
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     const lanes = options.backend === 'postgres' ? Math.max(1, Math.floor(options.lanes ?? 1)) : 1;
     this.#lanes = Array.from({ length: lanes }, () => ({ pending: [], running: false }));
-    this.#combineStatements = options.backend === 'postgres';
-    this.#optimistic = options.backend === 'postgres';
+    this.#postgres = options.backend === 'postgres';
     this.#sync = options.sync;
     this.#beforeBatch = options.beforeBatch;
     this.#onCommit = options.onCommit;
@@ -239,7 +240,7 @@ export class WriteQueue {
    * another of its batch except through the order of one key's works, which is kept.
    */
   #inLockOrder(batch: Pending[]): Pending[] {
-    if (!this.#optimistic || batch.length < 2) return batch;
+    if (!this.#postgres || batch.length < 2) return batch;
     const ranked = batch.map((item, index) => ({ item, index }));
     ranked.sort((a, b) => {
       const x = a.item.key;
@@ -279,7 +280,7 @@ export class WriteQueue {
     // On PostgreSQL a savepoint is a round trip per work: a batch first runs without them, and
     // only when one of its works fails (rare) is it run again with them, so that the failed one
     // is rolled back alone. SQLite's savepoints cost next to nothing: it always takes them.
-    let guarded = !this.#optimistic;
+    let guarded = !this.#postgres;
     for (let attempt = 1; ; attempt += 1) {
       const started = performance.now();
       const last = attempt >= this.#maxAttempts;
@@ -362,7 +363,7 @@ export class WriteQueue {
       // SQLite takes to run one, and allocates a transaction object per call.
       let held = false;
       for (const item of batch) {
-        if (held && this.#combineStatements) await execute(trx, RELEASE_AND_SAVEPOINT);
+        if (held && this.#postgres) await execute(trx, RELEASE_AND_SAVEPOINT);
         else {
           if (held) await execute(trx, RELEASE);
           await execute(trx, SAVEPOINT);
